@@ -1,0 +1,321 @@
+// Offline runtime: runs the real program (index.ts) for a stack file under the Pulumi mock runtime, with no
+// Pulumi CLI and no cluster, and returns every Kubernetes object it declares as a plain manifest.
+// Generated values (passwords, ids, keys) are filled with real local randomness; anything Pulumi marks as
+// secret is redacted unless asked for.
+
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..");
+export const REDACTED = "<redacted>";
+
+/** A Kubernetes object as it would be applied. */
+export interface Manifest {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    [field: string]: unknown;
+}
+
+/** One resource the program registered, with its Pulumi options of interest. */
+export interface RegisteredResource {
+    type: string;
+    name: string;
+    urn?: string;
+    custom: boolean;
+    inputs: Record<string, unknown>;
+}
+
+export interface RenderOptions {
+    /** Fill generated values into rendered Secrets instead of redacting them. Default false. */
+    withSecrets?: boolean;
+    /** Directory holding Pulumi.yaml and the stack files. Default: the repository root. */
+    projectDir?: string;
+    /** Stack config to use instead of reading Pulumi.<stack>.yaml (keys without the project prefix). */
+    config?: Record<string, unknown>;
+}
+
+export interface RenderResult {
+    stack: string;
+    project: string;
+    /** Kubernetes objects, in registration order. */
+    objects: Manifest[];
+    /** Every registered resource (Kubernetes, random, tls, components, provider). */
+    resources: RegisteredResource[];
+    /** Stack outputs; secret values are redacted unless withSecrets. */
+    outputs: Record<string, unknown>;
+    /** Every generated secret value (for leak checks), whether or not it was rendered. */
+    generatedSecrets: string[];
+}
+
+/** A problem with the stack file or the command line, reported without a stack trace. */
+export class RenderError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "RenderError";
+    }
+}
+
+// Marker the SDK puts on serialized secret values (sdk/nodejs/runtime/rpc.ts).
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function isSecretWrapper(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** Replaces secret-wrapped values by their value (or REDACTED), recursively. */
+export function unwrapSecrets(value: unknown, reveal: boolean): unknown {
+    if (isSecretWrapper(value)) {
+        return reveal ? unwrapSecrets(value.value, reveal) : REDACTED;
+    }
+    if (Array.isArray(value)) {
+        return value.map((v) => unwrapSecrets(v, reveal));
+    }
+    if (typeof value === "object" && value !== null) {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value)) {
+            if (v !== undefined) {
+                out[k] = unwrapSecrets(v, reveal);
+            }
+        }
+        return out;
+    }
+    return value;
+}
+
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A random password as @pulumi/random would make it with special=false (rejection sampling: no bias). */
+export function randomPassword(length: number): string {
+    let out = "";
+    while (out.length < length) {
+        for (const b of crypto.randomBytes(length * 2)) {
+            if (b < 248 && out.length < length) {
+                out += ALPHANUMERIC[b % 62];
+            }
+        }
+    }
+    return out;
+}
+
+function placeholderPem(kind: string): string {
+    return `-----BEGIN ${kind}-----\n(issued when the stack is deployed; not available offline)\n-----END ${kind}-----\n`;
+}
+
+/** Reads Pulumi.yaml's project name. */
+export function readProjectName(projectDir: string): string {
+    const file = path.join(projectDir, "Pulumi.yaml");
+    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { name?: string };
+    if (!doc?.name) {
+        throw new RenderError(`${file}: no project name`);
+    }
+    return doc.name;
+}
+
+/**
+ * Reads Pulumi.<stack>.yaml into the string map the Pulumi CLI hands to a program (objects as JSON).
+ * Encrypted (`secure:`) values cannot be read offline and are reported by key.
+ */
+export function readStackFile(projectDir: string, stack: string): Record<string, string> {
+    const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(stack)) {
+        throw new RenderError(`invalid stack name ${JSON.stringify(stack)}: use letters, digits, '-', '_' or '.'`);
+    }
+    if (!fs.existsSync(file)) {
+        const available = fs
+            .readdirSync(projectDir)
+            .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
+            .map((f) => f.slice("Pulumi.".length, -".yaml".length));
+        throw new RenderError(`stack file ${file} not found; available stacks: ${available.join(", ") || "none"}`);
+    }
+    let doc: unknown;
+    try {
+        doc = YAML.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+        throw new RenderError(`${file}: not valid YAML: ${(e as Error).message}`);
+    }
+    const config = (doc as { config?: unknown } | null)?.config ?? {};
+    if (typeof config !== "object" || Array.isArray(config)) {
+        throw new RenderError(`${file}: 'config' must be a map of key: value`);
+    }
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+        if (!key.includes(":")) {
+            throw new RenderError(`${file}: config key ${JSON.stringify(key)} has no namespace; write it as msa-infra:${key}`);
+        }
+        if (typeof value === "object" && value !== null && !Array.isArray(value) && "secure" in value) {
+            throw new RenderError(`${file}: ${key} is an encrypted (secure) value, which cannot be read offline`);
+        }
+        out[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return out;
+}
+
+function generatedState(type: string, inputs: Record<string, unknown>, remember: (s: string) => string): Record<string, unknown> {
+    switch (type) {
+        case "random:index/randomPassword:RandomPassword":
+            return { ...inputs, result: remember(randomPassword(Number(inputs.length) || 32)), bcryptHash: "" };
+        case "random:index/randomId:RandomId": {
+            const bytes = crypto.randomBytes(Number(inputs.byteLength) || 16);
+            return {
+                ...inputs,
+                b64Url: bytes.toString("base64url"),
+                b64Std: bytes.toString("base64"),
+                hex: bytes.toString("hex"),
+                dec: BigInt("0x" + bytes.toString("hex")).toString(),
+            };
+        }
+        case "tls:index/privateKey:PrivateKey": {
+            const { privateKey, publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+            return {
+                ...inputs,
+                privateKeyPem: remember(privateKey.export({ type: "sec1", format: "pem" }).toString()),
+                privateKeyPemPkcs8: remember(privateKey.export({ type: "pkcs8", format: "pem" }).toString()),
+                publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+            };
+        }
+        case "tls:index/certRequest:CertRequest":
+            return { ...inputs, certRequestPem: placeholderPem("CERTIFICATE REQUEST") };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { ...inputs, certPem: placeholderPem("CERTIFICATE") };
+        default:
+            return inputs;
+    }
+}
+
+/** Kubernetes resource type token → whether it is a Kubernetes object (not the provider, not a component). */
+function isKubernetesObject(r: RegisteredResource): boolean {
+    return r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers:");
+}
+
+function toManifest(inputs: Record<string, unknown>, reveal: boolean): Manifest {
+    if (inputs.kind === "Secret") {
+        // Keep the structure (key names) of a Secret and redact every value unless asked to reveal them.
+        const manifest = unwrapSecrets(inputs, true) as Manifest;
+        if (!reveal) {
+            for (const field of ["stringData", "data"]) {
+                const data = manifest[field] as Record<string, unknown> | undefined;
+                if (data) {
+                    manifest[field] = Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED]));
+                }
+            }
+        }
+        return manifest;
+    }
+    return unwrapSecrets(inputs, reveal) as Manifest;
+}
+
+/** Paths of values Pulumi marks secret inside an object that is not a Secret (these should not exist). */
+export function secretFieldPaths(value: unknown, at = ""): string[] {
+    if (isSecretWrapper(value)) {
+        return [at || "."];
+    }
+    if (Array.isArray(value)) {
+        return value.flatMap((v, i) => secretFieldPaths(v, `${at}[${i}]`));
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.entries(value).flatMap(([k, v]) => secretFieldPaths(v, at ? `${at}.${k}` : k));
+    }
+    return [];
+}
+
+let running = false;
+
+/**
+ * Runs index.ts for `stack` under the mock runtime and returns what it declares. Throws RenderError for a
+ * missing or unreadable stack file, and the program's own error (e.g. ConfigError) for invalid config.
+ */
+export async function renderStack(stack: string, opts: RenderOptions = {}): Promise<RenderResult> {
+    if (running) {
+        throw new Error("renderStack is not re-entrant: await one render before starting the next");
+    }
+    running = true;
+    try {
+        return await renderOnce(stack, opts);
+    } finally {
+        running = false;
+    }
+}
+
+async function renderOnce(stack: string, opts: RenderOptions): Promise<RenderResult> {
+    const projectDir = opts.projectDir ?? ROOT;
+    const project = readProjectName(projectDir);
+    const config: Record<string, string> = opts.config
+        ? Object.fromEntries(
+              Object.entries(opts.config).map(([k, v]) => [`${project}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+          )
+        : readStackFile(projectDir, stack);
+    const reveal = opts.withSecrets ?? false;
+    const resources: RegisteredResource[] = [];
+    const generatedSecrets: string[] = [];
+    const remember = (s: string) => {
+        generatedSecrets.push(s);
+        return s;
+    };
+
+    pulumi.runtime.setAllConfig(config);
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+                const state = generatedState(args.type, args.inputs, remember);
+                resources.push({ type: args.type, name: args.name, custom: args.custom ?? false, inputs: args.inputs });
+                return { id: args.custom ? `${args.name}-id` : undefined, state: args.custom ? state : {} };
+            },
+            call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+                throw new Error(`offline render: no mock for the provider function ${args.token}`);
+            },
+        },
+        project,
+        stack,
+        false,
+    );
+
+    const entry = path.join(projectDir, "index.ts");
+    delete require.cache[require.resolve(entry)];
+    let programError: unknown;
+    const onRejection = (e: unknown) => {
+        programError ??= e;
+    };
+    process.on("unhandledRejection", onRejection);
+    let rawOutputs: Record<string, unknown> | undefined;
+    try {
+        rawOutputs = (await pulumi.runtime.runInPulumiStack(async () => {
+            const mod = require(entry);
+            return typeof mod === "function" ? await mod() : mod;
+        })) as Record<string, unknown> | undefined;
+        await pulumi.runtime.disconnect();
+    } catch (e) {
+        programError ??= e;
+    } finally {
+        process.off("unhandledRejection", onRejection);
+    }
+    if (programError) {
+        throw programError;
+    }
+
+    const objects = resources.filter(isKubernetesObject).map((r) => toManifest(r.inputs, reveal));
+    return {
+        stack,
+        project,
+        objects,
+        resources,
+        outputs: unwrapSecrets(rawOutputs ?? {}, reveal) as Record<string, unknown>,
+        generatedSecrets,
+    };
+}
+
+/** File name of a rendered object inside the output directory: <namespace or _cluster>/<kind>-<name>.yaml. */
+export function manifestPath(m: Manifest): string {
+    const ns = m.metadata.namespace ?? "_cluster";
+    return path.join(ns, `${m.kind.toLowerCase()}-${m.metadata.name}.yaml`);
+}
+
+/** Whether the object carries generated secret material when rendered with secrets. */
+export function holdsSecrets(m: Manifest): boolean {
+    return m.kind === "Secret";
+}

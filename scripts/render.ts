@@ -1,0 +1,126 @@
+// npm run render -- --stack <name> [--out <dir>] [--with-secrets]
+//
+// Runs the real program for Pulumi.<name>.yaml offline and writes every Kubernetes object as YAML under
+// <dir> (default rendered/<name>/), then runs the policy pack on the result with Pulumi.<name>.policy.json.
+// Exit codes: 0 rendered and no mandatory policy violation; 1 mandatory violations; 2 usage, stack file or
+// config error.
+
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs } from "util";
+import * as YAML from "yaml";
+import { holdsSecrets, Manifest, manifestPath, RenderError, renderStack, ROOT } from "./offline";
+
+const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--with-secrets]";
+// Written into every output directory, so a later render may clear it without touching unrelated folders.
+const MARKER = ".msa-infra-render";
+
+function fail(message: string, code = 2): never {
+    process.stderr.write(`render: ${message}\n`);
+    process.exit(code);
+}
+
+/** Empties `dir` if it is a previous render (marker present) or does not exist; refuses otherwise. */
+function prepareOutputDir(dir: string): void {
+    if (fs.existsSync(dir)) {
+        const entries = fs.readdirSync(dir);
+        if (entries.length > 0 && !entries.includes(MARKER)) {
+            fail(`output directory ${dir} is not empty and was not written by render; choose another --out`);
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, MARKER), "Written by `npm run render`; the directory is replaced on each render.\n");
+}
+
+function table(rows: string[][]): string {
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+async function main(): Promise<void> {
+    let values: { stack?: string; out?: string; "with-secrets"?: boolean; help?: boolean };
+    try {
+        ({ values } = parseArgs({
+            options: {
+                stack: { type: "string", short: "s" },
+                out: { type: "string", short: "o" },
+                "with-secrets": { type: "boolean", default: false },
+                help: { type: "boolean", short: "h" },
+            },
+            strict: true,
+            allowPositionals: false,
+        }));
+    } catch (e) {
+        fail(`${(e as Error).message}\n${USAGE}`);
+    }
+    if (values.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return;
+    }
+    if (!values.stack) {
+        fail(`--stack is required\n${USAGE}`);
+    }
+    const stack = values.stack;
+    const withSecrets = values["with-secrets"] ?? false;
+    const outDir = path.resolve(values.out ?? path.join(ROOT, "rendered", stack));
+
+    let result;
+    try {
+        result = await renderStack(stack, { withSecrets });
+    } catch (e) {
+        if (e instanceof RenderError || (e as Error)?.name === "ConfigError") {
+            fail((e as Error).message);
+        }
+        throw e;
+    }
+
+    prepareOutputDir(outDir);
+    const rows = [["KIND", "NAMESPACE", "NAME", "FILE"]];
+    const written = new Set<string>();
+    for (const m of result.objects as Manifest[]) {
+        const rel = manifestPath(m);
+        if (written.has(rel)) {
+            fail(`two objects map to ${rel}; names must be unique per kind and namespace`, 1);
+        }
+        written.add(rel);
+        const file = path.join(outDir, rel);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        const secretFile = withSecrets && holdsSecrets(m);
+        fs.writeFileSync(file, YAML.stringify(m, { lineWidth: 0 }), { mode: secretFile ? 0o600 : 0o644 });
+        if (secretFile) {
+            fs.chmodSync(file, 0o600); // an existing umask or file mode must not widen it
+        }
+        rows.push([m.kind, m.metadata.namespace ?? "-", m.metadata.name, rel]);
+    }
+    process.stdout.write(`Rendered stack ${stack}: ${result.objects.length} objects in ${path.relative(process.cwd(), outDir) || "."}\n`);
+    process.stdout.write(table(rows) + "\n");
+    process.stdout.write(
+        withSecrets
+            ? "Secrets contain generated values (files mode 0600); do not commit or share them.\n"
+            : "Secret values are redacted; use --with-secrets to fill them with generated values.\n",
+    );
+    process.exitCode = await runPolicies(stack, result.objects);
+}
+
+/** Runs the policy pack on the rendered objects with the stack's policy config; returns the exit code. */
+async function runPolicies(stack: string, objects: Manifest[]): Promise<number> {
+    const offlinePolicy = path.join(ROOT, "policy", "offline.ts");
+    if (!fs.existsSync(offlinePolicy)) {
+        return 0;
+    }
+    const policy = await import(offlinePolicy);
+    const configFile = path.join(ROOT, `Pulumi.${stack}.policy.json`);
+    const config = fs.existsSync(configFile) ? policy.loadPolicyConfig(configFile) : undefined;
+    const violations = await policy.evaluate(objects, config);
+    process.stdout.write(
+        `\nPolicy pack on the rendered objects (${fs.existsSync(configFile) ? path.basename(configFile) : "default config: all mandatory"}):\n`,
+    );
+    process.stdout.write(policy.formatReport(violations) + "\n");
+    return policy.hasMandatory(violations) ? 1 : 0;
+}
+
+main().catch((e) => {
+    process.stderr.write(`render: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(1);
+});
