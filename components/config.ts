@@ -141,7 +141,7 @@ const IDENTIFIER = /^[a-z][a-z0-9_]{0,31}$/;
 const QUANTITY = /^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$/;
 const CPU = /^([0-9]+(\.[0-9]+)?)(m)?$/;
 // An image reference with an explicit tag or digest: [registry/]repo[:tag][@sha256:...]
-const IMAGE = /^[a-z0-9]+([._\-/:][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const IMAGE = /^[a-z0-9]+([._\-/][a-z0-9]+)*(:[0-9]+\/[a-z0-9]+([._\-/][a-z0-9]+)*)?((:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/;
 const REDIS_KEY_PATTERN = /^[A-Za-z0-9_:.*{}\-]+$/;
 const MAXMEMORY_POLICIES = [
     "noeviction",
@@ -228,6 +228,14 @@ class Reader {
             return fallback;
         }
         return value;
+    }
+
+    required(key: string, value: unknown, pattern: RegExp, accepted: string): string {
+        if (value === undefined || value === null) {
+            this.problems.push(`${PROJECT}:${key}: missing; expected ${accepted}`);
+            return "";
+        }
+        return this.string(key, value, "", pattern, accepted);
     }
 
     optionalString(key: string, value: unknown): string | undefined {
@@ -328,6 +336,9 @@ function readService(
     defaults: typeof DEFAULTS.mariadb,
 ): { raw: Record<string, unknown>; settings: ServiceSettings } {
     const raw = r.object(key, value, [...SERVICE_KEYS, ...SERVICE_EXTRA_KEYS[key]]);
+    if (typeof raw.image === "string" && /:latest(@|$)/.test(raw.image)) {
+        r.fail(`${key}.image`, raw.image, "a pinned tag (not latest) so every node runs the same version");
+    }
     const replicasRule =
         key === "kafka"
             ? { max: 9, accepted: "1 or an odd number from 3 to 9 (a KRaft quorum needs a majority)" }
@@ -410,7 +421,7 @@ export function parseStackConfig(raw: Record<string, unknown>): PlatformConfig {
     if (tlsRaw.issuer !== undefined) {
         const iss = r.object("tls.issuer", tlsRaw.issuer, ["name", "kind"]);
         issuer = {
-            name: r.string("tls.issuer.name", iss.name, "", DNS_LABEL, "the name of a cert-manager Issuer"),
+            name: r.required("tls.issuer.name", iss.name, DNS_LABEL, "the name of a cert-manager Issuer or ClusterIssuer"),
             kind: r.oneOf("tls.issuer.kind", iss.kind, "ClusterIssuer", ["Issuer", "ClusterIssuer"]),
         };
     }
@@ -419,8 +430,8 @@ export function parseStackConfig(raw: Record<string, unknown>): PlatformConfig {
     const databases = r.list("mariadb.databases", m.raw.databases).map((d, i) => {
         const o = r.object(`mariadb.databases[${i}]`, d, ["name", "user"]);
         return {
-            name: r.string(`mariadb.databases[${i}].name`, o.name, "", IDENTIFIER, "a lower-case identifier ([a-z][a-z0-9_]{0,31})"),
-            user: r.string(`mariadb.databases[${i}].user`, o.user, "", IDENTIFIER, "a lower-case identifier ([a-z][a-z0-9_]{0,31})"),
+            name: r.required(`mariadb.databases[${i}].name`, o.name, IDENTIFIER, "a lower-case identifier ([a-z][a-z0-9_]{0,31})"),
+            user: r.required(`mariadb.databases[${i}].user`, o.user, IDENTIFIER, "a lower-case identifier ([a-z][a-z0-9_]{0,31})"),
         };
     });
     checkUnique(r, "mariadb.databases[].name", databases.map((d) => d.name));
@@ -434,7 +445,7 @@ export function parseStackConfig(raw: Record<string, unknown>): PlatformConfig {
     const rd = readService(r, "redis", raw.redis, DEFAULTS.redis);
     const redisUsers = r.list("redis.users", rd.raw.users).map((u, i) => {
         const o = r.object(`redis.users[${i}]`, u, ["name", "keyPattern"]);
-        const name = r.string(`redis.users[${i}].name`, o.name, "", IDENTIFIER, "a lower-case identifier ([a-z][a-z0-9_]{0,31})");
+        const name = r.required(`redis.users[${i}].name`, o.name, IDENTIFIER, "a lower-case identifier ([a-z][a-z0-9_]{0,31})");
         return {
             name,
             keyPattern: r.string(
@@ -456,7 +467,7 @@ export function parseStackConfig(raw: Record<string, unknown>): PlatformConfig {
     const k = readService(r, "kafka", raw.kafka, DEFAULTS.kafka);
     const kafkaUsers = r.list("kafka.users", k.raw.users).map((u, i) => {
         const o = r.object(`kafka.users[${i}]`, u, ["name"]);
-        return { name: r.string(`kafka.users[${i}].name`, o.name, "", IDENTIFIER, "a lower-case identifier ([a-z][a-z0-9_]{0,31})") };
+        return { name: r.required(`kafka.users[${i}].name`, o.name, IDENTIFIER, "a lower-case identifier ([a-z][a-z0-9_]{0,31})") };
     });
     checkUnique(r, "kafka.users[].name", kafkaUsers.map((u) => u.name));
     for (const u of kafkaUsers) {

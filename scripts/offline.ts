@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { decodeConfigValue, parseStackConfig } from "../components/config";
 
 export const ROOT = path.resolve(__dirname, "..");
 export const REDACTED = "<redacted>";
@@ -20,13 +21,22 @@ export interface Manifest {
     [field: string]: unknown;
 }
 
+/** Resource options as the program requested them. */
+export interface ResourceOptionsSeen {
+    protect?: boolean;
+    deleteBeforeReplace?: boolean;
+    replaceOnChanges?: string[];
+    /** URN of the parent resource. */
+    parent?: string;
+}
+
 /** One resource the program registered, with its Pulumi options of interest. */
 export interface RegisteredResource {
     type: string;
     name: string;
-    urn?: string;
     custom: boolean;
     inputs: Record<string, unknown>;
+    options: ResourceOptionsSeen;
 }
 
 export interface RenderOptions {
@@ -226,30 +236,34 @@ export function secretFieldPaths(value: unknown, at = ""): string[] {
 
 let running = false;
 
+/** Options of the offline runtime itself. */
+export interface OfflineRunOptions {
+    project: string;
+    stack: string;
+    /** Config as the Pulumi CLI passes it: fully qualified keys, string values (objects as JSON). */
+    config: Record<string, string>;
+    /** Reveal secret values. Default false. */
+    withSecrets?: boolean;
+}
+
 /**
- * Runs index.ts for `stack` under the mock runtime and returns what it declares. Throws RenderError for a
- * missing or unreadable stack file, and the program's own error (e.g. ConfigError) for invalid config.
+ * Runs `program` as a Pulumi stack under the mock runtime: resources are recorded instead of created, and
+ * generated values come from local randomness. Used for the whole program (renderStack) and, in tests, for
+ * single components. Not re-entrant: the Pulumi runtime state is global.
  */
-export async function renderStack(stack: string, opts: RenderOptions = {}): Promise<RenderResult> {
+export async function runOffline(program: () => unknown, opts: OfflineRunOptions): Promise<RenderResult> {
     if (running) {
-        throw new Error("renderStack is not re-entrant: await one render before starting the next");
+        throw new Error("runOffline is not re-entrant: await one render before starting the next");
     }
     running = true;
     try {
-        return await renderOnce(stack, opts);
+        return await runOnce(program, opts);
     } finally {
         running = false;
     }
 }
 
-async function renderOnce(stack: string, opts: RenderOptions): Promise<RenderResult> {
-    const projectDir = opts.projectDir ?? ROOT;
-    const project = readProjectName(projectDir);
-    const config: Record<string, string> = opts.config
-        ? Object.fromEntries(
-              Object.entries(opts.config).map(([k, v]) => [`${project}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
-          )
-        : readStackFile(projectDir, stack);
+async function runOnce(program: () => unknown, opts: OfflineRunOptions): Promise<RenderResult> {
     const reveal = opts.withSecrets ?? false;
     const resources: RegisteredResource[] = [];
     const generatedSecrets: string[] = [];
@@ -257,26 +271,56 @@ async function renderOnce(stack: string, opts: RenderOptions): Promise<RenderRes
         generatedSecrets.push(s);
         return s;
     };
+    // Resource options do not reach the mocks' newResource; read them off the registration request.
+    const requested = new Map<string, ResourceOptionsSeen>();
 
-    pulumi.runtime.setAllConfig(config);
+    pulumi.runtime.setAllConfig(opts.config);
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
                 const state = generatedState(args.type, args.inputs, remember);
-                resources.push({ type: args.type, name: args.name, custom: args.custom ?? false, inputs: args.inputs });
+                resources.push({
+                    type: args.type,
+                    name: args.name,
+                    custom: args.custom ?? false,
+                    inputs: args.inputs,
+                    options: requested.get(`${args.type}::${args.name}`) ?? {},
+                });
                 return { id: args.custom ? `${args.name}-id` : undefined, state: args.custom ? state : {} };
             },
             call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
                 throw new Error(`offline render: no mock for the provider function ${args.token}`);
             },
         },
-        project,
-        stack,
+        opts.project,
+        opts.stack,
         false,
     );
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource: (req: RegisterRequest, cb: unknown) => unknown;
+        registerResourceOutputs: (req: OutputsRequest, cb: unknown) => unknown;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    // The stack's outputs as registered, still carrying their secret markers (the value runInPulumiStack
+    // resolves to has lost them).
+    let stackOutputs: Record<string, unknown> | undefined;
+    monitor.registerResourceOutputs = (req: OutputsRequest, cb: unknown) => {
+        if (req.getUrn().includes("::pulumi:pulumi:Stack::")) {
+            stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
+        }
+        return registerOutputs(req, cb);
+    };
+    monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
+        requested.set(`${req.getType()}::${req.getName()}`, {
+            protect: req.getProtect?.() ?? false,
+            deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+            replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
+            parent: req.getParent?.() || undefined,
+        });
+        return register(req, cb);
+    };
 
-    const entry = path.join(projectDir, "index.ts");
-    delete require.cache[require.resolve(entry)];
     let programError: unknown;
     const onRejection = (e: unknown) => {
         programError ??= e;
@@ -285,12 +329,14 @@ async function renderOnce(stack: string, opts: RenderOptions): Promise<RenderRes
     let rawOutputs: Record<string, unknown> | undefined;
     try {
         rawOutputs = (await pulumi.runtime.runInPulumiStack(async () => {
-            const mod = require(entry);
-            return typeof mod === "function" ? await mod() : mod;
+            const result = program();
+            return typeof result === "function" ? await result() : await result;
         })) as Record<string, unknown> | undefined;
         await pulumi.runtime.disconnect();
     } catch (e) {
         programError ??= e;
+        // A failed stack rejects several internal promises; let them settle before we stop listening.
+        await new Promise((resolve) => setTimeout(resolve, 100));
     } finally {
         process.off("unhandledRejection", onRejection);
     }
@@ -300,13 +346,59 @@ async function renderOnce(stack: string, opts: RenderOptions): Promise<RenderRes
 
     const objects = resources.filter(isKubernetesObject).map((r) => toManifest(r.inputs, reveal));
     return {
-        stack,
-        project,
+        stack: opts.stack,
+        project: opts.project,
         objects,
         resources,
-        outputs: unwrapSecrets(rawOutputs ?? {}, reveal) as Record<string, unknown>,
+        outputs: unwrapSecrets(stackOutputs ?? rawOutputs ?? {}, reveal) as Record<string, unknown>,
         generatedSecrets,
     };
+}
+
+interface OutputsRequest {
+    getUrn(): string;
+    getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getProtect?(): boolean;
+    getDeletebeforereplace?(): boolean;
+    getReplaceonchangesList?(): string[];
+    getParent?(): string;
+}
+
+/**
+ * Runs index.ts for `stack` under the mock runtime and returns what it declares. Throws RenderError for a
+ * missing or unreadable stack file, and the program's own error (e.g. ConfigError) for invalid config.
+ */
+export async function renderStack(stack: string, opts: RenderOptions = {}): Promise<RenderResult> {
+    const projectDir = opts.projectDir ?? ROOT;
+    const project = readProjectName(projectDir);
+    const config: Record<string, string> = opts.config
+        ? Object.fromEntries(
+              Object.entries(opts.config).map(([k, v]) => [`${project}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+          )
+        : readStackFile(projectDir, stack);
+    // Validate first, exactly as the program will: a bad config fails fast, before any runtime starts.
+    const prefix = `${project}:`;
+    parseStackConfig(
+        Object.fromEntries(
+            Object.entries(config)
+                .filter(([k]) => k.startsWith(prefix))
+                .map(([k, v]) => [k.slice(prefix.length), decodeConfigValue(v)]),
+        ),
+    );
+    const entry = path.join(projectDir, "index.ts");
+    return runOffline(
+        () => {
+            // A fresh evaluation per render: the program reads its config at load time.
+            delete require.cache[require.resolve(entry)];
+            return require(entry);
+        },
+        { project, stack, config, withSecrets: opts.withSecrets },
+    );
 }
 
 /** File name of a rendered object inside the output directory: <namespace or _cluster>/<kind>-<name>.yaml. */
