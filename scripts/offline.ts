@@ -256,9 +256,15 @@ export async function runOffline(program: () => unknown, opts: OfflineRunOptions
         throw new Error("runOffline is not re-entrant: await one render before starting the next");
     }
     running = true;
+    // Every resource constructor captures a full stack trace for the engine's source positions; under ts-node
+    // each one goes through source-map translation, which would dominate an offline render. Nobody consumes
+    // those positions offline, so use V8's plain formatting while the program runs.
+    const prepare = Error.prepareStackTrace;
+    Error.prepareStackTrace = undefined;
     try {
         return await runOnce(program, opts);
     } finally {
+        Error.prepareStackTrace = prepare;
         running = false;
     }
 }
