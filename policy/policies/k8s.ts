@@ -1,0 +1,340 @@
+// Shared, pure helpers for the msa-infra CrossGuard policies.
+//
+// Policies match on Pulumi type tokens (`kubernetes:<group>/<version>:<Kind>`), never on the
+// @pulumi/kubernetes classes, so the same code runs under the Pulumi CLI and in the offline
+// runner (policy/offline.ts) without loading the Kubernetes SDK.
+//
+// Props come from the engine and may be partial (preview), wrongly typed (hand-written YAML) or
+// proxies (pulumi-policy wraps props in an unknown-checking Proxy). Every accessor here therefore
+// checks types first and copies arrays with an index loop instead of calling species-creating
+// methods such as `filter` on the engine's objects.
+
+import type { PolicyConfigSchema } from "@pulumi/policy";
+
+/** A JSON-ish object as found in manifests. */
+export type Obj = Record<string, unknown>;
+
+/** Returns `v` when it is a non-array object, otherwise undefined. */
+export function rec(v: unknown): Obj | undefined {
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+/** Returns a plain copy of `v` when it is an array, otherwise an empty array. */
+export function arr(v: unknown): unknown[] {
+    if (!Array.isArray(v)) {
+        return [];
+    }
+    const out: unknown[] = [];
+    for (let i = 0; i < v.length; i++) {
+        out.push(v[i]);
+    }
+    return out;
+}
+
+/** Returns the array's object elements (skips nulls, strings and other junk). */
+export function recs(v: unknown): Obj[] {
+    const out: Obj[] = [];
+    for (const item of arr(v)) {
+        const r = rec(item);
+        if (r) {
+            out.push(r);
+        }
+    }
+    return out;
+}
+
+/** Returns `v` when it is a string, otherwise undefined. */
+export function str(v: unknown): string | undefined {
+    return typeof v === "string" ? v : undefined;
+}
+
+/** Returns the array's string elements. */
+export function strs(v: unknown): string[] {
+    const out: string[] = [];
+    for (const item of arr(v)) {
+        if (typeof item === "string") {
+            out.push(item);
+        }
+    }
+    return out;
+}
+
+/** Walks `path` through nested objects; undefined as soon as a step is not an object. */
+export function at(v: unknown, ...path: string[]): unknown {
+    let cur: unknown = v;
+    for (const key of path) {
+        const r = rec(cur);
+        if (!r) {
+            return undefined;
+        }
+        cur = r[key];
+    }
+    return cur;
+}
+
+/** Own enumerable string keys of an object (works on proxies). */
+export function keys(v: unknown): string[] {
+    const r = rec(v);
+    return r ? Object.keys(r) : [];
+}
+
+/** A parsed `kubernetes:<group>/<version>:<Kind>` type token. */
+export interface K8sType {
+    group: string;
+    version: string;
+    kind: string;
+}
+
+const TYPE_RE = /^kubernetes:([^/:]+)\/([^/:]+):([A-Za-z0-9]+)$/;
+
+/** Parses a Pulumi Kubernetes type token; undefined for anything else (aws:..., random:..., components). */
+export function parseType(type: unknown): K8sType | undefined {
+    const m = typeof type === "string" ? TYPE_RE.exec(type) : null;
+    return m ? { group: m[1], version: m[2], kind: m[3] } : undefined;
+}
+
+/** Builds the Pulumi type token for a manifest's apiVersion and kind (core API group = "core"). */
+export function typeToken(apiVersion: string, kind: string): string {
+    const slash = apiVersion.indexOf("/");
+    const group = slash < 0 ? "core" : apiVersion.slice(0, slash);
+    const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
+    return `kubernetes:${group}/${version}:${kind}`;
+}
+
+/** API groups each kind we inspect may live in (old groups included for old manifests). */
+const KIND_GROUPS: Record<string, readonly string[]> = {
+    Pod: ["core"],
+    ReplicationController: ["core"],
+    Service: ["core"],
+    Namespace: ["core"],
+    ConfigMap: ["core"],
+    Secret: ["core"],
+    ServiceAccount: ["core"],
+    PersistentVolumeClaim: ["core"],
+    StatefulSet: ["apps"],
+    Deployment: ["apps", "extensions"],
+    DaemonSet: ["apps", "extensions"],
+    ReplicaSet: ["apps", "extensions"],
+    Job: ["batch"],
+    CronJob: ["batch"],
+    NetworkPolicy: ["networking.k8s.io", "extensions"],
+};
+
+/** The kind of a Kubernetes type token if it is one of `kinds` in its proper API group. */
+export function kindOf(type: unknown, ...kinds: string[]): string | undefined {
+    const t = parseType(type);
+    if (!t || !kinds.includes(t.kind)) {
+        return undefined;
+    }
+    const groups = KIND_GROUPS[t.kind];
+    return !groups || groups.includes(t.group) ? t.kind : undefined;
+}
+
+/** Kinds whose objects carry a pod template (or are a Pod). */
+export const POD_BEARING_KINDS = [
+    "Pod",
+    "StatefulSet",
+    "Deployment",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+] as const;
+
+/** Returns the PodSpec of a pod-bearing object, or undefined. */
+export function podSpecOf(kind: string, props: unknown): Obj | undefined {
+    switch (kind) {
+        case "Pod":
+            return rec(at(props, "spec"));
+        case "CronJob":
+            return rec(at(props, "spec", "jobTemplate", "spec", "template", "spec"));
+        case "StatefulSet":
+        case "Deployment":
+        case "DaemonSet":
+        case "ReplicaSet":
+        case "ReplicationController":
+        case "Job":
+            return rec(at(props, "spec", "template", "spec"));
+        default:
+            return undefined;
+    }
+}
+
+/** Returns the pod template metadata (labels) of a pod-bearing object. */
+export function podMetaOf(kind: string, props: unknown): Obj | undefined {
+    switch (kind) {
+        case "Pod":
+            return rec(at(props, "metadata"));
+        case "CronJob":
+            return rec(at(props, "spec", "jobTemplate", "spec", "template", "metadata"));
+        default:
+            return rec(at(props, "spec", "template", "metadata"));
+    }
+}
+
+/** Which list of the PodSpec a container comes from. */
+export type ContainerRole = "container" | "initContainer" | "ephemeralContainer";
+
+export interface ContainerRef {
+    role: ContainerRole;
+    name: string;
+    c: Obj;
+}
+
+/** All containers of a PodSpec: containers, initContainers and ephemeralContainers. */
+export function containersOf(podSpec: Obj | undefined, roles: readonly ContainerRole[] = ["container", "initContainer", "ephemeralContainer"]): ContainerRef[] {
+    const out: ContainerRef[] = [];
+    const lists: Array<[ContainerRole, string]> = [
+        ["initContainer", "initContainers"],
+        ["container", "containers"],
+        ["ephemeralContainer", "ephemeralContainers"],
+    ];
+    for (const [role, field] of lists) {
+        if (!roles.includes(role)) {
+            continue;
+        }
+        recs(podSpec?.[field]).forEach((c, i) => {
+            out.push({ role, name: str(c.name) ?? `#${i}`, c });
+        });
+    }
+    return out;
+}
+
+/** `container "x"`, `init container "x"` or `ephemeral container "x"` for messages. */
+export function describeContainer(ref: ContainerRef): string {
+    const prefix = ref.role === "initContainer" ? "init container" : ref.role === "ephemeralContainer" ? "ephemeral container" : "container";
+    return `${prefix} "${ref.name}"`;
+}
+
+/** Kinds that are not namespaced (the offline runner prints them as `Kind /name`). */
+export const CLUSTER_SCOPED_KINDS = new Set([
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "IngressClass",
+    "RuntimeClass",
+    "CSIDriver",
+    "CSINode",
+    "VolumeAttachment",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "APIService",
+    "CertificateSigningRequest",
+    "PodSecurityPolicy",
+    "ClusterIssuer",
+]);
+
+/** metadata.name, or "" when absent. */
+export function nameOf(props: unknown): string {
+    return str(at(props, "metadata", "name")) ?? "";
+}
+
+/** metadata.namespace with the Kubernetes default ("default"); "" for cluster-scoped kinds. */
+export function namespaceOf(props: unknown, kind?: string): string {
+    if (kind && CLUSTER_SCOPED_KINDS.has(kind)) {
+        return "";
+    }
+    const ns = str(at(props, "metadata", "namespace"));
+    return ns && ns.length > 0 ? ns : "default";
+}
+
+/** `StatefulSet db/mariadb` for messages. */
+export function describeObject(kind: string, props: unknown): string {
+    const ns = namespaceOf(props, kind);
+    return `${kind} ${ns ? `${ns}/` : ""}${nameOf(props) || "<unnamed>"}`;
+}
+
+/** True for an empty label selector ({} or absent, no labels and no expressions) = "all pods". */
+export function isEmptySelector(sel: unknown): boolean {
+    if (sel === undefined || sel === null) {
+        return true;
+    }
+    const r = rec(sel);
+    if (!r) {
+        return false;
+    }
+    return keys(r.matchLabels).length === 0 && arr(r.matchExpressions).length === 0;
+}
+
+/**
+ * Resolves a policy's configuration: the defaults declared in its configSchema, overridden by what
+ * the engine hands over. The Pulumi CLI already fills schema defaults in (ReconcilePolicyPackConfig);
+ * doing it here as well keeps the schema the single source of truth when a runner does not.
+ */
+export function resolveConfig<T extends object>(schema: PolicyConfigSchema, getConfig: () => object): T {
+    const out: Record<string, unknown> = {};
+    for (const [key, prop] of Object.entries(schema.properties)) {
+        if (prop.default !== undefined) {
+            out[key] = JSON.parse(JSON.stringify(prop.default));
+        }
+    }
+    const given = rec(getConfig()) ?? {};
+    for (const key of Object.keys(given)) {
+        if (key !== "enforcementLevel" && given[key] !== undefined) {
+            out[key] = given[key];
+        }
+    }
+    return out as T;
+}
+
+/** Every violation message ends with a remediation hint introduced by this marker. */
+export const FIX = "Fix:";
+
+/** Joins problems and their hints into one message: `<subject>: p1; p2. Fix: h1; h2.` */
+export function message(subject: string, problems: string[], hints: string[]): string {
+    const uniqueHints = Array.from(new Set(hints));
+    return `${subject}: ${problems.join("; ")}. ${FIX} ${uniqueHints.join("; ")}.`;
+}
+
+/** Basename of a path-like word (`/usr/local/bin/redis-server` -> `redis-server`). */
+export function basename(word: string): string {
+    const i = word.lastIndexOf("/");
+    return i < 0 ? word : word.slice(i + 1);
+}
+
+/**
+ * Splits a command (command + args, or a probe's exec.command) into words. Elements with whitespace
+ * (e.g. the script of `sh -c "..."`) are split further with a small quote-aware tokenizer, so
+ * `redis-cli -a secret ping` inside a shell string is seen as four words.
+ */
+export function commandWords(parts: unknown[]): string[] {
+    const out: string[] = [];
+    for (const p of parts) {
+        if (typeof p !== "string") {
+            continue;
+        }
+        if (!/\s/.test(p)) {
+            out.push(unquote(p));
+            continue;
+        }
+        const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+        let m: RegExpExecArray | null;
+        while ((m = re.exec(p)) !== null) {
+            out.push(m[1] ?? m[2] ?? unquote(m[3]));
+        }
+    }
+    return out;
+}
+
+function unquote(w: string): string {
+    // Words like `-p"$PASS"` or `--requirepass='x'` keep their prefix, only the quotes go.
+    return w.replace(/^(.*?)(["'])(.*)\2$/, "$1$3");
+}
+
+/** command followed by args of a container. */
+export function containerCommand(c: Obj): string[] {
+    return commandWords([...arr(c.command), ...arr(c.args)]);
+}
+
+/** True when a word is a reference that Kubernetes or a shell expands ($(VAR), $VAR, ${VAR}, $(cat f)). */
+export function isReference(value: string): boolean {
+    return value.includes("$");
+}
