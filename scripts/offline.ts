@@ -260,7 +260,7 @@ export async function runOffline(program: () => unknown, opts: OfflineRunOptions
     // each one goes through source-map translation, which would dominate an offline render. Nobody consumes
     // those positions offline, so use V8's plain formatting while the program runs.
     const prepare = Error.prepareStackTrace;
-    Error.prepareStackTrace = undefined;
+    delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
     try {
         return await runOnce(program, opts);
     } finally {
