@@ -96,7 +96,8 @@ export function mariadbInitSql(rootPassword: string, grants: MariaDbGrant[]): st
             `CREATE DATABASE IF NOT EXISTS \`${g.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`,
             `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY ${sqlString(g.password)};`,
             `ALTER USER ${user} IDENTIFIED BY ${sqlString(g.password)};`,
-            `GRANT ALL PRIVILEGES ON \`${g.database}\`.* TO ${user};`,
+            // In a database-level grant `_` and `%` are wildcards: escape them, or shop_a would match shopxa.
+            `GRANT ALL PRIVILEGES ON \`${g.database.replace(/[_%]/g, "\\$&")}\`.* TO ${user};`,
         );
     }
     return lines.join("\n") + "\n";

@@ -198,6 +198,9 @@ describe("pure helpers", () => {
         assert.strictEqual(lines[0], "ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY 'ro\\'ot';");
         assert.ok(lines.includes("CREATE USER IF NOT EXISTS 'shop'@'%' IDENTIFIED BY 'p\\\\w';"));
         assert.ok(lines.includes("GRANT ALL PRIVILEGES ON `shop`.* TO 'shop'@'%';"));
+        // `_` is a wildcard in database-level grants: it must be escaped.
+        const underscored = mariadbInitSql("r", [{ database: "shop_a", user: "shop_a", password: "x" }]);
+        assert.ok(underscored.includes("GRANT ALL PRIVILEGES ON `shop\\_a`.* TO 'shop_a'@'%';"), underscored);
         assert.ok(lines.some((l) => l.startsWith("CREATE DATABASE IF NOT EXISTS `shop`")));
     });
 
