@@ -19,6 +19,7 @@ import {
     createSecret,
     createServiceAccount,
     createServices,
+    createUserCredential,
     dataVolumeClaim,
     headlessServiceName,
     PVC_RETENTION,
@@ -257,26 +258,20 @@ export class Kafka extends pulumi.ComponentResource {
             secretValue(this.adminPassword).apply((password) => ({ name: ADMIN_USER, password })),
         ];
         for (const u of args.users) {
-            const pw = generatedPassword(`${name}-user-${u.name}-password`, this, args.protect);
-            this.userPasswords[u.name] = pw;
-            const secretName = `kafka-user-${u.name.replace(/_/g, "-")}`;
-            this.userSecrets.push(
-                createSecret(
-                    `${name}-user-${u.name}`,
-                    secretName,
-                    this.namespace.metadata.name,
-                    labels,
-                    {
-                        username: u.name,
-                        password: secretValue(pw),
-                        "sasl.jaas.config": secretValue(pw).apply((p) => clientJaasConfig(u.name, p)),
-                    },
-                    this,
-                    args.protect,
-                ),
+            const credential = createUserCredential(
+                name,
+                APP,
+                u.name,
+                this.namespace.metadata.name,
+                labels,
+                (password) => ({ "sasl.jaas.config": password.apply((p) => clientJaasConfig(u.name, p)) }),
+                this,
+                args.protect,
             );
-            this.applications.push({ user: u.name, secretName });
-            jaasUsers.push(secretValue(pw).apply((password) => ({ name: u.name, password })));
+            this.userPasswords[u.name] = credential.password;
+            this.userSecrets.push(credential.secret);
+            this.applications.push({ user: u.name, secretName: credential.secretName });
+            jaasUsers.push(secretValue(credential.password).apply((password) => ({ name: u.name, password })));
         }
         const jaasText = pulumi
             .all([secretValue(this.brokerPassword), pulumi.all(jaasUsers)])

@@ -18,6 +18,7 @@ import {
     createSecret,
     createServiceAccount,
     createServices,
+    createUserCredential,
     dataVolumeClaim,
     headlessServiceName,
     PVC_RETENTION,
@@ -196,23 +197,21 @@ export class MariaDb extends pulumi.ComponentResource {
         this.applications = [];
         const grants: pulumi.Output<MariaDbGrant>[] = [];
         for (const db of args.databases) {
-            const pw = generatedPassword(`${name}-user-${db.user}-password`, this, args.protect);
-            this.userPasswords[db.user] = pw;
-            const secretName = `mariadb-user-${db.user.replace(/_/g, "-")}`;
             const jdbcUrl = mariadbJdbcUrl(this.host, this.port, db.name, tlsOn);
-            this.userSecrets.push(
-                createSecret(
-                    `${name}-user-${db.user}`,
-                    secretName,
-                    this.namespace.metadata.name,
-                    labels,
-                    { username: db.user, password: secretValue(pw), database: db.name, "jdbc-url": jdbcUrl },
-                    this,
-                    args.protect,
-                ),
+            const credential = createUserCredential(
+                name,
+                APP,
+                db.user,
+                this.namespace.metadata.name,
+                labels,
+                () => ({ database: db.name, "jdbc-url": jdbcUrl }),
+                this,
+                args.protect,
             );
-            this.applications.push({ database: db.name, user: db.user, secretName, jdbcUrl });
-            grants.push(secretValue(pw).apply((password) => ({ database: db.name, user: db.user, password })));
+            this.userPasswords[db.user] = credential.password;
+            this.userSecrets.push(credential.secret);
+            this.applications.push({ database: db.name, user: db.user, secretName: credential.secretName, jdbcUrl });
+            grants.push(secretValue(credential.password).apply((password) => ({ database: db.name, user: db.user, password })));
         }
         const initSql = pulumi
             .all([secretValue(this.rootPassword), pulumi.all(grants)])

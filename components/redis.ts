@@ -18,6 +18,7 @@ import {
     createSecret,
     createServiceAccount,
     createServices,
+    createUserCredential,
     dataVolumeClaim,
     headlessServiceName,
     PVC_RETENTION,
@@ -190,22 +191,20 @@ export class Redis extends pulumi.ComponentResource {
         this.applications = [];
         const aclUsers: pulumi.Output<RedisAclUser>[] = [];
         for (const u of args.users) {
-            const pw = generatedPassword(`${name}-user-${u.name}-password`, this, args.protect);
-            this.userPasswords[u.name] = pw;
-            const secretName = `redis-user-${u.name.replace(/_/g, "-")}`;
-            this.userSecrets.push(
-                createSecret(
-                    `${name}-user-${u.name}`,
-                    secretName,
-                    this.namespace.metadata.name,
-                    labels,
-                    { username: u.name, password: secretValue(pw), "key-pattern": u.keyPattern },
-                    this,
-                    args.protect,
-                ),
+            const credential = createUserCredential(
+                name,
+                APP,
+                u.name,
+                this.namespace.metadata.name,
+                labels,
+                () => ({ "key-pattern": u.keyPattern }),
+                this,
+                args.protect,
             );
-            this.applications.push({ user: u.name, keyPattern: u.keyPattern, secretName });
-            aclUsers.push(secretValue(pw).apply((password) => ({ name: u.name, keyPattern: u.keyPattern, password })));
+            this.userPasswords[u.name] = credential.password;
+            this.userSecrets.push(credential.secret);
+            this.applications.push({ user: u.name, keyPattern: u.keyPattern, secretName: credential.secretName });
+            aclUsers.push(secretValue(credential.password).apply((password) => ({ name: u.name, keyPattern: u.keyPattern, password })));
         }
         const aclText = pulumi.all([secretValue(this.password), pulumi.all(aclUsers)]).apply(([admin, users]) => redisAclFile(admin, users));
         this.acl = createSecret(`${name}-acl`, "redis-acl", this.namespace.metadata.name, labels, { "users.acl": aclText }, this, false);

@@ -3,9 +3,11 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type * as random from "@pulumi/random";
 import type { NetworkPolicySettings, PodSecurityLevel, ResourceSettings } from "./config";
 import { buildNetworkPolicies, ServiceTraffic } from "./networkPolicies";
 import { podSecurityLabels } from "./podSecurity";
+import { generatedPassword, secretValue } from "./secrets";
 
 /** A named TCP port of a service. */
 export interface ServicePort {
@@ -175,4 +177,40 @@ export function createSecret(
         { metadata: { name: secretName, namespace, labels }, type: "Opaque", stringData },
         { parent, protect },
     );
+}
+
+/** A generated credential of one application user and the Secret that hands it to that application. */
+export interface UserCredential {
+    password: random.RandomPassword;
+    secret: k8s.core.v1.Secret;
+    /** `<app>-user-<user>` with `_` turned into `-` (Secret names are DNS names). */
+    secretName: string;
+}
+
+/**
+ * Generates `user`'s password and stores it, with whatever else `data` derives from it, in Secret
+ * `<app>-user-<user>`. Children are named `${name}-user-<user>` and `${name}-user-<user>-password`.
+ */
+export function createUserCredential(
+    name: string,
+    app: string,
+    user: string,
+    namespace: pulumi.Input<string>,
+    labels: Record<string, string>,
+    data: (password: pulumi.Output<string>) => Record<string, pulumi.Input<string>>,
+    parent: pulumi.Resource,
+    protect: boolean,
+): UserCredential {
+    const password = generatedPassword(`${name}-user-${user}-password`, parent, protect);
+    const secretName = `${app}-user-${user.replace(/_/g, "-")}`;
+    const secret = createSecret(
+        `${name}-user-${user}`,
+        secretName,
+        namespace,
+        labels,
+        { username: user, password: secretValue(password), ...data(secretValue(password)) },
+        parent,
+        protect,
+    );
+    return { password, secret, secretName };
 }
