@@ -1,5 +1,5 @@
 import type { PolicyConfigSchema, ResourceValidationPolicy } from "@pulumi/policy";
-import { containersOf, describeContainer, kindOf, message, POD_BEARING_KINDS, podSpecOf, resolveConfig, str } from "./k8s";
+import { containersOf, describeContainer, message, podBearing, resolveConfig, str } from "./k8s";
 
 export interface ContainerImagesConfig {
     /** Require every image to be pinned by digest (`name@sha256:...`). */
@@ -132,11 +132,11 @@ export const containerImages: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema,
     validateResource: (args, reportViolation) => {
-        const kind = kindOf(args.type, ...POD_BEARING_KINDS);
-        const podSpec = kind ? podSpecOf(kind, args.props) : undefined;
-        if (!kind || !podSpec) {
+        const target = podBearing(args.type, args.props);
+        if (!target) {
             return;
         }
+        const { podSpec } = target;
         const cfg = resolveConfig<ContainerImagesConfig>(configSchema, () => args.getConfig());
         for (const ref of containersOf(podSpec)) {
             const image = str(ref.c.image);

@@ -1,5 +1,5 @@
 import type { PolicyConfigSchema, ResourceValidationPolicy } from "@pulumi/policy";
-import { at, containersOf, describeContainer, kindOf, message, POD_BEARING_KINDS, podSpecOf, resolveConfig } from "./k8s";
+import { at, containersOf, describeContainer, message, podBearing, resolveConfig } from "./k8s";
 
 export interface ContainerResourcesConfig {
     /** Also require limits.cpu (off by default: CPU limits throttle latency-sensitive data services). */
@@ -31,11 +31,11 @@ export const containerResources: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema,
     validateResource: (args, reportViolation) => {
-        const kind = kindOf(args.type, ...POD_BEARING_KINDS);
-        const podSpec = kind ? podSpecOf(kind, args.props) : undefined;
-        if (!kind || !podSpec) {
+        const target = podBearing(args.type, args.props);
+        if (!target) {
             return;
         }
+        const { podSpec } = target;
         const cfg = resolveConfig<ContainerResourcesConfig>(configSchema, () => args.getConfig());
         for (const ref of containersOf(podSpec, ["container", "initContainer"])) {
             const missing: string[] = [];

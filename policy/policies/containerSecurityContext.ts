@@ -1,5 +1,5 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { at, containersOf, describeContainer, kindOf, message, POD_BEARING_KINDS, podSpecOf, rec, str, strs } from "./k8s";
+import { at, containersOf, describeContainer, message, podBearing, rec, str, strs } from "./k8s";
 
 /** Seccomp profile types accepted: the runtime's default, or a node-local (custom, stricter) profile. */
 const ACCEPTED_SECCOMP = ["RuntimeDefault", "Localhost"];
@@ -15,11 +15,11 @@ export const containerSecurityContext: ResourceValidationPolicy = {
     description: "Containers run as non-root, unprivileged, without privilege escalation, with all capabilities dropped, RuntimeDefault seccomp and a read-only root filesystem.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        const kind = kindOf(args.type, ...POD_BEARING_KINDS);
-        const podSpec = kind ? podSpecOf(kind, args.props) : undefined;
-        if (!kind || !podSpec) {
+        const target = podBearing(args.type, args.props);
+        if (!target) {
             return;
         }
+        const { podSpec } = target;
         const podSc = rec(podSpec.securityContext) ?? {};
         for (const ref of containersOf(podSpec)) {
             const sc = rec(ref.c.securityContext) ?? {};

@@ -143,6 +143,13 @@ export const POD_BEARING_KINDS = [
 ] as const;
 
 /** Returns the PodSpec of a pod-bearing object, or undefined. */
+/** The pod spec of a pod-bearing resource (by type token), with its kind; undefined for anything else. */
+export function podBearing(type: unknown, props: unknown): { kind: string; podSpec: Obj } | undefined {
+    const kind = kindOf(type, ...POD_BEARING_KINDS);
+    const podSpec = kind ? podSpecOf(kind, props) : undefined;
+    return kind && podSpec ? { kind, podSpec } : undefined;
+}
+
 export function podSpecOf(kind: string, props: unknown): Obj | undefined {
     switch (kind) {
         case "Pod":

@@ -1,5 +1,5 @@
 import type { PolicyConfigSchema, ResourceValidationPolicy } from "@pulumi/policy";
-import { arr, at, basename, commandWords, containerCommand, containersOf, describeContainer, kindOf, message, Obj, POD_BEARING_KINDS, podSpecOf, rec, resolveConfig, str } from "./k8s";
+import { arr, at, basename, commandWords, containerCommand, containersOf, describeContainer, message, Obj, podBearing, rec, resolveConfig, str } from "./k8s";
 
 export interface NoPlaintextCredentialsConfig {
     /** Env var names that look like credentials but are not (exact, case-sensitive). */
@@ -153,11 +153,11 @@ export const noPlaintextCredentials: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema,
     validateResource: (args, reportViolation) => {
-        const kind = kindOf(args.type, ...POD_BEARING_KINDS);
-        const podSpec = kind ? podSpecOf(kind, args.props) : undefined;
-        if (!kind || !podSpec) {
+        const target = podBearing(args.type, args.props);
+        if (!target) {
             return;
         }
+        const { podSpec } = target;
         const cfg = resolveConfig<NoPlaintextCredentialsConfig>(configSchema, () => args.getConfig());
         for (const ref of containersOf(podSpec)) {
             const problems: string[] = [];

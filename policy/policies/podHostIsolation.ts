@@ -1,5 +1,5 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { at, containersOf, describeContainer, kindOf, message, POD_BEARING_KINDS, podSpecOf, rec, recs, str } from "./k8s";
+import { at, containersOf, describeContainer, message, podBearing, rec, recs, str } from "./k8s";
 
 /**
  * Pods stay inside their own Linux namespaces and off the node's filesystem: no hostNetwork,
@@ -11,11 +11,11 @@ export const podHostIsolation: ResourceValidationPolicy = {
     description: "Pods do not share the node's network, PID or IPC namespaces and mount no hostPath volumes or hostPorts.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        const kind = kindOf(args.type, ...POD_BEARING_KINDS);
-        const podSpec = kind ? podSpecOf(kind, args.props) : undefined;
-        if (!kind || !podSpec) {
+        const target = podBearing(args.type, args.props);
+        if (!target) {
             return;
         }
+        const { podSpec } = target;
         const problems: string[] = [];
         const hints: string[] = [];
         for (const field of ["hostNetwork", "hostPID", "hostIPC"]) {
