@@ -10,7 +10,7 @@ import { quantityToBytes } from "./config";
 import { selectorLabels, standardLabels } from "./labels";
 import { containerSecurityContext, hardenedPodFields, IMAGE_USERS } from "./podSecurity";
 import { contentChecksum, generatedPassword, secretValue } from "./secrets";
-import { CertificateAuthority, createServiceCertificate, serviceDnsNames } from "./tls";
+import { CertificateAuthority, createServiceCertificate } from "./tls";
 import {
     containerResources,
     createDisruptionBudget,
@@ -308,14 +308,7 @@ export class Kafka extends pulumi.ComponentResource {
         if (tlsOn) {
             this.tlsSecretName = createServiceCertificate(
                 name,
-                {
-                    namespace: this.namespace.metadata.name,
-                    secretName: "kafka-tls",
-                    dnsNames: serviceDnsNames(APP, headlessServiceName(APP), ns, args.replicas),
-                    labels,
-                    settings: args.tls,
-                    ca: args.ca,
-                },
+                { app: APP, namespaceName: ns, namespace: this.namespace.metadata.name, replicas: args.replicas, labels, settings: args.tls, ca: args.ca },
                 this,
             );
         }

@@ -9,7 +9,7 @@ import { quantityToBytes } from "./config";
 import { selectorLabels, standardLabels } from "./labels";
 import { containerSecurityContext, hardenedPodFields, IMAGE_USERS } from "./podSecurity";
 import { contentChecksum, generatedPassword, secretValue } from "./secrets";
-import { CertificateAuthority, createServiceCertificate, serviceDnsNames } from "./tls";
+import { CertificateAuthority, createServiceCertificate } from "./tls";
 import {
     containerResources,
     createDisruptionBudget,
@@ -241,14 +241,7 @@ export class MariaDb extends pulumi.ComponentResource {
         if (tlsOn) {
             this.tlsSecretName = createServiceCertificate(
                 name,
-                {
-                    namespace: this.namespace.metadata.name,
-                    secretName: "mariadb-tls",
-                    dnsNames: serviceDnsNames(APP, headlessServiceName(APP), ns, 1),
-                    labels,
-                    settings: args.tls,
-                    ca: args.ca,
-                },
+                { app: APP, namespaceName: ns, namespace: this.namespace.metadata.name, replicas: 1, labels, settings: args.tls, ca: args.ca },
                 this,
             );
         }

@@ -9,7 +9,7 @@ import { quantityToBytes } from "./config";
 import { selectorLabels, standardLabels } from "./labels";
 import { containerSecurityContext, hardenedPodFields, IMAGE_USERS } from "./podSecurity";
 import { contentChecksum, generatedPassword, secretValue, sha256 } from "./secrets";
-import { CertificateAuthority, createServiceCertificate, serviceDnsNames } from "./tls";
+import { CertificateAuthority, createServiceCertificate } from "./tls";
 import {
     containerResources,
     createDisruptionBudget,
@@ -227,14 +227,7 @@ export class Redis extends pulumi.ComponentResource {
         if (tlsOn) {
             this.tlsSecretName = createServiceCertificate(
                 name,
-                {
-                    namespace: this.namespace.metadata.name,
-                    secretName: "redis-tls",
-                    dnsNames: serviceDnsNames(APP, headlessServiceName(APP), ns, 1),
-                    labels,
-                    settings: args.tls,
-                    ca: args.ca,
-                },
+                { app: APP, namespaceName: ns, namespace: this.namespace.metadata.name, replicas: 1, labels, settings: args.tls, ca: args.ca },
                 this,
             );
         }

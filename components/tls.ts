@@ -6,6 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { TlsSettings } from "./config";
+import { headlessServiceName } from "./workload";
 
 /** Validity of generated certificates: one year for servers, ten for the CA; re-run `up` to renew. */
 const SERVER_CERT_HOURS = 24 * 365;
@@ -47,12 +48,14 @@ export class CertificateAuthority extends pulumi.ComponentResource {
 }
 
 export interface ServiceCertificateArgs {
-    /** Namespace of the service and of the resulting Secret. */
+    /** The service's app name: the Secret is `<app>-tls`, the names are its Services' and pods'. */
+    app: string;
+    /** Namespace name of the service (for the DNS names). */
+    namespaceName: string;
+    /** Namespace of the resulting Secret (the Namespace resource's name output, so it is created first). */
     namespace: pulumi.Input<string>;
-    /** Name of the kubernetes.io/tls Secret to produce. */
-    secretName: string;
-    /** DNS names the certificate covers (service, headless and per-pod names). */
-    dnsNames: string[];
+    /** Pods of the StatefulSet, each of which gets its own DNS name in the certificate. */
+    replicas: number;
     /** Labels for the Secret / Certificate. */
     labels: Record<string, string>;
     /** Stack TLS settings: the Issuer to use, if any. */
@@ -61,18 +64,20 @@ export interface ServiceCertificateArgs {
     ca?: CertificateAuthority;
 }
 
-/** Creates the TLS Secret for one service, as children of `parent`. Returns the Secret name. */
+/** Creates the TLS Secret `<app>-tls` for one service, as children of `parent`. Returns the Secret name. */
 export function createServiceCertificate(name: string, args: ServiceCertificateArgs, parent: pulumi.Resource): string {
+    const secretName = `${args.app}-tls`;
+    const dnsNames = serviceDnsNames(args.app, headlessServiceName(args.app), args.namespaceName, args.replicas);
     if (args.settings.issuer) {
         new k8s.apiextensions.CustomResource(
             `${name}-certificate`,
             {
                 apiVersion: "cert-manager.io/v1",
                 kind: "Certificate",
-                metadata: { name: args.secretName, namespace: args.namespace, labels: args.labels },
+                metadata: { name: secretName, namespace: args.namespace, labels: args.labels },
                 spec: {
-                    secretName: args.secretName,
-                    dnsNames: args.dnsNames,
+                    secretName: secretName,
+                    dnsNames: dnsNames,
                     issuerRef: { name: args.settings.issuer.name, kind: args.settings.issuer.kind, group: "cert-manager.io" },
                     privateKey: { algorithm: "ECDSA", size: 256, encoding: "PKCS8", rotationPolicy: "Always" },
                     usages: ["server auth", "digital signature", "key encipherment"],
@@ -80,7 +85,7 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
             },
             { parent },
         );
-        return args.secretName;
+        return secretName;
     }
     if (!args.ca) {
         throw new pulumi.ResourceError(`${name}: TLS is enabled without an Issuer, so a generated CA is required`, parent);
@@ -88,7 +93,7 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
     const key = new tls.PrivateKey(`${name}-tls-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent });
     const request = new tls.CertRequest(
         `${name}-tls-request`,
-        { privateKeyPem: key.privateKeyPem, dnsNames: args.dnsNames, subject: { commonName: args.dnsNames[0], organization: "msa-infra" } },
+        { privateKeyPem: key.privateKeyPem, dnsNames: dnsNames, subject: { commonName: dnsNames[0], organization: "msa-infra" } },
         { parent },
     );
     const cert = new tls.LocallySignedCert(
@@ -106,7 +111,7 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
     new k8s.core.v1.Secret(
         `${name}-tls`,
         {
-            metadata: { name: args.secretName, namespace: args.namespace, labels: args.labels },
+            metadata: { name: secretName, namespace: args.namespace, labels: args.labels },
             type: "kubernetes.io/tls",
             stringData: {
                 "tls.crt": cert.certPem,
@@ -117,7 +122,7 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
         },
         { parent },
     );
-    return args.secretName;
+    return secretName;
 }
 
 /** The in-cluster DNS names of a StatefulSet's service, headless service and pods. */
