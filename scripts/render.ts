@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import * as YAML from "yaml";
+import { evaluate, formatReport, hasMandatory, loadPolicyConfig } from "../policy/offline";
 import { holdsSecrets, Manifest, manifestPath, RenderError, renderStack, ROOT } from "./offline";
 
 const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--with-secrets]";
@@ -105,19 +106,14 @@ async function main(): Promise<void> {
 
 /** Runs the policy pack on the rendered objects with the stack's policy config; returns the exit code. */
 async function runPolicies(stack: string, objects: Manifest[]): Promise<number> {
-    const offlinePolicy = path.join(ROOT, "policy", "offline.ts");
-    if (!fs.existsSync(offlinePolicy)) {
-        return 0;
-    }
-    const policy = await import(offlinePolicy);
     const configFile = path.join(ROOT, `Pulumi.${stack}.policy.json`);
-    const config = fs.existsSync(configFile) ? policy.loadPolicyConfig(configFile) : undefined;
-    const violations = await policy.evaluate(objects, config);
+    const hasConfig = fs.existsSync(configFile);
+    const violations = await evaluate(objects, hasConfig ? loadPolicyConfig(configFile) : undefined);
     process.stdout.write(
-        `\nPolicy pack on the rendered objects (${fs.existsSync(configFile) ? path.basename(configFile) : "default config: all mandatory"}):\n`,
+        `\nPolicy pack on the rendered objects (${hasConfig ? path.basename(configFile) : "default config: all mandatory"}):\n`,
     );
-    process.stdout.write(policy.formatReport(violations) + "\n");
-    return policy.hasMandatory(violations) ? 1 : 0;
+    process.stdout.write(formatReport(violations) + "\n");
+    return hasMandatory(violations) ? 1 : 0;
 }
 
 main().catch((e) => {
