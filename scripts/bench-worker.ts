@@ -2,7 +2,7 @@
 // @pulumi/kubernetes loaded and declares nothing; a stack name renders that stack.
 
 import * as k8s from "@pulumi/kubernetes";
-import { renderStack, runOffline } from "./offline";
+import { renderStack, runOffline } from "./lib/mockRuntime";
 
 async function main(): Promise<void> {
     const target = process.argv[2];

@@ -40,7 +40,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         return 2;
     }
     // Loaded lazily so usage errors stay fast.
-    const offline = await import("../policy/offline");
+    const offline = await import("../policy/runner");
     let manifests: object[];
     let config: ReturnType<typeof offline.loadPolicyConfig>;
     try {

@@ -9,8 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import * as YAML from "yaml";
-import { evaluate, formatReport, hasMandatory, loadPolicyConfig } from "../policy/offline";
-import { holdsSecrets, Manifest, manifestPath, RenderError, renderStack, ROOT } from "./offline";
+import { evaluate, formatReport, hasMandatory, loadPolicyConfig } from "../policy/runner";
+import { holdsSecrets, Manifest, manifestPath, RenderError, renderStack, ROOT } from "./lib/mockRuntime";
 
 const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--with-secrets]";
 // Written into every output directory, so a later render may clear it without touching unrelated folders.

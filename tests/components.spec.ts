@@ -9,7 +9,7 @@ import { MariaDb, mariadbInitSql, mariadbJdbcUrl, mariadbServerConfig } from "..
 import { buildNetworkPolicies } from "../components/networkPolicies";
 import { containerSecurityContext, IMAGE_USERS, podSecurityContext, podSecurityLabels } from "../components/podSecurity";
 import { Redis, redisAclFile, redisProbeCommand, redisServerConfig } from "../components/redis";
-import { RenderResult, runOffline } from "../scripts/offline";
+import { RenderResult, runOffline } from "../scripts/lib/mockRuntime";
 import { Any, containers, find } from "./helpers/manifests";
 
 const defaults = parseStackConfig({});

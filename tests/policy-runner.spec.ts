@@ -1,4 +1,4 @@
-// The offline runner: the programmatic API of policy/offline.ts (fast, in-process) and a handful
+// The offline runner: the programmatic API of policy/runner.ts (fast, in-process) and a handful
 // of spawned `scripts/policy.ts` runs that pin the CLI contract: output lines, count line and
 // exit codes 0 / 1 / 2.
 
@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { evaluate, formatReport, hasMandatory, loadManifests, loadPolicyConfig, ManifestError, PolicyConfigError, Violation } from "../policy/offline";
+import { evaluate, formatReport, hasMandatory, loadManifests, loadPolicyConfig, ManifestError, PolicyConfigError, Violation } from "../policy/runner";
 
 const ROOT = path.resolve(__dirname, "..");
 const FIXTURES = path.join("tests", "fixtures", "policy");

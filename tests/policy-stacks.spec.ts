@@ -1,10 +1,10 @@
-// The policy pack on what the program really renders (scripts/offline.ts renderStack): our own
+// The policy pack on what the program really renders (scripts/lib/mockRuntime.ts renderStack): our own
 // stacks pass under their own policy configs, and insecure variants fail for the right reason.
 
 import * as assert from "assert";
 import * as path from "path";
-import { evaluate, formatReport, loadPolicyConfig, PolicyPackConfig, Violation } from "../policy/offline";
-import { renderStack } from "../scripts/offline";
+import { evaluate, formatReport, loadPolicyConfig, PolicyPackConfig, Violation } from "../policy/runner";
+import { renderStack } from "../scripts/lib/mockRuntime";
 
 const ROOT = path.resolve(__dirname, "..");
 

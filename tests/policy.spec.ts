@@ -1,13 +1,13 @@
 // Policy pack tests: every policy against the hand-written compliant stack
 // (tests/fixtures/policy/compliant), single-field mutations of it that must trip exactly the named
 // policy, the realistic violating fixtures, config knobs, metadata and robustness. Policies run
-// through policy/offline.ts, i.e. the same validateResource/validateStack functions the CLI calls.
+// through policy/runner.ts, i.e. the same validateResource/validateStack functions the CLI calls.
 
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { evaluate, formatReport, loadManifests, loadPolicyConfig, PolicyPackConfig, Violation } from "../policy/offline";
+import { evaluate, formatReport, loadManifests, loadPolicyConfig, PolicyPackConfig, Violation } from "../policy/runner";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, policies } from "../policy/policies";
 import { matchForbidden, parseImageRef, registryAllowed } from "../policy/policies/containerImages";
 import { commandWords } from "../policy/policies/k8s";
@@ -93,7 +93,7 @@ describe("policy pack", () => {
                 const text = stripComments(fs.readFileSync(path.join(dir, f), "utf8"));
                 assert.ok(!/new\s+PolicyPack\b/.test(text) && !/import\s*\{[^}]*\bPolicyPack\b[^}]*\}\s*from/.test(text), `${f} must not construct a PolicyPack`);
             }
-            const offline = stripComments(fs.readFileSync(path.join(ROOT, "policy", "offline.ts"), "utf8"));
+            const offline = stripComments(fs.readFileSync(path.join(ROOT, "policy", "runner.ts"), "utf8"));
             assert.ok(!/new\s+PolicyPack\b/.test(offline));
         });
 

@@ -2,7 +2,7 @@
 
 import * as assert from "assert";
 import { IMAGE_USERS } from "../components/podSecurity";
-import { Manifest, REDACTED, RenderResult, renderStack, secretFieldPaths } from "../scripts/offline";
+import { Manifest, REDACTED, RenderResult, renderStack, secretFieldPaths } from "../scripts/lib/mockRuntime";
 import { Any, containers, find, ofKind, podSpec } from "./helpers/manifests";
 import { connectionAllowed, Pod } from "./helpers/netpol";
 import { validateManifest } from "./helpers/schema";

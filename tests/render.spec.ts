@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ROOT } from "../scripts/offline";
+import { ROOT } from "../scripts/lib/mockRuntime";
 
 function render(args: string[]) {
     const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/render.ts", ...args], {

@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { renderStack, type Manifest } from "../scripts/offline";
+import { renderStack, type Manifest } from "../scripts/lib/mockRuntime";
 import { find, podSpec, type Any } from "./helpers/manifests";
 import { commandLine, configMapData, container, envValue, onlyObject, output, persistentMountPath, secretData, type Container } from "./helpers/rendered";
 import { describeRun, makeTempDir, removeTempDir, requireBinaries, run } from "./helpers/servers";

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MARIADB_PATHS } from "../components/mariadb";
-import { renderStack, type Manifest } from "../scripts/offline";
+import { renderStack, type Manifest } from "../scripts/lib/mockRuntime";
 import { find } from "./helpers/manifests";
 import { container, envValue, mountedFile, onlyObject, output, persistentMountPath, secretData, type Container } from "./helpers/rendered";
 import {

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { renderStack, type Manifest } from "../scripts/offline";
+import { renderStack, type Manifest } from "../scripts/lib/mockRuntime";
 import { find } from "./helpers/manifests";
 import { commandLine, container, envValue, mountedFile, onlyObject, output, persistentMountPath, secretData, type Container } from "./helpers/rendered";
 import {

@@ -2,7 +2,7 @@
 //
 // Policies match on Pulumi type tokens (`kubernetes:<group>/<version>:<Kind>`), never on the
 // @pulumi/kubernetes classes, so the same code runs under the Pulumi CLI and in the offline
-// runner (policy/offline.ts) without loading the Kubernetes SDK.
+// runner (policy/runner.ts) without loading the Kubernetes SDK.
 //
 // Props come from the engine and may be partial (preview), wrongly typed (hand-written YAML) or
 // proxies (pulumi-policy wraps props in an unknown-checking Proxy). Every accessor here therefore

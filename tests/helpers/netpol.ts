@@ -1,7 +1,7 @@
 // A small NetworkPolicy evaluator (matchLabels selectors, TCP/UDP ports) used to test the rendered
 // policies as a connectivity matrix: who may connect to whom, on which port.
 
-import type { Manifest } from "../../scripts/offline";
+import type { Manifest } from "../../scripts/lib/mockRuntime";
 
 export interface Pod {
     namespace: string;

@@ -1,4 +1,4 @@
-// Offline engine for the msa-infra-security pack: loads Kubernetes manifests (YAML/JSON), maps them
+// Policy runner (no Pulumi engine) for the msa-infra-security pack: loads Kubernetes manifests (YAML/JSON), maps them
 // to the argument objects the Pulumi CLI's analyzer builds, runs the very same policy objects
 // (validateResource / validateStack) and formats a report. Used by scripts/policy.ts (the CLI) and
 // by the render command (`evaluate` on what it rendered, with Pulumi.<stack>.policy.json).

@@ -1,4 +1,4 @@
-// Offline runtime: runs the real program (index.ts) for a stack file under the Pulumi mock runtime, with no
+// Mock runtime (offline render): runs the real program (index.ts) for a stack file under the Pulumi mock runtime, with no
 // Pulumi CLI and no cluster, and returns every Kubernetes object it declares as a plain manifest.
 // Generated values (passwords, ids, keys) are filled with real local randomness; anything Pulumi marks as
 // secret is redacted unless asked for.
@@ -8,9 +8,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { decodeConfigValue, parseStackConfig } from "../components/config";
+import { decodeConfigValue, parseStackConfig } from "../../components/config";
 
-export const ROOT = path.resolve(__dirname, "..");
+export const ROOT = path.resolve(__dirname, "../..");
 export const REDACTED = "<redacted>";
 
 /** A Kubernetes object as it would be applied. */
