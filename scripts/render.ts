@@ -1,7 +1,9 @@
-// npm run render -- --stack <name> [--out <dir>] [--with-secrets]
+// npm run render -- --stack <name> [--out <dir>] [--with-secrets | --seed <text>]
 //
 // Runs the real program for Pulumi.<name>.yaml offline and writes every Kubernetes object as YAML under
-// <dir> (default rendered/<name>/), then runs the policy pack on the result with Pulumi.<name>.policy.json.
+// <dir> (default rendered/<name>/), plus pulumi-resources.txt (every resource's URN and options), then runs
+// the policy pack on the result with Pulumi.<name>.policy.json. --seed makes generated values reproducible,
+// so two renders can be compared (npm run diff); it cannot be combined with --with-secrets.
 // Exit codes: 0 rendered and no mandatory policy violation; 1 mandatory violations; 2 usage, stack file or
 // config error.
 
@@ -11,10 +13,9 @@ import { parseArgs } from "util";
 import * as YAML from "yaml";
 import { evaluate, formatReport, hasMandatory, loadPolicyConfig } from "../policy/runner";
 import { holdsSecrets, Manifest, manifestPath, RenderError, renderStack, ROOT } from "./lib/mockRuntime";
+import { MARKER, markerText, RESOURCES_FILE, resourceLines } from "./lib/renderDir";
 
-const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--with-secrets]";
-// Written into every output directory, so a later render may clear it without touching unrelated folders.
-const MARKER = ".msa-infra-render";
+const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--with-secrets | --seed <text>]";
 
 function fail(message: string, code = 2): never {
     process.stderr.write(`render: ${message}\n`);
@@ -22,7 +23,7 @@ function fail(message: string, code = 2): never {
 }
 
 /** Empties `dir` if it is a previous render (marker present) or does not exist; refuses otherwise. */
-function prepareOutputDir(dir: string): void {
+function prepareOutputDir(dir: string, stack: string, seed: string | undefined): void {
     if (fs.existsSync(dir)) {
         const entries = fs.readdirSync(dir);
         if (entries.length > 0 && !entries.includes(MARKER)) {
@@ -31,7 +32,7 @@ function prepareOutputDir(dir: string): void {
         fs.rmSync(dir, { recursive: true, force: true });
     }
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, MARKER), "Written by `npm run render`; the directory is replaced on each render.\n");
+    fs.writeFileSync(path.join(dir, MARKER), markerText(stack, seed));
 }
 
 function table(rows: string[][]): string {
@@ -40,13 +41,14 @@ function table(rows: string[][]): string {
 }
 
 async function main(): Promise<void> {
-    let values: { stack?: string; out?: string; "with-secrets"?: boolean; help?: boolean };
+    let values: { stack?: string; out?: string; "with-secrets"?: boolean; seed?: string; help?: boolean };
     try {
         ({ values } = parseArgs({
             options: {
                 stack: { type: "string", short: "s" },
                 out: { type: "string", short: "o" },
                 "with-secrets": { type: "boolean", default: false },
+                seed: { type: "string" },
                 help: { type: "boolean", short: "h" },
             },
             strict: true,
@@ -64,11 +66,18 @@ async function main(): Promise<void> {
     }
     const stack = values.stack;
     const withSecrets = values["with-secrets"] ?? false;
+    const seed = values.seed;
+    if (seed !== undefined && withSecrets) {
+        fail(`--seed makes every generated password predictable, so it cannot be combined with --with-secrets\n${USAGE}`);
+    }
+    if (seed === "") {
+        fail(`--seed needs a non-empty value\n${USAGE}`);
+    }
     const outDir = path.resolve(values.out ?? path.join(ROOT, "rendered", stack));
 
     let result;
     try {
-        result = await renderStack(stack, { withSecrets });
+        result = await renderStack(stack, { withSecrets, seed });
     } catch (e) {
         if (e instanceof RenderError || (e as Error)?.name === "ConfigError") {
             fail((e as Error).message);
@@ -76,7 +85,7 @@ async function main(): Promise<void> {
         throw e;
     }
 
-    prepareOutputDir(outDir);
+    prepareOutputDir(outDir, stack, seed);
     const rows = [["KIND", "NAMESPACE", "NAME", "FILE"]];
     const written = new Set<string>();
     for (const m of result.objects as Manifest[]) {
@@ -94,6 +103,7 @@ async function main(): Promise<void> {
         }
         rows.push([m.kind, m.metadata.namespace ?? "-", m.metadata.name, rel]);
     }
+    fs.writeFileSync(path.join(outDir, RESOURCES_FILE), resourceLines(result.resources).join("\n") + "\n");
     process.stdout.write(`Rendered stack ${stack}: ${result.objects.length} objects in ${path.relative(process.cwd(), outDir) || "."}\n`);
     process.stdout.write(table(rows) + "\n");
     process.stdout.write(

@@ -82,6 +82,28 @@ describe("npm run render", function () {
         assert.notStrictEqual(second.stringData["root-password"], secret.stringData["root-password"]);
     });
 
+    it("--seed renders reproducibly (same seed, same bytes; another seed, other ids) and lists every resource's URN", () => {
+        const read = (dir: string) => Object.fromEntries(listFiles(dir).map((f) => [path.relative(dir, f), fs.readFileSync(f, "utf8")]));
+        const [a, b, c] = ["seed-a", "seed-b", "seed-c"].map((d) => path.join(tmp, d));
+        for (const [out, seed] of [[a, "one"], [b, "one"], [c, "two"]]) {
+            const r = render(["--stack", "dev", "--out", out, "--seed", seed]);
+            assert.strictEqual(r.code, 0, r.stderr);
+        }
+        assert.deepStrictEqual(read(a), read(b));
+        const clusterId = (dir: string) => YAML.parse(read(dir)["messaging/configmap-kafka-config.yaml"]).data["cluster-id"];
+        assert.notStrictEqual(clusterId(a), clusterId(c));
+        const resources = read(a)["pulumi-resources.txt"].trim().split("\n");
+        assert.ok(resources.includes("urn:pulumi:dev::msa-infra::msa-infra:index:MariaDb$kubernetes:apps/v1:StatefulSet::mariadb-statefulset deleteBeforeReplace replaceOnChanges=spec.volumeClaimTemplates,spec.selector,spec.serviceName,spec.podManagementPolicy"), resources.join("\n"));
+        assert.match(read(a)[".msa-infra-render"], /^seed: one$/m);
+    });
+
+    it("refuses --seed with --with-secrets: seeded passwords are predictable", () => {
+        const r = render(["--stack", "dev", "--out", path.join(tmp, "seeded-secrets"), "--seed", "x", "--with-secrets"]);
+        assert.strictEqual(r.code, 2);
+        assert.match(r.stderr, /--seed makes every generated password predictable/);
+        assert.ok(!fs.existsSync(path.join(tmp, "seeded-secrets")));
+    });
+
     it("renders a stack file it has never seen (5 Kafka voters, PLAINTEXT in development)", () => {
         const out = path.join(tmp, "invented");
         const r = render(["--stack", invented, "--out", out]);

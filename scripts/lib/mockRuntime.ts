@@ -28,10 +28,13 @@ export interface ResourceOptionsSeen {
     replaceOnChanges?: string[];
     /** URN of the parent resource. */
     parent?: string;
+    retainOnDelete?: boolean;
 }
 
 /** One resource the program registered, with its Pulumi options of interest. */
 export interface RegisteredResource {
+    /** The URN the mock monitor gave the resource (stack::project::ParentType$Type::name). */
+    urn: string;
     type: string;
     name: string;
     custom: boolean;
@@ -46,6 +49,12 @@ export interface RenderOptions {
     projectDir?: string;
     /** Stack config to use instead of reading Pulumi.<stack>.yaml (keys without the project prefix). */
     config?: Record<string, unknown>;
+    /**
+     * Derive generated values (passwords, ids) from this seed and each resource's name instead of the OS's
+     * randomness, so two renders can be compared object by object (`npm run diff`). Never apply such a render:
+     * its passwords are predictable. Private keys stay random (they only ever appear in redacted Secrets).
+     */
+    seed?: string;
 }
 
 export interface RenderResult {
@@ -99,11 +108,32 @@ export function unwrapSecrets(value: unknown, reveal: boolean): unknown {
 
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
+/** A source of random bytes. */
+export type ByteSource = (n: number) => Buffer;
+
+/**
+ * Random bytes for one resource: the OS's, or with a seed an HMAC-SHA256 stream keyed by the seed and the
+ * resource, so one resource's values do not move when another resource is added or removed.
+ */
+export function byteSource(seed: string | undefined, resource: string): ByteSource {
+    if (seed === undefined) {
+        return (n) => crypto.randomBytes(n);
+    }
+    let block = 0;
+    return (n) => {
+        const chunks: Buffer[] = [];
+        for (let have = 0; have < n; have += 32) {
+            chunks.push(crypto.createHmac("sha256", seed).update(`${resource}#${block++}`).digest());
+        }
+        return Buffer.concat(chunks).subarray(0, n);
+    };
+}
+
 /** A random password as @pulumi/random would make it with special=false (rejection sampling: no bias). */
-export function randomPassword(length: number): string {
+export function randomPassword(length: number, bytes: ByteSource = (n) => crypto.randomBytes(n)): string {
     let out = "";
     while (out.length < length) {
-        for (const b of crypto.randomBytes(length * 2)) {
+        for (const b of bytes(length * 2)) {
             if (b < 248 && out.length < length) {
                 out += ALPHANUMERIC[b % 62];
             }
@@ -165,12 +195,17 @@ export function readStackFile(projectDir: string, stack: string): Record<string,
     return out;
 }
 
-function generatedState(type: string, inputs: Record<string, unknown>, remember: (s: string) => string): Record<string, unknown> {
+function generatedState(
+    type: string,
+    inputs: Record<string, unknown>,
+    remember: (s: string) => string,
+    random: ByteSource,
+): Record<string, unknown> {
     switch (type) {
         case "random:index/randomPassword:RandomPassword":
-            return { ...inputs, result: remember(randomPassword(Number(inputs.length) || 32)), bcryptHash: "" };
+            return { ...inputs, result: remember(randomPassword(Number(inputs.length) || 32, random)), bcryptHash: "" };
         case "random:index/randomId:RandomId": {
-            const bytes = crypto.randomBytes(Number(inputs.byteLength) || 16);
+            const bytes = random(Number(inputs.byteLength) || 16);
             return {
                 ...inputs,
                 b64Url: bytes.toString("base64url"),
@@ -244,6 +279,8 @@ export interface OfflineRunOptions {
     config: Record<string, string>;
     /** Reveal secret values. Default false. */
     withSecrets?: boolean;
+    /** See RenderOptions.seed. */
+    seed?: string;
 }
 
 /**
@@ -279,18 +316,21 @@ async function runOnce(program: () => unknown, opts: OfflineRunOptions): Promise
     };
     // Resource options do not reach the mocks' newResource; read them off the registration request.
     const requested = new Map<string, ResourceOptionsSeen>();
+    const urns = new Map<string, string>();
 
     pulumi.runtime.setAllConfig(opts.config);
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
-                const state = generatedState(args.type, args.inputs, remember);
+                const state = generatedState(args.type, args.inputs, remember, byteSource(opts.seed, `${args.type}::${args.name}`));
+                const key = `${args.type}::${args.name}`;
                 resources.push({
+                    urn: urns.get(key) ?? "",
                     type: args.type,
                     name: args.name,
                     custom: args.custom ?? false,
                     inputs: args.inputs,
-                    options: requested.get(`${args.type}::${args.name}`) ?? {},
+                    options: requested.get(key) ?? {},
                 });
                 return { id: args.custom ? `${args.name}-id` : undefined, state: args.custom ? state : {} };
             },
@@ -318,12 +358,15 @@ async function runOnce(program: () => unknown, opts: OfflineRunOptions): Promise
         return registerOutputs(req, cb);
     };
     monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
-        requested.set(`${req.getType()}::${req.getName()}`, {
+        const key = `${req.getType()}::${req.getName()}`;
+        requested.set(key, {
             protect: req.getProtect?.() ?? false,
             deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
             replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
             parent: req.getParent?.() || undefined,
+            retainOnDelete: req.getRetainondelete?.() ?? false,
         });
+        urns.set(key, mockUrn(opts, req));
         return register(req, cb);
     };
 
@@ -366,9 +409,20 @@ interface OutputsRequest {
     getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 
+/** The URN the mock monitor assigns (its newUrn: the parent's own type, `$`, the type). */
+function mockUrn(opts: OfflineRunOptions, req: RegisterRequest): string {
+    let type = req.getType();
+    const parent = req.getParent?.();
+    if (parent) {
+        type = `${parent.split("::")[2].split("$").pop()}$${type}`;
+    }
+    return `urn:pulumi:${opts.stack}::${opts.project}::${type}::${req.getName()}`;
+}
+
 interface RegisterRequest {
     getType(): string;
     getName(): string;
+    getRetainondelete?(): boolean;
     getProtect?(): boolean;
     getDeletebeforereplace?(): boolean;
     getReplaceonchangesList?(): string[];
@@ -403,7 +457,7 @@ export async function renderStack(stack: string, opts: RenderOptions = {}): Prom
             delete require.cache[require.resolve(entry)];
             return require(entry);
         },
-        { project, stack, config, withSecrets: opts.withSecrets },
+        { project, stack, config, withSecrets: opts.withSecrets, seed: opts.seed },
     );
 }
 
