@@ -2,6 +2,7 @@
 // security settings for every workload, from the real user of each official image.
 
 import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import type { PodSecurityLevel } from "./config";
 
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
@@ -53,7 +54,7 @@ export function containerSecurityContext(user: ImageUser): SecurityContext {
 }
 
 /** Pod spec fields every data workload shares: its own ServiceAccount, no API token, no service links. */
-export function hardenedPodFields(user: ImageUser, serviceAccountName: string) {
+export function hardenedPodFields(user: ImageUser, serviceAccountName: pulumi.Input<string>) {
     return {
         serviceAccountName,
         automountServiceAccountToken: false,

@@ -36,3 +36,9 @@ export function sha256(text: string): string {
 export function contentChecksum(content: pulumi.Input<string>): pulumi.Output<string> {
     return pulumi.unsecret(pulumi.output(content).apply(sha256));
 }
+
+/** Generated passwords by user name, as one secret output (for stack outputs). */
+export function secretMap(passwords: Record<string, random.RandomPassword>): pulumi.Output<Record<string, string>> {
+    const entries = Object.entries(passwords).map(([user, pw]) => pw.result.apply((p) => [user, p] as const));
+    return pulumi.secret(pulumi.all(entries).apply((list) => Object.fromEntries(list)));
+}

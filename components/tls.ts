@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { TlsSettings } from "./config";
-import { headlessServiceName } from "./workload";
+import { headlessServiceName } from "./workload/plan";
 
 /** Validity of generated certificates: one year for servers, ten for the CA; re-run `up` to renew. */
 const SERVER_CERT_HOURS = 24 * 365;
@@ -64,12 +64,15 @@ export interface ServiceCertificateArgs {
     ca?: CertificateAuthority;
 }
 
-/** Creates the TLS Secret `<app>-tls` for one service, as children of `parent`. Returns the Secret name. */
-export function createServiceCertificate(name: string, args: ServiceCertificateArgs, parent: pulumi.Resource): string {
+/**
+ * Creates the TLS Secret `<app>-tls` for one service, as children of `parent`. Returns the Secret's name as
+ * an output of what creates it, so pods that mount it depend on it.
+ */
+export function createServiceCertificate(name: string, args: ServiceCertificateArgs, parent: pulumi.Resource): pulumi.Output<string> {
     const secretName = `${args.app}-tls`;
     const dnsNames = serviceDnsNames(args.app, headlessServiceName(args.app), args.namespaceName, args.replicas);
     if (args.settings.issuer) {
-        new k8s.apiextensions.CustomResource(
+        const certificate = new k8s.apiextensions.CustomResource(
             `${name}-certificate`,
             {
                 apiVersion: "cert-manager.io/v1",
@@ -85,7 +88,8 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
             },
             { parent },
         );
-        return secretName;
+        // cert-manager writes the Secret; depending on the Certificate is the closest the program can get.
+        return certificate.metadata.name.apply(() => secretName);
     }
     if (!args.ca) {
         throw new pulumi.ResourceError(`${name}: TLS is enabled without an Issuer, so a generated CA is required`, parent);
@@ -108,7 +112,7 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
         },
         { parent },
     );
-    new k8s.core.v1.Secret(
+    const secret = new k8s.core.v1.Secret(
         `${name}-tls`,
         {
             metadata: { name: secretName, namespace: args.namespace, labels: args.labels },
@@ -122,7 +126,7 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
         },
         { parent },
     );
-    return secretName;
+    return secret.metadata.name;
 }
 
 /** The in-cluster DNS names of a StatefulSet's service, headless service and pods. */
@@ -138,4 +142,12 @@ export function serviceDnsNames(service: string, headless: string, namespace: st
         names.push(`${service}-${i}.${headless}.${namespace}.svc.cluster.local`);
     }
     return names;
+}
+
+/** TLS details of a service's connection output: where clients find the CA. */
+export type TlsConnection = { enabled: true; secretName: string; caKey: "ca.crt" } | { enabled: false };
+
+/** The TLS part of a service's connection output. */
+export function tlsConnection(settings: TlsSettings, app: string): TlsConnection {
+    return settings.enabled ? { enabled: true, secretName: `${app}-tls`, caKey: "ca.crt" } : { enabled: false };
 }

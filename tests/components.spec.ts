@@ -13,7 +13,8 @@ import { RenderResult, runOffline } from "../scripts/lib/mockRuntime";
 import { Any, containers, find } from "./helpers/manifests";
 
 const defaults = parseStackConfig({});
-const shared = {
+const platform = {
+    environment: "development" as const,
     storageClass: "fast",
     podSecurityLevel: "restricted" as const,
     networkPolicies: { enabled: true, egress: false, allowedNamespaces: ["shop"] },
@@ -38,7 +39,7 @@ describe("MariaDb component", () => {
         r = await renderComponent(
             () =>
                 new MariaDb("maria", {
-                    ...shared,
+                    platform,
                     ...defaults.mariadb,
                     namespace: "sql",
                     databases: [
@@ -80,7 +81,7 @@ describe("MariaDb component", () => {
 describe("Redis component", () => {
     let r: RenderResult;
     before(async () => {
-        r = await renderComponent(() => new Redis("cache", { ...shared, ...defaults.redis, users: [{ name: "carts", keyPattern: "cart:*" }] }));
+        r = await renderComponent(() => new Redis("cache", { platform, ...defaults.redis, users: [{ name: "carts", keyPattern: "cart:*" }] }));
     });
 
     it("mounts redis.conf from the ConfigMap and the ACL file from a Secret", () => {
@@ -103,7 +104,7 @@ describe("Redis component", () => {
 describe("Kafka component", () => {
     let r: RenderResult;
     before(async () => {
-        r = await renderComponent(() => new Kafka("events", { ...shared, ...defaults.kafka, replicas: 3, users: [{ name: "shop" }] }));
+        r = await renderComponent(() => new Kafka("events", { platform, ...defaults.kafka, replicas: 3, users: [{ name: "shop" }] }));
     });
 
     it("runs 3 voters in parallel with node ids from the ordinal and a generated cluster id", () => {
@@ -161,10 +162,10 @@ describe("pure helpers", () => {
     });
 
     it("redis.conf: AOF, ACL file, maxmemory from the limit, TLS on the same port", () => {
-        const plain = redisServerConfig({ memoryLimit: "512Mi", maxmemoryPolicy: "noeviction", tls: false });
+        const plain = redisServerConfig({ memoryLimit: "512Mi", maxmemoryPercent: 75, maxmemoryPolicy: "noeviction", tls: false });
         assert.match(plain, /^maxmemory 402653184$/m);
         assert.match(plain, /^port 6379$/m);
-        const tls = redisServerConfig({ memoryLimit: "1Gi", maxmemoryPolicy: "allkeys-lru", tls: true });
+        const tls = redisServerConfig({ memoryLimit: "1Gi", maxmemoryPercent: 75, maxmemoryPolicy: "allkeys-lru", tls: true });
         assert.match(tls, /^port 0$/m);
         assert.match(tls, /^tls-port 6379$/m);
         assert.match(tls, /^maxmemory-policy allkeys-lru$/m);

@@ -1,0 +1,103 @@
+// Stack configuration: the single place where per-stack settings are read, defaulted and validated.
+// Everything is checked before any resource is created, and every problem is reported at once with the
+// key, the bad value and what is accepted.
+//
+//   reader.ts      the validation toolkit (Reader, ConfigError)
+//   units.ts       Kubernetes quantities
+//   platform.ts    stack-wide settings (environment, storage, pod security, NetworkPolicies, TLS)
+//   service.ts     settings every service shares (namespace, image, replicas, size, resources)
+//   production.ts  rules a production stack must satisfy
+//   <service>/settings.ts (under components/) each service's own keys and defaults
+
+import * as pulumi from "@pulumi/pulumi";
+import { KafkaSettings, readKafkaSettings } from "../kafka/settings";
+import { MariaDbSettings, readMariaDbSettings } from "../mariadb/settings";
+import { readRedisSettings, RedisSettings } from "../redis/settings";
+import { PLATFORM_KEYS, PlatformSettings, readPlatformSettings } from "./platform";
+import { checkProductionRules } from "./production";
+import { ConfigError, PROJECT, Reader } from "./reader";
+
+export { ConfigError, PROJECT } from "./reader";
+export { cpuToMillis, quantityToBytes } from "./units";
+export type { Environment, NetworkPolicySettings, PlatformSettings, PodSecurityLevel, TlsSettings } from "./platform";
+export type { ResourceSettings, ServiceSettings } from "./service";
+
+/** The validated stack configuration. */
+export interface PlatformConfig extends PlatformSettings {
+    /** Path to or contents of a kubeconfig for the provider. Default: the ambient kubeconfig. */
+    kubeconfig?: string;
+    /** kubeconfig context. Default: the current context. */
+    kubeContext?: string;
+    mariadb: MariaDbSettings;
+    redis: RedisSettings;
+    kafka: KafkaSettings;
+}
+
+/** Every accepted top-level key, with a one-line description. */
+export const TOP_LEVEL_KEYS: Record<keyof PlatformConfig, string> = {
+    environment: "development | production",
+    kubeconfig: "path to or contents of a kubeconfig",
+    kubeContext: "kubeconfig context name",
+    storageClass: "StorageClass for all volumes",
+    protect: "true | false",
+    podSecurityLevel: "restricted | baseline | privileged",
+    networkPolicies: "object",
+    tls: "object",
+    mariadb: "object",
+    redis: "object",
+    kafka: "object",
+};
+// Compile-time check that the platform keys are all top-level keys.
+const _platformKeys: readonly (keyof PlatformConfig)[] = PLATFORM_KEYS;
+void _platformKeys;
+
+/**
+ * Parses and validates raw stack config values (key without the `msa-infra:` prefix → parsed value).
+ * Throws a ConfigError listing every problem; returns a fully defaulted PlatformConfig otherwise.
+ */
+export function parseStackConfig(raw: Record<string, unknown>): PlatformConfig {
+    const r = new Reader();
+    for (const k of Object.keys(raw)) {
+        if (!(k in TOP_LEVEL_KEYS)) {
+            r.problems.push(`${PROJECT}:${k}: unknown key; accepted keys are ${Object.keys(TOP_LEVEL_KEYS).join(", ")}`);
+        }
+    }
+    const config: PlatformConfig = {
+        ...readPlatformSettings(r, raw),
+        kubeconfig: r.optionalString("kubeconfig", raw.kubeconfig),
+        kubeContext: r.optionalString("kubeContext", raw.kubeContext),
+        mariadb: readMariaDbSettings(r, raw.mariadb),
+        redis: readRedisSettings(r, raw.redis),
+        kafka: readKafkaSettings(r, raw.kafka),
+    };
+    checkProductionRules(r, config);
+    const namespaces = [config.mariadb.namespace, config.redis.namespace, config.kafka.namespace];
+    if (new Set(namespaces).size !== namespaces.length) {
+        r.problem("<service>.namespace", `each service needs its own namespace; got ${namespaces.join(", ")}`);
+    }
+    if (r.problems.length > 0) {
+        throw new ConfigError(r.problems);
+    }
+    return config;
+}
+
+/** Turns one Pulumi config string into a value: JSON objects, lists, booleans and numbers are parsed. */
+export function decodeConfigValue(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
+/** Reads every `msa-infra:*` key of the running stack and validates it. */
+export function loadStackConfig(): PlatformConfig {
+    const all = pulumi.runtime.allConfig();
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(all)) {
+        if (key.startsWith(`${PROJECT}:`)) {
+            raw[key.slice(PROJECT.length + 1)] = decodeConfigValue(value);
+        }
+    }
+    return parseStackConfig(raw);
+}

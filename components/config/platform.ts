@@ -1,0 +1,124 @@
+// Stack-wide settings: the environment, where data lives, how pods and traffic are locked down, and TLS.
+// Together they form the platform context every service component receives.
+
+import { DNS_LABEL, Reader } from "./reader";
+
+export const ENVIRONMENTS = ["development", "production"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** Pod Security Standard levels, strictest first. */
+export const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;
+export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+
+export const ISSUER_KINDS = ["Issuer", "ClusterIssuer"] as const;
+export type IssuerKind = (typeof ISSUER_KINDS)[number];
+
+export interface NetworkPolicySettings {
+    /** Create NetworkPolicies (default-deny ingress plus allow rules). Default false; true in production. */
+    enabled: boolean;
+    /** Also restrict egress to DNS and the service's own peers. Default false. */
+    egress: boolean;
+    /** Namespaces whose pods may reach the client ports. Default none. */
+    allowedNamespaces: string[];
+    /** A namespace label selector (matchLabels) whose namespaces may reach the client ports. Default none. */
+    allowedNamespaceSelector?: { [label: string]: string };
+    /** Namespace of the monitoring stack (Prometheus, exporters). Default none. */
+    monitoringNamespace?: string;
+}
+
+export interface TlsSettings {
+    /** Serve every client port over TLS. Default false. */
+    enabled: boolean;
+    /** A cert-manager Issuer or ClusterIssuer to sign the certificates; without one a CA is generated. */
+    issuer?: { name: string; kind: IssuerKind };
+}
+
+/** The platform context: the stack-wide settings every service applies. */
+export interface PlatformSettings {
+    /** development or production; production enforces the rules in production.ts. Default development. */
+    environment: Environment;
+    /** StorageClass of every data volume. Default "local-path" (K3s). */
+    storageClass: string;
+    /** Protect stateful resources from deletion and replacement. Default false; true in production. */
+    protect: boolean;
+    /** Pod Security level the namespaces enforce. Default "restricted". */
+    podSecurityLevel: PodSecurityLevel;
+    /** NetworkPolicies of the stack. */
+    networkPolicies: NetworkPolicySettings;
+    /** TLS of the stack. */
+    tls: TlsSettings;
+}
+
+/** Keys of the platform settings at the top level of the stack config. */
+export const PLATFORM_KEYS = ["environment", "storageClass", "protect", "podSecurityLevel", "networkPolicies", "tls"] as const;
+
+export const PLATFORM_DEFAULTS = { storageClass: "local-path", podSecurityLevel: "restricted" as PodSecurityLevel };
+
+function readNetworkPolicies(r: Reader, value: unknown, production: boolean): NetworkPolicySettings {
+    const np = r.object("networkPolicies", value, ["enabled", "egress", "allowedNamespaces", "allowedNamespaceSelector", "monitoringNamespace"]);
+    const allowedNamespaces = r
+        .list("networkPolicies.allowedNamespaces", np.allowedNamespaces)
+        .map((n, i) => r.string(`networkPolicies.allowedNamespaces[${i}]`, n, "", DNS_LABEL, "a namespace name"))
+        .filter((n) => n !== "");
+    let allowedNamespaceSelector: { [label: string]: string } | undefined;
+    if (np.allowedNamespaceSelector !== undefined) {
+        const sel = np.allowedNamespaceSelector;
+        if (
+            typeof sel !== "object" ||
+            sel === null ||
+            Array.isArray(sel) ||
+            Object.keys(sel).length === 0 ||
+            Object.values(sel).some((v) => typeof v !== "string")
+        ) {
+            r.fail("networkPolicies.allowedNamespaceSelector", sel, "a non-empty map of label: value (matchLabels)");
+        } else {
+            allowedNamespaceSelector = sel as { [label: string]: string };
+        }
+    }
+    const settings: NetworkPolicySettings = {
+        enabled: r.boolean("networkPolicies.enabled", np.enabled, production),
+        egress: r.boolean("networkPolicies.egress", np.egress, false),
+        allowedNamespaces,
+        allowedNamespaceSelector,
+        monitoringNamespace:
+            np.monitoringNamespace === undefined
+                ? undefined
+                : r.string("networkPolicies.monitoringNamespace", np.monitoringNamespace, "", DNS_LABEL, "a namespace name"),
+    };
+    if (settings.enabled && allowedNamespaces.length === 0 && !allowedNamespaceSelector) {
+        r.problem(
+            "networkPolicies",
+            "enabled but neither allowedNamespaces nor allowedNamespaceSelector is set, so no client could connect; list the client namespaces",
+        );
+    }
+    return settings;
+}
+
+function readTls(r: Reader, value: unknown): TlsSettings {
+    const raw = r.object("tls", value, ["enabled", "issuer"]);
+    let issuer: TlsSettings["issuer"];
+    if (raw.issuer !== undefined) {
+        const iss = r.object("tls.issuer", raw.issuer, ["name", "kind"]);
+        issuer = {
+            name: r.required("tls.issuer.name", iss.name, DNS_LABEL, "the name of a cert-manager Issuer or ClusterIssuer"),
+            kind: r.oneOf("tls.issuer.kind", iss.kind, "ClusterIssuer", ISSUER_KINDS),
+        };
+    }
+    return { enabled: r.boolean("tls.enabled", raw.enabled, false), issuer };
+}
+
+/** Reads the platform settings from the raw top-level config. */
+export function readPlatformSettings(r: Reader, raw: Record<string, unknown>): PlatformSettings {
+    const environment = r.oneOf<Environment>("environment", raw.environment, "development", ENVIRONMENTS);
+    const production = environment === "production";
+    const networkPolicies = readNetworkPolicies(r, raw.networkPolicies, production);
+    const tls = readTls(r, raw.tls);
+    return {
+        environment,
+        storageClass: r.string("storageClass", raw.storageClass, PLATFORM_DEFAULTS.storageClass, DNS_LABEL, "a StorageClass name"),
+        protect: r.boolean("protect", raw.protect, production),
+        podSecurityLevel: r.oneOf<PodSecurityLevel>("podSecurityLevel", raw.podSecurityLevel, PLATFORM_DEFAULTS.podSecurityLevel, POD_SECURITY_LEVELS),
+        networkPolicies,
+        tls,
+    };
+}

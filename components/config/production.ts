@@ -1,0 +1,27 @@
+// Rules that make a production stack safe by construction: checked after every key has been read, so a
+// production stack that would be insecure or lose data is refused before anything is created.
+
+import type { PlatformConfig } from ".";
+import type { Reader } from "./reader";
+
+export function checkProductionRules(r: Reader, config: PlatformConfig): void {
+    if (config.environment !== "production") {
+        return;
+    }
+    const why = "is not allowed when environment is production";
+    if (config.kafka.clientAuth === "none") {
+        r.problem("kafka.clientAuth", `"none" (PLAINTEXT without authentication) ${why}; use "sasl"`);
+    }
+    if (config.storageClass === "local-path") {
+        r.problem(
+            "storageClass",
+            `"local-path" ${why} (node-local disks lose data with the node); set a replicated class such as longhorn`,
+        );
+    }
+    if (!config.protect) {
+        r.problem("protect", `false ${why}; stateful resources must be protected`);
+    }
+    if (config.podSecurityLevel !== "restricted") {
+        r.problem("podSecurityLevel", `${JSON.stringify(config.podSecurityLevel)} ${why}; expected restricted`);
+    }
+}

@@ -1,0 +1,85 @@
+// What Redis reads: redis.conf, the ACL file, the paths they are mounted at, and the probe command.
+// Pure text builders.
+
+import { quantityToBytes } from "../config/units";
+import { sha256 } from "../secrets";
+
+export const REDIS_PORT = 6379;
+export const REDIS_PATHS = {
+    data: "/data",
+    tmp: "/tmp",
+    config: "/etc/redis",
+    configFile: "/etc/redis/redis.conf",
+    acl: "/etc/redis/acl",
+    aclFile: "/etc/redis/acl/users.acl",
+    tls: "/etc/redis/tls",
+};
+
+/** The command line of the Redis container: the server reads everything else from redis.conf. */
+export const REDIS_COMMAND = ["redis-server", REDIS_PATHS.configFile];
+
+/** redis.conf text. maxmemory is a share of the memory limit, so Redis refuses writes before the kernel kills it. */
+export function redisServerConfig(opts: { memoryLimit: string; maxmemoryPercent: number; maxmemoryPolicy: string; tls: boolean }): string {
+    const maxmemory = Math.floor((quantityToBytes(opts.memoryLimit) * opts.maxmemoryPercent) / 100);
+    const lines = [
+        "bind * -::*",
+        // Belt and braces: should the ACL file ever leave `default` without a password, only loopback may connect.
+        "protected-mode yes",
+        `dir ${REDIS_PATHS.data}`,
+        "appendonly yes",
+        "appendfsync everysec",
+        'appenddirname "appendonlydir"',
+        // AOF is the persistence; no RDB snapshots on top of it.
+        'save ""',
+        `aclfile ${REDIS_PATHS.aclFile}`,
+        `maxmemory ${maxmemory}`,
+        `maxmemory-policy ${opts.maxmemoryPolicy}`,
+    ];
+    if (opts.tls) {
+        lines.push(
+            "port 0",
+            `tls-port ${REDIS_PORT}`,
+            `tls-cert-file ${REDIS_PATHS.tls}/tls.crt`,
+            `tls-key-file ${REDIS_PATHS.tls}/tls.key`,
+            `tls-ca-cert-file ${REDIS_PATHS.tls}/ca.crt`,
+            // Clients authenticate with passwords, not client certificates.
+            "tls-auth-clients no",
+        );
+    } else {
+        lines.push(`port ${REDIS_PORT}`);
+    }
+    return lines.join("\n") + "\n";
+}
+
+/** An ACL user with its plain password (hashed into the ACL file; the file lives in a Secret anyway). */
+export interface RedisAclUser {
+    name: string;
+    keyPattern: string;
+    password: string;
+}
+
+/**
+ * users.acl text. `default` is the admin (all commands, all keys). Application users get only their key and
+ * channel pattern and every command except the @dangerous category (FLUSHALL, FLUSHDB, CONFIG, DEBUG,
+ * SHUTDOWN, KEYS, ACL, ...). Passwords are stored as SHA-256 hashes (`#<hex>`).
+ */
+export function redisAclFile(adminPassword: string, users: RedisAclUser[]): string {
+    const lines = [`user default on #${sha256(adminPassword)} ~* &* +@all`];
+    for (const u of users) {
+        lines.push(`user ${u.name} on #${sha256(u.password)} resetchannels ~${u.keyPattern} &${u.keyPattern} +@all -@dangerous`);
+    }
+    return lines.join("\n") + "\n";
+}
+
+/**
+ * Probe script. It authenticates through REDISCLI_AUTH (never a command-line password) and checks the reply:
+ * redis-cli exits 0 even on NOAUTH, so only PONG counts. Liveness also accepts LOADING, so a big AOF being
+ * replayed does not get the pod killed.
+ */
+export function redisProbeCommand(kind: "readiness" | "liveness", tls: boolean): string[] {
+    const cli = tls
+        ? `redis-cli --tls --cacert ${REDIS_PATHS.tls}/ca.crt -h localhost -p ${REDIS_PORT}`
+        : `redis-cli -h 127.0.0.1 -p ${REDIS_PORT}`;
+    const accepted = kind === "liveness" ? "PONG|LOADING*" : "PONG";
+    return ["sh", "-c", `reply="$(${cli} ping 2>&1)"; case "$reply" in ${accepted}) exit 0;; esac; echo "$reply"; exit 1`];
+}

@@ -1,0 +1,79 @@
+// Stack config of Redis (`msa-infra:redis`): what can be set, its defaults, and how it is validated.
+
+import { IDENTIFIER, IDENTIFIER_ACCEPTED, Reader } from "../config/reader";
+import { readServiceSettings, ServiceSettings } from "../config/service";
+
+export const MAXMEMORY_POLICIES = [
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+] as const;
+export type MaxmemoryPolicy = (typeof MAXMEMORY_POLICIES)[number];
+
+export interface RedisUser {
+    /** ACL user name. */
+    name: string;
+    /** Key (and channel) pattern the user may touch. Default `<name>:*`. */
+    keyPattern: string;
+}
+
+export interface RedisSettings extends ServiceSettings {
+    /** Application ACL users, each with a key pattern, a generated password and a Secret. Default none. */
+    users: RedisUser[];
+    /** maxmemory-policy. Default "noeviction" (sessions must not silently disappear). */
+    maxmemoryPolicy: MaxmemoryPolicy;
+    /**
+     * maxmemory as a percentage of the container memory limit; the rest is headroom for the AOF rewrite's
+     * fork (copy-on-write), buffers and allocator overhead. Default 75.
+     */
+    maxmemoryPercent: number;
+}
+
+/** The seed's Redis: namespace cache, redis:7.2-alpine, one pod, 5Gi. */
+export const REDIS_DEFAULTS: RedisSettings = {
+    namespace: "cache",
+    image: "redis:7.2-alpine",
+    replicas: 1,
+    storageSize: "5Gi",
+    resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+    users: [],
+    maxmemoryPolicy: "noeviction",
+    maxmemoryPercent: 75,
+};
+
+const REDIS_KEY_PATTERN = /^[A-Za-z0-9_:.*{}\-]+$/;
+
+export function readRedisSettings(r: Reader, value: unknown): RedisSettings {
+    const { raw, settings } = readServiceSettings(r, {
+        key: "redis",
+        value,
+        defaults: REDIS_DEFAULTS,
+        extraKeys: ["users", "maxmemoryPolicy", "maxmemoryPercent"],
+        replicas: { max: 1, accepted: "1 (redis runs as a single instance; replication is not supported yet)" },
+    });
+    const users = r.list("redis.users", raw.users).map((u, i) => {
+        const o = r.object(`redis.users[${i}]`, u, ["name", "keyPattern"]);
+        const name = r.required(`redis.users[${i}].name`, o.name, IDENTIFIER, IDENTIFIER_ACCEPTED);
+        return {
+            name,
+            keyPattern: r.string(`redis.users[${i}].keyPattern`, o.keyPattern, `${name}:*`, REDIS_KEY_PATTERN, "a key glob without spaces, such as orders:*"),
+        };
+    });
+    r.unique("redis.users[].name", users.map((u) => u.name));
+    for (const u of users) {
+        if (u.name === "default") {
+            r.fail("redis.users[].name", u.name, "a name other than default (the admin user)");
+        }
+    }
+    return {
+        ...settings,
+        users,
+        maxmemoryPolicy: r.oneOf("redis.maxmemoryPolicy", raw.maxmemoryPolicy, REDIS_DEFAULTS.maxmemoryPolicy, MAXMEMORY_POLICIES),
+        maxmemoryPercent: r.integer("redis.maxmemoryPercent", raw.maxmemoryPercent, REDIS_DEFAULTS.maxmemoryPercent, { min: 10, max: 90 }),
+    };
+}

@@ -1,0 +1,238 @@
+// A service plan: everything a stateful service consists of, decided as plain data before any resource
+// exists (the awsx "decide first, then create" split). plan.ts of each service builds one from validated
+// settings; render.ts turns it into Kubernetes objects. Plans are unit-tested without any Pulumi runtime.
+
+import type { ResourceSettings } from "../config/service";
+import type { ImageUser } from "../podSecurity";
+
+/** Who may reach a port: clients (client Service, client namespaces), the service's own pods only, or monitoring. */
+export const EXPOSURES = ["client", "peer", "metrics"] as const;
+export type Exposure = (typeof EXPOSURES)[number];
+
+/** A TCP port of the service's containers; its Services and NetworkPolicies are derived from these. */
+export interface PortPlan {
+    name: string;
+    port: number;
+    exposure: Exposure;
+}
+
+/** Values generated once and kept (encrypted) in the stack state. */
+export const GENERATED_KINDS = ["password", "clusterId"] as const;
+export type GeneratedKind = (typeof GENERATED_KINDS)[number];
+
+export interface GeneratedValuePlan {
+    /** Referenced by content and env; the resource is named `${name}-${id}`. */
+    id: string;
+    /** A password (secret), or a KRaft cluster id (16 random bytes, URL-safe base64; not secret). */
+    kind: GeneratedKind;
+}
+
+/** Text derived from generated values once they exist. */
+export interface DerivedContent {
+    /** Ids of the generated values `render` reads. */
+    uses: string[];
+    render: (values: Readonly<Record<string, string>>) => string;
+}
+
+/** Text known now, or derived from generated values. */
+export type Content = string | DerivedContent;
+
+/** Content made from generated values. */
+export function derived(uses: string[], render: (values: Readonly<Record<string, string>>) => string): DerivedContent {
+    return { uses, render };
+}
+
+/** The value of one generated value, as content. */
+export function generatedValue(id: string): DerivedContent {
+    return derived([id], (v) => v[id]);
+}
+
+/** Resolves content with plain values (tests, and the renderer once the values are known). */
+export function resolveContent(content: Content, values: Readonly<Record<string, string>>): string {
+    return typeof content === "string" ? content : content.render(values);
+}
+
+export interface DataEntryPlan {
+    key: string;
+    content: Content;
+    /**
+     * Restart the pods when this entry changes (it is part of the mount's `checksum/<volume>` annotation).
+     * Default true; false where the server does not read the entry after its first start.
+     */
+    rollout?: boolean;
+}
+
+/** A ConfigMap or Secret of the service. */
+export interface DataObjectPlan {
+    /** The resource is named `${name}-${id}`. */
+    id: string;
+    kind: "ConfigMap" | "Secret";
+    /** metadata.name: pods and clients address the object by it. */
+    name: string;
+    data: DataEntryPlan[];
+    /** Protect the object with the stack's protect flag (credentials the data depends on). */
+    protect: boolean;
+}
+
+/** Where a mounted volume's content comes from. */
+export type VolumeSource =
+    /** The pod's persistent volume (the StatefulSet's claim template of the same name). */
+    | { kind: "claim" }
+    /** A size-limited emptyDir for a path the image writes on a read-only root filesystem. */
+    | { kind: "scratch"; sizeLimit: string }
+    /** A ConfigMap or Secret of the plan, by metadata.name. Secrets default to mode 0440. */
+    | { kind: "object"; object: string; defaultMode?: number }
+    /** The service's TLS Secret (tls.crt, tls.key, ca.crt). */
+    | { kind: "tls" };
+
+/** A volume mount; mounting a volume is what declares it (the pod's volumes are derived from the mounts). */
+export interface MountPlan {
+    volume: string;
+    path: string;
+    source: VolumeSource;
+    readOnly?: boolean;
+}
+
+/** An environment variable: a literal, or one key of a ConfigMap or Secret of the plan. */
+export type EnvPlan = { name: string; value: string } | { name: string; from: { object: string; key: string } };
+
+/** A probe in the Kubernetes shape (exec or tcpSocket plus thresholds). */
+export interface ProbePlan {
+    exec?: { command: string[] };
+    tcpSocket?: { port: string };
+    periodSeconds: number;
+    timeoutSeconds: number;
+    failureThreshold: number;
+}
+
+export interface ContainerPlan {
+    name: string;
+    image: string;
+    /** Overrides the image's entrypoint; default: the image's own. */
+    command?: string[];
+    ports: PortPlan[];
+    env: EnvPlan[];
+    resources: ResourceSettings;
+    mounts: MountPlan[];
+    probes: { startup: ProbePlan; readiness: ProbePlan; liveness: ProbePlan };
+}
+
+export const POD_MANAGEMENT_POLICIES = ["OrderedReady", "Parallel"] as const;
+export type PodManagementPolicy = (typeof POD_MANAGEMENT_POLICIES)[number];
+
+export interface StatefulSetPlan {
+    replicas: number;
+    podManagementPolicy: PodManagementPolicy;
+    terminationGracePeriodSeconds: number;
+    /** The image's non-root user: the pod's and every container's identity. */
+    user: ImageUser;
+    /** Prefer one pod per node (replicated services). */
+    spreadAcrossNodes: boolean;
+    containers: ContainerPlan[];
+    /** The persistent volume every pod gets (claim template "data"). */
+    storage: { size: string; storageClass: string };
+}
+
+export interface ServicePlan {
+    /** Names the StatefulSet, Services, ServiceAccount and PDB, and selects the pods. */
+    app: string;
+    /** app.kubernetes.io/component of every object. */
+    component: string;
+    namespace: string;
+    /** The main image (its tag is the app.kubernetes.io/version label). */
+    image: string;
+    generated: GeneratedValuePlan[];
+    objects: DataObjectPlan[];
+    /** Issue a certificate for the service's Services and pods (mounted where a container mounts `tls`). */
+    tls: boolean;
+    workload: StatefulSetPlan;
+}
+
+/** Name of the headless (governing) Service of a StatefulSet. */
+export function headlessServiceName(app: string): string {
+    return `${app}-headless`;
+}
+
+/** In-cluster host name of a service's client Service. */
+export function serviceHost(app: string, namespace: string): string {
+    return `${app}.${namespace}.svc.cluster.local`;
+}
+
+/** The ports of a plan with a given exposure, in declaration order. */
+export function portsExposed(plan: ServicePlan, exposure: Exposure): PortPlan[] {
+    return plan.workload.containers.flatMap((c) => c.ports).filter((p) => p.exposure === exposure);
+}
+
+/** Problems that make a plan unrenderable; empty when it is sound. Checked by the renderer and the tests. */
+export function planProblems(plan: ServicePlan): string[] {
+    const problems: string[] = [];
+    const generated = new Map(plan.generated.map((g) => [g.id, g.kind]));
+    const objects = new Map(plan.objects.map((o) => [o.name, o]));
+    for (const o of plan.objects) {
+        for (const entry of o.data) {
+            if (typeof entry.content === "string") {
+                continue;
+            }
+            for (const id of entry.content.uses) {
+                const kind = generated.get(id);
+                if (!kind) {
+                    problems.push(`${o.kind} ${o.name} key ${entry.key} uses ${id}, which the plan does not generate`);
+                } else if (kind === "password" && o.kind !== "Secret") {
+                    problems.push(`${o.kind} ${o.name} key ${entry.key} would carry the password ${id}; passwords belong in Secrets`);
+                }
+            }
+        }
+    }
+    for (const c of plan.workload.containers) {
+        for (const m of c.mounts) {
+            if (m.source.kind === "object" && !objects.has(m.source.object)) {
+                problems.push(`container ${c.name} mounts ${m.source.object}, which the plan does not define`);
+            }
+            if (m.source.kind === "tls" && !plan.tls) {
+                problems.push(`container ${c.name} mounts the TLS Secret, but the plan issues no certificate`);
+            }
+        }
+        for (const e of c.env) {
+            if ("from" in e) {
+                const o = objects.get(e.from.object);
+                if (!o || !o.data.some((d) => d.key === e.from.key)) {
+                    problems.push(`container ${c.name} env ${e.name} refers to ${e.from.object} key ${e.from.key}, which the plan does not define`);
+                }
+            }
+        }
+    }
+    const volumes = new Map<string, string>();
+    for (const m of plan.workload.containers.flatMap((c) => c.mounts)) {
+        const source = JSON.stringify(m.source);
+        if (volumes.has(m.volume) && volumes.get(m.volume) !== source) {
+            problems.push(`volume ${m.volume} is mounted from two different sources`);
+        }
+        volumes.set(m.volume, source);
+    }
+    return problems;
+}
+
+/** `<app>-user-<user>` with `_` turned into `-` (Secret names are DNS names). */
+export function userSecretName(app: string, user: string): string {
+    return `${app}-user-${user.replace(/_/g, "-")}`;
+}
+
+/** Scratch space for a path the image writes; 256Mi unless the plan says otherwise. */
+export function scratch(volume: string, path: string, sizeLimit = "256Mi"): MountPlan {
+    return { volume, path, source: { kind: "scratch", sizeLimit } };
+}
+
+/** A read-only mount of one of the plan's ConfigMaps or Secrets. */
+export function mountObject(volume: string, path: string, object: string, defaultMode?: number): MountPlan {
+    return { volume, path, source: defaultMode === undefined ? { kind: "object", object } : { kind: "object", object, defaultMode }, readOnly: true };
+}
+
+/** The persistent data volume (claim template `data`). */
+export function dataVolume(path: string): MountPlan {
+    return { volume: "data", path, source: { kind: "claim" } };
+}
+
+/** The service certificate, read-only. */
+export function tlsVolume(path: string): MountPlan {
+    return { volume: "tls", path, source: { kind: "tls" }, readOnly: true };
+}

@@ -1,0 +1,145 @@
+// The pod template builder: turns planned containers and mounts into the Kubernetes pod spec, hardened for
+// the Restricted profile. Pure (it only reads the plan and the names it is given), so StatefulSets today and
+// backup CronJobs or exporter workloads later share one way of building pods.
+
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { containerSecurityContext, hardenedPodFields } from "../podSecurity";
+import type { ContainerPlan, DataObjectPlan, EnvPlan, MountPlan, StatefulSetPlan } from "./plan";
+
+type Container = k8s.types.input.core.v1.Container;
+type Volume = k8s.types.input.core.v1.Volume;
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+
+/** Secret volumes are readable by the pod's user and group only. */
+export const SECRET_FILE_MODE = 0o440;
+
+/** What the pod refers to by name, as the created resources report it (so references are dependencies). */
+export interface PodReferences {
+    serviceAccountName: pulumi.Input<string>;
+    /** The plan's ConfigMaps and Secrets by metadata.name, with the name output of the created object. */
+    objects: ReadonlyMap<string, { kind: DataObjectPlan["kind"]; name: pulumi.Input<string> }>;
+    /** Name of the TLS Secret, when the plan issues a certificate. */
+    tlsSecretName?: pulumi.Input<string>;
+}
+
+function objectRef(refs: PodReferences, name: string): { kind: DataObjectPlan["kind"]; name: pulumi.Input<string> } {
+    const found = refs.objects.get(name);
+    if (!found) {
+        throw new Error(`the pod refers to ${name}, which is not an object of the plan`);
+    }
+    return found;
+}
+
+function envVar(e: EnvPlan, refs: PodReferences) {
+    if ("value" in e) {
+        return { name: e.name, value: e.value };
+    }
+    const o = objectRef(refs, e.from.object);
+    const ref = { name: o.name, key: e.from.key };
+    return { name: e.name, valueFrom: o.kind === "Secret" ? { secretKeyRef: ref } : { configMapKeyRef: ref } };
+}
+
+/** One container: the planned command, ports, env, mounts and probes, plus the hardened security context. */
+export function buildContainer(c: ContainerPlan, user: StatefulSetPlan["user"], refs: PodReferences): Container {
+    return {
+        name: c.name,
+        image: c.image,
+        imagePullPolicy: "IfNotPresent",
+        command: c.command,
+        ports: c.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
+        env: c.env.map((e) => envVar(e, refs)),
+        resources: { requests: { ...c.resources.requests }, limits: { ...c.resources.limits } },
+        securityContext: containerSecurityContext(user),
+        volumeMounts: c.mounts.map((m) => (m.readOnly ? { name: m.volume, mountPath: m.path, readOnly: true } : { name: m.volume, mountPath: m.path })),
+        startupProbe: c.probes.startup,
+        readinessProbe: c.probes.readiness,
+        livenessProbe: c.probes.liveness,
+    };
+}
+
+function volumeFor(m: MountPlan, refs: PodReferences): Volume | undefined {
+    switch (m.source.kind) {
+        case "claim":
+            return undefined; // the StatefulSet's claim template of the same name
+        case "scratch":
+            return { name: m.volume, emptyDir: { sizeLimit: m.source.sizeLimit } };
+        case "tls":
+            if (refs.tlsSecretName === undefined) {
+                throw new Error(`volume ${m.volume} mounts the TLS Secret, but no certificate was issued`);
+            }
+            return { name: m.volume, secret: { secretName: refs.tlsSecretName, defaultMode: SECRET_FILE_MODE } };
+        case "object": {
+            const o = objectRef(refs, m.source.object);
+            return o.kind === "Secret"
+                ? { name: m.volume, secret: { secretName: o.name, defaultMode: m.source.defaultMode ?? SECRET_FILE_MODE } }
+                : { name: m.volume, configMap: m.source.defaultMode === undefined ? { name: o.name } : { name: o.name, defaultMode: m.source.defaultMode } };
+        }
+    }
+}
+
+/** The pod's volumes: one per mounted volume name, in the order the containers first mount them. */
+export function buildVolumes(containers: ContainerPlan[], refs: PodReferences): Volume[] {
+    const seen = new Set<string>();
+    const volumes: Volume[] = [];
+    for (const m of containers.flatMap((c) => c.mounts)) {
+        if (seen.has(m.volume)) {
+            continue;
+        }
+        seen.add(m.volume);
+        const v = volumeFor(m, refs);
+        if (v) {
+            volumes.push(v);
+        }
+    }
+    return volumes;
+}
+
+/** Preferred (not required) spreading over nodes, so a small cluster can still schedule every pod. */
+export function spreadOverNodes(selector: Record<string, string>) {
+    return {
+        podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" } },
+            ],
+        },
+    };
+}
+
+/** The pod spec of a planned workload. */
+export function buildPodSpec(workload: StatefulSetPlan, selector: Record<string, string>, refs: PodReferences): PodSpec {
+    return {
+        ...hardenedPodFields(workload.user, refs.serviceAccountName),
+        terminationGracePeriodSeconds: workload.terminationGracePeriodSeconds,
+        affinity: workload.spreadAcrossNodes ? spreadOverNodes(selector) : undefined,
+        containers: workload.containers.map((c) => buildContainer(c, workload.user, refs)),
+        volumes: buildVolumes(workload.containers, refs),
+    };
+}
+
+/** A pod annotation that changes when mounted content changes, so the pods roll: `checksum/<volume>`. */
+export interface ChecksumSource {
+    annotation: string;
+    /** metadata.name of the mounted object. */
+    object: string;
+    /** Keys whose content goes into the checksum, in order. */
+    keys: string[];
+}
+
+/** The checksum annotations of a workload: one per mounted object with entries that roll the pods. */
+export function checksumSources(containers: ContainerPlan[], objects: DataObjectPlan[]): ChecksumSource[] {
+    const byName = new Map(objects.map((o) => [o.name, o]));
+    const seen = new Set<string>();
+    const sources: ChecksumSource[] = [];
+    for (const m of containers.flatMap((c) => c.mounts)) {
+        if (m.source.kind !== "object" || seen.has(m.volume)) {
+            continue;
+        }
+        seen.add(m.volume);
+        const keys = (byName.get(m.source.object)?.data ?? []).filter((d) => d.rollout !== false).map((d) => d.key);
+        if (keys.length > 0) {
+            sources.push({ annotation: `checksum/${m.volume}`, object: m.source.object, keys });
+        }
+    }
+    return sources;
+}

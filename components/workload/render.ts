@@ -1,0 +1,206 @@
+// The renderer: turns a service plan into its Kubernetes objects, as children of the service's component.
+// ConfigMaps and Secrets come with their volumes, mounts and checksums; Services and NetworkPolicies from
+// the planned ports; objects refer to each other through their outputs, so Pulumi orders them itself.
+
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { selectorLabels, standardLabels } from "../labels";
+import { buildNetworkPolicies } from "../networkPolicies";
+import type { PlatformContext } from "../platform";
+import { podSecurityLabels } from "../podSecurity";
+import { contentChecksum, generatedPassword } from "../secrets";
+import { createServiceCertificate } from "../tls";
+import { buildPodSpec, checksumSources, PodReferences } from "./podTemplate";
+import { Content, headlessServiceName, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
+
+/** Annotations on every StatefulSet: orphan pods on delete/replace (see statefulSetOptions). */
+export const STATEFULSET_ANNOTATIONS = { "pulumi.com/deletionPropagationPolicy": "orphan" };
+
+/** PVCs outlive the StatefulSet and scale-downs: only a person deletes data. */
+export const PVC_RETENTION = { whenDeleted: "Retain", whenScaled: "Retain" };
+
+/** StatefulSet fields the API server refuses to change; a change means a new StatefulSet. */
+export const STATEFULSET_IMMUTABLE_FIELDS = ["spec.volumeClaimTemplates", "spec.selector", "spec.serviceName", "spec.podManagementPolicy"];
+
+/**
+ * Options that keep a StatefulSet's data safe:
+ * - changes to immutable fields show up in preview as a replacement instead of failing mid-update; with
+ *   `protect` that replacement is refused;
+ * - the replacement deletes the old object first (the name is explicit) and orphans its pods and volumes,
+ *   so the new StatefulSet adopts the running pods instead of killing them all at once.
+ */
+export function statefulSetOptions(parent: pulumi.Resource, protect: boolean): pulumi.CustomResourceOptions {
+    return { parent, protect, deleteBeforeReplace: true, replaceOnChanges: STATEFULSET_IMMUTABLE_FIELDS };
+}
+
+/** A generated value of the plan, as created. */
+export type GeneratedResource = random.RandomPassword | random.RandomId;
+
+/** Everything the renderer created for one service. */
+export interface RenderedService {
+    namespace: k8s.core.v1.Namespace;
+    serviceAccount: k8s.core.v1.ServiceAccount;
+    /** Generated values by plan id. */
+    generated: ReadonlyMap<string, GeneratedResource>;
+    /** ConfigMaps and Secrets by metadata.name. */
+    objects: ReadonlyMap<string, k8s.core.v1.ConfigMap | k8s.core.v1.Secret>;
+    service: k8s.core.v1.Service;
+    headlessService: k8s.core.v1.Service;
+    /** Name of the TLS Secret when the plan issues a certificate. */
+    tlsSecretName?: pulumi.Output<string>;
+    statefulSet: k8s.apps.v1.StatefulSet;
+    disruptionBudget: k8s.policy.v1.PodDisruptionBudget;
+    networkPolicies: k8s.networking.v1.NetworkPolicy[];
+}
+
+function servicePorts(ports: PortPlan[]) {
+    return ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" }));
+}
+
+/** The value of a generated resource: a password (secret) or a cluster id (URL-safe base64). */
+function valueOf(resource: GeneratedResource): pulumi.Output<string> {
+    return resource instanceof random.RandomId ? resource.b64Url : pulumi.secret(resource.result);
+}
+
+/** Renders `plan` as children of `parent`, each named `${name}-<role>`. Throws on an unsound plan. */
+export function renderService(parent: pulumi.ComponentResource, name: string, plan: ServicePlan, platform: PlatformContext): RenderedService {
+    const problems = planProblems(plan);
+    if (problems.length > 0) {
+        throw new pulumi.ResourceError(`${name}: the service plan is not sound:\n  - ${problems.join("\n  - ")}`, parent);
+    }
+    const opts = (protect = false): pulumi.CustomResourceOptions => ({ parent, protect: protect && platform.protect });
+    const labels = standardLabels(plan.app, plan.component, plan.image);
+    const selector = selectorLabels(plan.app);
+
+    // The namespace is protected: deleting it deletes the data volumes with it.
+    const namespace = new k8s.core.v1.Namespace(
+        `${name}-namespace`,
+        { metadata: { name: plan.namespace, labels: { ...labels, ...podSecurityLabels(platform.podSecurityLevel) } } },
+        opts(true),
+    );
+    const ns = namespace.metadata.name;
+    const meta = (objectName: string) => ({ name: objectName, namespace: ns, labels });
+
+    // Data services do not talk to the API server: their ServiceAccount never mounts a token.
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+        `${name}-serviceaccount`,
+        { metadata: meta(plan.app), automountServiceAccountToken: false },
+        opts(),
+    );
+
+    const generated = new Map<string, GeneratedResource>();
+    for (const g of plan.generated) {
+        generated.set(
+            g.id,
+            g.kind === "clusterId"
+                ? // 16 random bytes, URL-safe base64 without padding: the format `kafka-storage.sh random-uuid` prints.
+                  new random.RandomId(`${name}-${g.id}`, { byteLength: 16 }, opts(true))
+                : generatedPassword(`${name}-${g.id}`, parent, platform.protect),
+        );
+    }
+    const values = new Map([...generated].map(([id, r]) => [id, valueOf(r)]));
+    const resolve = (content: Content): pulumi.Input<string> =>
+        typeof content === "string"
+            ? content
+            : pulumi.all(content.uses.map((id) => values.get(id)!)).apply((vals) => content.render(Object.fromEntries(content.uses.map((id, i) => [id, vals[i]]))));
+
+    const contents = new Map<string, Map<string, pulumi.Input<string>>>();
+    const objects = new Map<string, k8s.core.v1.ConfigMap | k8s.core.v1.Secret>();
+    for (const o of plan.objects) {
+        const data = new Map(o.data.map((d) => [d.key, resolve(d.content)]));
+        contents.set(o.name, data);
+        objects.set(
+            o.name,
+            o.kind === "Secret"
+                ? new k8s.core.v1.Secret(
+                      `${name}-${o.id}`,
+                      {
+                          metadata: meta(o.name),
+                          type: "Opaque",
+                          stringData: Object.fromEntries([...data].map(([k, v]) => [k, pulumi.secret(v)])),
+                      },
+                      opts(o.protect),
+                  )
+                : new k8s.core.v1.ConfigMap(`${name}-${o.id}`, { metadata: meta(o.name), data: Object.fromEntries(data) }, opts(o.protect)),
+        );
+    }
+
+    // The headless (governing) Service gives each pod a stable DNS name and publishes not-ready pods, so
+    // peers find each other during a cold start (a Kafka quorum cannot become ready before its voters resolve).
+    const clientPorts = portsExposed(plan, "client");
+    const peerPorts = portsExposed(plan, "peer");
+    const headlessService = new k8s.core.v1.Service(
+        `${name}-headless`,
+        {
+            metadata: meta(headlessServiceName(plan.app)),
+            spec: { clusterIP: "None", publishNotReadyAddresses: true, selector, ports: servicePorts([...clientPorts, ...peerPorts]) },
+        },
+        opts(),
+    );
+    const service = new k8s.core.v1.Service(
+        `${name}-service`,
+        { metadata: meta(plan.app), spec: { type: "ClusterIP", selector, ports: servicePorts(clientPorts) } },
+        opts(),
+    );
+
+    const tlsSecretName = plan.tls
+        ? createServiceCertificate(
+              name,
+              { app: plan.app, namespaceName: plan.namespace, namespace: ns, replicas: plan.workload.replicas, labels, settings: platform.tls, ca: platform.ca },
+              parent,
+          )
+        : undefined;
+
+    const refs: PodReferences = {
+        serviceAccountName: serviceAccount.metadata.name,
+        objects: new Map(plan.objects.map((o) => [o.name, { kind: o.kind, name: objects.get(o.name)!.metadata.name }])),
+        tlsSecretName,
+    };
+    const annotations = Object.fromEntries(
+        checksumSources(plan.workload.containers, plan.objects).map((s) => {
+            const data = contents.get(s.object)!;
+            return [s.annotation, contentChecksum(pulumi.all(s.keys.map((k) => data.get(k)!)).apply((parts) => parts.join("")))];
+        }),
+    );
+    const w = plan.workload;
+    const statefulSet = new k8s.apps.v1.StatefulSet(
+        `${name}-statefulset`,
+        {
+            metadata: { ...meta(plan.app), annotations: STATEFULSET_ANNOTATIONS },
+            spec: {
+                serviceName: headlessService.metadata.name,
+                replicas: w.replicas,
+                selector: { matchLabels: selector },
+                podManagementPolicy: w.podManagementPolicy,
+                updateStrategy: { type: "RollingUpdate" },
+                persistentVolumeClaimRetentionPolicy: PVC_RETENTION,
+                template: { metadata: { labels, annotations }, spec: buildPodSpec(w, selector, refs) },
+                volumeClaimTemplates: [
+                    {
+                        metadata: { name: "data", labels: selector },
+                        spec: { accessModes: ["ReadWriteOnce"], storageClassName: w.storage.storageClass, resources: { requests: { storage: w.storage.size } } },
+                    },
+                ],
+            },
+        },
+        statefulSetOptions(parent, platform.protect),
+    );
+
+    // At most one pod down at a time during voluntary disruptions (node drains).
+    const disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-pdb`,
+        { metadata: meta(plan.app), spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+        opts(),
+    );
+    const networkPolicies = buildNetworkPolicies(
+        { namespace: plan.namespace, podSelector: selector, clientPorts: clientPorts.map((p) => p.port), peerPorts: peerPorts.map((p) => p.port) },
+        platform.networkPolicies,
+        labels,
+    ).map(
+        // The namespace output, not its name: a policy must wait for its namespace to exist.
+        (policy) => new k8s.networking.v1.NetworkPolicy(`${name}-${policy.metadata.name}`, { ...policy, metadata: { ...policy.metadata, namespace: ns } }, opts()),
+    );
+
+    return { namespace, serviceAccount, generated, objects, service, headlessService, tlsSecretName, statefulSet, disruptionBudget, networkPolicies };
+}
