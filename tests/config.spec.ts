@@ -62,6 +62,8 @@ describe("stack config", () => {
         ["policies with no clients", { networkPolicies: { enabled: true } }, /networkPolicies: enabled but neither allowedNamespaces nor allowedNamespaceSelector/],
         ["shared namespace", { redis: { namespace: "db" } }, /each service needs its own namespace/],
         ["bad namespace", { kafka: { namespace: "Messaging" } }, /kafka\.namespace: "Messaging" is not valid; expected a DNS-1123 label/],
+        ["redis memory share out of range", { redis: { maxmemoryPercent: 95 } }, /msa-infra:redis\.maxmemoryPercent: 95 is not valid; expected an integer from 10 to 90/],
+        ["Redis replicas", { redis: { replicas: 3 } }, /msa-infra:redis\.replicas: 3 is not valid; expected 1 \(redis runs as a single instance/],
         ["issuer without name", { tls: { enabled: true, issuer: { kind: "Issuer" } } }, /tls\.issuer\.name/],
     ];
     for (const [title, raw, expected] of bad) {
