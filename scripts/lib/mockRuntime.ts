@@ -142,10 +142,6 @@ export function randomPassword(length: number, bytes: ByteSource = (n) => crypto
     return out;
 }
 
-function placeholderPem(kind: string): string {
-    return `-----BEGIN ${kind}-----\n(issued when the stack is deployed; not available offline)\n-----END ${kind}-----\n`;
-}
-
 /** Reads Pulumi.yaml's project name. */
 export function readProjectName(projectDir: string): string {
     const file = path.join(projectDir, "Pulumi.yaml");
@@ -195,12 +191,15 @@ export function readStackFile(projectDir: string, stack: string): Record<string,
     return out;
 }
 
-function generatedState(
+async function generatedState(
     type: string,
-    inputs: Record<string, unknown>,
+    rawInputs: Record<string, unknown>,
     remember: (s: string) => string,
     random: ByteSource,
-): Record<string, unknown> {
+): Promise<Record<string, unknown>> {
+    const inputs = rawInputs;
+    // Inputs that came from other resources' secret outputs arrive wrapped; certificates need the plain PEM.
+    const plain = unwrapSecrets(rawInputs, true) as Record<string, any>;
     switch (type) {
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: remember(randomPassword(Number(inputs.length) || 32, random)), bcryptHash: "" };
@@ -223,11 +222,40 @@ function generatedState(
                 publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
             };
         }
-        case "tls:index/certRequest:CertRequest":
-            return { ...inputs, certRequestPem: placeholderPem("CERTIFICATE REQUEST") };
-        case "tls:index/selfSignedCert:SelfSignedCert":
-        case "tls:index/locallySignedCert:LocallySignedCert":
-            return { ...inputs, certPem: placeholderPem("CERTIFICATE") };
+        case "tls:index/certRequest:CertRequest": {
+            const certs = await import("./certificates");
+            return { ...inputs, certRequestPem: await certs.certificateRequest({ privateKeyPem: plain.privateKeyPem, subject: plain.subject ?? {}, dnsNames: plain.dnsNames ?? [] }) };
+        }
+        case "tls:index/selfSignedCert:SelfSignedCert": {
+            const certs = await import("./certificates");
+            return {
+                ...inputs,
+                ...(await certs.selfSignedCertificate({
+                    privateKeyPem: plain.privateKeyPem,
+                    subject: plain.subject ?? {},
+                    validityPeriodHours: Number(plain.validityPeriodHours),
+                    allowedUses: plain.allowedUses ?? [],
+                    isCaCertificate: plain.isCaCertificate === true,
+                    dnsNames: plain.dnsNames,
+                })),
+                readyForRenewal: false,
+            };
+        }
+        case "tls:index/locallySignedCert:LocallySignedCert": {
+            const certs = await import("./certificates");
+            return {
+                ...inputs,
+                ...(await certs.locallySignedCertificate({
+                    certRequestPem: plain.certRequestPem,
+                    caPrivateKeyPem: plain.caPrivateKeyPem,
+                    caCertPem: plain.caCertPem,
+                    validityPeriodHours: Number(plain.validityPeriodHours),
+                    allowedUses: plain.allowedUses ?? [],
+                    isCaCertificate: plain.isCaCertificate === true,
+                })),
+                readyForRenewal: false,
+            };
+        }
         default:
             return inputs;
     }
@@ -321,8 +349,8 @@ async function runOnce(program: () => unknown, opts: OfflineRunOptions): Promise
     pulumi.runtime.setAllConfig(opts.config);
     await pulumi.runtime.setMocks(
         {
-            newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
-                const state = generatedState(args.type, args.inputs, remember, byteSource(opts.seed, `${args.type}::${args.name}`));
+            async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+                const state = await generatedState(args.type, args.inputs, remember, byteSource(opts.seed, `${args.type}::${args.name}`));
                 const key = `${args.type}::${args.name}`;
                 resources.push({
                     urn: urns.get(key) ?? "",

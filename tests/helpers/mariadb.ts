@@ -1,0 +1,437 @@
+// A local mariadbd run the way the official image runs it, on the RENDERED my.cnf, init.sql, root password
+// and (when the stack has TLS) certificates: the first-start steps of the image's entrypoint are emulated,
+// and only paths the machine cannot have (data volume, socket, temp dir, mounted files) are substituted.
+// Shared by the real-server specs.
+
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { MARIADB_PATHS } from "../../components/mariadb";
+import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
+import { find } from "./manifests";
+import { container, envValue, mountedFile, onlyObject, output, persistentMountPath, secretData, type Container } from "./rendered";
+import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type RunResult, type ServerProcess } from "./servers";
+
+export const BINARIES = ["mariadbd", "mariadb-install-db", "mariadb"];
+export const INSTALL_HINT = "install: apt-get install mariadb-server mariadb-client";
+export const SECTION = "mariadbd";
+
+// ---------------------------------------------------------------------------------------------------
+// What the rendered stack gives the MariaDB container
+
+export interface AppAccount {
+    user: string;
+    password: string;
+    database: string;
+    secret: string;
+}
+
+export interface MariaDbRendered {
+    sts: Manifest;
+    container: Container;
+    myCnf: string;
+    myCnfSource: string;
+    /** init_file path from my.cnf, and the rendered text mounted there. */
+    initPath: string;
+    initSql: string;
+    initSource: string;
+    root: { password: string; source: string };
+    apps: AppAccount[];
+    /** The certificate files my.cnf names (ssl_cert, ssl_key, ssl_ca), resolved through the mounts; TLS stacks only. */
+    tls?: { cert: string; key: string; ca: string; host: string };
+}
+
+/** Option lines of one section of an option file: [name with '-' as '_', value or undefined for a flag]. */
+export function cnfOptions(text: string, section: string): [string, string | undefined][] {
+    const out: [string, string | undefined][] = [];
+    let current = "";
+    for (const raw of text.split("\n")) {
+        const line = raw.trim();
+        if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
+        const header = /^\[(.+)\]$/.exec(line);
+        if (header) {
+            current = header[1].trim();
+            continue;
+        }
+        if (current !== section) continue;
+        const m = /^([^=\s]+)\s*(?:=\s*(.*))?$/.exec(line);
+        if (!m) throw new Error(`my.cnf: cannot parse ${JSON.stringify(line)}`);
+        out.push([m[1].replace(/-/g, "_").toLowerCase(), m[2]?.trim()]);
+    }
+    return out;
+}
+
+export function cnfOption(text: string, name: string): string {
+    const found = cnfOptions(text, SECTION).filter(([n]) => n === name);
+    if (found.length !== 1 || found[0][1] === undefined) {
+        throw new Error(`my.cnf [${SECTION}]: expected one '${name} = ...', found ${found.length}`);
+    }
+    return found[0][1];
+}
+
+/**
+ * The rendered option file with options of one section replaced (when the rendered text sets them) or
+ * appended to that section (when it leaves them to the image's defaults).
+ */
+export function rewriteCnf(text: string, section: string, overrides: Record<string, string>): string {
+    const norm = (n: string) => n.replace(/-/g, "_").toLowerCase();
+    const wanted = new Map(Object.entries(overrides).map(([k, v]) => [norm(k), `${k} = ${v}`]));
+    const done = new Set<string>();
+    const lines = text.replace(/\n$/, "").split("\n");
+    const out: string[] = [];
+    let current = "";
+    let sectionSeen = false;
+    const flush = () => {
+        for (const [k, line] of wanted) if (!done.has(k)) out.push(line);
+        wanted.forEach((_, k) => done.add(k));
+    };
+    for (const raw of lines) {
+        const header = /^\s*\[(.+)\]\s*$/.exec(raw);
+        if (header) {
+            if (current === section) flush();
+            current = header[1].trim();
+            sectionSeen ||= current === section;
+            out.push(raw);
+            continue;
+        }
+        const m = /^\s*([^=\s#;]+)/.exec(raw);
+        if (current === section && m && wanted.has(norm(m[1]))) {
+            out.push(wanted.get(norm(m[1]))!);
+            done.add(norm(m[1]));
+            continue;
+        }
+        out.push(raw);
+    }
+    if (current === section) flush();
+    if (!sectionSeen) throw new Error(`my.cnf has no [${section}] section`);
+    return out.join("\n") + "\n";
+}
+
+export async function loadRendered(stack: string, config?: Record<string, unknown>): Promise<MariaDbRendered> {
+    const r = await renderStack(stack, { withSecrets: true, config });
+    const conn = output<{
+        namespace: string;
+        rootSecret: { name: string; key: string };
+        databases: { database: string; user: string; secretName: string }[];
+        host: string;
+        tls: { enabled: boolean };
+    }>(r.outputs, "mariadbConnection");
+    const sts = onlyObject(r.objects, "StatefulSet", conn.namespace);
+    const c = container(sts);
+    // The image reads /etc/mysql/conf.d/*.cnf; the program mounts its ConfigMap there.
+    const cnf = mountedFile(r.objects, sts, c, path.posix.join(MARIADB_PATHS.config, "my.cnf"));
+    const initPath = cnfOption(cnf.value, "init_file");
+    const init = mountedFile(r.objects, sts, c, initPath);
+    // MARIADB_ROOT_PASSWORD_FILE names a file; the entrypoint reads it with $(< file), i.e. minus trailing newlines.
+    const rootFile = envValue(r.objects, sts, c, "MARIADB_ROOT_PASSWORD_FILE");
+    const root = mountedFile(r.objects, sts, c, rootFile.value);
+    assert.strictEqual(root.source, `Secret ${conn.namespace}/${conn.rootSecret.name} key ${conn.rootSecret.key}`, "root password file vs the exported rootSecret");
+    const apps = conn.databases.map((d) => {
+        const data = secretData(find(r.objects, "Secret", conn.namespace, d.secretName));
+        assert.strictEqual(data.username, d.user, `Secret ${d.secretName}: username`);
+        assert.strictEqual(data.database, d.database, `Secret ${d.secretName}: database`);
+        return { user: data.username, password: data.password, database: data.database, secret: d.secretName };
+    });
+    assert.strictEqual(persistentMountPath(sts, c), MARIADB_PATHS.data, "the data volume is mounted at the image's datadir");
+    const sslFile = (name: string) => mountedFile(r.objects, sts, c, cnfOption(cnf.value, name)).value;
+    const tls = conn.tls.enabled ? { cert: sslFile("ssl_cert"), key: sslFile("ssl_key"), ca: sslFile("ssl_ca"), host: conn.host } : undefined;
+    return {
+        tls,
+        sts,
+        container: c,
+        myCnf: cnf.value,
+        myCnfSource: cnf.source,
+        initPath,
+        initSql: init.value,
+        initSource: init.source,
+        root: { password: root.value.replace(/\n+$/, ""), source: root.source },
+        apps,
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A local server run the way the image runs it
+
+/** SQL string literal escaping of the entrypoint's docker_sql_escape_string_literal. */
+export function entrypointEscape(s: string): string {
+    return s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/'/g, "\\'");
+}
+
+/** Lines of a server log that report an error (init_file failures are logged as `ERROR: <code> <message>`). */
+export function errorLines(log: string): string[] {
+    return log.split("\n").filter((l) => /^ERROR: \d+/.test(l) || /\[ERROR\]/.test(l));
+}
+
+/** How a client connects: the socket, or TCP to 127.0.0.1 (plain, or TLS trusting `ca`). */
+export type Target = { socket: true } | { tcp: true; tlsCa?: string; noTls?: boolean };
+
+export class LocalMariaDb {
+    readonly dir: string;
+    readonly dataDir: string;
+    readonly socket: string;
+    readonly cnfFile: string;
+    readonly initCopy: string;
+    readonly healthcheckCnf: string;
+    port = 0;
+    server?: ServerProcess;
+    /** The CA certificate clients trust (a copy of the rendered ca.crt), when the stack has TLS. */
+    caFile?: string;
+    /** Every log the server wrote, one per start: [label, file]. */
+    readonly logs: [string, string][] = [];
+    private starts = 0;
+
+    constructor(
+        readonly label: string,
+        readonly rendered: MariaDbRendered,
+        readonly bins: Record<string, string>,
+    ) {
+        this.dir = makeTempDir(label);
+        this.dataDir = path.join(this.dir, "data");
+        this.socket = path.join(this.dir, "mysqld.sock");
+        this.cnfFile = path.join(this.dir, "my.cnf");
+        this.initCopy = path.join(this.dir, "init.sql");
+        this.healthcheckCnf = path.join(this.dataDir, ".my-healthcheck.cnf");
+        fs.mkdirSync(path.join(this.dir, "tmp"));
+    }
+
+    /** mariadbd refuses to run as root unless told to. */
+    private userArgs(): string[] {
+        return process.getuid?.() === 0 ? ["--user=root"] : [];
+    }
+
+    env(password?: string): NodeJS.ProcessEnv {
+        const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: this.dir, LANG: "C" };
+        if (password !== undefined) env.MYSQL_PWD = password;
+        return env;
+    }
+
+    /** Runs SQL with the mariadb client (no option files), over the socket or TCP 127.0.0.1. */
+    sql(target: Target, user: string, password: string | undefined, statement: string, opts: { database?: string; input?: string; columnNames?: boolean } = {}): Promise<RunResult> {
+        const args = ["--no-defaults", `--user=${user}`, "--batch", "--connect-timeout=5"];
+        if (!opts.columnNames) args.push("--skip-column-names");
+        args.push(...("socket" in target ? ["--protocol=socket", `--socket=${this.socket}`] : ["--protocol=tcp", "--host=127.0.0.1", `--port=${this.port}`]));
+        if ("tcp" in target && target.tlsCa) args.push("--ssl", `--ssl-ca=${target.tlsCa}`);
+        if ("tcp" in target && target.noTls) args.push("--skip-ssl");
+        if (opts.database) args.push(`--database=${opts.database}`);
+        if (statement) args.push("--execute", statement);
+        return run(this.bins.mariadb, args, { env: this.env(password ?? ""), input: opts.input, timeoutMs: 15_000 });
+    }
+
+    /** Like sql() but the statement must succeed; returns stdout. */
+    async query(target: Target, user: string, password: string, statement: string, database?: string): Promise<string> {
+        const r = await this.sql(target, user, password, statement, { database });
+        assert.strictEqual(r.code, 0, `${user}@${"socket" in target ? "socket" : "tcp"}: ${statement}: ${describeRun(r)}`);
+        return r.stdout.trim();
+    }
+
+    private start(extra: string[], purpose: string): ServerProcess {
+        this.starts += 1;
+        const log = path.join(this.dir, `mariadbd-${this.starts}-${purpose}.log`);
+        this.logs.push([purpose, log]);
+        // --defaults-file must come first: only the derived copy of the rendered my.cnf is read.
+        this.server = startServer(`mariadbd (${purpose})`, this.bins.mariadbd, [`--defaults-file=${this.cnfFile}`, ...this.userArgs(), ...extra], { logFile: log });
+        return this.server;
+    }
+
+    /**
+     * Prepares the temp dir and the data dir the way the image does on first start (docker-entrypoint.sh,
+     * docker_mariadb_init): mariadb-install-db, a temporary server without networking (which reads the
+     * generated config, so the init_file runs there first), the root/healthcheck setup SQL with the
+     * password from MARIADB_ROOT_PASSWORD_FILE, then the temporary server stops.
+     */
+    async initialise(): Promise<void> {
+        this.port = await freePort();
+        fs.writeFileSync(this.initCopy, this.rendered.initSql, { mode: 0o600 });
+        // With TLS, the certificate files are copies of the rendered Secret's keys at <tmp>/tls/.
+        const tlsFiles: Record<string, string> = {};
+        if (this.rendered.tls) {
+            const dir = path.join(this.dir, "tls");
+            fs.mkdirSync(dir, { mode: 0o700 });
+            for (const [option, file, content] of [
+                ["ssl_cert", "tls.crt", this.rendered.tls.cert],
+                ["ssl_key", "tls.key", this.rendered.tls.key],
+                ["ssl_ca", "ca.crt", this.rendered.tls.ca],
+            ] as const) {
+                fs.writeFileSync(path.join(dir, file), content, { mode: 0o600 });
+                tlsFiles[option] = path.join(dir, file);
+            }
+            this.caFile = tlsFiles.ssl_ca;
+        }
+        // The temp my.cnf is the rendered text, with in its [mariadbd] section only:
+        //   init_file, ssl_cert, ssl_key, ssl_ca
+        //                      replaced (→ copies in <tmp> of the Secrets mounted at the rendered paths)
+        //   datadir, socket, port, bind-address (127.0.0.1), pid-file, tmpdir
+        //                      added (the image sets these outside this file; here they point into <tmp>)
+        fs.writeFileSync(
+            this.cnfFile,
+            rewriteCnf(this.rendered.myCnf, SECTION, {
+                ...tlsFiles,
+                init_file: this.initCopy,
+                datadir: this.dataDir,
+                socket: this.socket,
+                port: String(this.port),
+                "bind-address": "127.0.0.1",
+                "pid-file": path.join(this.dir, "mariadbd.pid"),
+                tmpdir: path.join(this.dir, "tmp"),
+            }),
+            { mode: 0o600 },
+        );
+
+        const install = await run(
+            this.bins["mariadb-install-db"],
+            [`--no-defaults`, `--datadir=${this.dataDir}`, "--auth-root-authentication-method=normal", "--skip-test-db", `--user=${os.userInfo().username}`],
+            { env: this.env(), timeoutMs: 45_000 },
+        );
+        assert.strictEqual(install.code, 0, `mariadb-install-db: ${describeRun(install)}`);
+
+        // docker_temp_server_start: the generated config plus the entrypoint's own flags.
+        const temp = this.start(
+            ["--skip-networking", "--default-time-zone=SYSTEM", `--socket=${this.socket}`, "--wsrep_on=OFF", "--expire-logs-days=0", "--loose-innodb_buffer_pool_load_at_startup=0"],
+            "entrypoint-temp",
+        );
+        await waitFor("the temporary server (socket, root without password)", async () => (await this.sql({ socket: true }, "root", "", "SELECT 1", { database: "mysql" })).code === 0, {
+            server: temp,
+            timeoutMs: 30_000,
+        });
+
+        // docker_setup_db (timezone tables skipped: irrelevant here, and slow): root@localhost gets the
+        // password, root@'%' is created with it, healthcheck users get a random password and a cnf file.
+        const rootPw = entrypointEscape(this.rendered.root.password);
+        const hcPw = randomToken(32);
+        const hc = ["127.0.0.1", "::1", "localhost"].flatMap((h) => [
+            `CREATE USER IF NOT EXISTS healthcheck@'${h}' IDENTIFIED BY '${hcPw}';`,
+            `SET PASSWORD FOR healthcheck@'${h}' = PASSWORD('${hcPw}');`,
+            `GRANT USAGE ON *.* TO healthcheck@'${h}';`,
+        ]);
+        const setup = [
+            "SET @orig_sql_log_bin= @@SESSION.SQL_LOG_BIN;",
+            "SET @@SESSION.SQL_LOG_BIN=0;",
+            "SET @@SESSION.SQL_MODE=REPLACE(@@SESSION.SQL_MODE, 'NO_BACKSLASH_ESCAPES', '');",
+            "DROP USER IF EXISTS root@'127.0.0.1', root@'::1';",
+            "EXECUTE IMMEDIATE CONCAT('DROP USER IF EXISTS root@\\'', @@hostname,'\\'');",
+            `SET PASSWORD FOR 'root'@'localhost'= PASSWORD('${rootPw}');`,
+            `CREATE USER 'root'@'%' IDENTIFIED BY '${rootPw}' ;`,
+            "GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION ;",
+            "GRANT PROXY ON ''@'%' TO 'root'@'%' WITH GRANT OPTION;",
+            ...hc,
+            "SET @@SESSION.SQL_LOG_BIN=@orig_sql_log_bin;",
+        ].join("\n");
+        const r = await run(this.bins.mariadb, ["--no-defaults", "--protocol=socket", "-uroot", "-hlocalhost", `--socket=${this.socket}`, "--database=mysql", "--binary-mode"], {
+            env: this.env(""),
+            input: setup,
+            timeoutMs: 15_000,
+        });
+        assert.strictEqual(r.code, 0, `entrypoint root setup SQL: ${describeRun(r)}`);
+        fs.writeFileSync(this.healthcheckCnf, `[mariadb-client]\nport=${this.port}\nsocket=${this.socket}\nuser=healthcheck\npassword=${hcPw}\nprotocol=tcp\n`, { mode: 0o600 });
+
+        // docker_temp_server_stop: kill + wait.
+        const stopped = await temp.stop();
+        assert.ok(!stopped.killed && stopped.code === 0, `temporary server did not stop cleanly: ${JSON.stringify(stopped)}\n${temp.logTail()}`);
+    }
+
+    /** Starts the server as the container does (entrypoint → exec mariadbd, options from the config). */
+    async startServer(purpose = "server"): Promise<ServerProcess> {
+        const s = this.start([], purpose);
+        await waitFor("mariadbd to accept root over TCP with the generated password", async () => (await this.sql(this.tcp(), "root", this.rendered.root.password, "SELECT 1")).code === 0, {
+            server: s,
+            timeoutMs: 30_000,
+        });
+        return s;
+    }
+
+    /** TCP as a client of this stack connects: over TLS trusting the stack's CA when it has TLS. */
+    tcp(): Target {
+        return this.caFile ? { tcp: true, tlsCa: this.caFile } : { tcp: true };
+    }
+
+    async stopServer(): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
+        const s = this.server;
+        if (!s) return { code: null, signal: null, killed: false };
+        const how = await s.stop(30_000);
+        return how;
+    }
+
+    /** The log of the last start. */
+    lastLog(): string {
+        return fs.readFileSync(this.logs[this.logs.length - 1][1], "utf8");
+    }
+
+    /** Error lines of every log so far, labelled. */
+    allErrors(): string[] {
+        return this.logs.flatMap(([label, file]) => errorLines(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "").map((l) => `${label}: ${l}`));
+    }
+
+    // healthcheck.sh equivalents (the script itself is not in Debian). Same client, same user
+    // (healthcheck, from the .my-healthcheck.cnf the entrypoint writes), same queries and verdicts; the only
+    // difference: TCP goes to 127.0.0.1 instead of "localhost", because the test server listens on IPv4 loopback.
+    private healthcheckSql(args: string[]): Promise<RunResult> {
+        return run(this.bins.mariadb, [`--defaults-file=${this.healthcheckCnf}`, ...args], { env: this.env(), timeoutMs: 10_000 });
+    }
+
+    /** healthcheck.sh --connect: socket `select @@skip_networking` (0 passes, 1 fails), else the TCP fallback. */
+    async healthcheckConnect(): Promise<{ ok: boolean; detail: string }> {
+        const s = await this.healthcheckSql(["--protocol", "socket", "-B", "--skip-column-names", "-e", "select @@skip_networking"]);
+        const viaSocket = s.stdout.trim();
+        if (viaSocket === "0" || viaSocket === "1") {
+            return { ok: viaSocket === "0", detail: `socket: skip_networking=${viaSocket}` };
+        }
+        const t = await this.healthcheckSql(["-h", "127.0.0.1", "--protocol", "tcp", "--skip-column-names", "--batch", "--skip-print-query-on-error", "-e", "select @@skip_networking"]);
+        const out = `${t.stdout}${t.stderr}`.trim();
+        if (out === "1" || /^ERROR 2002 \(HY000\):/.test(out)) return { ok: false, detail: `tcp: ${out}` };
+        if (out === "0" || /^ERROR (1820|4151) \(HY000\)/.test(out) || /^ERROR 1226 \(42000\)/.test(out) || /^ERROR 1\d{3} \(28000\):/.test(out)) {
+            return { ok: true, detail: `tcp: ${out}` };
+        }
+        return { ok: false, detail: `socket: ${describeRun(s)}; tcp: unknown error ${out}` };
+    }
+
+    /** healthcheck.sh --innodb_initialized: InnoDB listed as available in information_schema.ENGINES. */
+    async healthcheckInnodbInitialized(): Promise<{ ok: boolean; detail: string }> {
+        const r = await this.healthcheckSql([
+            "--protocol",
+            "socket",
+            "-B",
+            "--skip-column-names",
+            "-e",
+            "select 1 from information_schema.ENGINES WHERE engine='innodb' AND support in ('YES', 'DEFAULT', 'ENABLED')",
+        ]);
+        return { ok: r.stdout.trim() === "1", detail: describeRun(r) };
+    }
+
+    /** The verdict of a rendered probe (healthcheck.sh and its test flags), test by test like the script. */
+    async probe(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): Promise<{ ok: boolean; detail: string }> {
+        const command: string[] = this.rendered.container[kind]?.exec?.command;
+        assert.ok(Array.isArray(command) && path.basename(command[0]) === "healthcheck.sh", `${kind}: expected healthcheck.sh, got ${JSON.stringify(command)}`);
+        const details: string[] = [];
+        for (const flag of command.slice(1)) {
+            const check =
+                flag === "--connect" ? () => this.healthcheckConnect() : flag === "--innodb_initialized" ? () => this.healthcheckInnodbInitialized() : undefined;
+            if (!check) throw new Error(`${kind}: no equivalent for healthcheck.sh ${flag} in this test`);
+            const v = await check();
+            details.push(`${flag}: ${v.ok ? "ok" : "FAILED"} (${v.detail})`);
+            if (!v.ok) return { ok: false, detail: details.join("; ") };
+        }
+        return { ok: true, detail: details.join("; ") };
+    }
+
+    async dispose(): Promise<void> {
+        if (this.server?.running) {
+            const how = await this.stopServer();
+            assert.ok(!how.killed, `${this.label}: mariadbd ignored SIGTERM and had to be killed`);
+        }
+        removeTempDir(this.dir);
+    }
+}
+
+export const TCP: Target = { tcp: true };
+export const SOCKET: Target = { socket: true };
+export const PROBES = ["startupProbe", "readinessProbe", "livenessProbe"] as const;
+
+/** Size option values (409M) in bytes; other values as the server prints them. */
+export function expectedVariable(value: string | undefined): string {
+    if (value === undefined) return "1"; // a bare flag such as skip-name-resolve
+    const size = /^(\d+)([KMG])$/i.exec(value);
+    if (size) return String(Number(size[1]) * 1024 ** ("KMG".indexOf(size[2].toUpperCase()) + 1));
+    return value;
+}
+

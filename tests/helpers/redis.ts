@@ -1,0 +1,242 @@
+// Redis as the real-server specs meet it: a minimal RESP client (plain TCP or TLS), and what the RENDERED
+// stack gives the Redis container (command line, redis.conf, ACL file, admin password, users, certificates).
+
+import * as assert from "assert";
+import * as net from "net";
+import * as tls from "tls";
+import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
+import { find } from "./manifests";
+import { commandLine, container, envValue, mountedFile, onlyObject, output, secretData, type Container } from "./rendered";
+
+// ---------------------------------------------------------------------------------------------------
+// A minimal RESP2 client: exact replies (and error strings such as NOAUTH / NOPERM) without redis-cli.
+
+export class RespError {
+    constructor(readonly message: string) {}
+}
+export type Reply = string | number | null | RespError | Reply[];
+
+export function parseReply(buf: Buffer, pos: number): [Reply, number] | undefined {
+    const nl = buf.indexOf("\r\n", pos);
+    if (nl < 0) {
+        return undefined;
+    }
+    const type = String.fromCharCode(buf[pos]);
+    const line = buf.toString("utf8", pos + 1, nl);
+    switch (type) {
+        case "+":
+            return [line, nl + 2];
+        case "-":
+            return [new RespError(line), nl + 2];
+        case ":":
+            return [Number(line), nl + 2];
+        case "$": {
+            const len = Number(line);
+            if (len < 0) {
+                return [null, nl + 2];
+            }
+            if (buf.length < nl + 2 + len + 2) {
+                return undefined;
+            }
+            return [buf.toString("utf8", nl + 2, nl + 2 + len), nl + 2 + len + 2];
+        }
+        case "*": {
+            const n = Number(line);
+            if (n < 0) {
+                return [null, nl + 2];
+            }
+            const items: Reply[] = [];
+            let p = nl + 2;
+            for (let i = 0; i < n; i++) {
+                const r = parseReply(buf, p);
+                if (!r) {
+                    return undefined;
+                }
+                items.push(r[0]);
+                p = r[1];
+            }
+            return [items, p];
+        }
+        default:
+            throw new Error(`unexpected RESP type ${JSON.stringify(type)}`);
+    }
+}
+
+export class RedisConn {
+    private buf = Buffer.alloc(0);
+    private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+
+    private constructor(private readonly socket: net.Socket) {
+        socket.on("data", (d) => {
+            this.buf = Buffer.concat([this.buf, d]);
+            for (;;) {
+                const r = parseReply(this.buf, 0);
+                if (!r) {
+                    break;
+                }
+                this.buf = this.buf.subarray(r[1]);
+                this.waiting.shift()?.resolve(r[0]);
+            }
+        });
+        socket.on("close", () => {
+            for (const w of this.waiting.splice(0)) {
+                w.reject(new Error("connection closed by the server"));
+            }
+        });
+    }
+
+    /**
+     * Connects to 127.0.0.1:port, plain or over TLS; with TLS the certificate must chain to `ca` and name
+     * `servername` (the in-cluster host name the clients use).
+     */
+    static open(port: number, useTls?: { ca: string; servername: string }): Promise<RedisConn> {
+        return new Promise((resolve, reject) => {
+            const socket = useTls
+                ? tls.connect({ host: "127.0.0.1", port, ca: useTls.ca, servername: useTls.servername, checkServerIdentity: (_h, cert) => tls.checkServerIdentity(useTls.servername, cert) })
+                : net.connect({ host: "127.0.0.1", port });
+            socket.setTimeout(5000, () => socket.destroy(new Error("redis connection timed out")));
+            socket.once("error", reject);
+            socket.once(useTls ? "secureConnect" : "connect", () => {
+                socket.off("error", reject);
+                socket.on("error", () => undefined);
+                resolve(new RedisConn(socket));
+            });
+        });
+    }
+
+    command(...args: string[]): Promise<Reply> {
+        const parts = [`*${args.length}\r\n`, ...args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`)];
+        return new Promise((resolve, reject) => {
+            this.waiting.push({ resolve, reject });
+            this.socket.write(parts.join(""));
+        });
+    }
+
+    close(): void {
+        this.socket.destroy();
+    }
+}
+
+export function show(r: Reply): string {
+    if (r instanceof RespError) {
+        return `(error) ${r.message}`;
+    }
+    return JSON.stringify(r);
+}
+
+export function assertError(r: Reply, pattern: RegExp, what: string): void {
+    assert.ok(r instanceof RespError && pattern.test(r.message), `${what}: expected an error matching ${pattern}, got ${show(r)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// What the rendered stack gives the Redis container
+
+export interface RedisUnderTest {
+    sts: Manifest;
+    container: Container;
+    /** The container's command line (command + args) as rendered. */
+    argv: string[];
+    /** Path of the config file on that command line, and the rendered text behind it. */
+    configPath: string;
+    configText: string;
+    configSource: string;
+    /** aclfile path from redis.conf and the rendered text mounted there. */
+    aclPath: string;
+    aclText: string;
+    aclSource: string;
+    /** Data dir of redis.conf, which must be the persistent volume. */
+    dataPath: string;
+    admin: { password: string; source: string };
+    users: { name: string; password: string; keyPattern: string; secret: string }[];
+    /** With TLS: the files redis.conf names (tls-cert-file, tls-key-file, tls-ca-cert-file) and the client host name. */
+    tls?: { cert: string; key: string; ca: string; host: string };
+}
+
+/** Directives of a redis.conf text: [name (lower case), raw value], in order. */
+export function directives(text: string): [string, string][] {
+    return text
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "" && !l.startsWith("#"))
+        .map((l) => {
+            const m = /^(\S+)\s*(.*)$/.exec(l)!;
+            return [m[1].toLowerCase(), m[2]];
+        });
+}
+
+export function directive(text: string, name: string): string {
+    const found = directives(text).filter(([n]) => n === name);
+    if (found.length !== 1) {
+        throw new Error(`redis.conf: expected one '${name}' directive, found ${found.length}`);
+    }
+    return found[0][1];
+}
+
+export function unquote(v: string): string {
+    return /^".*"$/.test(v) || /^'.*'$/.test(v) ? v.slice(1, -1) : v;
+}
+
+/** Replaces the value of each named directive (which must each be present exactly once). */
+export function rewriteDirectives(text: string, overrides: Record<string, string>): string {
+    const seen = new Map<string, number>();
+    const out = text.split("\n").map((line) => {
+        const m = /^\s*(\S+)/.exec(line);
+        const name = m?.[1].toLowerCase();
+        if (name && !name.startsWith("#") && name in overrides) {
+            seen.set(name, (seen.get(name) ?? 0) + 1);
+            return `${name} ${overrides[name]}`;
+        }
+        return line;
+    });
+    for (const name of Object.keys(overrides)) {
+        if (seen.get(name) !== 1) {
+            throw new Error(`redis.conf: expected the rendered config to set '${name}' once, found ${seen.get(name) ?? 0}`);
+        }
+    }
+    return out.join("\n");
+}
+
+export async function loadRendered(stack = "dev"): Promise<RedisUnderTest> {
+    const r = await renderStack(stack, { withSecrets: true });
+    const conn = output<{ host: string; tls: { enabled: boolean }; namespace: string; passwordSecret: { name: string; key: string }; users: { user: string; keyPattern: string; secretName: string }[] }>(
+        r.outputs,
+        "redisConnection",
+    );
+    const sts = onlyObject(r.objects, "StatefulSet", conn.namespace);
+    const c = container(sts);
+    const argv = commandLine(c);
+    // The config file is the absolute path on the command line that a ConfigMap volume provides.
+    const configArgs = argv.slice(1).filter((a) => a.startsWith("/"));
+    assert.strictEqual(configArgs.length, 1, `expected one config path on the command line ${JSON.stringify(argv)}`);
+    const configPath = configArgs[0];
+    const config = mountedFile(r.objects, sts, c, configPath);
+    const aclPath = directive(config.value, "aclfile");
+    const acl = mountedFile(r.objects, sts, c, aclPath);
+    const admin = envValue(r.objects, sts, c, "REDISCLI_AUTH");
+    // The probes' REDISCLI_AUTH must be the password the stack exports as the admin password.
+    assert.strictEqual(admin.source, `Secret ${conn.namespace}/${conn.passwordSecret.name} key ${conn.passwordSecret.key}`);
+    const users = conn.users.map((u) => {
+        const data = secretData(find(r.objects, "Secret", conn.namespace, u.secretName));
+        assert.strictEqual(data.username, u.user, `Secret ${u.secretName}: username`);
+        assert.strictEqual(data["key-pattern"], u.keyPattern, `Secret ${u.secretName}: key-pattern`);
+        return { name: data.username, password: data.password, keyPattern: data["key-pattern"], secret: u.secretName };
+    });
+    const tlsFile = (name: string) => mountedFile(r.objects, sts, c, unquote(directive(config.value, name))).value;
+    const tlsFiles = conn.tls.enabled ? { cert: tlsFile("tls-cert-file"), key: tlsFile("tls-key-file"), ca: tlsFile("tls-ca-cert-file"), host: conn.host } : undefined;
+    return {
+        tls: tlsFiles,
+        sts,
+        container: c,
+        argv,
+        configPath,
+        configText: config.value,
+        configSource: config.source,
+        aclPath,
+        aclText: acl.value,
+        aclSource: acl.source,
+        dataPath: unquote(directive(config.value, "dir")),
+        admin: { password: admin.value, source: admin.source },
+        users,
+    };
+}
+
