@@ -70,7 +70,7 @@ describe("MariaDb component", () => {
     it("uses the namespace, storage class and resources it was given", () => {
         const sts = find(r.objects, "StatefulSet", "sql", "mariadb") as Any;
         assert.strictEqual(sts.spec.volumeClaimTemplates[0].spec.storageClassName, "fast");
-        assert.deepStrictEqual(containers(sts)[0].resources, {
+        assert.deepStrictEqual(containers(sts).find((c: Any) => c.name === "mariadb").resources, {
             requests: defaults.mariadb.resources.requests,
             limits: defaults.mariadb.resources.limits,
         });

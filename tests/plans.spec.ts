@@ -111,7 +111,8 @@ describe("pod template builder", () => {
 
     it("derives the volumes from the mounts, in mount order, without the claim; Secrets get mode 0440", () => {
         const volumes = buildVolumes(plan.workload.containers, refs) as { name: string; secret?: { defaultMode: number }; configMap?: unknown; emptyDir?: unknown }[];
-        assert.deepStrictEqual(volumes.map((v) => v.name), ["run", "tmp", "config", "init", "credentials", "tls"]);
+        // The server's mounts first; the tls-reloader adds only its own scratch space (tls and run are shared).
+        assert.deepStrictEqual(volumes.map((v) => v.name), ["run", "tmp", "config", "init", "credentials", "tls", "reloader-tmp"]);
         assert.ok(volumes.filter((v) => v.secret).every((v) => v.secret!.defaultMode === 0o440));
         assert.ok(!volumes.some((v) => v.name === "data"));
     });

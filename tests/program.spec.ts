@@ -135,10 +135,19 @@ describe("program: workloads", () => {
                     assert.deepStrictEqual(sc.capabilities.drop, ["ALL"]);
                     assert.strictEqual(sc.seccompProfile.type, "RuntimeDefault");
                     assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory && c.resources.limits.cpu);
+                }
+                // The server container has every probe; a helper only liveness (its readiness must not take the
+                // pod out of its Services); an init container none (Kubernetes refuses probes there).
+                for (const c of pod.containers) {
+                    const expected = c.name === s.app ? ["startupProbe", "readinessProbe", "livenessProbe"] : ["livenessProbe"];
                     for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
-                        assert.ok(c[probe], `${s.app} has no ${probe}`);
+                        assert.strictEqual(Boolean(c[probe]), expected.includes(probe), `${s.app}/${c.name}: ${probe}`);
                     }
                 }
+                for (const c of pod.initContainers ?? []) {
+                    assert.ok(!c.startupProbe && !c.readinessProbe && !c.livenessProbe, `init container ${c.name} has no probes`);
+                }
+                assert.ok(pod.containers.some((c: Any) => c.name === s.app), `${s.app} runs a container named ${s.app}`);
                 // Every writable path is a mounted volume (the root filesystem is read-only).
                 for (const v of pod.volumes.filter((v: Any) => v.emptyDir)) {
                     assert.ok(v.emptyDir.sizeLimit, `emptyDir ${v.name} has no sizeLimit`);
@@ -167,7 +176,7 @@ describe("program: workloads", () => {
     }
 
     it("MariaDB gets its root password from a mounted Secret file, never a literal", () => {
-        const c = containers(find(stacks.dev.redacted.objects, "StatefulSet", "db", "mariadb"))[0];
+        const c = podSpec(find(stacks.dev.redacted.objects, "StatefulSet", "db", "mariadb")).containers.find((x: Any) => x.name === "mariadb");
         const env = Object.fromEntries(c.env.map((e: Any) => [e.name, e]));
         assert.strictEqual(env.MARIADB_ROOT_PASSWORD, undefined);
         assert.strictEqual(env.MARIADB_ROOT_PASSWORD_FILE.value, "/etc/mysql/credentials/root-password");
@@ -178,7 +187,7 @@ describe("program: workloads", () => {
     });
 
     it("Redis probes authenticate through REDISCLI_AUTH from the Secret", () => {
-        const c = containers(find(stacks.prod.redacted.objects, "StatefulSet", "cache", "redis"))[0];
+        const c = podSpec(find(stacks.prod.redacted.objects, "StatefulSet", "cache", "redis")).containers.find((x: Any) => x.name === "redis");
         const auth = c.env.find((e: Any) => e.name === "REDISCLI_AUTH");
         assert.deepStrictEqual(auth.valueFrom.secretKeyRef, { name: "redis-credentials", key: "password" });
         assert.doesNotMatch(JSON.stringify(c.readinessProbe), / -a /);

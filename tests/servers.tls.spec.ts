@@ -12,6 +12,7 @@ import { selfSignedCertificate } from "../scripts/lib/certificates";
 import { BINARIES, INSTALL_HINT, loadRendered as loadMariaDb, LocalMariaDb, MariaDbRendered, PROBES, SOCKET } from "./helpers/mariadb";
 import { directive, loadRendered as loadRedis, RedisConn, RedisUnderTest, rewriteDirectives } from "./helpers/redis";
 import { describeRun, freePort, makeTempDir, randomToken, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "./helpers/servers";
+import { reloaderLivenessCommand, renewedCertificate, startReloader, writeCertificateFiles } from "./helpers/tlsReload";
 
 registerRealServerSummary();
 
@@ -26,6 +27,14 @@ async function foreignCa(): Promise<string> {
         isCaCertificate: true,
     });
     return ca.certPem;
+}
+
+/** The certificate a server presents (openssl s_client, no verification), as PEM. */
+async function presentedCertificate(openssl: string, port: number, starttls?: string): Promise<string | undefined> {
+    const args = ["s_client", "-connect", `127.0.0.1:${port}`];
+    if (starttls) args.push("-starttls", starttls);
+    const r = await run(openssl, args, { input: "", timeoutMs: 15_000 });
+    return /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.stdout)?.[0];
 }
 
 /** openssl s_client's verdict on the server's certificate for `host`, trusting only `caFile`. */
@@ -44,6 +53,7 @@ describe("real servers: prod Redis as rendered serves TLS only, with a certifica
     let rt: RedisUnderTest;
     let port = 0;
     let caFile = "";
+    let tlsDir = "";
     const conns: RedisConn[] = [];
 
     before(async function () {
@@ -57,7 +67,11 @@ describe("real servers: prod Redis as rendered serves TLS only, with a certifica
             fs.writeFileSync(path.join(tmp!, name), content, { mode: 0o600 });
             return path.join(tmp!, name);
         };
-        caFile = file("ca.crt", rt.tls!.ca);
+        // The certificate files as the Secret volume has them: one directory with tls.crt, tls.key, ca.crt.
+        tlsDir = path.join(tmp, "tls");
+        fs.mkdirSync(tlsDir);
+        writeCertificateFiles(tlsDir, rt.tls!);
+        caFile = path.join(tlsDir, "ca.crt");
         fs.mkdirSync(path.join(tmp, "data"));
         // The rendered redis.conf with only these directives rewritten: bind (loopback), tls-port (a free
         // port), dir (<tmp>/data for the volume), and the files the Secrets provide (copies in <tmp>).
@@ -69,8 +83,8 @@ describe("real servers: prod Redis as rendered serves TLS only, with a certifica
                 "tls-port": String(port),
                 dir: path.join(tmp, "data"),
                 aclfile: file("users.acl", rt.aclText),
-                "tls-cert-file": file("tls.crt", rt.tls!.cert),
-                "tls-key-file": file("tls.key", rt.tls!.key),
+                "tls-cert-file": path.join(tlsDir, "tls.crt"),
+                "tls-key-file": path.join(tlsDir, "tls.key"),
                 "tls-ca-cert-file": caFile,
             }),
         );
@@ -154,6 +168,48 @@ describe("real servers: prod Redis as rendered serves TLS only, with a certifica
             assert.notStrictEqual(wrong.code, 0, `${kind} with a wrong password must fail`);
         }
     });
+
+    it("serves a renewed certificate (from a new CA) without a restart: the rendered tls-reloader asks Redis to reload it", async function () {
+        assert.ok(rt.reloader, "prod renders a tls-reloader container beside redis");
+        const servername = rt.tls!.host;
+        const before = await RedisConn.open(port, { ca: rt.tls!.ca, servername });
+        conns.push(before);
+        assert.strictEqual(await before.command("AUTH", rt.admin.password), "OK");
+        const pid = server!.child.pid;
+        const heartbeat = path.join(tmp!, "reloader-tmp");
+        fs.mkdirSync(heartbeat);
+        // Only paths the machine cannot have (the mounted certificate, the sidecar's /tmp) and the port change.
+        const substitutions: [string, string][] = [
+            ["/tmp/heartbeat", path.join(heartbeat, "heartbeat")],
+            ["/etc/redis/tls", tlsDir],
+            ["-p 6379", `-p ${port}`],
+        ];
+        const reloader = startReloader({ container: rt.reloader!, substitutions, env: { REDISCLI_AUTH: rt.admin.password }, logFile: path.join(tmp!, "reloader.log") });
+        try {
+            const [sh, ...liveness] = reloaderLivenessCommand(rt.reloader!, substitutions);
+            await waitFor("the reloader's liveness probe to pass", async () => (await run(sh, liveness, { timeoutMs: 5000 })).code === 0, { server: reloader, timeoutMs: 10_000 });
+            const renewed = await renewedCertificate(rt.tls!.cert);
+            writeCertificateFiles(tlsDir, renewed);
+            const serial = await waitFor(
+                "Redis to present the renewed certificate",
+                async () => {
+                    const c = await RedisConn.open(port, { ca: renewed.ca, servername }).catch(() => undefined);
+                    const got = c?.peerCertificate()?.serialNumber;
+                    c?.close();
+                    return got;
+                },
+                { server: reloader, timeoutMs: 20_000 },
+            );
+            assert.strictEqual(serial.toLowerCase(), renewed.serial.toLowerCase());
+            assert.strictEqual(server!.child.pid, pid, "the same redis-server process (no restart)");
+            assert.ok(server!.running, "redis-server kept running");
+            assert.strictEqual(await before.command("PING"), "PONG", "a connection opened before the renewal keeps working");
+            assert.match(reloader.log(), /the certificate changed; the server reloaded it/);
+            await assert.rejects(RedisConn.open(port, { ca: rt.tls!.ca, servername }), /unable to (verify|get local issuer)|self.signed/i, "the old CA no longer verifies what Redis serves");
+        } finally {
+            await reloader.stop(5000);
+        }
+    });
 });
 
 describe("real servers: prod MariaDB as rendered requires TLS on TCP, with a certificate from the generated CA", function () {
@@ -214,5 +270,46 @@ describe("real servers: prod MariaDB as rendered requires TLS on TCP, with a cer
         fs.writeFileSync(foreignFile, await foreignCa());
         const foreign = await verifyWithOpenssl(bins.openssl, db!.port, foreignFile, rd.tls!.host, "mysql");
         assert.ok(!foreign.ok, `a client trusting another CA must not accept it: ${foreign.detail}`);
+    });
+
+    it("serves a renewed certificate (from a new CA) without a restart: the rendered tls-reloader runs FLUSH SSL as the socket-only mysql user", async function () {
+        assert.ok(rd.reloader, "prod renders a tls-reloader container beside mariadb");
+        const tlsDir = path.dirname(db!.caFile!);
+        const pid = db!.server!.child.pid;
+        const heartbeat = path.join(db!.dir, "reloader-tmp");
+        fs.mkdirSync(heartbeat);
+        db!.own(heartbeat);
+        const substitutions: [string, string][] = [
+            ["/tmp/heartbeat", path.join(heartbeat, "heartbeat")],
+            ["/etc/mysql/tls", tlsDir],
+            ["/run/mysqld/mysqld.sock", db!.socket],
+        ];
+        // As the pod's user: unix_socket authenticates the `mysql` account by the OS user of the process.
+        const reloader = startReloader({ container: rd.reloader!, substitutions, env: {}, logFile: path.join(db!.dir, "reloader.log"), uid: db!.user.uid, gid: db!.user.gid });
+        try {
+            const [sh, ...liveness] = reloaderLivenessCommand(rd.reloader!, substitutions);
+            await waitFor("the reloader's liveness probe to pass", async () => (await run(sh, liveness, { timeoutMs: 5000 })).code === 0, { server: reloader, timeoutMs: 10_000 });
+            const renewed = await renewedCertificate(rd.tls!.cert);
+            writeCertificateFiles(tlsDir, renewed, db!.user);
+            const presented = await waitFor(
+                "mariadbd to present the renewed certificate",
+                async () => {
+                    const pem = await presentedCertificate(bins.openssl, db!.port, "mysql");
+                    return pem && new crypto.X509Certificate(pem).serialNumber.toLowerCase() === renewed.serial.toLowerCase() ? pem : undefined;
+                },
+                { server: reloader, timeoutMs: 20_000 },
+            );
+            assert.ok(presented);
+            const newCa = path.join(db!.dir, "renewed-ca.crt");
+            fs.writeFileSync(newCa, renewed.ca);
+            const verified = await verifyWithOpenssl(bins.openssl, db!.port, newCa, rd.tls!.host, "mysql");
+            assert.ok(verified.ok, `the renewed certificate verifies with the new CA: ${verified.detail}`);
+            assert.strictEqual(db!.server!.child.pid, pid, "the same mariadbd process (no restart)");
+            assert.match(reloader.log(), /the certificate changed; the server reloaded it/);
+            const grants = await db!.query(SOCKET, "root", rd.root.password, "SHOW GRANTS FOR 'mysql'@'localhost'");
+            assert.match(grants, /^GRANT RELOAD ON \*\.\* TO `mysql`@`localhost` IDENTIFIED VIA unix_socket$/m, `the reloader's account may only reload: ${grants}`);
+        } finally {
+            await reloader.stop(5000);
+        }
     });
 });

@@ -7,8 +7,18 @@ export const MARIADB_PORT = 3306;
 
 /** Where the pieces are mounted in the container. */
 export const MARIADB_PATHS = {
+    /** The data volume's mount point (the image's datadir, so `docker-entrypoint.sh` finds its volume). */
     data: "/var/lib/mysql",
+    /**
+     * The data directory: a directory on the volume, not its root, which on ext4 holds lost+found (a
+     * `#mysql50#lost+found` database in every listing, and root-owned 0700 where fsGroup is not applied).
+     * The '-' keeps it from ever being a database directory (MariaDB encodes '-' in those).
+     */
+    datadir: "/var/lib/mysql/mariadb-data",
+    /** Temporary tables and filesort files go to the volume too, not to a size-limited emptyDir. */
+    tmpdir: "/var/lib/mysql/mariadb-tmp",
     socketDir: "/run/mysqld",
+    socket: "/run/mysqld/mysqld.sock",
     tmp: "/tmp",
     config: "/etc/mysql/conf.d",
     init: "/etc/mysql/init",
@@ -18,11 +28,15 @@ export const MARIADB_PATHS = {
     tls: "/etc/mysql/tls",
 };
 
-/** Probe commands; healthcheck.sh ships in the image and logs in with the healthcheck user it created. */
+/**
+ * Probe commands; healthcheck.sh ships in the image and logs in with the healthcheck user the entrypoint
+ * created. It looks for that user's option file in /var/lib/mysql unless told where the datadir is.
+ */
+const HEALTHCHECK_CNF = `--defaults-extra-file=${MARIADB_PATHS.datadir}/.my-healthcheck.cnf`;
 export const MARIADB_PROBES = {
-    startup: ["healthcheck.sh", "--connect", "--innodb_initialized"],
-    readiness: ["healthcheck.sh", "--connect", "--innodb_initialized"],
-    liveness: ["healthcheck.sh", "--connect"],
+    startup: ["healthcheck.sh", HEALTHCHECK_CNF, "--connect", "--innodb_initialized"],
+    readiness: ["healthcheck.sh", HEALTHCHECK_CNF, "--connect", "--innodb_initialized"],
+    liveness: ["healthcheck.sh", HEALTHCHECK_CNF, "--connect"],
 };
 
 /** Share of the memory limit given to the InnoDB buffer pool. */
@@ -38,6 +52,8 @@ export function mariadbServerConfig(opts: { memoryLimit: string; tls: boolean })
         "skip-name-resolve",
         "max_connections = 200",
         `innodb_buffer_pool_size = ${bufferPoolMiB}M`,
+        `datadir = ${MARIADB_PATHS.datadir}`,
+        `tmpdir = ${MARIADB_PATHS.tmpdir}`,
         // Reconciles the declared application users at every start (idempotent SQL from a Secret).
         `init_file = ${MARIADB_PATHS.initFile}`,
     ];
@@ -67,11 +83,25 @@ function sqlString(value: string): string {
 /**
  * The init SQL run by the server at every start (init_file): creates the declared databases and users and
  * resets their passwords and grants, so it is idempotent and a rotated password reaches the database.
- * root@'%' gets the current root password too (root@localhost, used by the image's own setup, is left alone).
+ * root gets the current root password on both accounts, root@'%' (TCP) and root@localhost (the socket, as
+ * the operational commands use it) - the latter only once the image's first-start setup has run (it then
+ * created root@'%'): before that the entrypoint logs in as root@localhost without a password.
+ * With `reloader`, the pod's certificate reloader gets a socket-only account that may only FLUSH SSL
+ * (unix_socket: the pod's user, uid 999, is `mysql` in the image).
  * One statement per line and no comments: init_file is read statement by statement.
  */
-export function mariadbInitSql(rootPassword: string, grants: MariaDbGrant[]): string {
-    const lines = [`ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY ${sqlString(rootPassword)};`];
+export function mariadbInitSql(rootPassword: string, grants: MariaDbGrant[], opts: { reloader: boolean } = { reloader: false }): string {
+    const root = sqlString(rootPassword);
+    const lines = [
+        `ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY ${root};`,
+        // A plain statement (no compound block), so the file also runs through the mariadb client.
+        `SET @msa_root_localhost = IF(EXISTS (SELECT 1 FROM mysql.user WHERE user = 'root' AND host = '%'), ${sqlString(`ALTER USER 'root'@'localhost' IDENTIFIED BY ${root}`)}, 'DO 0');`,
+        "EXECUTE IMMEDIATE @msa_root_localhost;",
+        "SET @msa_root_localhost = NULL;",
+    ];
+    if (opts.reloader) {
+        lines.push(`CREATE USER IF NOT EXISTS 'mysql'@'localhost' IDENTIFIED VIA unix_socket;`, `GRANT RELOAD ON *.* TO 'mysql'@'localhost';`);
+    }
     for (const g of grants) {
         const user = `${sqlString(g.user)}@'%'`;
         lines.push(
@@ -83,6 +113,41 @@ export function mariadbInitSql(rootPassword: string, grants: MariaDbGrant[]): st
         );
     }
     return lines.join("\n") + "\n";
+}
+
+/**
+ * The init container's script: prepares the volume before the server starts.
+ * - A data dir at the volume root (the layout before the datadir moved into mariadb-data/) is moved there.
+ *   Entries are renamed (one filesystem, so each move is atomic) into a staging directory that is renamed
+ *   last, so an interrupted move resumes at the next start and never leaves a datadir that looks empty
+ *   (which the image would initialise afresh). lost+found stays where it is.
+ * - The temporary directory on the volume is emptied (nothing in it outlives a server).
+ */
+export function prepareVolumeScript(): string {
+    const { data, datadir, tmpdir } = MARIADB_PATHS;
+    const staging = `${datadir}.moving`;
+    const keep = ["lost+found", datadir, staging, tmpdir].map((p) => p.split("/").pop()).join("|");
+    return [
+        "set -euo pipefail",
+        `if [ ! -d ${datadir} ] && { [ -d ${staging} ] || [ -d ${data}/mysql ] || [ -e ${data}/ibdata1 ]; }; then`,
+        `    mkdir -p ${staging}`,
+        `    for entry in ${data}/* ${data}/.[!.]* ${data}/..?*; do`,
+        '        [ -e "$entry" ] || [ -L "$entry" ] || continue',
+        `        case "\${entry##*/}" in ${keep}) continue ;; esac`,
+        `        mv "$entry" ${staging}/`,
+        "    done",
+        `    mv ${staging} ${datadir}`,
+        `    echo "prepare-volume: moved the data directory from the volume root into ${datadir}"`,
+        "fi",
+        `rm -rf ${tmpdir}`,
+        `mkdir -p ${tmpdir}`,
+        "",
+    ].join("\n");
+}
+
+/** The certificate reloader's command: FLUSH SSL over the socket, as the socket-authenticated `mysql` user. */
+export function mariadbTlsReloadCommand(): string {
+    return `mariadb --no-defaults --protocol=socket --socket=${MARIADB_PATHS.socket} --user=mysql --batch --execute='FLUSH SSL'`;
 }
 
 /** JDBC URL for MariaDB Connector/J; with TLS the server certificate is verified. */

@@ -15,7 +15,17 @@ import {
     tlsVolume,
     userSecretName,
 } from "../workload/plan";
-import { MARIADB_PATHS, MARIADB_PORT, MARIADB_PROBES, mariadbInitSql, mariadbJdbcUrl, mariadbServerConfig } from "./files";
+import { tlsReloaderContainer } from "../workload/tlsReload";
+import {
+    MARIADB_PATHS,
+    MARIADB_PORT,
+    MARIADB_PROBES,
+    mariadbInitSql,
+    mariadbJdbcUrl,
+    mariadbServerConfig,
+    mariadbTlsReloadCommand,
+    prepareVolumeScript,
+} from "./files";
 import type { MariaDbSettings } from "./settings";
 
 export const MARIADB_APP = "mariadb";
@@ -80,6 +90,7 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
                             mariadbInitSql(
                                 v[rootPassword],
                                 users.map((u) => ({ database: u.db.name, user: u.db.user, password: v[u.password] })),
+                                { reloader: tls },
                             ),
                         ),
                     },
@@ -102,6 +113,18 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
             user: IMAGE_USERS.mariadb,
             spreadAcrossNodes: false,
             storage: { size: settings.storageSize, storageClass: platform.storageClass },
+            initContainers: [
+                {
+                    name: "prepare-volume",
+                    image: settings.image,
+                    command: ["bash", "-c", prepareVolumeScript()],
+                    ports: [],
+                    env: [],
+                    resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "500m", memory: "64Mi" } },
+                    mounts: [dataVolume(MARIADB_PATHS.data)],
+                    probes: {},
+                },
+            ],
             containers: [
                 {
                     name: MARIADB_APP,
@@ -130,6 +153,16 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
                         liveness: { exec: { command: MARIADB_PROBES.liveness }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
                     },
                 },
+                ...(tls
+                    ? [
+                          tlsReloaderContainer({
+                              image: settings.image,
+                              tlsMount: tlsVolume(MARIADB_PATHS.tls),
+                              reload: mariadbTlsReloadCommand(),
+                              mounts: [scratch("run", MARIADB_PATHS.socketDir)],
+                          }),
+                      ]
+                    : []),
             ],
         },
     };

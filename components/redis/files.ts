@@ -83,3 +83,17 @@ export function redisProbeCommand(kind: "readiness" | "liveness", tls: boolean):
     const accepted = kind === "liveness" ? "PONG|LOADING*" : "PONG";
     return ["sh", "-c", `reply="$(${cli} ping 2>&1)"; case "$reply" in ${accepted}) exit 0;; esac; echo "$reply"; exit 1`];
 }
+
+/**
+ * The certificate reloader's command: CONFIG SET of the tls-* files makes Redis build a new TLS context from
+ * them (they are volatile settings: re-applied even when the path is unchanged). `--insecure` because the
+ * server still presents the old certificate, which a rotated CA no longer signs; the admin password still
+ * guards the call, and it never leaves the pod.
+ */
+export function redisTlsReloadCommand(): string {
+    const { tls } = REDIS_PATHS;
+    return (
+        `redis-cli --tls --insecure -h localhost -p ${REDIS_PORT} CONFIG SET tls-cert-file ${tls}/tls.crt tls-key-file ${tls}/tls.key tls-ca-cert-file ${tls}/ca.crt` +
+        " | grep -qx OK"
+    );
+}

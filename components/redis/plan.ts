@@ -5,7 +5,8 @@ import type { PlatformSettings } from "../config";
 import { IMAGE_USERS } from "../podSecurity";
 import { tlsConnection, TlsConnection } from "../tls";
 import { dataVolume, derived, generatedValue, mountObject, scratch, serviceHost, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
-import { REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig } from "./files";
+import { tlsReloaderContainer } from "../workload/tlsReload";
+import { REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
 import type { RedisSettings } from "./settings";
 
 export const REDIS_APP = "redis";
@@ -107,6 +108,16 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings): 
                         liveness: { ...probe("liveness"), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
                     },
                 },
+                ...(tls
+                    ? [
+                          tlsReloaderContainer({
+                              image: settings.image,
+                              tlsMount: tlsVolume(REDIS_PATHS.tls),
+                              reload: redisTlsReloadCommand(),
+                              env: [{ name: "REDISCLI_AUTH", from: { object: REDIS_OBJECTS.credentials, key: ADMIN_PASSWORD_KEY } }],
+                          }),
+                      ]
+                    : []),
             ],
         },
     };

@@ -114,7 +114,11 @@ export interface ContainerPlan {
     env: EnvPlan[];
     resources: ResourceSettings;
     mounts: MountPlan[];
-    probes: { startup: ProbePlan; readiness: ProbePlan; liveness: ProbePlan };
+    /**
+     * The server container has all three; a helper container only liveness (its readiness must not take
+     * the pod out of its Services); an init container none (Kubernetes refuses probes there).
+     */
+    probes: { startup?: ProbePlan; readiness?: ProbePlan; liveness?: ProbePlan };
 }
 
 export const POD_MANAGEMENT_POLICIES = ["OrderedReady", "Parallel"] as const;
@@ -128,6 +132,9 @@ export interface StatefulSetPlan {
     user: ImageUser;
     /** Prefer one pod per node (replicated services). */
     spreadAcrossNodes: boolean;
+    /** Run to completion, in order, before the containers start (preparing the volume). */
+    initContainers?: ContainerPlan[];
+    /** The server container first, then helper containers. */
     containers: ContainerPlan[];
     /** The persistent volume every pod gets (claim template "data"). */
     storage: { size: string; storageClass: string };
@@ -158,6 +165,11 @@ export function serviceHost(app: string, namespace: string): string {
     return `${app}.${namespace}.svc.cluster.local`;
 }
 
+/** Every container of a workload plan: init containers first. */
+export function allContainers(workload: StatefulSetPlan): ContainerPlan[] {
+    return [...(workload.initContainers ?? []), ...workload.containers];
+}
+
 /** The ports of a plan with a given exposure, in declaration order. */
 export function portsExposed(plan: ServicePlan, exposure: Exposure): PortPlan[] {
     return plan.workload.containers.flatMap((c) => c.ports).filter((p) => p.exposure === exposure);
@@ -183,7 +195,25 @@ export function planProblems(plan: ServicePlan): string[] {
             }
         }
     }
-    for (const c of plan.workload.containers) {
+    const [server, ...helpers] = plan.workload.containers;
+    if (!server || !server.probes.startup || !server.probes.readiness || !server.probes.liveness) {
+        problems.push("the server container (the first) needs startup, readiness and liveness probes");
+    }
+    for (const h of helpers) {
+        if (!h.probes.liveness || h.probes.readiness || h.probes.startup) {
+            problems.push(`helper container ${h.name} needs a liveness probe and no readiness or startup probe`);
+        }
+    }
+    for (const c of plan.workload.initContainers ?? []) {
+        if (c.probes.liveness || c.probes.readiness || c.probes.startup || c.ports.length > 0) {
+            problems.push(`init container ${c.name} may have no probes and no ports`);
+        }
+    }
+    const names = allContainers(plan.workload).map((c) => c.name);
+    if (new Set(names).size !== names.length) {
+        problems.push(`container names repeat: ${names.join(", ")}`);
+    }
+    for (const c of allContainers(plan.workload)) {
         for (const m of c.mounts) {
             if (m.source.kind === "object" && !objects.has(m.source.object)) {
                 problems.push(`container ${c.name} mounts ${m.source.object}, which the plan does not define`);
@@ -202,7 +232,7 @@ export function planProblems(plan: ServicePlan): string[] {
         }
     }
     const volumes = new Map<string, string>();
-    for (const m of plan.workload.containers.flatMap((c) => c.mounts)) {
+    for (const m of allContainers(plan.workload).flatMap((c) => c.mounts)) {
         const source = JSON.stringify(m.source);
         if (volumes.has(m.volume) && volumes.get(m.volume) !== source) {
             problems.push(`volume ${m.volume} is mounted from two different sources`);

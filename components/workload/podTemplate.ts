@@ -5,7 +5,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { containerSecurityContext, hardenedPodFields } from "../podSecurity";
-import type { ContainerPlan, DataObjectPlan, EnvPlan, MountPlan, StatefulSetPlan } from "./plan";
+import { allContainers, ContainerPlan, DataObjectPlan, EnvPlan, MountPlan, StatefulSetPlan } from "./plan";
 
 type Container = k8s.types.input.core.v1.Container;
 type Volume = k8s.types.input.core.v1.Volume;
@@ -47,8 +47,9 @@ export function buildContainer(c: ContainerPlan, user: StatefulSetPlan["user"], 
         image: c.image,
         imagePullPolicy: "IfNotPresent",
         command: c.command,
-        ports: c.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
-        env: c.env.map((e) => envVar(e, refs)),
+        // Empty lists are left out: the API server stores them as absent, and a diff against [] never settles.
+        ports: c.ports.length > 0 ? c.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })) : undefined,
+        env: c.env.length > 0 ? c.env.map((e) => envVar(e, refs)) : undefined,
         resources: { requests: { ...c.resources.requests }, limits: { ...c.resources.limits } },
         securityContext: containerSecurityContext(user),
         volumeMounts: c.mounts.map((m) => (m.readOnly ? { name: m.volume, mountPath: m.path, readOnly: true } : { name: m.volume, mountPath: m.path })),
@@ -56,6 +57,7 @@ export function buildContainer(c: ContainerPlan, user: StatefulSetPlan["user"], 
         readinessProbe: c.probes.readiness,
         livenessProbe: c.probes.liveness,
     };
+    // (Absent probes are left out of the object: undefined values are not serialised.)
 }
 
 function volumeFor(m: MountPlan, refs: PodReferences): Volume | undefined {
@@ -108,12 +110,14 @@ export function spreadOverNodes(selector: Record<string, string>) {
 
 /** The pod spec of a planned workload. */
 export function buildPodSpec(workload: StatefulSetPlan, selector: Record<string, string>, refs: PodReferences): PodSpec {
+    const init = workload.initContainers ?? [];
     return {
         ...hardenedPodFields(workload.user, refs.serviceAccountName),
         terminationGracePeriodSeconds: workload.terminationGracePeriodSeconds,
         affinity: workload.spreadAcrossNodes ? spreadOverNodes(selector) : undefined,
+        initContainers: init.length > 0 ? init.map((c) => buildContainer(c, workload.user, refs)) : undefined,
         containers: workload.containers.map((c) => buildContainer(c, workload.user, refs)),
-        volumes: buildVolumes(workload.containers, refs),
+        volumes: buildVolumes(allContainers(workload), refs),
     };
 }
 

@@ -12,7 +12,7 @@ import { podSecurityLabels } from "../podSecurity";
 import { contentChecksum, generatedPassword } from "../secrets";
 import { createServiceCertificate } from "../tls";
 import { buildPodSpec, checksumSources, PodReferences } from "./podTemplate";
-import { Content, headlessServiceName, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
+import { allContainers, Content, headlessServiceName, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
 
 /** Annotations on every StatefulSet: orphan pods on delete/replace (see statefulSetOptions). */
 export const STATEFULSET_ANNOTATIONS = { "pulumi.com/deletionPropagationPolicy": "orphan" };
@@ -158,7 +158,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
         tlsSecretName,
     };
     const annotations = Object.fromEntries(
-        checksumSources(plan.workload.containers, plan.objects).map((s) => {
+        checksumSources(allContainers(plan.workload), plan.objects).map((s) => {
             const data = contents.get(s.object)!;
             return [s.annotation, contentChecksum(pulumi.all(s.keys.map((k) => data.get(k)!)).apply((parts) => parts.join("")))];
         }),

@@ -7,9 +7,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { MARIADB_PATHS } from "../../components/mariadb";
+import { MARIADB_APP, MARIADB_PATHS } from "../../components/mariadb";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { find } from "./manifests";
+import { podSpec } from "./manifests";
 import { container, envValue, mountedFile, onlyObject, output, persistentMountPath, secretData, type Container } from "./rendered";
 import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type RunResult, type ServerProcess } from "./servers";
 
@@ -40,6 +41,10 @@ export interface MariaDbRendered {
     apps: AppAccount[];
     /** The certificate files my.cnf names (ssl_cert, ssl_key, ssl_ca), resolved through the mounts; TLS stacks only. */
     tls?: { cert: string; key: string; ca: string; host: string };
+    /** The init container that prepares the volume before every start: its command line. */
+    prepareVolume?: string[];
+    /** The certificate reloader container, when the stack has TLS. */
+    reloader?: Container;
 }
 
 /** Option lines of one section of an option file: [name with '-' as '_', value or undefined for a flag]. */
@@ -60,6 +65,12 @@ export function cnfOptions(text: string, section: string): [string, string | und
         out.push([m[1].replace(/-/g, "_").toLowerCase(), m[2]?.trim()]);
     }
     return out;
+}
+
+/** An option of the [mariadbd] section, or undefined when the text leaves it to the defaults. */
+export function optionalCnfOption(text: string, name: string): string | undefined {
+    const found = cnfOptions(text, SECTION).filter(([n]) => n === name);
+    return found.length === 1 ? found[0][1] : undefined;
 }
 
 export function cnfOption(text: string, name: string): string {
@@ -118,11 +129,14 @@ export async function loadRendered(stack: string, config?: Record<string, unknow
         tls: { enabled: boolean };
     }>(r.outputs, "mariadbConnection");
     const sts = onlyObject(r.objects, "StatefulSet", conn.namespace);
-    const c = container(sts);
+    const c = container(sts, MARIADB_APP);
+    const init = (podSpec(sts).initContainers ?? []) as Container[];
+    const prepare = init.find((x) => x.name === "prepare-volume");
+    const reloader = (podSpec(sts).containers as Container[]).find((x) => x.name === "tls-reloader");
     // The image reads /etc/mysql/conf.d/*.cnf; the program mounts its ConfigMap there.
     const cnf = mountedFile(r.objects, sts, c, path.posix.join(MARIADB_PATHS.config, "my.cnf"));
     const initPath = cnfOption(cnf.value, "init_file");
-    const init = mountedFile(r.objects, sts, c, initPath);
+    const initFile = mountedFile(r.objects, sts, c, initPath);
     // MARIADB_ROOT_PASSWORD_FILE names a file; the entrypoint reads it with $(< file), i.e. minus trailing newlines.
     const rootFile = envValue(r.objects, sts, c, "MARIADB_ROOT_PASSWORD_FILE");
     const root = mountedFile(r.objects, sts, c, rootFile.value);
@@ -143,8 +157,10 @@ export async function loadRendered(stack: string, config?: Record<string, unknow
         myCnf: cnf.value,
         myCnfSource: cnf.source,
         initPath,
-        initSql: init.value,
-        initSource: init.source,
+        initSql: initFile.value,
+        initSource: initFile.source,
+        prepareVolume: prepare ? [...(prepare.command ?? []), ...(prepare.args ?? [])] : undefined,
+        reloader,
         root: { password: root.value.replace(/\n+$/, ""), source: root.source },
         apps,
     };
@@ -166,13 +182,38 @@ export function errorLines(log: string): string[] {
 /** How a client connects: the socket, or TCP to 127.0.0.1 (plain, or TLS trusting `ca`). */
 export type Target = { socket: true } | { tcp: true; tlsCa?: string; noTls?: boolean };
 
+/** The OS user the test server runs as: `mysql` (from Debian's package) when the test runs as root, else the caller. */
+function serverUser(): { name: string; uid: number; gid: number } {
+    if (process.getuid?.() !== 0) {
+        const me = os.userInfo();
+        return { name: me.username, uid: me.uid, gid: me.gid };
+    }
+    const line = fs
+        .readFileSync("/etc/passwd", "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("mysql:"));
+    if (!line) {
+        throw new Error("the tests run mariadbd as the unprivileged user mysql, which /etc/passwd lacks (apt-get install mariadb-server creates it)");
+    }
+    const [, , uid, gid] = line.split(":");
+    return { name: "mysql", uid: Number(uid), gid: Number(gid) };
+}
+
 export class LocalMariaDb {
     readonly dir: string;
-    readonly dataDir: string;
+    /** Stands for the data volume, mounted at MARIADB_PATHS.data in the pod. */
+    readonly volumeDir: string;
+    /** The rendered datadir, on that volume. */
+    dataDir: string;
+    readonly tmpDir: string;
     readonly socket: string;
     readonly cnfFile: string;
     readonly initCopy: string;
-    readonly healthcheckCnf: string;
+    healthcheckCnf: string;
+    /** Copy of the root password file the Secret mounts (MARIADB_ROOT_PASSWORD_FILE). */
+    readonly rootPasswordFile: string;
+    /** Like the pod's uid 999: the server, the init container and the reloader run unprivileged. */
+    readonly user = serverUser();
     port = 0;
     server?: ServerProcess;
     /** The CA certificate clients trust (a copy of the rendered ca.crt), when the stack has TLS. */
@@ -181,23 +222,139 @@ export class LocalMariaDb {
     readonly logs: [string, string][] = [];
     private starts = 0;
 
+    private legacyLayout: boolean;
+    private tlsFiles: Record<string, string> = {};
+
+    /**
+     * `legacyLayout`: run the server as renders before the datadir moved did: datadir at the volume root and
+     * no prepare-volume step (to build volumes that the migration must handle).
+     */
     constructor(
         readonly label: string,
-        readonly rendered: MariaDbRendered,
+        public rendered: MariaDbRendered,
         readonly bins: Record<string, string>,
+        opts: { legacyLayout?: boolean } = {},
     ) {
         this.dir = makeTempDir(label);
-        this.dataDir = path.join(this.dir, "data");
+        this.volumeDir = path.join(this.dir, "volume");
+        fs.mkdirSync(this.volumeDir);
+        // The rendered datadir and tmpdir, mapped onto the stand-in volume (a render without them: the volume root).
+        this.legacyLayout = opts.legacyLayout ?? false;
+        this.dataDir = this.onVolume(this.legacyLayout ? MARIADB_PATHS.data : (optionalCnfOption(rendered.myCnf, "datadir") ?? MARIADB_PATHS.data));
+        this.rootPasswordFile = path.join(this.dir, "credentials", "root-password");
+        // The earlier layout had tmpdir on the pod's /tmp emptyDir.
+        const renderedTmp = this.legacyLayout ? undefined : optionalCnfOption(rendered.myCnf, "tmpdir");
+        this.tmpDir = renderedTmp ? this.onVolume(renderedTmp) : path.join(this.dir, "tmp");
         this.socket = path.join(this.dir, "mysqld.sock");
         this.cnfFile = path.join(this.dir, "my.cnf");
         this.initCopy = path.join(this.dir, "init.sql");
         this.healthcheckCnf = path.join(this.dataDir, ".my-healthcheck.cnf");
-        fs.mkdirSync(path.join(this.dir, "tmp"));
+        if (!renderedTmp) fs.mkdirSync(this.tmpDir);
+        this.own(this.dir);
     }
 
-    /** mariadbd refuses to run as root unless told to. */
+    /** A path of the pod's data volume, on the stand-in volume. */
+    onVolume(podPath: string): string {
+        const rel = path.posix.relative(MARIADB_PATHS.data, podPath);
+        if (rel.startsWith("..")) throw new Error(`${podPath} is not on the data volume (${MARIADB_PATHS.data})`);
+        return path.join(this.volumeDir, rel);
+    }
+
+    /** Hands a path (recursively) to the server's user; a volume's lost+found stays as mkfs left it. */
+    own(p: string): void {
+        if (process.getuid?.() !== 0) return;
+        const walk = (q: string) => {
+            if (path.basename(q) === "lost+found") return;
+            fs.lchownSync(q, this.user.uid, this.user.gid);
+            if (fs.lstatSync(q).isDirectory()) for (const e of fs.readdirSync(q)) walk(path.join(q, e));
+        };
+        walk(p);
+    }
+
+    /** Copies of what the Secrets mount: init.sql, the root password file and (with TLS) the certificate files. */
+    writeFiles(): void {
+        fs.writeFileSync(this.initCopy, this.rendered.initSql, { mode: 0o600 });
+        fs.mkdirSync(path.dirname(this.rootPasswordFile), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(this.rootPasswordFile, this.rendered.root.password, { mode: 0o600 });
+        // With TLS, the certificate files are copies of the rendered Secret's keys at <tmp>/tls/.
+        if (this.rendered.tls) {
+            const dir = path.join(this.dir, "tls");
+            fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+            for (const [option, file, content] of [
+                ["ssl_cert", "tls.crt", this.rendered.tls.cert],
+                ["ssl_key", "tls.key", this.rendered.tls.key],
+                ["ssl_ca", "ca.crt", this.rendered.tls.ca],
+            ] as const) {
+                fs.writeFileSync(path.join(dir, file), content, { mode: 0o600 });
+                this.tlsFiles[option] = path.join(dir, file);
+            }
+            this.caFile = this.tlsFiles.ssl_ca;
+        }
+        this.own(this.dir);
+    }
+
+    /**
+     * The temp my.cnf is the rendered text, with in its [mariadbd] section only:
+     *   init_file, ssl_cert, ssl_key, ssl_ca
+     *                      replaced (→ copies in <tmp> of the Secrets mounted at the rendered paths)
+     *   datadir, tmpdir    replaced (→ the rendered paths on the stand-in volume)
+     *   socket, port, bind-address (127.0.0.1), pid-file
+     *                      added (the image sets these outside this file; here they point into <tmp>)
+     */
+    writeConfig(): void {
+        fs.writeFileSync(
+            this.cnfFile,
+            rewriteCnf(this.rendered.myCnf, SECTION, {
+                ...this.tlsFiles,
+                init_file: this.initCopy,
+                datadir: this.dataDir,
+                tmpdir: this.tmpDir,
+                socket: this.socket,
+                port: String(this.port),
+                "bind-address": "127.0.0.1",
+                "pid-file": path.join(this.dir, "mariadbd.pid"),
+            }),
+            { mode: 0o600 },
+        );
+        this.own(this.cnfFile);
+    }
+
+    /**
+     * From now on, run as the current render does (after a legacy-layout start): prepare-volume before each
+     * start, the rendered datadir. The volume is left as it is: migrating it is prepare-volume's job.
+     */
+    useRenderedLayout(): void {
+        this.legacyLayout = false;
+        this.dataDir = this.onVolume(optionalCnfOption(this.rendered.myCnf, "datadir") ?? MARIADB_PATHS.data);
+        this.healthcheckCnf = path.join(this.dataDir, ".my-healthcheck.cnf");
+        this.writeConfig();
+    }
+
+    /** A new render of the stack (rotated passwords, changed users): its Secrets' content replaces the copies. */
+    rotate(next: MariaDbRendered): void {
+        this.rendered = next;
+        this.writeFiles();
+        this.writeConfig();
+    }
+
+    /** mariadbd switches to its unprivileged user itself (like the image's gosu) when started as root. */
     private userArgs(): string[] {
-        return process.getuid?.() === 0 ? ["--user=root"] : [];
+        return process.getuid?.() === 0 ? [`--user=${this.user.name}`] : [];
+    }
+
+    /**
+     * Runs the rendered init container (prepare-volume) as the pod does before each start: its script
+     * unchanged except the volume's mount path, as the server's user.
+     */
+    async prepareVolume(): Promise<RunResult | undefined> {
+        const cmd = this.rendered.prepareVolume;
+        if (!cmd || this.legacyLayout) return undefined;
+        const [shell, flag, script] = cmd;
+        assert.ok(shell === "bash" && flag === "-c" && typeof script === "string", `prepare-volume: expected [bash, -c, script], got ${JSON.stringify(cmd)}`);
+        const local = script.split(MARIADB_PATHS.data).join(this.volumeDir);
+        const r = await run("bash", ["-c", local], { env: { PATH: process.env.PATH, LANG: "C" }, uid: this.user.uid, gid: this.user.gid, timeoutMs: 30_000 });
+        assert.strictEqual(r.code, 0, `prepare-volume: ${describeRun(r)}`);
+        return r;
     }
 
     env(password?: string): NodeJS.ProcessEnv {
@@ -242,46 +399,15 @@ export class LocalMariaDb {
      */
     async initialise(): Promise<void> {
         this.port = await freePort();
-        fs.writeFileSync(this.initCopy, this.rendered.initSql, { mode: 0o600 });
-        // With TLS, the certificate files are copies of the rendered Secret's keys at <tmp>/tls/.
-        const tlsFiles: Record<string, string> = {};
-        if (this.rendered.tls) {
-            const dir = path.join(this.dir, "tls");
-            fs.mkdirSync(dir, { mode: 0o700 });
-            for (const [option, file, content] of [
-                ["ssl_cert", "tls.crt", this.rendered.tls.cert],
-                ["ssl_key", "tls.key", this.rendered.tls.key],
-                ["ssl_ca", "ca.crt", this.rendered.tls.ca],
-            ] as const) {
-                fs.writeFileSync(path.join(dir, file), content, { mode: 0o600 });
-                tlsFiles[option] = path.join(dir, file);
-            }
-            this.caFile = tlsFiles.ssl_ca;
-        }
-        // The temp my.cnf is the rendered text, with in its [mariadbd] section only:
-        //   init_file, ssl_cert, ssl_key, ssl_ca
-        //                      replaced (→ copies in <tmp> of the Secrets mounted at the rendered paths)
-        //   datadir, socket, port, bind-address (127.0.0.1), pid-file, tmpdir
-        //                      added (the image sets these outside this file; here they point into <tmp>)
-        fs.writeFileSync(
-            this.cnfFile,
-            rewriteCnf(this.rendered.myCnf, SECTION, {
-                ...tlsFiles,
-                init_file: this.initCopy,
-                datadir: this.dataDir,
-                socket: this.socket,
-                port: String(this.port),
-                "bind-address": "127.0.0.1",
-                "pid-file": path.join(this.dir, "mariadbd.pid"),
-                tmpdir: path.join(this.dir, "tmp"),
-            }),
-            { mode: 0o600 },
-        );
+        await this.prepareVolume();
+        this.writeFiles();
+        this.writeConfig();
 
+        // As the server's user, like the image's entrypoint after gosu: it can chown nothing it does not own.
         const install = await run(
             this.bins["mariadb-install-db"],
-            [`--no-defaults`, `--datadir=${this.dataDir}`, "--auth-root-authentication-method=normal", "--skip-test-db", `--user=${os.userInfo().username}`],
-            { env: this.env(), timeoutMs: 45_000 },
+            [`--no-defaults`, `--datadir=${this.dataDir}`, "--auth-root-authentication-method=normal", "--skip-test-db"],
+            { env: this.env(), timeoutMs: 45_000, uid: this.user.uid, gid: this.user.gid },
         );
         assert.strictEqual(install.code, 0, `mariadb-install-db: ${describeRun(install)}`);
 
@@ -324,6 +450,7 @@ export class LocalMariaDb {
         });
         assert.strictEqual(r.code, 0, `entrypoint root setup SQL: ${describeRun(r)}`);
         fs.writeFileSync(this.healthcheckCnf, `[mariadb-client]\nport=${this.port}\nsocket=${this.socket}\nuser=healthcheck\npassword=${hcPw}\nprotocol=tcp\n`, { mode: 0o600 });
+        this.own(this.healthcheckCnf);
 
         // docker_temp_server_stop: kill + wait.
         const stopped = await temp.stop();
@@ -332,6 +459,7 @@ export class LocalMariaDb {
 
     /** Starts the server as the container does (entrypoint → exec mariadbd, options from the config). */
     async startServer(purpose = "server"): Promise<ServerProcess> {
+        await this.prepareVolume();
         const s = this.start([], purpose);
         await waitFor("mariadbd to accept root over TCP with the generated password", async () => (await this.sql(this.tcp(), "root", this.rendered.root.password, "SELECT 1")).code === 0, {
             server: s,
@@ -404,6 +532,12 @@ export class LocalMariaDb {
         assert.ok(Array.isArray(command) && path.basename(command[0]) === "healthcheck.sh", `${kind}: expected healthcheck.sh, got ${JSON.stringify(command)}`);
         const details: string[] = [];
         for (const flag of command.slice(1)) {
+            const extra = /^--defaults-extra-file=(.+)$/.exec(flag);
+            if (extra) {
+                // The healthcheck user's option file the entrypoint writes into the datadir.
+                assert.strictEqual(this.onVolume(extra[1]), this.healthcheckCnf, `${kind}: ${flag} is not the entrypoint's healthcheck file in the rendered datadir`);
+                continue;
+            }
             const check =
                 flag === "--connect" ? () => this.healthcheckConnect() : flag === "--innodb_initialized" ? () => this.healthcheckInnodbInitialized() : undefined;
             if (!check) throw new Error(`${kind}: no equivalent for healthcheck.sh ${flag} in this test`);

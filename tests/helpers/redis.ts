@@ -112,6 +112,11 @@ export class RedisConn {
         });
     }
 
+    /** The certificate the server presented (TLS connections). */
+    peerCertificate(): tls.PeerCertificate | undefined {
+        return this.socket instanceof tls.TLSSocket ? this.socket.getPeerCertificate() : undefined;
+    }
+
     close(): void {
         this.socket.destroy();
     }
@@ -150,6 +155,8 @@ export interface RedisUnderTest {
     users: { name: string; password: string; keyPattern: string; secret: string }[];
     /** With TLS: the files redis.conf names (tls-cert-file, tls-key-file, tls-ca-cert-file) and the client host name. */
     tls?: { cert: string; key: string; ca: string; host: string };
+    /** The certificate reloader container, when the stack has TLS. */
+    reloader?: Container;
 }
 
 /** Directives of a redis.conf text: [name (lower case), raw value], in order. */
@@ -203,7 +210,7 @@ export async function loadRendered(stack = "dev"): Promise<RedisUnderTest> {
         "redisConnection",
     );
     const sts = onlyObject(r.objects, "StatefulSet", conn.namespace);
-    const c = container(sts);
+    const c = container(sts, "redis");
     const argv = commandLine(c);
     // The config file is the absolute path on the command line that a ConfigMap volume provides.
     const configArgs = argv.slice(1).filter((a) => a.startsWith("/"));
@@ -223,7 +230,9 @@ export async function loadRendered(stack = "dev"): Promise<RedisUnderTest> {
     });
     const tlsFile = (name: string) => mountedFile(r.objects, sts, c, unquote(directive(config.value, name))).value;
     const tlsFiles = conn.tls.enabled ? { cert: tlsFile("tls-cert-file"), key: tlsFile("tls-key-file"), ca: tlsFile("tls-ca-cert-file"), host: conn.host } : undefined;
+    const reloader = ((sts.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers).find((x) => x.name === "tls-reloader");
     return {
+        reloader,
         tls: tlsFiles,
         sts,
         container: c,

@@ -120,12 +120,15 @@ export interface RunOptions {
     cwd?: string;
     /** Killed (whole process group, SIGKILL) after this long. Default 15 s. */
     timeoutMs?: number;
+    /** Run as this user and group (the test runs as root; the servers' users do not). */
+    uid?: number;
+    gid?: number;
 }
 
 /** Runs a command to completion with a time bound; never rejects for a non-zero exit. */
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+        const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"], uid: opts.uid, gid: opts.gid });
         let stdout = "";
         let stderr = "";
         let timedOut = false;
@@ -233,10 +236,15 @@ export class ServerProcess {
 }
 
 /** Starts a long-running process in its own process group, stdout and stderr appended to logFile. */
-export function startServer(name: string, cmd: string, args: string[], opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): ServerProcess {
+export function startServer(
+    name: string,
+    cmd: string,
+    args: string[],
+    opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number },
+): ServerProcess {
     const fd = fs.openSync(opts.logFile, "a");
     try {
-        const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ["ignore", fd, fd] });
+        const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ["ignore", fd, fd], uid: opts.uid, gid: opts.gid });
         child.on("error", (e) => fs.appendFileSync(opts.logFile, `\n[test] failed to start ${cmd}: ${e.message}\n`));
         return new ServerProcess(name, child, opts.logFile);
     } finally {
