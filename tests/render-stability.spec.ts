@@ -1,7 +1,8 @@
 // Refactors must not change what is deployed: the dev and prod renders (seeded, secrets redacted) of the
-// working tree are compared with those of the previous commit (rendered from git in a temporary worktree),
-// object by object and URN by URN; every difference must be declared, with its reason, in
-// tests/render-changes.yaml.
+// working tree are compared with those of a base commit (rendered from git in a temporary worktree), object
+// by object and URN by URN; every difference must be declared, with its reason, in tests/render-changes.yaml.
+// The base is the commit that file names (the one before the declared changes), or, when it declares none,
+// the previous commit (HEAD itself while the working tree has uncommitted changes).
 
 import * as assert from "assert";
 import { spawnSync } from "child_process";
@@ -26,10 +27,13 @@ function git(args: string[]): { code: number | null; out: string } {
     return { code: r.status, out: (r.stdout ?? "").trim() };
 }
 
-/** HEAD when the working tree has changes (they are what is being checked), else the parent commit. */
-function baseRef(): string | undefined {
+/**
+ * The commit to compare with: the declared base, else HEAD when the working tree has changes (they are what
+ * is being checked), else the parent commit. Undefined when that commit is not in this clone.
+ */
+function baseRef(declaredBase: string | undefined): string | undefined {
     const dirty = git(["status", "--porcelain", "--untracked-files=no"]).out !== "";
-    const ref = dirty ? "HEAD" : "HEAD~1";
+    const ref = declaredBase ?? (dirty ? "HEAD" : "HEAD~1");
     return git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).code === 0 ? ref : undefined;
 }
 
@@ -53,14 +57,16 @@ function differences(stack: string, diff: RenderDiff): { key: string; matches: (
 
 describe("render stability: dev and prod render as the previous commit did, except for declared changes", function () {
     this.timeout(300_000);
-    const declared = (YAML.parse(fs.readFileSync(path.join(ROOT, "tests", "render-changes.yaml"), "utf8")) as { changes: DeclaredChange[] }).changes;
+    const file = YAML.parse(fs.readFileSync(path.join(ROOT, "tests", "render-changes.yaml"), "utf8")) as { base?: string; changes: DeclaredChange[] };
+    const declared = file.changes ?? [];
     const diffs: Record<string, RenderDiff> = {};
     let base: string | undefined;
 
     before(async function () {
-        base = baseRef();
+        assert.ok(declared.length === 0 || file.base, "tests/render-changes.yaml declares changes, so it must name the base commit they are relative to");
+        base = baseRef(file.base);
         if (!base) {
-            const reason = "no previous commit in this clone (shallow history?)";
+            const reason = file.base ? `the base commit ${file.base} is not in this clone` : "no previous commit in this clone (shallow history?)";
             if (serversRequired()) {
                 throw new Error(`${reason}; the render-stability check cannot be skipped here`);
             }
