@@ -7,14 +7,19 @@
 // - effective level = config[policy].enforcementLevel || config.all || policy level || pack level;
 //   "remediate" counts as mandatory (we never remediate), "disabled" skips the policy;
 // - getConfig() returns the schema defaults overridden by the policy's config, minus enforcementLevel;
-// - props are wrapped in pulumi-policy's unknown-checking proxy, like under the CLI;
+// - props are wrapped in an unknown-checking proxy that behaves like pulumi-policy's (same
+//   UnknownValueError), except that a string read from a manifest file is never an unknown: only values
+//   handed to evaluate() programmatically (a simulated preview) are; a file cannot switch checks off;
 // - a policy that touches an unknown value yields an advisory "can't run ... during preview".
+// YAML is read as kubectl reads it (sigs.k8s.io/yaml on go-yaml v2): YAML 1.1 scalars (yes/no/on/off/y/n
+// are booleans, 0755 is octal), `<<` merge keys, a repeated key keeps its last value; unlike plain YAML
+// 1.1, base-60 numbers and timestamps stay strings, as go-yaml v2 gives them when decoding untyped.
 // Stricter than the CLI on purpose: unknown policy names and unknown knobs in the config are errors
 // (the CLI ignores them silently, which hides typos).
 
 import * as fs from "fs";
 import * as path from "path";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, type ParseOptions, type DocumentOptions, type SchemaOptions } from "yaml";
 import type {
     EnforcementLevel,
     Policies,
@@ -115,6 +120,33 @@ function flatten(doc: unknown, file: string, where: string, out: object[]): void
     out.push(obj);
 }
 
+/** go-yaml v2 accepts `0o17` octals too (Go's strconv with base 0); YAML 1.1 proper does not. */
+const OCTAL_0O = {
+    identify: (v: unknown) => typeof v === "number" && Number.isInteger(v),
+    default: true,
+    tag: "tag:yaml.org,2002:int",
+    format: "OCT",
+    test: /^[-+]?0o[0-7_]+$/,
+    resolve: (str: string) => (str.startsWith("-") ? -1 : 1) * parseInt(str.replace(/^[-+]?0o/, "").replace(/_/g, ""), 8),
+};
+
+/**
+ * Parser options that read YAML the way kubectl does (sigs.k8s.io/yaml -> go-yaml v2 -> JSON): the YAML
+ * 1.1 schema with merge keys, without base-60 numbers and timestamps (go-yaml v2 has no base-60 and
+ * gives untyped timestamps as strings), and with a repeated key keeping its last value.
+ */
+export const KUBECTL_YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+    version: "1.1",
+    merge: true,
+    uniqueKeys: false,
+    customTags: (tags) => [...tags.filter((t) => !(typeof t === "object" && (t.format === "TIME" || t.tag === "tag:yaml.org,2002:timestamp"))), OCTAL_0O],
+};
+
+/** Parses a multi-document YAML text as kubectl reads it (see KUBECTL_YAML_OPTIONS). */
+export function parseManifestYaml(text: string): ReturnType<typeof parseAllDocuments> {
+    return parseAllDocuments(text, KUBECTL_YAML_OPTIONS);
+}
+
 function parseFile(file: string, out: object[]): void {
     let text: string;
     try {
@@ -135,7 +167,7 @@ function parseFile(file: string, out: object[]): void {
         (Array.isArray(doc) ? doc : [doc]).forEach((d, i) => flatten(d, file, Array.isArray(doc) ? `element ${i + 1}` : "document", out));
         return;
     }
-    const docs = parseAllDocuments(text);
+    const docs = parseManifestYaml(text);
     if (!Array.isArray(docs)) {
         return; // an empty stream
     }
@@ -174,6 +206,7 @@ export function loadManifests(paths: string[]): object[] {
             parseFile(f, out);
         }
     }
+    out.forEach(recordFileLiterals);
     return out;
 }
 
@@ -339,11 +372,19 @@ export function effectiveLevel(policy: { name: string; enforcementLevel?: Enforc
 // Evaluation
 
 interface ProxyModule {
-    unknownCheckingProxy<T>(o: T): T;
-    UnknownValueError: new (...args: never[]) => Error;
+    UnknownValueError: new (sentinel: string, props: PropertyKey[]) => Error;
+    isSpecialProxy: string;
+    getSpecialProxyTarget: string;
+    unknownBooleanValue: string;
+    unknownNumberValue: string;
+    unknownStringValue: string;
+    unknownArrayValue: string;
+    unknownAssetValue: string;
+    unknownArchiveValue: string;
+    unknownObjectValue: string;
 }
 
-/** pulumi-policy's own proxy (internal module, so loaded defensively; identity if it moves). */
+/** pulumi-policy's proxy module (internal, so loaded defensively; no unknowns at all if it moves). */
 const proxyModule: ProxyModule | undefined = (() => {
     try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -352,6 +393,94 @@ const proxyModule: ProxyModule | undefined = (() => {
         return undefined;
     }
 })();
+
+/** The strings pulumi-policy treats as "unknown during preview". */
+const UNKNOWN_MARKERS: ReadonlySet<unknown> = new Set(
+    proxyModule
+        ? [
+              proxyModule.unknownBooleanValue,
+              proxyModule.unknownNumberValue,
+              proxyModule.unknownStringValue,
+              proxyModule.unknownArrayValue,
+              proxyModule.unknownAssetValue,
+              proxyModule.unknownArchiveValue,
+              proxyModule.unknownObjectValue,
+          ]
+        : [],
+);
+
+/**
+ * Places (object, key) where a manifest *file* holds a string equal to an unknown marker. Such a string
+ * is data (a hostile or accidental container name, say), not a preview value: the offline runner has no
+ * engine, so nothing read from a file can be unknown.
+ */
+const fileLiterals = new WeakMap<object, Set<string>>();
+
+function recordFileLiterals(v: unknown): void {
+    if (typeof v !== "object" || v === null) {
+        return;
+    }
+    for (const [k, x] of Object.entries(v)) {
+        if (UNKNOWN_MARKERS.has(x)) {
+            const set = fileLiterals.get(v) ?? new Set<string>();
+            set.add(k);
+            fileLiterals.set(v, set);
+        } else {
+            recordFileLiterals(x);
+        }
+    }
+}
+
+/** Deep copy of manifest data that carries the file-literal marks over to the copy. */
+function copyForPolicies(v: unknown, literals: WeakMap<object, Set<string>>): unknown {
+    if (typeof v !== "object" || v === null) {
+        return v;
+    }
+    if (!Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) {
+        return structuredClone(v);
+    }
+    const out: Record<string, unknown> | unknown[] = Array.isArray(v) ? [] : {};
+    for (const [k, x] of Object.entries(v)) {
+        (out as Record<string, unknown>)[k] = copyForPolicies(x, literals);
+    }
+    const marks = fileLiterals.get(v);
+    if (marks) {
+        literals.set(out, new Set(Array.from(marks).filter((k) => (v as Record<string, unknown>)[k] === (out as Record<string, unknown>)[k])));
+    }
+    return out;
+}
+
+/**
+ * pulumi-policy's unknownCheckingProxy, reimplemented so that marker strings read from a file are not
+ * unknown (see fileLiterals). Reading a real unknown throws pulumi-policy's own UnknownValueError, with
+ * the same message, so policies and the CLI see no difference.
+ */
+function unknownCheckingProxy<T>(target: T, literals: WeakMap<object, Set<string>>, path: PropertyKey[] = []): T {
+    if (!proxyModule || !(target instanceof Object)) {
+        return target;
+    }
+    const pm = proxyModule;
+    return new Proxy(target as unknown as object, {
+        get: (obj, prop) => {
+            if (prop === pm.isSpecialProxy) {
+                return true;
+            } else if (prop === pm.getSpecialProxyTarget) {
+                return obj;
+            }
+            const field = (obj as Record<PropertyKey, unknown>)[prop];
+            const props = path.concat([prop]);
+            if (UNKNOWN_MARKERS.has(field) && !(typeof prop === "string" && literals.get(obj)?.has(prop))) {
+                throw new pm.UnknownValueError(field as string, props);
+            }
+            // The Proxy invariant for non-configurable, non-writable data properties (see pulumi-policy).
+            const desc = Object.getOwnPropertyDescriptor(obj, prop);
+            if (desc && "value" in desc && desc.configurable === false && desc.writable === false) {
+                return field;
+            }
+            return unknownCheckingProxy(field, literals, props);
+        },
+    }) as unknown as T;
+}
 
 class NotApplicable extends Error {}
 
@@ -381,14 +510,15 @@ function toEntries(manifests: object[]): Entry[] {
         const type = typeToken(obj.apiVersion as string, kind);
         const namespace = namespaceOf(obj, kind);
         const name = rec(obj.metadata)!.name as string;
-        const props = structuredClone(obj);
+        const literals = new WeakMap<object, Set<string>>();
+        const props = copyForPolicies(obj, literals) as Record<string, unknown>;
         return {
             type,
             kind,
             namespace,
             name,
             urn: `urn:pulumi:offline::manifests::${type}::${namespace}/${name}`,
-            props: proxyModule ? proxyModule.unknownCheckingProxy(props) : props,
+            props: unknownCheckingProxy(props, literals),
         };
     });
 }

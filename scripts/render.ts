@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import * as YAML from "yaml";
-import { evaluate, formatReport, hasMandatory, loadPolicyConfig } from "../policy/runner";
+import { evaluate, formatReport, hasMandatory, loadPolicyConfig, PolicyConfigError, type PolicyPackConfig } from "../policy/runner";
 import { holdsSecrets, Manifest, manifestPath, RenderError, renderStack, ROOT } from "./lib/mockRuntime";
 import { MARKER, markerText, RESOURCES_FILE, resourceLines } from "./lib/renderDir";
 
@@ -75,6 +75,8 @@ async function main(): Promise<void> {
     }
     const outDir = path.resolve(values.out ?? path.join(ROOT, "rendered", stack));
 
+    // The stack's policy config is checked first: a malformed one fails before anything is rendered or written.
+    const policyConfig = loadStackPolicyConfig(stack);
     let result;
     try {
         result = await renderStack(stack, { withSecrets, seed });
@@ -111,16 +113,31 @@ async function main(): Promise<void> {
             ? "Secrets contain generated values (files mode 0600); do not commit or share them.\n"
             : "Secret values are redacted; use --with-secrets to fill them with generated values.\n",
     );
-    process.exitCode = await runPolicies(stack, result.objects);
+    process.exitCode = await runPolicies(stack, result.objects, policyConfig);
+}
+
+/** The stack's policy config (Pulumi.<stack>.policy.json), if it has one; a malformed file exits 2 with one line. */
+function loadStackPolicyConfig(stack: string): { file: string; config?: PolicyPackConfig } {
+    const file = path.join(ROOT, `Pulumi.${stack}.policy.json`);
+    if (!fs.existsSync(file)) {
+        return { file };
+    }
+    try {
+        return { file, config: loadPolicyConfig(file) };
+    } catch (e) {
+        if (e instanceof PolicyConfigError) {
+            // A config error is the user's to fix: one line naming the file and the problem, exit 2.
+            fail(e.message.replace(/\s*\n\s*/g, " "));
+        }
+        throw e;
+    }
 }
 
 /** Runs the policy pack on the rendered objects with the stack's policy config; returns the exit code. */
-async function runPolicies(stack: string, objects: Manifest[]): Promise<number> {
-    const configFile = path.join(ROOT, `Pulumi.${stack}.policy.json`);
-    const hasConfig = fs.existsSync(configFile);
-    const violations = await evaluate(objects, hasConfig ? loadPolicyConfig(configFile) : undefined);
+async function runPolicies(stack: string, objects: Manifest[], policy: { file: string; config?: PolicyPackConfig }): Promise<number> {
+    const violations = await evaluate(objects, policy.config);
     process.stdout.write(
-        `\nPolicy pack on the rendered objects (${hasConfig ? path.basename(configFile) : "default config: all mandatory"}):\n`,
+        `\nPolicy pack on the rendered objects (${policy.config ? path.basename(policy.file) : "default config: all mandatory"}):\n`,
     );
     process.stdout.write(formatReport(violations) + "\n");
     return hasMandatory(violations) ? 1 : 0;

@@ -10,6 +10,7 @@
 // methods such as `filter` on the engine's objects.
 
 import type { PolicyConfigSchema } from "@pulumi/policy";
+import { isUnknownValueError } from "../reading/unknowns";
 
 /** A JSON-ish object as found in manifests. */
 export type Obj = Record<string, unknown>;
@@ -117,7 +118,9 @@ const KIND_GROUPS: Record<string, readonly string[]> = {
     ReplicaSet: ["apps", "extensions"],
     Job: ["batch"],
     CronJob: ["batch"],
+    PodTemplate: ["core"],
     NetworkPolicy: ["networking.k8s.io", "extensions"],
+    PersistentVolume: ["core"],
 };
 
 /** The kind of a Kubernetes type token if it is one of `kinds` in its proper API group. */
@@ -140,9 +143,9 @@ export const POD_BEARING_KINDS = [
     "ReplicationController",
     "Job",
     "CronJob",
+    "PodTemplate",
 ] as const;
 
-/** Returns the PodSpec of a pod-bearing object, or undefined. */
 /** The pod spec of a pod-bearing resource (by type token), with its kind; undefined for anything else. */
 export function podBearing(type: unknown, props: unknown): { kind: string; podSpec: Obj } | undefined {
     const kind = kindOf(type, ...POD_BEARING_KINDS);
@@ -150,10 +153,13 @@ export function podBearing(type: unknown, props: unknown): { kind: string; podSp
     return kind && podSpec ? { kind, podSpec } : undefined;
 }
 
+/** The PodSpec of a pod-bearing object of `kind`, or undefined. */
 export function podSpecOf(kind: string, props: unknown): Obj | undefined {
     switch (kind) {
         case "Pod":
             return rec(at(props, "spec"));
+        case "PodTemplate":
+            return rec(at(props, "template", "spec"));
         case "CronJob":
             return rec(at(props, "spec", "jobTemplate", "spec", "template", "spec"));
         case "StatefulSet":
@@ -173,6 +179,8 @@ export function podMetaOf(kind: string, props: unknown): Obj | undefined {
     switch (kind) {
         case "Pod":
             return rec(at(props, "metadata"));
+        case "PodTemplate":
+            return rec(at(props, "template", "metadata"));
         case "CronJob":
             return rec(at(props, "spec", "jobTemplate", "spec", "template", "metadata"));
         default:
@@ -187,9 +195,31 @@ export interface ContainerRef {
     role: ContainerRole;
     name: string;
     c: Obj;
+    /** Position in its list (for messages when the name is missing). */
+    index: number;
+    /**
+     * An init container with `restartPolicy: Always` is a sidecar (Kubernetes 1.28+): it starts before
+     * the app containers and keeps running next to them, so it is held to the same rules as a container.
+     */
+    sidecar: boolean;
 }
 
-/** All containers of a PodSpec: containers, initContainers and ephemeralContainers. */
+/** Reads a value that may be unknown during preview; undefined instead of pulumi-policy's UnknownValueError. */
+function quiet<T>(fn: () => T): T | undefined {
+    try {
+        return fn();
+    } catch (e) {
+        if (isUnknownValueError(e)) {
+            return undefined;
+        }
+        throw e;
+    }
+}
+
+/**
+ * All containers of a PodSpec: initContainers (sidecars flagged), containers and ephemeralContainers.
+ * Names are only used in messages, so an unreadable name falls back to `#<index>` instead of throwing.
+ */
 export function containersOf(podSpec: Obj | undefined, roles: readonly ContainerRole[] = ["container", "initContainer", "ephemeralContainer"]): ContainerRef[] {
     const out: ContainerRef[] = [];
     const lists: Array<[ContainerRole, string]> = [
@@ -202,15 +232,23 @@ export function containersOf(podSpec: Obj | undefined, roles: readonly Container
             continue;
         }
         recs(podSpec?.[field]).forEach((c, i) => {
-            out.push({ role, name: str(c.name) ?? `#${i}`, c });
+            const name = quiet(() => str(c.name)) ?? `#${i}`;
+            const sidecar = role === "initContainer" && quiet(() => c.restartPolicy) === "Always";
+            out.push({ role, name, c, index: i, sidecar });
         });
     }
     return out;
 }
 
-/** `container "x"`, `init container "x"` or `ephemeral container "x"` for messages. */
+/** True for containers that keep running next to the app: containers, sidecars and ephemeral containers. */
+export function isLongRunning(ref: ContainerRef): boolean {
+    return ref.role !== "initContainer" || ref.sidecar;
+}
+
+/** `container "x"`, `init container "x"`, `sidecar container "x"` or `ephemeral container "x"` for messages. */
 export function describeContainer(ref: ContainerRef): string {
-    const prefix = ref.role === "initContainer" ? "init container" : ref.role === "ephemeralContainer" ? "ephemeral container" : "container";
+    const prefix =
+        ref.role === "initContainer" ? (ref.sidecar ? "sidecar container" : "init container") : ref.role === "ephemeralContainer" ? "ephemeral container" : "container";
     return `${prefix} "${ref.name}"`;
 }
 
@@ -334,14 +372,4 @@ export function commandWords(parts: unknown[]): string[] {
 function unquote(w: string): string {
     // Words like `-p"$PASS"` or `--requirepass='x'` keep their prefix, only the quotes go.
     return w.replace(/^(.*?)(["'])(.*)\2$/, "$1$3");
-}
-
-/** command followed by args of a container. */
-export function containerCommand(c: Obj): string[] {
-    return commandWords([...arr(c.command), ...arr(c.args)]);
-}
-
-/** True when a word is a reference that Kubernetes or a shell expands ($(VAR), $VAR, ${VAR}, $(cat f)). */
-export function isReference(value: string): boolean {
-    return value.includes("$");
 }

@@ -1,6 +1,32 @@
 import type { PolicyConfigSchema, StackValidationPolicy } from "@pulumi/policy";
-import { arr, at, containersOf, describeContainer, message, Obj, rec, resolveConfig, str } from "./k8s";
-import { envEntries, imageBase, indexStack, keyText, mountedFiles, StackIndex } from "./stack";
+import { ContainerRef, describeContainer, message, resolveConfig, str } from "./k8s";
+import {
+    BUNDLED_CONFIG_PATHS,
+    BUNDLED_DEFAULT_CONFIG,
+    effectiveArgv,
+    effectiveEnv,
+    envToProperty,
+    findFile,
+    imageBase,
+    IMAGE_MOUNTED_CONFIG,
+    indexStack,
+    invocations,
+    isOpaque,
+    knownValues,
+    mountedFiles,
+    normalisePath,
+    parseImageRun,
+    parseKafkaStart,
+    parseProperties,
+    plaintextListeners,
+    serverPropertiesFromEnv,
+    setsListeners,
+    StackIndex,
+    withUnknowns,
+    Workload,
+} from "../reading";
+
+export { parseProperties, plaintextListeners } from "../reading";
 
 export interface KafkaNoPlaintextConfig {
     /** Accept PLAINTEXT client listeners (dev clusters only). */
@@ -17,110 +43,120 @@ const configSchema: PolicyConfigSchema = {
     },
 };
 
-/** Broker properties that decide the listeners' security protocols. */
-const LISTENER_KEYS = ["listeners", "advertised.listeners", "listener.security.protocol.map", "controller.listener.names"];
-/** Listener names that Kafka maps to themselves when no map entry exists. */
-const PROTOCOLS = new Set(["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]);
-/** Images whose default configuration (no command, no listener settings) opens a PLAINTEXT listener. */
-const KAFKA_BROKER_IMAGES = new Set(["kafka", "kafka-native"]);
+/** Images whose own entrypoint configures the broker from env and falls back to a PLAINTEXT default. */
+const BROKER_IMAGES = new Set(["kafka", "kafka-native", "cp-kafka", "cp-server", "confluent-local"]);
 
-/** Parses Java .properties text (key=value or key: value, # and ! comments). */
-export function parseProperties(text: string): Map<string, string> {
+/** One configuration a broker may run with, and where it comes from (for messages). */
+interface Candidate {
+    source: string;
+    props: Map<string, string>;
+    /** Fill absent settings with Kafka's defaults (this is the broker's whole configuration). */
+    complete: boolean;
+    /** The image's bundled default configuration. */
+    bundled?: boolean;
+}
+
+function merge(...maps: Array<ReadonlyMap<string, string>>): Map<string, string> {
     const out = new Map<string, string>();
-    for (const raw of text.split(/\r?\n/)) {
-        const line = raw.trim();
-        if (line === "" || line.startsWith("#") || line.startsWith("!")) {
-            continue;
-        }
-        const m = /^([^=:\s]+)\s*[=:]\s*(.*)$/.exec(line);
-        if (m) {
-            out.set(m[1], m[2].trim());
-        }
-    }
+    maps.forEach((m) => m.forEach((v, k) => out.set(k, v)));
     return out;
 }
 
-/** KAFKA_LISTENERS / KAFKA_CFG_LISTENERS -> listeners (the apache/kafka and Bitnami env mapping). */
-export function envToProperty(name: string): string | undefined {
-    const m = /^KAFKA_(?:CFG_)?([A-Z0-9_]+)$/.exec(name);
-    const key = m ? m[1].toLowerCase().replace(/_/g, ".") : undefined;
-    return key && LISTENER_KEYS.includes(key) ? key : undefined;
-}
+/** The configurations a container's Kafka broker may run with (empty when it runs no broker). */
+function candidates(w: Workload, ref: ContainerRef, index: StackIndex): Candidate[] {
+    const brokerImage = BROKER_IMAGES.has(imageBase(str(ref.c.image)));
+    const env = effectiveEnv(ref.c, { namespace: w.namespace, index });
+    const vars = knownValues(env);
+    const mounted = mountedFiles(ref.c, { podSpec: w.podSpec, namespace: w.namespace, index });
+    const readFile = (p: string) => {
+        const f = findFile(p, mounted);
+        return f && !isOpaque(f) ? f.text : undefined;
+    };
+    const { argv } = effectiveArgv(ref.c, { family: brokerImage ? "apache-kafka" : "other", vars });
+    const invs = invocations(argv, { vars, readFile });
+    const starts = invs.map((inv) => parseKafkaStart(inv.argv)).filter((s): s is NonNullable<typeof s> => s !== undefined);
+    const runs = invs.map((inv) => parseImageRun(inv.argv)).filter((r): r is Map<string, string> => r !== undefined);
 
-/** Listener names in a `NAME://host:port,...` list. */
-function listenerNames(value: string): string[] {
-    return value
-        .split(",")
-        .map((l) => /^\s*([A-Za-z0-9_]+):\/\//.exec(l)?.[1]?.toUpperCase())
-        .filter((n): n is string => n !== undefined);
-}
-
-/** Returns the non-controller listeners that end up PLAINTEXT in one effective configuration. */
-export function plaintextListeners(props: Map<string, string>): string[] {
-    const map = new Map<string, string>();
-    for (const pair of (props.get("listener.security.protocol.map") ?? "").split(",")) {
-        const m = /^\s*([A-Za-z0-9_]+)\s*:\s*([A-Za-z_]+)\s*$/.exec(pair);
-        if (m) {
-            map.set(m[1].toUpperCase(), m[2].toUpperCase());
+    // Env as the image sees it: the container env plus `run NAME=value` exports.
+    const imageEnv = merge(vars, ...runs);
+    const listenerEnv = new Map<string, string>();
+    for (const [name, value] of imageEnv) {
+        const key = envToProperty(name);
+        if (key) {
+            listenerEnv.set(key, value);
         }
     }
-    const controllers = new Set((props.get("controller.listener.names") ?? "").split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== ""));
-    const used = [...listenerNames(props.get("listeners") ?? ""), ...listenerNames(props.get("advertised.listeners") ?? "")];
-    const candidates = used.length > 0 ? used : Array.from(map.keys());
-    const out = new Set<string>();
-    for (const name of candidates) {
-        if (controllers.has(name)) {
+    const overrides = merge(...starts.map((s) => s.overrides));
+    const out: Candidate[] = [];
+    const seen = new Set<string>();
+
+    // Every mounted file that sets listeners, whatever its name (the broker may run a copy of it).
+    for (const f of mounted.files) {
+        if (f.text === undefined) {
             continue;
         }
-        const protocol = map.get(name) ?? (PROTOCOLS.has(name) ? name : undefined);
-        if (protocol === "PLAINTEXT") {
-            out.add(name);
+        const props = parseProperties(f.text);
+        if (setsListeners(props)) {
+            seen.add(f.path);
+            out.push({ source: `${f.path} (${f.source}) with env overrides`, props: merge(props, listenerEnv, overrides), complete: false });
         }
     }
-    return Array.from(out);
-}
-
-/** Listener settings from env, envFrom ConfigMaps and configMapKeyRef values. */
-function envSettings(c: Obj, namespace: string, index: StackIndex): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const from of arr(c.envFrom)) {
-        const name = str(at(from, "configMapRef", "name"));
-        const cm = name ? index.objects.get(`ConfigMap/${namespace}/${name}`) : undefined;
-        const prefix = str(rec(from)?.prefix) ?? "";
-        for (const [k, v] of Object.entries(rec(cm?.data) ?? {})) {
-            const key = envToProperty(prefix + k);
-            if (key && typeof v === "string") {
-                out.set(key, v);
+    // Configs written by the start script itself (`cat > server.properties <<EOF`).
+    for (const inv of invs) {
+        for (const doc of inv.heredocs) {
+            const props = parseProperties(doc);
+            if (setsListeners(props)) {
+                out.push({ source: `a here-document in ${inv.via}`, props: merge(props, listenerEnv, overrides), complete: false });
             }
         }
     }
-    for (const [name, entry] of envEntries(c)) {
-        const key = envToProperty(name);
-        if (!key) {
+    const generated = out.length > 0;
+    // The file named on kafka-server-start.sh is the broker's whole configuration.
+    for (const s of starts) {
+        if (s.file === undefined) {
             continue;
         }
-        let value = str(entry.value);
-        const ref = rec(at(entry, "valueFrom", "configMapKeyRef"));
-        if (value === undefined && ref) {
-            const cm = index.objects.get(`ConfigMap/${namespace}/${str(ref.name) ?? ""}`);
-            value = cm ? keyText("ConfigMap", cm, str(ref.key) ?? "") : undefined;
+        const f = findFile(s.file, mounted);
+        if (f && !isOpaque(f) && f.text !== undefined) {
+            if (!seen.has(f.path)) {
+                seen.add(f.path);
+                out.push({ source: `${f.path} (${f.source}), run by kafka-server-start.sh`, props: merge(parseProperties(f.text), listenerEnv, s.overrides), complete: true });
+            }
+        } else if (!f && !generated && BUNDLED_CONFIG_PATHS.some((p) => normalisePath(p) === normalisePath(s.file!) || s.file!.endsWith(p))) {
+            out.push({ source: `the image's bundled ${s.file}, run by kafka-server-start.sh`, props: merge(BUNDLED_DEFAULT_CONFIG, s.overrides), complete: true, bundled: true });
         }
-        if (value !== undefined) {
-            out.set(key, value);
+    }
+    // The image's own entrypoint: /mnt/shared/config/server.properties + KAFKA_* env, else the bundled default.
+    if (brokerImage && runs.length > 0) {
+        const shared = findFile(IMAGE_MOUNTED_CONFIG, mounted);
+        const serverEnv = serverPropertiesFromEnv(imageEnv);
+        if (shared && !isOpaque(shared) && shared.text !== undefined) {
+            if (!seen.has(shared.path)) {
+                out.push({ source: `${shared.path} (${shared.source}) with env overrides`, props: merge(parseProperties(shared.text), serverEnv), complete: true });
+            }
+        } else if (serverEnv.size > 0) {
+            out.push({ source: "the container env", props: serverEnv, complete: true });
+        } else if (!generated && !(shared && isOpaque(shared))) {
+            out.push({ source: "the image's bundled default configuration", props: new Map(BUNDLED_DEFAULT_CONFIG), complete: true, bundled: true });
         }
+    }
+    if (out.length === 0 && listenerEnv.size > 0) {
+        out.push({ source: "the container env", props: listenerEnv, complete: false });
     }
     return out;
 }
 
 /**
  * Kafka client listeners are not PLAINTEXT unless the stack allows it (allowPlaintext). For every
- * container, the policy reads the listener settings from env (KAFKA_LISTENERS,
- * KAFKA_ADVERTISED_LISTENERS, KAFKA_LISTENER_SECURITY_PROTOCOL_MAP, KAFKA_CONTROLLER_LISTENER_NAMES
- * and their Bitnami KAFKA_CFG_ forms, also via envFrom/configMapKeyRef) and from every mounted
- * ConfigMap/Secret `*.properties` file that sets listeners; env overrides the file as the images
- * do. Any listener other than the controller listener(s) that maps to PLAINTEXT, or a PLAINTEXT://
- * listener without a map entry, is a violation. A kafka/kafka-native image run with its default
- * command and no listener settings at all is flagged too, since its built-in listener is PLAINTEXT.
+ * container the policy works out the configurations its broker may run with: every mounted file that
+ * sets listeners (any name and path; Java properties syntax with `:`/whitespace separators and line
+ * continuations), the file named on `kafka-server-start.sh` with its `--override`s, configs a start
+ * script writes through a here-document, and for the apache/kafka image's own entrypoint
+ * /mnt/shared/config/server.properties plus the KAFKA_* env translation (env, envFrom, valueFrom and
+ * `run NAME=value`), or its bundled PLAINTEXT default when nothing is given. Env overrides files, as
+ * the images do; a complete configuration gets Kafka's defaults for absent settings
+ * (listeners=PLAINTEXT://:9092). Any listener other than the controller listener(s) that maps to
+ * PLAINTEXT, or a PLAINTEXT:// listener without a map entry, is a violation.
  *
  * A stack policy (not a resource policy) because server.properties lives in a ConfigMap.
  */
@@ -129,41 +165,38 @@ export const kafkaNoPlaintextListeners: StackValidationPolicy = {
     description: "Kafka brokers expose no PLAINTEXT listener other than the controller listener unless the stack allows it.",
     enforcementLevel: "mandatory",
     configSchema,
-    validateStack: (args, reportViolation) => {
-        const cfg = resolveConfig<KafkaNoPlaintextConfig>(configSchema, () => args.getConfig());
-        if (cfg.allowPlaintext) {
-            return;
-        }
-        const index = indexStack(args.resources);
-        for (const w of index.workloads) {
-            for (const ref of containersOf(w.podSpec, ["container", "initContainer"])) {
-                const env = envSettings(ref.c, w.namespace, index);
-                const files = mountedFiles(ref.c, w.podSpec, w.namespace, index).files.filter(
-                    (f) => f.path.endsWith(".properties") && f.text !== undefined && Array.from(parseProperties(f.text).keys()).some((k) => LISTENER_KEYS.includes(k)),
-                );
-                const problems: string[] = [];
-                const configs: Array<[string, Map<string, string>]> = files.map((f) => [`${f.path} (${f.source}) with env overrides`, new Map([...parseProperties(f.text ?? ""), ...env])]);
-                if (configs.length === 0 && env.size > 0) {
-                    configs.push(["the container env", env]);
-                }
-                for (const [source, props] of configs) {
-                    const names = plaintextListeners(props);
-                    if (names.length > 0) {
-                        problems.push(`listener ${names.join(", ")} uses the PLAINTEXT security protocol (from ${source})`);
-                    }
-                }
-                if (configs.length === 0 && ref.role === "container" && KAFKA_BROKER_IMAGES.has(imageBase(ref.c.image)) && arr(ref.c.command).length === 0) {
-                    problems.push("no listener configuration found (env or mounted server.properties), so the image's default PLAINTEXT listener is used");
-                }
-                if (problems.length > 0) {
-                    reportViolation(
-                        message(describeContainer(ref), problems, [
-                            "map client and inter-broker listeners to SASL_SSL, SSL or SASL_PLAINTEXT in listener.security.protocol.map (KAFKA_LISTENER_SECURITY_PROTOCOL_MAP), or set allowPlaintext: true in this stack's policy config (dev only)",
-                        ]),
-                        w.resource.urn,
-                    );
+    validateStack: (args, reportViolation) =>
+        withUnknowns((unknowns) => {
+            const cfg = resolveConfig<KafkaNoPlaintextConfig>(configSchema, () => args.getConfig());
+            if (cfg.allowPlaintext) {
+                return;
+            }
+            const index = indexStack(args.resources, unknowns);
+            for (const w of index.workloads) {
+                for (const ref of w.containers) {
+                    unknowns.run(() => {
+                        const problems: string[] = [];
+                        for (const c of candidates(w, ref, index)) {
+                            const names = plaintextListeners(c.props, { kafkaDefaults: c.complete });
+                            if (names.length === 0) {
+                                continue;
+                            }
+                            problems.push(
+                                c.bundled && c.source === "the image's bundled default configuration"
+                                    ? "no listener configuration found (env or mounted server.properties), so the image's default PLAINTEXT listener is used"
+                                    : `listener ${names.join(", ")} uses the PLAINTEXT security protocol (from ${c.source})`,
+                            );
+                        }
+                        if (problems.length > 0) {
+                            reportViolation(
+                                message(describeContainer(ref), Array.from(new Set(problems)), [
+                                    "map client and inter-broker listeners to SASL_SSL, SSL or SASL_PLAINTEXT in listener.security.protocol.map (KAFKA_LISTENER_SECURITY_PROTOCOL_MAP), or set allowPlaintext: true in this stack's policy config (dev only)",
+                                ]),
+                                w.resource.urn,
+                            );
+                        }
+                    });
                 }
             }
-        }
-    },
+        }),
 };

@@ -1,40 +1,29 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { arr, at, containersOf, isEmptySelector, kindOf, message, namespaceOf, Obj, rec, recs, resolveConfig, str, strs } from "./k8s";
+import { arr, kindOf, message, namespaceOf, Obj, rec, recs, resolveConfig, str, strs } from "./k8s";
 import { DataPortsConfig, dataPortsSchema } from "./dataServiceExposure";
-import { indexStack, StackIndex } from "./stack";
+import { asPortNumber, indexStack, namedContainerPorts, objectsOfKind, openSource, selectorMatches, StackIndex, withUnknowns, Workload } from "../reading";
 
-/** Why an ingress rule admits every source, or undefined when its peers are restricted. */
-export function openSource(rule: Obj): string | undefined {
-    const from = rule.from;
-    if (from === undefined || from === null || (Array.isArray(from) && arr(from).length === 0)) {
-        return "it has no from, so every source";
-    }
-    for (const peer of recs(from)) {
-        const cidr = str(at(peer, "ipBlock", "cidr"));
-        if (cidr === "0.0.0.0/0" || cidr === "::/0") {
-            return `ipBlock ${cidr}`;
+export { openSource } from "../reading";
+
+/** Workloads of `namespace` whose pod labels a selector selects (a Service's plain map or a LabelSelector). */
+function selectedWorkloads(index: StackIndex, namespace: string, selector: unknown, plainMap: boolean): Workload[] {
+    return index.workloads.filter((w) => {
+        if (w.namespace !== namespace) {
+            return false;
         }
-        if (peer.namespaceSelector !== undefined && peer.namespaceSelector !== null && isEmptySelector(peer.namespaceSelector) && isEmptySelector(peer.podSelector)) {
-            return "namespaceSelector {} without a podSelector, so every pod of every namespace";
-        }
-    }
-    return undefined;
+        const labels = rec(w.podMeta?.labels);
+        return plainMap ? selectorMatches({ matchLabels: rec(selector) ?? {} }, labels) : selectorMatches(selector, labels);
+    });
 }
 
-function namedPorts(index: StackIndex, namespace: string): Map<string, number[]> {
+function namedPortsOf(workloads: readonly Workload[]): Map<string, number[]> {
     const out = new Map<string, number[]>();
-    for (const w of index.workloads) {
-        if (w.namespace !== namespace) {
-            continue;
-        }
-        for (const ref of containersOf(w.podSpec)) {
-            for (const p of recs(ref.c.ports)) {
-                const n = str(p.name);
-                if (n && typeof p.containerPort === "number") {
-                    out.set(n, [...(out.get(n) ?? []), p.containerPort]);
-                }
-            }
-        }
+    const named = namedContainerPorts(workloads.flatMap((w) => w.containers.map((c) => c.c)));
+    for (const [name, ports] of named) {
+        out.set(
+            name,
+            ports.filter((p) => p.protocol === "TCP").map((p) => p.port),
+        );
     }
     return out;
 }
@@ -66,45 +55,84 @@ export function coveredDataPorts(rule: Obj, dataPorts: readonly number[], named:
 }
 
 /**
- * No NetworkPolicy opens a data port to all sources: an ingress rule without `from`, with a peer
- * `namespaceSelector: {}` and no podSelector, or with ipBlock 0.0.0.0/0 or ::/0 must not cover a
- * data port (rules without ports cover all ports; named ports are resolved through the container
- * ports of the stack's workloads in the same namespace). A stack policy for that resolution.
+ * No data port is open to all sources. A NetworkPolicy ingress rule must not admit everyone to a
+ * data port: no `from`, a peer whose namespaceSelector (and podSelector) select every namespace (`{}`,
+ * only NotIn/DoesNotExist requirements, Exists on kubernetes.io/metadata.name), or ipBlocks that
+ * together admit the public internet (0.0.0.0/0, ::/0, 0.0.0.0/1 + 128.0.0.0/1, ::ffff:0:0/96, any /8
+ * of public space). Rules without ports cover all ports; named ports resolve through the container
+ * ports of the pods the NetworkPolicy selects. An externally exposed Service (NodePort,
+ * LoadBalancer, externalIPs) must not reach a data port through a named targetPort either (numeric
+ * ports are data-service-exposure's): the name resolves to the container port of the selected pods.
  */
 export const networkPolicyDataPorts: StackValidationPolicy = {
     name: "network-policy-data-ports",
-    description: "No NetworkPolicy ingress rule opens a data port to all sources (no from, an empty namespaceSelector or 0.0.0.0/0).",
+    description: "No NetworkPolicy ingress rule or exposed Service opens a data port to all sources (no from, selectors matching every namespace, internet CIDRs, named ports).",
     enforcementLevel: "mandatory",
     configSchema: dataPortsSchema,
-    validateStack: (args, reportViolation) => {
-        const cfg = resolveConfig<DataPortsConfig>(dataPortsSchema, () => args.getConfig());
-        const dataPorts = cfg.dataPorts ?? [];
-        const index = indexStack(args.resources);
-        for (const r of args.resources) {
-            const np = rec(r.props);
-            if (!kindOf(r.type, "NetworkPolicy") || !np) {
-                continue;
+    validateStack: (args, reportViolation) =>
+        withUnknowns((unknowns) => {
+            const cfg = resolveConfig<DataPortsConfig>(dataPortsSchema, () => args.getConfig());
+            const dataPorts = cfg.dataPorts ?? [];
+            const index = indexStack(args.resources, unknowns);
+            for (const r of args.resources) {
+                unknowns.run(() => {
+                    const np = rec(r.props);
+                    if (!kindOf(r.type, "NetworkPolicy") || !np) {
+                        return;
+                    }
+                    const spec = rec(np.spec) ?? {};
+                    const types = spec.policyTypes === undefined ? ["Ingress"] : strs(spec.policyTypes);
+                    if (!types.includes("Ingress")) {
+                        return;
+                    }
+                    const ns = namespaceOf(np);
+                    const selected = selectedWorkloads(index, ns, spec.podSelector, false);
+                    const named = namedPortsOf(selected.length > 0 ? selected : index.workloads.filter((w) => w.namespace === ns));
+                    const problems: string[] = [];
+                    recs(spec.ingress).forEach((rule, i) => {
+                        const why = openSource(rule);
+                        const ports = why ? coveredDataPorts(rule, dataPorts, named) : [];
+                        if (why && ports.length > 0) {
+                            problems.push(`ingress rule #${i + 1} opens data port(s) ${ports.join(", ")} to all sources (${why})`);
+                        }
+                    });
+                    if (problems.length > 0) {
+                        reportViolation(
+                            message("networkpolicy", problems, ["restrict `from` to the client namespaces and pods (namespaceSelector with matchLabels such as kubernetes.io/metadata.name, plus a podSelector) and list only the needed ports"]),
+                            r.urn,
+                        );
+                    }
+                });
             }
-            const spec = rec(np.spec) ?? {};
-            const types = spec.policyTypes === undefined ? ["Ingress"] : strs(spec.policyTypes);
-            if (!types.includes("Ingress")) {
-                continue;
+            for (const svc of objectsOfKind(index, "Service")) {
+                unknowns.run(() => {
+                    const spec = rec(svc.props.spec) ?? {};
+                    const type = str(spec.type) ?? "ClusterIP";
+                    const exposedBy = [type === "NodePort" || type === "LoadBalancer" ? `type ${type}` : undefined, arr(spec.externalIPs).length > 0 ? "externalIPs" : undefined].filter(
+                        (x): x is string => x !== undefined,
+                    );
+                    if (exposedBy.length === 0 || type === "ExternalName" || rec(spec.selector) === undefined) {
+                        return;
+                    }
+                    const named = namedPortsOf(selectedWorkloads(index, svc.namespace, spec.selector, true));
+                    const problems: string[] = [];
+                    for (const p of recs(spec.ports)) {
+                        const target = p.targetPort;
+                        if (typeof target !== "string" || /^\d+$/.test(target) || dataPorts.includes(asPortNumber(p.port) ?? -1)) {
+                            continue;
+                        }
+                        const hits = (named.get(target) ?? []).filter((n) => dataPorts.includes(n));
+                        if (hits.length > 0) {
+                            problems.push(`port ${String(p.port)} (targetPort "${target}") reaches data port(s) ${Array.from(new Set(hits)).join(", ")} of the selected pods and is exposed by ${exposedBy.join(" and ")}`);
+                        }
+                    }
+                    if (problems.length > 0) {
+                        reportViolation(
+                            message("service", problems, ["use type ClusterIP (or a headless Service) without externalIPs for data ports, whatever the port is named; reach the data service from outside through kubectl port-forward or an authenticated proxy"]),
+                            svc.resource.urn,
+                        );
+                    }
+                });
             }
-            const named = namedPorts(index, namespaceOf(np));
-            const problems: string[] = [];
-            recs(spec.ingress).forEach((rule, i) => {
-                const why = openSource(rule);
-                const ports = why ? coveredDataPorts(rule, dataPorts, named) : [];
-                if (why && ports.length > 0) {
-                    problems.push(`ingress rule #${i + 1} opens data port(s) ${ports.join(", ")} to all sources (${why})`);
-                }
-            });
-            if (problems.length > 0) {
-                reportViolation(
-                    message("networkpolicy", problems, ["restrict `from` to the client namespaces and pods (namespaceSelector with matchLabels such as kubernetes.io/metadata.name, plus a podSelector) and list only the needed ports"]),
-                    r.urn,
-                );
-            }
-        }
-    },
+        }),
 };

@@ -3,10 +3,10 @@
 
 import * as assert from "assert";
 import * as path from "path";
-import { evaluate, formatReport, loadPolicyConfig, PolicyPackConfig, Violation } from "../policy/runner";
-import { renderStack } from "../scripts/lib/mockRuntime";
+import { evaluate, formatReport, loadPolicyConfig, PolicyPackConfig, Violation } from "../../policy/runner";
+import { renderStack } from "../../scripts/lib/mockRuntime";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "..", "..");
 
 /** Rendered objects are untyped manifests; the tests poke into them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
