@@ -130,11 +130,41 @@ export function kafkaStartScript(namespace: string): string {
         `mkdir -p ${KAFKA_PATHS.logDirs}`,
         `sed -e "s/${NODE_ID_PLACEHOLDER}/$ordinal/g" -e "s/${POD_HOST_PLACEHOLDER}/$host/g" ${KAFKA_PATHS.template}/server.properties > ${KAFKA_PATHS.serverProperties}`,
         `if [ -f ${KAFKA_PATHS.tls}/tls.crt ]; then cat ${KAFKA_PATHS.tls}/tls.key ${KAFKA_PATHS.tls}/tls.crt > ${KAFKA_PATHS.keystore}; fi`,
-        `/opt/kafka/bin/kafka-storage.sh format --config ${KAFKA_PATHS.serverProperties} --cluster-id "$CLUSTER_ID" --ignore-formatted`,
+        // --cluster-id=VALUE: a generated id may begin with '-', which the tool's parser would take for a flag.
+        `/opt/kafka/bin/kafka-storage.sh format --config ${KAFKA_PATHS.serverProperties} --cluster-id="$CLUSTER_ID" --ignore-formatted`,
         `exec /opt/kafka/bin/kafka-server-start.sh ${KAFKA_PATHS.serverProperties}`,
         "",
     ].join("\n");
 }
+
+/**
+ * log4j configuration: everything to stdout, where the kubelet rotates it. The image's default writes
+ * server, controller, state-change and request logs into /opt/kafka/logs with hourly rolling and no
+ * retention: a size-limited emptyDir fills and the pod is evicted (eviction ignores the PDB).
+ */
+export function kafkaLog4jProperties(): string {
+    return [
+        "log4j.rootLogger=INFO, stdout",
+        "log4j.appender.stdout=org.apache.log4j.ConsoleAppender",
+        "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout",
+        "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n",
+        // The default's per-logger levels, minus their file appenders.
+        "log4j.logger.kafka=INFO",
+        "log4j.logger.org.apache.kafka=INFO",
+        "log4j.logger.kafka.request.logger=WARN",
+        "log4j.logger.kafka.controller=INFO",
+        "log4j.logger.kafka.log.LogCleaner=INFO",
+        "log4j.logger.state.change.logger=INFO",
+        "log4j.logger.kafka.authorizer.logger=INFO",
+        "",
+    ].join("\n");
+}
+
+/** JVM options that keep the broker's own output on stdout: log4j as above, GC pauses too (no GC log files). */
+export const KAFKA_LOG_ENV = {
+    KAFKA_LOG4J_OPTS: `-Dlog4j.configuration=file:${KAFKA_PATHS.template}/log4j.properties`,
+    KAFKA_GC_LOG_OPTS: "-Xlog:gc:stdout:time,tags",
+};
 
 /** JVM heap in MiB: a share of the memory limit, leaving the rest to page cache and off-heap buffers. */
 export function kafkaHeapMiB(memoryLimit: string, heapPercent: number): number {

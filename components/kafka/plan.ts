@@ -13,7 +13,9 @@ import {
     KAFKA_PATHS,
     KAFKA_PORTS,
     kafkaHeapMiB,
+    KAFKA_LOG_ENV,
     kafkaJaasConfig,
+    kafkaLog4jProperties,
     kafkaServerProperties,
     kafkaStartScript,
 } from "./files";
@@ -96,6 +98,7 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
                         content: kafkaServerProperties({ replicas: settings.replicas, namespace: settings.namespace, clientAuth: settings.clientAuth, tls }),
                     },
                     { key: "start.sh", content: kafkaStartScript(settings.namespace) },
+                    { key: "log4j.properties", content: kafkaLog4jProperties() },
                     // Fixed for the life of the cluster (formatted into every volume): no reason to roll pods.
                     { key: "cluster-id", content: generatedValue(clusterId), rollout: false },
                 ],
@@ -126,6 +129,8 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
                         { name: "KAFKA_HEAP_OPTS", value: `-Xms${heap}m -Xmx${heap}m` },
                         { name: "KAFKA_OPTS", value: `-Djava.security.auth.login.config=${KAFKA_PATHS.jaas}` },
                         { name: "LOG_DIR", value: KAFKA_PATHS.logs },
+                        { name: "KAFKA_LOG4J_OPTS", value: KAFKA_LOG_ENV.KAFKA_LOG4J_OPTS },
+                        { name: "KAFKA_GC_LOG_OPTS", value: KAFKA_LOG_ENV.KAFKA_GC_LOG_OPTS },
                     ],
                     resources: settings.resources,
                     mounts: [

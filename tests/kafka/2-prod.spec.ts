@@ -1,0 +1,177 @@
+// The prod stack's Kafka (3 combined broker+controller nodes, KRaft) as real Kafka 3.8.1: one network
+// namespace per pod, the rendered start.sh/server.properties/JAAS unchanged but for the printed paths, one
+// cluster shared by every proof below (see prodCluster.ts). TLS is rendered off for now (prodCluster.ts).
+
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { dataKey, envValue } from "../helpers/rendered";
+import { randomToken, registerRealServerSummary, startClock } from "../helpers/servers";
+import { hostLogDirs, metaProperties, registerKafkaTeardown, rollNode, waitIsr, withDataKey, withJaasUser, withPassword, withUsername, type KafkaCluster } from "../helpers/kafka";
+import { prodCluster } from "./prodCluster";
+import { assertCleanStop, assertRefusedLogin, assertRefusedPlaintext, uniqueIds } from "./proofs";
+
+registerRealServerSummary(180);
+
+/** Producer pace during failures: enough records to see a loss, little CPU on a 2-core machine. */
+const STREAM_INTERVAL_MS = 20;
+registerKafkaTeardown();
+
+describe("Kafka prod stack on real Kafka 3.8.1 (3 nodes, KRaft)", function () {
+    this.timeout(240_000);
+    let c: KafkaCluster;
+    let stopClock: () => void = () => undefined;
+    let topic: string;
+    let app: string;
+
+    before(async function () {
+        this.timeout(240_000);
+        const t0 = Date.now();
+        stopClock = startClock("kafka prod");
+        ({ cluster: c } = await prodCluster(this));
+        console.log(`      3-node cluster ready (waited ${((Date.now() - t0) / 1000).toFixed(1)} s here; it may have started during the dev proofs)`);
+        topic = `orders-${randomToken(6).toLowerCase()}`;
+        app = c.clientConfig(c.userJaas("orders"));
+    });
+
+    after(function () {
+        stopClock();
+    });
+
+    it("formats every node with the generated cluster id; node.id is the pod ordinal", async function () {
+        const id = envValue(c.rendered.objects, c.rendered.sts, c.rendered.container, "CLUSTER_ID");
+        assert.strictEqual(id.source, `ConfigMap ${c.namespace}/kafka-config key cluster-id`);
+        for (const n of c.nodes) {
+            for (const dir of hostLogDirs(n)) {
+                const meta = metaProperties(dir);
+                assert.strictEqual(meta["cluster.id"], id.value, `${n.pod}: ${dir}/meta.properties cluster.id`);
+                assert.strictEqual(meta["node.id"], String(n.ordinal), `${n.pod}: node.id`);
+            }
+        }
+        const cl = await c.probeOrThrow().ok("cluster", [c.adminClient(), "10000"], 20_000);
+        assert.strictEqual(cl.clusterId, id.value);
+    });
+
+    it("forms a KRaft quorum of the 3 rendered voters with an elected leader", async function () {
+        const q = await c.probeOrThrow().ok("quorum", [c.adminClient(), "10000"], 20_000);
+        const voters = (q.voters as { id: number }[]).map((v) => v.id).sort();
+        assert.deepStrictEqual(voters, [0, 1, 2], `voters: ${JSON.stringify(q.voters)}`);
+        assert.ok(voters.includes(q.leaderId as number), `leader ${q.leaderId} is a voter`);
+        assert.deepStrictEqual(q.observers, [], "every node is a voter (combined broker+controller)");
+    });
+
+    it("advertises each pod's rendered DNS name on the client listener", async function () {
+        const cl = await c.probeOrThrow().ok("cluster", [c.adminClient(), "10000"], 20_000);
+        const nodes = (cl.nodes as { id: number; host: string; port: number }[]).sort((a, b) => a.id - b.id);
+        assert.deepStrictEqual(
+            nodes,
+            c.nodes.map((n) => ({ id: n.ordinal, host: n.fqdn, port: c.clientPort })),
+        );
+    });
+
+    it("creates a topic with the rendered defaults: replication factor 3, min.insync.replicas 2", async function () {
+        await c.probeOrThrow().ok("create-topic", [c.adminClient(), topic, "3", "-1", "", "15000"], 30_000);
+        const t = await waitIsr(c, topic, 3, 30_000);
+        for (const p of t.partitions) assert.strictEqual(p.replicas.length, 3, `partition ${p.partition} replicas ${p.replicas}`);
+        assert.strictEqual(t.configs["min.insync.replicas"], "2");
+    });
+
+    it("lets the application user of Secret kafka-user-orders produce with acks=all and consume back", async function () {
+        const p = c.probeOrThrow();
+        const r = await p.ok("produce", [app, topic, "first", "600", "30000"], 45_000);
+        assert.deepStrictEqual(r.failed, []);
+        assert.strictEqual((r.acked as string[]).length, 600);
+        const consumed = await p.ok("consume", [app, topic, "30000"], 45_000);
+        assert.deepStrictEqual(uniqueIds(consumed.values as string[]), new Set(r.acked as string[]));
+    });
+
+    it("refuses a wrong password with SaslAuthenticationException", async function () {
+        await assertRefusedLogin(c, withPassword(c.userJaas("orders"), randomToken(24)));
+    });
+
+    it("refuses an unknown user with SaslAuthenticationException", async function () {
+        await assertRefusedLogin(c, withUsername(c.userJaas("orders"), `nobody${randomToken(6).toLowerCase()}`));
+    });
+
+    it("refuses PLAINTEXT on the SASL client port", async function () {
+        await assertRefusedPlaintext(c);
+    });
+
+    it("loses no acknowledged message when a node is killed -9 while producing with acks=all; the node rejoins and catches up", async function () {
+        const p = c.probeOrThrow();
+        const t = `kill9-${randomToken(6).toLowerCase()}`;
+        await p.ok("create-topic", [c.adminClient(), t, "3", "-1", "", "15000"], 30_000);
+        const before = await waitIsr(c, t, 3, 30_000);
+        const stream = await p.startStream(app, t, "k9", STREAM_INTERVAL_MS, 100_000);
+        await waitAcked(c, stream, 100, 30_000);
+        // The leader of partition 0: its partitions must fail over while the producer keeps sending.
+        const victim = c.nodes[before.partitions.find((x) => x.partition === 0)!.leader];
+        const metaBefore = hostLogDirs(victim).map((d) => fs.readFileSync(path.join(d, "meta.properties"), "utf8"));
+        const ackedAtKill = (await p.ok("stream-status", [stream], 10_000)).acked as number;
+        await victim.kill9();
+        await waitAcked(c, stream, ackedAtKill + 100, 60_000);
+        // The kubelet restarts the container: same pod, same volumes.
+        victim.start();
+        await victim.waitListening();
+        const after = await waitIsr(c, t, 3, 90_000);
+        const result = await p.ok("stream-stop", [stream, "60000"], 90_000);
+        const acked = result.acked as string[];
+        const failed = result.failed as [string, string, string][];
+        const consumed = uniqueIds((await p.ok("consume", [app, t, "60000"], 90_000)).values as string[]);
+        const lost = acked.filter((id) => !consumed.has(id));
+        console.log(
+            `      killed ${victim.pod} (leader of partition 0): ${result.sent} sent, ${acked.length} acknowledged, ${failed.length} failed` +
+                `${failed.length ? ` (${[...new Set(failed.map((f) => f[1]))].join(", ")})` : ""}, ${consumed.size} consumed, ${lost.length} acknowledged but lost`,
+        );
+        assert.deepStrictEqual(lost, [], "acknowledged (acks=all) but not consumed");
+        assert.ok(acked.length >= ackedAtKill + 100, "the producer made progress with one node down");
+        for (const x of after.partitions) assert.deepStrictEqual([...x.isr].sort(), [0, 1, 2], `partition ${x.partition} ISR after the rejoin`);
+        assert.match(victim.lastLog(), /All of the log directories are already formatted\./, "the restarted node kept its formatted volume");
+        assert.deepStrictEqual(hostLogDirs(victim).map((d) => fs.readFileSync(path.join(d, "meta.properties"), "utf8")), metaBefore, "meta.properties unchanged");
+    });
+
+    it("keeps a producer working through a rolling restart, one node at a time (highest ordinal first), with no failed send; the restarted pods read the changed Secret", async function () {
+        const p = c.probeOrThrow();
+        const t = `roll-${randomToken(6).toLowerCase()}`;
+        await p.ok("create-topic", [c.adminClient(), t, "3", "-1", "", "15000"], 30_000);
+        await waitIsr(c, t, 3, 30_000);
+        // The update being rolled out: Secret kafka-jaas gains a user (name and password made here), so the
+        // test also shows each pod is recreated from the changed objects, as the kubelet projects them.
+        const extraUser = `roll${randomToken(6).toLowerCase()}`;
+        const extraJaas = withPassword(withUsername(c.userJaas("orders"), extraUser), randomToken(24));
+        const extraPassword = /password="([^"]*)"/.exec(extraJaas)![1];
+        const jaasKey = "kafka_server_jaas.conf";
+        const updated = withDataKey(c.rendered.objects, "Secret", c.namespace, "kafka-jaas", jaasKey, withJaasUser(dataKey(c.rendered.objects, "Secret", c.namespace, "kafka-jaas", jaasKey), extraUser, extraPassword));
+        await assertRefusedLogin(c, extraJaas);
+        const stream = await p.startStream(app, t, "roll", STREAM_INTERVAL_MS, 100_000);
+        await waitAcked(c, stream, 100, 30_000);
+        const gaps: string[] = [];
+        for (const node of [...c.nodes].reverse()) {
+            const r = await rollNode(c, node, { topic: t, objects: updated });
+            assertCleanStop(node, r.stopped);
+            assert.match(node.lastLog(), /All of the log directories are already formatted\./, `${node.pod}: the format step is a no-op on restart`);
+            gaps.push(`${node.pod}: stopped in ${r.stopS.toFixed(1)} s, Ready ${r.readyS.toFixed(1)} s after start, back in every ISR ${r.isrAfterReadyS.toFixed(1)} s after Ready`);
+            const status = await p.ok("stream-status", [stream], 10_000);
+            assert.strictEqual(status.failed, 0, `failed sends after restarting ${node.pod}`);
+        }
+        const acked0 = (await p.ok("stream-status", [stream], 10_000)).acked as number;
+        await waitAcked(c, stream, acked0 + 50, 30_000);
+        const result = await p.ok("stream-stop", [stream, "60000"], 90_000);
+        const acked = result.acked as string[];
+        const consumed = uniqueIds((await p.ok("consume", [app, t, "60000"], 90_000)).values as string[]);
+        console.log(`      rolling restart: ${result.sent} sent, ${acked.length} acknowledged, ${(result.failed as unknown[]).length} failed, ${consumed.size} consumed\n        ${gaps.join("\n        ")}`);
+        assert.deepStrictEqual(result.failed, [], "failed sends (beyond the producer's own retries)");
+        assert.deepStrictEqual(acked.filter((id) => !consumed.has(id)), [], "acknowledged but not consumed");
+        const login = await p.call("cluster", [c.clientConfig(extraJaas), "15000"], 30_000);
+        assert.strictEqual(login.ok, true, `the user added to Secret kafka-jaas logs in after the roll: ${login.error}: ${login.message}`);
+    });
+});
+
+/** Waits until the stream has at least `n` acknowledged records; fails on any failed send meanwhile. */
+async function waitAcked(c: KafkaCluster, stream: string, n: number, timeoutMs: number): Promise<void> {
+    await c.waitUntil(`${n} acknowledged records`, timeoutMs, async () => {
+        const s = await c.probeOrThrow().ok("stream-status", [stream], 10_000);
+        return (s.acked as number) >= n;
+    });
+}
+
