@@ -2,51 +2,60 @@
 //
 //   stack config ──► validated PlatformConfig (components/config)
 //                        │
+//                        ├── guard: planned StatefulSets vs the last deployment (components/guard)
+//                        │
 //   Kubernetes provider (server-side apply) + platform context (storage, pod security, NetworkPolicies, TLS)
 //     ├── namespace db         : MariaDb  (mariadb.db.svc.cluster.local:3306)
 //     ├── namespace cache      : Redis    (redis.cache.svc.cluster.local:6379)
 //     └── namespace messaging  : Kafka    (kafka.messaging.svc.cluster.local:9092, controller 9093)
 //
-// Service stacks read the exports below through a StackReference.
+// Service stacks read the outputs below through a StackReference.
 
 import * as k8s from "@pulumi/kubernetes";
 import { loadStackConfig } from "./components/config";
+import { guardStatefulSets } from "./components/guard";
 import { Kafka } from "./components/kafka";
 import { MariaDb } from "./components/mariadb";
 import { platformContext } from "./components/platform";
 import { Redis } from "./components/redis";
 import { CertificateAuthority } from "./components/tls";
 
-const config = loadStackConfig();
+export = async () => {
+    const config = loadStackConfig();
+    // Before anything is declared: a change the API server would refuse stops the run here.
+    const statefulSets = await guardStatefulSets(config);
 
-const provider = new k8s.Provider("k8s", {
-    kubeconfig: config.kubeconfig,
-    context: config.kubeContext,
-    enableServerSideApply: true,
-    // Config and credential changes update in place instead of replacing (and re-creating) the objects.
-    enableConfigMapMutable: true,
-    enableSecretMutable: true,
-});
+    const provider = new k8s.Provider("k8s", {
+        kubeconfig: config.kubeconfig,
+        context: config.kubeContext,
+        enableServerSideApply: true,
+        // Config and credential changes update in place instead of replacing (and re-creating) the objects.
+        enableConfigMapMutable: true,
+        enableSecretMutable: true,
+    });
+    const ca =
+        config.tls.enabled && !config.tls.issuer ? new CertificateAuthority("platform-ca", { protect: config.protect }, { provider }) : undefined;
+    const platform = platformContext(config, ca);
 
-const ca =
-    config.tls.enabled && !config.tls.issuer ? new CertificateAuthority("platform-ca", { protect: config.protect }, { provider }) : undefined;
-const platform = platformContext(config, ca);
+    const mariadb = new MariaDb("mariadb", { ...config.mariadb, platform }, { provider });
+    const redis = new Redis("redis", { ...config.redis, platform }, { provider });
+    const kafka = new Kafka("kafka", { ...config.kafka, platform }, { provider });
 
-const mariadb = new MariaDb("mariadb", { ...config.mariadb, platform }, { provider });
-const redis = new Redis("redis", { ...config.redis, platform }, { provider });
-const kafka = new Kafka("kafka", { ...config.kafka, platform }, { provider });
-
-/** Connection details (no secrets): host, port, namespace, credential Secrets and ready connection strings. */
-export const mariadbConnection = mariadb.connection;
-export const redisConnection = redis.connection;
-export const kafkaConnection = kafka.connection;
-/** PEM of the generated CA that signs the service certificates (public; empty without TLS or with an Issuer). */
-export const tlsCaCertificate = ca ? ca.certPem : "";
-
-// Generated credentials: secret outputs only.
-export const mariadbRootPassword = mariadb.rootPasswordValue;
-export const mariadbUserPasswords = mariadb.userPasswordValues;
-export const redisPassword = redis.passwordValue;
-export const redisUserPasswords = redis.userPasswordValues;
-export const kafkaAdminPassword = kafka.adminPasswordValue;
-export const kafkaUserPasswords = kafka.userPasswordValues;
+    return {
+        // Connection details (no secrets): host, port, namespace, credential Secrets, connection strings.
+        mariadbConnection: mariadb.connection,
+        redisConnection: redis.connection,
+        kafkaConnection: kafka.connection,
+        // PEM of the generated CA that signs the service certificates (public; empty without TLS or with an Issuer).
+        tlsCaCertificate: ca ? ca.certPem : "",
+        // Generated credentials: secret outputs only.
+        mariadbRootPassword: mariadb.rootPasswordValue,
+        mariadbUserPasswords: mariadb.userPasswordValues,
+        redisPassword: redis.passwordValue,
+        redisUserPasswords: redis.userPasswordValues,
+        kafkaAdminPassword: kafka.adminPasswordValue,
+        kafkaUserPasswords: kafka.userPasswordValues,
+        // What the guard compares the next run with: each StatefulSet's immutable fields as deployed.
+        statefulSets,
+    };
+};

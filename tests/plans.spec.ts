@@ -132,7 +132,7 @@ describe("pod template builder", () => {
         ]);
         const kafka = planKafka(config.kafka, config);
         assert.deepStrictEqual(checksumSources(kafka.workload.containers, kafka.objects), [
-            { annotation: "checksum/config", object: "kafka-config", keys: ["server.properties", "start.sh"] },
+            { annotation: "checksum/config", object: "kafka-config", keys: ["server.properties", "start.sh", "log4j.properties"] },
             { annotation: "checksum/jaas", object: "kafka-jaas", keys: ["kafka_server_jaas.conf"] },
         ]);
     });

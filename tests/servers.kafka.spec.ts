@@ -259,7 +259,8 @@ describe("Kafka (no broker available): the generated server properties by invari
                 assert.strictEqual(Buffer.from(value, "base64url").length, 16, "16 bytes (a UUID's size), as kafka-storage.sh random-uuid prints");
                 assert.notStrictEqual(value, IMAGE_DEFAULT_CLUSTER_ID, "the apache/kafka image's default cluster id");
                 assert.ok(!k().template.includes(IMAGE_DEFAULT_CLUSTER_ID) && !k().startScript.includes(IMAGE_DEFAULT_CLUSTER_ID));
-                assert.match(k().startScript, /--cluster-id "\$CLUSTER_ID"/, "start.sh formats the storage with $CLUSTER_ID");
+                // --cluster-id=VALUE, so an id that begins with '-' is not taken for a flag.
+                assert.match(k().startScript, /--cluster-id="\$CLUSTER_ID"/, "start.sh formats the storage with $CLUSTER_ID");
             });
         });
     }
@@ -324,7 +325,7 @@ describe("Kafka (no broker available): the generated server properties by invari
                     const startArgs = fs.readFileSync(path.join(out, "start.args"), "utf8").trim().split("\n");
                     assert.strictEqual(startArgs.length, 1, `kafka-server-start.sh args: ${startArgs.join(" ")}`);
                     const storage = fs.readFileSync(path.join(out, "storage.args"), "utf8").trim().split("\n");
-                    assert.deepStrictEqual(storage, ["format", "--config", startArgs[0], "--cluster-id", clusterId, "--ignore-formatted"], `${pod}: kafka-storage.sh`);
+                    assert.deepStrictEqual(storage, ["format", "--config", startArgs[0], `--cluster-id=${clusterId}`, "--ignore-formatted"], `${pod}: kafka-storage.sh`);
                     for (const dir of prop(props, "log.dirs").split(",")) assert.ok(fs.statSync(tmp + dir).isDirectory(), `${pod}: start.sh creates ${dir}`);
                     const keystore = props.get("listener.name.client.ssl.keystore.location");
                     if (keystore) {

@@ -31,7 +31,15 @@ export interface PlatformConfig extends PlatformSettings {
     mariadb: MariaDbSettings;
     redis: RedisSettings;
     kafka: KafkaSettings;
+    /**
+     * Services whose StatefulSet may be replaced in this run (after the safe procedure the guard printed).
+     * Default none: a change to an immutable StatefulSet field stops the run.
+     */
+    allowStatefulSetReplacement: ServiceName[];
 }
+
+export const SERVICE_NAMES = ["mariadb", "redis", "kafka"] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** Every accepted top-level key, with a one-line description. */
 export const TOP_LEVEL_KEYS: Record<keyof PlatformConfig, string> = {
@@ -46,6 +54,7 @@ export const TOP_LEVEL_KEYS: Record<keyof PlatformConfig, string> = {
     mariadb: "object",
     redis: "object",
     kafka: "object",
+    allowStatefulSetReplacement: "list of mariadb | redis | kafka",
 };
 // Compile-time check that the platform keys are all top-level keys.
 const _platformKeys: readonly (keyof PlatformConfig)[] = PLATFORM_KEYS;
@@ -69,6 +78,10 @@ export function parseStackConfig(raw: Record<string, unknown>): PlatformConfig {
         mariadb: readMariaDbSettings(r, raw.mariadb),
         redis: readRedisSettings(r, raw.redis),
         kafka: readKafkaSettings(r, raw.kafka),
+        allowStatefulSetReplacement: r
+            .list("allowStatefulSetReplacement", raw.allowStatefulSetReplacement)
+            .map((v, i) => r.oneOf<ServiceName | "">(`allowStatefulSetReplacement[${i}]`, v, "", SERVICE_NAMES))
+            .filter((v): v is ServiceName => v !== ""),
     };
     checkProductionRules(r, config);
     const namespaces = [config.mariadb.namespace, config.redis.namespace, config.kafka.namespace];

@@ -55,6 +55,13 @@ export interface RenderOptions {
      * its passwords are predictable. Private keys stay random (they only ever appear in redacted Secrets).
      */
     seed?: string;
+    /**
+     * The outputs of this stack's last deployment, as the program reads them through a StackReference to
+     * itself (the immutable-field guard). Default: none, as before a first deployment.
+     */
+    previousOutputs?: Record<string, unknown>;
+    /** Called for each resource as the program registers it (tests: what was declared before a failure). */
+    onRegister?: (r: RegisteredResource) => void;
 }
 
 export interface RenderResult {
@@ -196,11 +203,14 @@ async function generatedState(
     rawInputs: Record<string, unknown>,
     remember: (s: string) => string,
     random: ByteSource,
+    previousOutputs: Record<string, unknown> | undefined,
 ): Promise<Record<string, unknown>> {
     const inputs = rawInputs;
     // Inputs that came from other resources' secret outputs arrive wrapped; certificates need the plain PEM.
     const plain = unwrapSecrets(rawInputs, true) as Record<string, any>;
     switch (type) {
+        case "pulumi:pulumi:StackReference":
+            return { ...inputs, outputs: previousOutputs ?? {}, secretOutputNames: [] };
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: remember(randomPassword(Number(inputs.length) || 32, random)), bcryptHash: "" };
         case "random:index/randomId:RandomId": {
@@ -309,6 +319,10 @@ export interface OfflineRunOptions {
     withSecrets?: boolean;
     /** See RenderOptions.seed. */
     seed?: string;
+    /** See RenderOptions.previousOutputs. */
+    previousOutputs?: Record<string, unknown>;
+    /** See RenderOptions.onRegister. */
+    onRegister?: (r: RegisteredResource) => void;
 }
 
 /**
@@ -350,16 +364,18 @@ async function runOnce(program: () => unknown, opts: OfflineRunOptions): Promise
     await pulumi.runtime.setMocks(
         {
             async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
-                const state = await generatedState(args.type, args.inputs, remember, byteSource(opts.seed, `${args.type}::${args.name}`));
+                const state = await generatedState(args.type, args.inputs, remember, byteSource(opts.seed, `${args.type}::${args.name}`), opts.previousOutputs);
                 const key = `${args.type}::${args.name}`;
-                resources.push({
+                const registered: RegisteredResource = {
                     urn: urns.get(key) ?? "",
                     type: args.type,
                     name: args.name,
                     custom: args.custom ?? false,
                     inputs: args.inputs,
                     options: requested.get(key) ?? {},
-                });
+                };
+                resources.push(registered);
+                opts.onRegister?.(registered);
                 return { id: args.custom ? `${args.name}-id` : undefined, state: args.custom ? state : {} };
             },
             call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
@@ -369,12 +385,21 @@ async function runOnce(program: () => unknown, opts: OfflineRunOptions): Promise
         opts.project,
         opts.stack,
         false,
+        // What a self-managed (file) backend calls every organization.
+        "organization",
     );
     const monitor = pulumi.runtime.getMonitor() as unknown as {
+        readResource: (req: RegisterRequest, cb: unknown) => unknown;
         registerResource: (req: RegisterRequest, cb: unknown) => unknown;
         registerResourceOutputs: (req: OutputsRequest, cb: unknown) => unknown;
     };
     const register = monitor.registerResource.bind(monitor);
+    const read = monitor.readResource.bind(monitor);
+    // A read (a StackReference, X.get) registers no options, only its URN.
+    monitor.readResource = (req: RegisterRequest, cb: unknown) => {
+        urns.set(`${req.getType()}::${req.getName()}`, mockUrn(opts, req));
+        return read(req, cb);
+    };
     const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
     // The stack's outputs as registered, still carrying their secret markers (the value runInPulumiStack
     // resolves to has lost them).
@@ -485,7 +510,7 @@ export async function renderStack(stack: string, opts: RenderOptions = {}): Prom
             delete require.cache[require.resolve(entry)];
             return require(entry);
         },
-        { project, stack, config, withSecrets: opts.withSecrets, seed: opts.seed },
+        { project, stack, config, withSecrets: opts.withSecrets, seed: opts.seed, previousOutputs: opts.previousOutputs, onRegister: opts.onRegister },
     );
 }
 

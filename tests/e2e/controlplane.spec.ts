@@ -7,6 +7,7 @@
 // Skips locally when the binaries are not built (`bash scripts/controlplane.sh build`); fails in CI.
 
 import * as assert from "assert";
+import { immutableChanges, statefulSetRecordFromManifest } from "../../components/workload/immutable";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -391,6 +392,16 @@ describe("control plane: the rendered stacks on a real Kubernetes API server", f
                         assert.strictEqual(r.reason, "Invalid", `${key(sts)} ${ic.field}: ${r.reason} ${r.message}`);
                         assert.ok(r.message.includes(FORBIDDEN_STATEFULSET_UPDATE), `${key(sts)} ${ic.field}: ${r.message}`);
                         seen.push(`${sts.metadata.name} ${ic.field}: ${r.message}`);
+                        // The program's guard, given the same two objects, stops on the same field (the server
+                        // only says "spec"; the guard names the part).
+                        const mutated = structuredClone(sts) as Obj;
+                        ic.mutate(mutated);
+                        const guard = immutableChanges([statefulSetRecordFromManifest(sts)], [statefulSetRecordFromManifest(mutated as Manifest)]);
+                        const expected = ic.field.replace("volumeClaimTemplates[0]", "volumeClaimTemplates[data]");
+                        assert.ok(
+                            guard.some((g) => g.field === expected || g.field.startsWith(`${expected}[`) || g.field.startsWith(`${expected}.`)),
+                            `${key(sts)} ${ic.field}: the server refuses it, the guard must too; the guard found ${JSON.stringify(guard.map((g) => g.field))}`,
+                        );
                     }
                     // The control: the same machinery with a change the server allows is accepted, so the
                     // refusals above are about the fields and not the helper.
@@ -399,9 +410,49 @@ describe("control plane: the rendered stacks on a real Kubernetes API server", f
                     allowed.spec.updateStrategy = { type: "RollingUpdate", rollingUpdate: { partition: 0 } };
                     const ok = await c.applyOne(allowed as Manifest, FIELD_MANAGER, { dryRun: true });
                     assert.strictEqual(ok.status, 200, describeOutcome(ok));
+                    assert.deepStrictEqual(
+                        immutableChanges([statefulSetRecordFromManifest(sts)], [statefulSetRecordFromManifest(allowed as Manifest)]),
+                        [],
+                        `${key(sts)}: the server accepts the control change, so the guard must let it through`,
+                    );
                 }
                 if (stack === "dev") {
                     console.log(`      the server's refusals (${stack}):\n${[...new Set(seen.map((s) => s.replace(/^\S+ /, "")))].map((s) => `        ${s}`).join("\n")}`);
+                }
+            });
+
+            it("stops config changes to claim size or class before anything is applied (the program's guard); the server refuses the same objects", async function () {
+                const c = plane();
+                const cfg = stackConfig(stack);
+                const base = await renderStack(stack, { withSecrets: true, seed, config: cfg });
+                const previousOutputs = { statefulSets: base.outputs.statefulSets };
+                const kafka = { ...(cfg.kafka ?? {}) };
+                const size = (base.objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "kafka")!.spec as Obj).volumeClaimTemplates[0].spec.resources.requests.storage as string;
+                const changes: [string, Record<string, unknown>, RegExp][] = [
+                    ["kafka.storageSize", { ...cfg, kafka: { ...kafka, storageSize: `${parseInt(size, 10) * 2}Gi` } }, /messaging\/kafka: spec\.volumeClaimTemplates\[data\]\.spec\.resources\.requests\.storage: .*from msa-infra:kafka\.storageSize/],
+                    ["storageClass", { ...cfg, storageClass: stack === "prod" ? "fast-ssd" : "standard" }, /spec\.volumeClaimTemplates\[data\]\.spec\.storageClassName: .*from msa-infra:storageClass/],
+                ];
+                for (const [what, config, expected] of changes) {
+                    const declared: string[] = [];
+                    await assert.rejects(
+                        renderStack(stack, { withSecrets: true, seed, config, previousOutputs, onRegister: (r) => declared.push(r.type) }),
+                        (e: Error) => expected.test(e.message) && /safe procedure: /.test(e.message),
+                        `${what}: the program must stop`,
+                    );
+                    assert.deepStrictEqual(declared.filter((t) => !/^pulumi:pulumi:(Stack|StackReference)$/.test(t)), [], `${what}: nothing declared before the guard`);
+                    // The oracle: the same change rendered without the guard's memory, sent to the real server.
+                    const unguarded = await renderStack(stack, { withSecrets: true, seed, config });
+                    for (const sts of unguarded.objects.filter((o) => o.kind === "StatefulSet")) {
+                        const before = objects.find((o) => key(o) === key(sts))!;
+                        const differs = immutableChanges([statefulSetRecordFromManifest(before)], [statefulSetRecordFromManifest(sts)]).length > 0;
+                        const r = await c.applyOne(sts, FIELD_MANAGER, { dryRun: true });
+                        if (differs) {
+                            assert.strictEqual(r.status, 422, `${what} ${key(sts)}: the guard stops it, so the server must refuse it: ${describeOutcome(r)}`);
+                            assert.ok(JSON.stringify(r.body).includes(FORBIDDEN_STATEFULSET_UPDATE), `${what} ${key(sts)}: ${describeOutcome(r)}`);
+                        } else {
+                            assert.strictEqual(r.status, 200, `${what} ${key(sts)}: the guard lets it through, so the server must accept it: ${describeOutcome(r)}`);
+                        }
+                    }
                 }
             });
 
