@@ -18,7 +18,10 @@ export const REDIS_PATHS = {
 /** The command line of the Redis container: the server reads everything else from redis.conf. */
 export const REDIS_COMMAND = ["redis-server", REDIS_PATHS.configFile];
 
-/** redis.conf text. maxmemory is a share of the memory limit, so Redis refuses writes before the kernel kills it. */
+/**
+ * redis.conf text. maxmemory is a share of the memory limit (redis.maxmemoryPercent), so Redis refuses
+ * writes before the kernel kills it, with room for the AOF rewrite's copy-on-write pages.
+ */
 export function redisServerConfig(opts: { memoryLimit: string; maxmemoryPercent: number; maxmemoryPolicy: string; tls: boolean }): string {
     const maxmemory = Math.floor((quantityToBytes(opts.memoryLimit) * opts.maxmemoryPercent) / 100);
     const lines = [
