@@ -83,7 +83,9 @@ export type VolumeSource =
     /** A ConfigMap or Secret of the plan, by metadata.name. Secrets default to mode 0440. */
     | { kind: "object"; object: string; defaultMode?: number }
     /** The service's TLS Secret (tls.crt, tls.key, ca.crt). */
-    | { kind: "tls" };
+    | { kind: "tls" }
+    /** A standalone PersistentVolumeClaim of the plan (a backup target), by metadata.name. */
+    | { kind: "pvc"; claim: string };
 
 /** A volume mount; mounting a volume is what declares it (the pod's volumes are derived from the mounts). */
 export interface MountPlan {
@@ -140,6 +142,58 @@ export interface StatefulSetPlan {
     storage: { size: string; storageClass: string };
 }
 
+/** A run-to-completion workload in the service's namespace, with the same hardened pods. */
+export interface JobPlan {
+    /** The resource is named `${name}-${id}`. */
+    id: string;
+    /**
+     * metadata.name prefix: a hash of the Job's spec is appended, because a Job's pod template cannot be
+     * changed, so a changed Job is a new object (Pulumi creates it and deletes the old one).
+     */
+    name: string;
+    containers: ContainerPlan[];
+    backoffLimit: number;
+    activeDeadlineSeconds: number;
+    /** Start only once the service's StatefulSet is ready (Pulumi awaits it), e.g. to configure the running service. */
+    afterWorkload: boolean;
+}
+
+/** A scheduled workload (backups), with the same hardened pods. */
+export interface CronJobPlan {
+    /** The resource is named `${name}-${id}`. */
+    id: string;
+    /** metadata.name. */
+    name: string;
+    schedule: string;
+    /** Never two at once: a slow backup is not overtaken by the next one. */
+    concurrencyPolicy: "Forbid";
+    /** A run that could not start this long after its time is skipped (and counts as missed). */
+    startingDeadlineSeconds: number;
+    successfulJobsHistoryLimit: number;
+    failedJobsHistoryLimit: number;
+    job: { containers: ContainerPlan[]; backoffLimit: number; activeDeadlineSeconds: number };
+}
+
+/** A PersistentVolumeClaim of its own (not a StatefulSet claim template): e.g. where backups go. */
+export interface ClaimPlan {
+    /** The resource is named `${name}-${id}`. */
+    id: string;
+    name: string;
+    size: string;
+    storageClass: string;
+}
+
+/** Another Kubernetes object the service needs (a custom resource such as a PrometheusRule). */
+export interface ExtraObjectPlan {
+    /** The resource is named `${name}-${id}`. */
+    id: string;
+    apiVersion: string;
+    kind: string;
+    name: string;
+    /** Everything but apiVersion, kind and metadata. */
+    body: Record<string, unknown>;
+}
+
 export interface ServicePlan {
     /** Names the StatefulSet, Services, ServiceAccount and PDB, and selects the pods. */
     app: string;
@@ -153,6 +207,19 @@ export interface ServicePlan {
     /** Issue a certificate for the service's Services and pods (mounted where a container mounts `tls`). */
     tls: boolean;
     workload: StatefulSetPlan;
+    jobs?: JobPlan[];
+    cronJobs?: CronJobPlan[];
+    claims?: ClaimPlan[];
+    extraObjects?: ExtraObjectPlan[];
+}
+
+/** Every container of the plan, in every workload. */
+export function planContainers(plan: ServicePlan): ContainerPlan[] {
+    return [
+        ...allContainers(plan.workload),
+        ...(plan.jobs ?? []).flatMap((j) => j.containers),
+        ...(plan.cronJobs ?? []).flatMap((c) => c.job.containers),
+    ];
 }
 
 /** Name of the headless (governing) Service of a StatefulSet. */
@@ -213,7 +280,23 @@ export function planProblems(plan: ServicePlan): string[] {
     if (new Set(names).size !== names.length) {
         problems.push(`container names repeat: ${names.join(", ")}`);
     }
-    for (const c of allContainers(plan.workload)) {
+    for (const c of [...(plan.jobs ?? []).flatMap((j) => j.containers), ...(plan.cronJobs ?? []).flatMap((j) => j.job.containers)]) {
+        if (c.probes.liveness || c.probes.readiness || c.probes.startup || c.ports.length > 0) {
+            problems.push(`job container ${c.name} may have no probes and no ports`);
+        }
+        if (c.mounts.some((m) => m.source.kind === "claim")) {
+            problems.push(`job container ${c.name} mounts the StatefulSet's claim template, which only its pods have`);
+        }
+    }
+    const claims = new Set((plan.claims ?? []).map((c) => c.name));
+    for (const c of planContainers(plan)) {
+        for (const m of c.mounts) {
+            if (m.source.kind === "pvc" && !claims.has(m.source.claim)) {
+                problems.push(`container ${c.name} mounts the claim ${m.source.claim}, which the plan does not define`);
+            }
+        }
+    }
+    for (const c of planContainers(plan)) {
         for (const m of c.mounts) {
             if (m.source.kind === "object" && !objects.has(m.source.object)) {
                 problems.push(`container ${c.name} mounts ${m.source.object}, which the plan does not define`);

@@ -21,6 +21,8 @@ export interface PodReferences {
     objects: ReadonlyMap<string, { kind: DataObjectPlan["kind"]; name: pulumi.Input<string> }>;
     /** Name of the TLS Secret, when the plan issues a certificate. */
     tlsSecretName?: pulumi.Input<string>;
+    /** The plan's standalone PersistentVolumeClaims by metadata.name, with the created object's name output. */
+    claims?: ReadonlyMap<string, pulumi.Input<string>>;
 }
 
 function objectRef(refs: PodReferences, name: string): { kind: DataObjectPlan["kind"]; name: pulumi.Input<string> } {
@@ -71,6 +73,13 @@ function volumeFor(m: MountPlan, refs: PodReferences): Volume | undefined {
                 throw new Error(`volume ${m.volume} mounts the TLS Secret, but no certificate was issued`);
             }
             return { name: m.volume, secret: { secretName: refs.tlsSecretName, defaultMode: SECRET_FILE_MODE } };
+        case "pvc": {
+            const claim = refs.claims?.get(m.source.claim);
+            if (claim === undefined) {
+                throw new Error(`volume ${m.volume} mounts the claim ${m.source.claim}, which is not a claim of the plan`);
+            }
+            return { name: m.volume, persistentVolumeClaim: { claimName: claim } };
+        }
         case "object": {
             const o = objectRef(refs, m.source.object);
             return o.kind === "Secret"
@@ -146,4 +155,14 @@ export function checksumSources(containers: ContainerPlan[], objects: DataObject
         }
     }
     return sources;
+}
+
+/** The pod spec of a Job or CronJob run: the same hardening, run once (a failed run is a new pod). */
+export function buildRunPodSpec(containers: ContainerPlan[], user: StatefulSetPlan["user"], refs: PodReferences): PodSpec {
+    return {
+        ...hardenedPodFields(user, refs.serviceAccountName),
+        restartPolicy: "Never",
+        containers: containers.map((c) => buildContainer(c, user, refs)),
+        volumes: buildVolumes(containers, refs),
+    };
 }

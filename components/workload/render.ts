@@ -11,7 +11,8 @@ import type { PlatformContext } from "../platform";
 import { podSecurityLabels } from "../podSecurity";
 import { contentChecksum, generatedPassword } from "../secrets";
 import { createServiceCertificate } from "../tls";
-import { buildPodSpec, checksumSources, PodReferences } from "./podTemplate";
+import { sha256 } from "../secrets";
+import { buildPodSpec, buildRunPodSpec, checksumSources, PodReferences } from "./podTemplate";
 import { allContainers, Content, headlessServiceName, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
 
 /** Annotations on every StatefulSet: orphan pods on delete/replace (see statefulSetOptions). */
@@ -52,6 +53,11 @@ export interface RenderedService {
     statefulSet: k8s.apps.v1.StatefulSet;
     disruptionBudget: k8s.policy.v1.PodDisruptionBudget;
     networkPolicies: k8s.networking.v1.NetworkPolicy[];
+    /** Standalone PersistentVolumeClaims, Jobs, CronJobs and other objects, by plan id. */
+    claims: ReadonlyMap<string, k8s.core.v1.PersistentVolumeClaim>;
+    jobs: ReadonlyMap<string, k8s.batch.v1.Job>;
+    cronJobs: ReadonlyMap<string, k8s.batch.v1.CronJob>;
+    extraObjects: ReadonlyMap<string, k8s.apiextensions.CustomResource>;
 }
 
 function servicePorts(ports: PortPlan[]) {
@@ -152,10 +158,26 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
           )
         : undefined;
 
+    // Volumes of their own (backup targets): protected like the data, as they hold data.
+    const claims = new Map(
+        (plan.claims ?? []).map((c) => [
+            c.id,
+            new k8s.core.v1.PersistentVolumeClaim(
+                `${name}-${c.id}`,
+                {
+                    metadata: meta(c.name),
+                    spec: { accessModes: ["ReadWriteOnce"], storageClassName: c.storageClass, resources: { requests: { storage: c.size } } },
+                },
+                opts(true),
+            ),
+        ]),
+    );
+
     const refs: PodReferences = {
         serviceAccountName: serviceAccount.metadata.name,
         objects: new Map(plan.objects.map((o) => [o.name, { kind: o.kind, name: objects.get(o.name)!.metadata.name }])),
         tlsSecretName,
+        claims: new Map((plan.claims ?? []).map((c) => [c.name, claims.get(c.id)!.metadata.name])),
     };
     const annotations = Object.fromEntries(
         checksumSources(allContainers(plan.workload), plan.objects).map((s) => {
@@ -202,5 +224,75 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
         (policy) => new k8s.networking.v1.NetworkPolicy(`${name}-${policy.metadata.name}`, { ...policy, metadata: { ...policy.metadata, namespace: ns } }, opts()),
     );
 
-    return { namespace, serviceAccount, generated, objects, service, headlessService, tlsSecretName, statefulSet, disruptionBudget, networkPolicies };
+    const jobs = new Map(
+        (plan.jobs ?? []).map((j) => {
+            // A Job's pod template cannot change: a changed Job is a new object, named by its content.
+            const jobName = `${j.name}-${sha256(JSON.stringify(j)).slice(0, 8)}`;
+            return [
+                j.id,
+                new k8s.batch.v1.Job(
+                    `${name}-${j.id}`,
+                    {
+                        metadata: meta(jobName),
+                        spec: {
+                            backoffLimit: j.backoffLimit,
+                            activeDeadlineSeconds: j.activeDeadlineSeconds,
+                            template: { metadata: { labels }, spec: buildRunPodSpec(j.containers, w.user, refs) },
+                        },
+                    },
+                    { ...opts(), dependsOn: j.afterWorkload ? [statefulSet] : [] },
+                ),
+            ] as const;
+        }),
+    );
+    const cronJobs = new Map(
+        (plan.cronJobs ?? []).map((c) => [
+            c.id,
+            new k8s.batch.v1.CronJob(
+                `${name}-${c.id}`,
+                {
+                    metadata: meta(c.name),
+                    spec: {
+                        schedule: c.schedule,
+                        concurrencyPolicy: c.concurrencyPolicy,
+                        startingDeadlineSeconds: c.startingDeadlineSeconds,
+                        successfulJobsHistoryLimit: c.successfulJobsHistoryLimit,
+                        failedJobsHistoryLimit: c.failedJobsHistoryLimit,
+                        jobTemplate: {
+                            metadata: { labels },
+                            spec: {
+                                backoffLimit: c.job.backoffLimit,
+                                activeDeadlineSeconds: c.job.activeDeadlineSeconds,
+                                template: { metadata: { labels }, spec: buildRunPodSpec(c.job.containers, w.user, refs) },
+                            },
+                        },
+                    },
+                },
+                opts(),
+            ),
+        ]),
+    );
+    const extraObjects = new Map(
+        (plan.extraObjects ?? []).map((x) => [
+            x.id,
+            new k8s.apiextensions.CustomResource(`${name}-${x.id}`, { apiVersion: x.apiVersion, kind: x.kind, metadata: meta(x.name), ...x.body }, opts()),
+        ]),
+    );
+
+    return {
+        namespace,
+        serviceAccount,
+        generated,
+        objects,
+        service,
+        headlessService,
+        tlsSecretName,
+        statefulSet,
+        disruptionBudget,
+        networkPolicies,
+        claims,
+        jobs,
+        cronJobs,
+        extraObjects,
+    };
 }
