@@ -20,6 +20,7 @@ const platform = {
     networkPolicies: { enabled: true, egress: false, allowedNamespaces: ["shop"] },
     tls: { enabled: false },
     protect: false,
+    deleteDataOnDestroy: false,
 };
 
 function renderComponent(make: () => unknown): Promise<RenderResult> {

@@ -1,8 +1,12 @@
 // Whole-program tests: the real index.ts for the real stack files, run under the offline (mock) runtime.
 
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { parseStackConfig } from "../components/config";
 import { IMAGE_USERS } from "../components/podSecurity";
-import { Manifest, REDACTED, RenderResult, renderStack, secretFieldPaths } from "../scripts/lib/mockRuntime";
+import { Manifest, REDACTED, RenderResult, renderStack, ROOT, secretFieldPaths } from "../scripts/lib/mockRuntime";
 import { Any, containers, find, ofKind, podSpec } from "./helpers/manifests";
 import { connectionAllowed, Pod } from "./helpers/netpol";
 import { validateManifest } from "./helpers/schema";
@@ -91,6 +95,30 @@ describe("program: prod stack", () => {
     });
 });
 
+describe("program: pulumi destroy keeps the data unless the stack opts in", () => {
+    for (const stack of ["dev", "prod"]) {
+        it(`${stack}: every namespace (which takes its volume claims with it) is retained on destroy`, () => {
+            const namespaces = stacks[stack].redacted.resources.filter((r) => r.type === "kubernetes:core/v1:Namespace");
+            assert.strictEqual(namespaces.length, 3);
+            for (const n of namespaces) {
+                assert.strictEqual(n.options.retainOnDelete, true, `${n.name} is deleted by pulumi destroy, and its claims with it`);
+            }
+        });
+    }
+
+    it("dev with deleteDataOnDestroy: true lets destroy delete the namespaces (an explicit opt-in); production refuses it", async () => {
+        const raw = Object.fromEntries(Object.entries(YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config).map(([k, v]) => [k.replace(/^msa-infra:/, ""), v]));
+        const r = await renderStack("dev", { config: { ...raw, deleteDataOnDestroy: true } });
+        for (const n of r.resources.filter((x) => x.type === "kubernetes:core/v1:Namespace")) {
+            assert.strictEqual(n.options.retainOnDelete, false, n.name);
+        }
+        assert.throws(
+            () => parseStackConfig({ environment: "production", storageClass: "longhorn", networkPolicies: { allowedNamespaces: ["a"] }, deleteDataOnDestroy: true }),
+            /msa-infra:deleteDataOnDestroy: true is not allowed when environment is production/,
+        );
+    });
+});
+
 describe("program: every rendered object", () => {
     for (const stack of ["dev", "prod"]) {
         it(`${stack}: validates against the Kubernetes OpenAPI schema`, async () => {
@@ -159,7 +187,8 @@ describe("program: workloads", () => {
             it(`${stack}/${s.app}: volumes are retained and immutable-field changes are replacements, not failed updates`, () => {
                 const sts = find(stacks[stack].redacted.objects, "StatefulSet", s.ns, s.app) as Any;
                 assert.deepStrictEqual(sts.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
-                assert.strictEqual(sts.metadata.annotations["pulumi.com/deletionPropagationPolicy"], "orphan");
+                // Deleting the StatefulSet deletes its pods (the provider's foreground propagation); the claims stay.
+                assert.strictEqual(sts.metadata.annotations?.["pulumi.com/deletionPropagationPolicy"], undefined);
                 const registered = stacks[stack].redacted.resources.find((r) => r.name === `${s.app}-statefulset`)!;
                 assert.ok(registered.options.replaceOnChanges?.includes("spec.volumeClaimTemplates"));
                 assert.strictEqual(registered.options.deleteBeforeReplace, true);

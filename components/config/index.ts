@@ -55,6 +55,7 @@ export const TOP_LEVEL_KEYS: Record<keyof PlatformConfig, string> = {
     redis: "object",
     kafka: "object",
     allowStatefulSetReplacement: "list of mariadb | redis | kafka",
+    deleteDataOnDestroy: "true | false",
 };
 // Compile-time check that the platform keys are all top-level keys.
 const _platformKeys: readonly (keyof PlatformConfig)[] = PLATFORM_KEYS;

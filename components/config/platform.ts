@@ -47,10 +47,15 @@ export interface PlatformSettings {
     networkPolicies: NetworkPolicySettings;
     /** TLS of the stack. */
     tls: TlsSettings;
+    /**
+     * Let `pulumi destroy` delete the data: the namespaces, and with them every volume claim, go with the
+     * stack. Default false: destroy keeps each namespace with its claims (and their data). Refused in production.
+     */
+    deleteDataOnDestroy: boolean;
 }
 
 /** Keys of the platform settings at the top level of the stack config. */
-export const PLATFORM_KEYS = ["environment", "storageClass", "protect", "podSecurityLevel", "networkPolicies", "tls"] as const;
+export const PLATFORM_KEYS = ["environment", "storageClass", "protect", "podSecurityLevel", "networkPolicies", "tls", "deleteDataOnDestroy"] as const;
 
 export const PLATFORM_DEFAULTS = { storageClass: "local-path", podSecurityLevel: "restricted" as PodSecurityLevel };
 
@@ -120,5 +125,6 @@ export function readPlatformSettings(r: Reader, raw: Record<string, unknown>): P
         podSecurityLevel: r.oneOf<PodSecurityLevel>("podSecurityLevel", raw.podSecurityLevel, PLATFORM_DEFAULTS.podSecurityLevel, POD_SECURITY_LEVELS),
         networkPolicies,
         tls,
+        deleteDataOnDestroy: r.boolean("deleteDataOnDestroy", raw.deleteDataOnDestroy, false),
     };
 }

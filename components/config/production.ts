@@ -21,6 +21,9 @@ export function checkProductionRules(r: Reader, config: PlatformConfig): void {
     if (!config.protect) {
         r.problem("protect", `false ${why}; stateful resources must be protected`);
     }
+    if (config.deleteDataOnDestroy) {
+        r.problem("deleteDataOnDestroy", `true ${why}; a production stack's data is never deleted by pulumi destroy`);
+    }
     if (config.podSecurityLevel !== "restricted") {
         r.problem("podSecurityLevel", `${JSON.stringify(config.podSecurityLevel)} ${why}; expected restricted`);
     }

@@ -47,9 +47,10 @@ export interface ImmutableChange {
 }
 
 const ORPHAN_REPLACE =
-    "the StatefulSet object itself must be replaced with its pods and volumes orphaned (the annotation pulumi.com/deletionPropagationPolicy: orphan does that): " +
-    "unprotect it if the stack is protected (pulumi state unprotect <urn>), then run `pulumi up` once with msa-infra:allowStatefulSetReplacement listing the service; " +
-    "the new StatefulSet adopts the running pods and their PersistentVolumeClaims";
+    "the StatefulSet object itself must be replaced while its pods and claims stay: delete it without its pods " +
+    "(kubectl delete statefulset -n <namespace> <name> --cascade=orphan), unprotect it if the stack is protected (pulumi state unprotect <urn>), " +
+    "then run `pulumi up` once with msa-infra:allowStatefulSetReplacement listing the service; the new StatefulSet adopts the running pods " +
+    "and their PersistentVolumeClaims and rolls them to its template";
 
 function storageProcedure(app: string, before: string, after: string): string {
     const grows = parseQuantity(after) > parseQuantity(before);

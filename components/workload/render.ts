@@ -15,9 +15,6 @@ import { sha256 } from "../secrets";
 import { buildPodSpec, buildRunPodSpec, checksumSources, PodReferences } from "./podTemplate";
 import { allContainers, Content, headlessServiceName, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
 
-/** Annotations on every StatefulSet: orphan pods on delete/replace (see statefulSetOptions). */
-export const STATEFULSET_ANNOTATIONS = { "pulumi.com/deletionPropagationPolicy": "orphan" };
-
 /** PVCs outlive the StatefulSet and scale-downs: only a person deletes data. */
 export const PVC_RETENTION = { whenDeleted: "Retain", whenScaled: "Retain" };
 
@@ -25,11 +22,13 @@ export const PVC_RETENTION = { whenDeleted: "Retain", whenScaled: "Retain" };
 export const STATEFULSET_IMMUTABLE_FIELDS = ["spec.volumeClaimTemplates", "spec.selector", "spec.serviceName", "spec.podManagementPolicy"];
 
 /**
- * Options that keep a StatefulSet's data safe:
- * - changes to immutable fields show up in preview as a replacement instead of failing mid-update; with
- *   `protect` that replacement is refused;
- * - the replacement deletes the old object first (the name is explicit) and orphans its pods and volumes,
- *   so the new StatefulSet adopts the running pods instead of killing them all at once.
+ * Options that keep a StatefulSet's data safe. The program's guard (components/guard.ts) stops changes to
+ * immutable fields before anything is applied; a replacement happens only when the stack allows it
+ * (allowStatefulSetReplacement), after the guard's procedure, and then:
+ * - it is a replacement, not a failed update; with `protect` it is refused;
+ * - the old object is deleted first (the name is explicit); its claims stay (retention policy Retain), and
+ *   a StatefulSet the procedure already deleted with --cascade=orphan leaves its pods to the new one.
+ * Deleting a StatefulSet deletes its pods (the provider's foreground propagation), never its claims.
  */
 export function statefulSetOptions(parent: pulumi.Resource, protect: boolean): pulumi.CustomResourceOptions {
     return { parent, protect, deleteBeforeReplace: true, replaceOnChanges: STATEFULSET_IMMUTABLE_FIELDS };
@@ -76,6 +75,9 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
         throw new pulumi.ResourceError(`${name}: the service plan is not sound:\n  - ${problems.join("\n  - ")}`, parent);
     }
     const opts = (protect = false): pulumi.CustomResourceOptions => ({ parent, protect: protect && platform.protect });
+    // Objects whose deletion deletes data (a namespace takes its volume claims with it; a standalone claim is
+    // data) stay in the cluster on `pulumi destroy`, unless the stack opts in to deleting the data.
+    const dataOpts = (): pulumi.CustomResourceOptions => ({ ...opts(true), retainOnDelete: !platform.deleteDataOnDestroy });
     const labels = standardLabels(plan.app, plan.component, plan.image);
     const selector = selectorLabels(plan.app);
 
@@ -83,7 +85,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
     const namespace = new k8s.core.v1.Namespace(
         `${name}-namespace`,
         { metadata: { name: plan.namespace, labels: { ...labels, ...podSecurityLabels(platform.podSecurityLevel) } } },
-        opts(true),
+        dataOpts(),
     );
     const ns = namespace.metadata.name;
     const meta = (objectName: string) => ({ name: objectName, namespace: ns, labels });
@@ -168,7 +170,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
                     metadata: meta(c.name),
                     spec: { accessModes: ["ReadWriteOnce"], storageClassName: c.storageClass, resources: { requests: { storage: c.size } } },
                 },
-                opts(true),
+                dataOpts(),
             ),
         ]),
     );
@@ -189,7 +191,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
     const statefulSet = new k8s.apps.v1.StatefulSet(
         `${name}-statefulset`,
         {
-            metadata: { ...meta(plan.app), annotations: STATEFULSET_ANNOTATIONS },
+            metadata: meta(plan.app),
             spec: {
                 serviceName: headlessService.metadata.name,
                 replicas: w.replicas,
