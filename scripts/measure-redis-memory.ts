@@ -1,4 +1,4 @@
-// npx ts-node --transpile-only scripts/measure-redis-memory.ts [--stack dev|prod] [--limit 512Mi] [--percent 75]
+// npm run bench:redis-memory -- [--stack dev|prod] [--limit 512Mi] [--percent 75]
 //     [--rates 1000,5000,20000] [--headroom 90] [--fill 97] [--churn 25] [--interval 50] [--json]
 //
 // How much memory an AOF rewrite costs on top of maxmemory. Renders the stack (with secrets; --limit and
@@ -30,7 +30,7 @@ import { RenderError } from "./lib/mockRuntime";
 import { childPids, prepareLocal, schedstat, renderRedis, RespClient, RespError, SessionData, smapsRollup, vmRss, type RenderedRedis } from "./lib/redisMemory";
 
 const USAGE =
-    "usage: npx ts-node --transpile-only scripts/measure-redis-memory.ts [--stack dev|prod] [--limit <quantity>] [--percent <10..90>]\n" +
+    "usage: npm run bench:redis-memory -- [--stack dev|prod] [--limit <quantity>] [--percent <10..90>]\n" +
     "       [--rates <writes/s,...>] [--headroom <percent of the limit>] [--fill <percent of maxmemory>] [--churn <percent of keys>]\n" +
     "       [--interval <ms>] [--json]";
 

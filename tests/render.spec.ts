@@ -9,10 +9,9 @@ import * as YAML from "yaml";
 import { ROOT } from "../scripts/lib/mockRuntime";
 
 function render(args: string[]) {
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/render.ts", ...args], {
+    const r = spawnSync(process.execPath, ["-r", "./scripts/lib/register.js", "scripts/render.ts", ...args], {
         cwd: ROOT,
         encoding: "utf8",
-        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
         timeout: 60000,
     });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -94,10 +94,9 @@ describe("npm run diff", function () {
     const stack = `test-diff-${process.pid}`;
     const stackFile = path.join(ROOT, `Pulumi.${stack}.yaml`);
     const run = (script: string, args: string[]) =>
-        spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", `scripts/${script}.ts`, ...args], {
+        spawnSync(process.execPath, ["-r", "./scripts/lib/register.js", `scripts/${script}.ts`, ...args], {
             cwd: ROOT,
             encoding: "utf8",
-            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
             timeout: 120_000,
         });
     const writeStack = (kafka: Record<string, unknown>) =>

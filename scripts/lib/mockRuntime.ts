@@ -198,6 +198,12 @@ export function readStackFile(projectDir: string, stack: string): Record<string,
     return out;
 }
 
+/** The certificate maker, loaded on first use: only stacks with TLS pay for the X.509 libraries. */
+function certificates(): typeof import("./certificates") {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("./certificates") as typeof import("./certificates");
+}
+
 async function generatedState(
     type: string,
     rawInputs: Record<string, unknown>,
@@ -233,11 +239,11 @@ async function generatedState(
             };
         }
         case "tls:index/certRequest:CertRequest": {
-            const certs = await import("./certificates");
+            const certs = certificates();
             return { ...inputs, certRequestPem: await certs.certificateRequest({ privateKeyPem: plain.privateKeyPem, subject: plain.subject ?? {}, dnsNames: plain.dnsNames ?? [] }) };
         }
         case "tls:index/selfSignedCert:SelfSignedCert": {
-            const certs = await import("./certificates");
+            const certs = certificates();
             return {
                 ...inputs,
                 ...(await certs.selfSignedCertificate({
@@ -252,7 +258,7 @@ async function generatedState(
             };
         }
         case "tls:index/locallySignedCert:LocallySignedCert": {
-            const certs = await import("./certificates");
+            const certs = certificates();
             return {
                 ...inputs,
                 ...(await certs.locallySignedCertificate({
@@ -339,11 +345,16 @@ export async function runOffline(program: () => unknown, opts: OfflineRunOptions
     // each one goes through source-map translation, which would dominate an offline render. Nobody consumes
     // those positions offline, so use V8's plain formatting while the program runs.
     const prepare = Error.prepareStackTrace;
+    const limit = Error.stackTraceLimit;
     delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
+    if (!process.env.MSA_RENDER_STACK_TRACES) {
+        Error.stackTraceLimit = 0;
+    }
     try {
         return await runOnce(program, opts);
     } finally {
         Error.prepareStackTrace = prepare;
+        Error.stackTraceLimit = limit;
         running = false;
     }
 }

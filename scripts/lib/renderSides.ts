@@ -57,10 +57,12 @@ export function renderGitRef(ref: string, stack: string, seed: string): RenderSi
         }
         // The ref's program runs with the working tree's dependencies.
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(worktree, "node_modules"), "dir");
+        // The ref's own way of running TypeScript (older commits had only ts-node).
+        const runner = fs.existsSync(path.join(worktree, "scripts", "lib", "register.js")) ? "./scripts/lib/register.js" : "ts-node/register/transpile-only";
         const run = (withSeed: boolean) =>
             spawnSync(
                 process.execPath,
-                ["-r", "ts-node/register/transpile-only", "scripts/render.ts", "--stack", stack, "--out", out, ...(withSeed ? ["--seed", seed] : [])],
+                ["-r", runner, "scripts/render.ts", "--stack", stack, "--out", out, ...(withSeed ? ["--seed", seed] : [])],
                 { cwd: worktree, encoding: "utf8", timeout: 300_000, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } },
             );
         let r = run(true);

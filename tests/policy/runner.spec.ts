@@ -20,7 +20,7 @@ interface RunResult {
 
 /** Runs the CLI exactly like `npm run policy -- <args>` does, from the repository root. */
 function runCli(...args: string[]): RunResult {
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/policy.ts", ...args], {
+    const r = spawnSync(process.execPath, ["-r", "./scripts/lib/register.js", "scripts/policy.ts", ...args], {
         cwd: ROOT,
         encoding: "utf8",
         timeout: 60000,
