@@ -163,10 +163,17 @@ start() {
     echo $! >"$dir/pids/$name.pid"
 }
 
-alive() { # NAME: the recorded process exists and is one of ours (its command line names DIR)
-    local pid
+alive() { # NAME: the recorded process exists, is not a zombie, and is one of ours (its command line names DIR)
+    local pid state cmdline
     pid="$(cat "$dir/pids/$1.pid" 2>/dev/null)" || return 1
-    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null)" || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
+    # While the process execs (start: setsid, then the server) the kernel shows an empty command line for a
+    # moment; a loaded CI machine caught that window once and called a healthy etcd dead. Empty means "ours,
+    # mid-exec" (the pid was recorded a moment ago); a non-empty one must name DIR (the pid was not reused).
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    [ -z "$cmdline" ] || [[ "$cmdline" == *"$dir"* ]]
 }
 
 wait_until() { # SECONDS WHAT COMMAND...: polls COMMAND every half second; the named processes must stay up
