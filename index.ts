@@ -37,8 +37,8 @@ export = async () => {
         config.tls.enabled && !config.tls.issuer ? new CertificateAuthority("platform-ca", { protect: config.protect }, { provider }) : undefined;
     const platform = platformContext(config, ca);
 
-    const mariadb = new MariaDb("mariadb", { ...config.mariadb, platform }, { provider });
-    const redis = new Redis("redis", { ...config.redis, platform }, { provider });
+    const mariadb = new MariaDb("mariadb", { ...config.mariadb, platform, monitoring: config.monitoring }, { provider });
+    const redis = new Redis("redis", { ...config.redis, platform, monitoring: config.monitoring }, { provider });
     const kafka = new Kafka("kafka", { ...config.kafka, platform }, { provider });
 
     return {

@@ -30,3 +30,16 @@ export function imageVersion(image: string): string {
     const tag = colon === -1 ? "unversioned" : withoutDigest.slice(colon + 1);
     return tag.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 63);
 }
+
+/**
+ * Labels of the pods a service's Jobs and CronJobs run (backups, reconcilers): the service's name with an
+ * instance of their own, so the service's Services, PodDisruptionBudget and StatefulSet do not select them.
+ */
+export function runLabels(app: string, run: string, image: string): Record<string, string> {
+    return { ...standardLabels(app, run, image), "app.kubernetes.io/instance": `${app}-${run}` };
+}
+
+/** Selects every pod of `app`: its servers and the pods of its Jobs and CronJobs. */
+export function appPodsSelector(app: string): Record<string, string> {
+    return { "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": PART_OF };
+}

@@ -24,6 +24,13 @@ export interface ServiceTraffic {
     clientPorts: number[];
     /** Ports the service's own pods use among themselves (Kafka quorum and inter-broker). */
     peerPorts: number[];
+    /** Ports the metrics exporters listen on (only the monitoring namespace reaches them). Default none. */
+    metricsPorts?: number[];
+    /**
+     * Labels selecting the pods of the service's Jobs and CronJobs (backups, reconcilers), which reach the
+     * client ports from inside the namespace. Default: the service has no such pods.
+     */
+    jobPodSelector?: Record<string, string>;
 }
 
 const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
@@ -58,9 +65,9 @@ export function buildNetworkPolicies(
     if (settings.allowedNamespaceSelector) {
         clients.push({ namespaceSelector: { matchLabels: { ...settings.allowedNamespaceSelector } } });
     }
-    if (settings.monitoringNamespace) {
-        // Exporters (mysqld-exporter, redis_exporter, kafka-exporter) run in the monitoring namespace
-        // and scrape the services through their client ports.
+    const metricsPorts = traffic.metricsPorts ?? [];
+    if (settings.monitoringNamespace && metricsPorts.length === 0) {
+        // No exporter next to the server: one in the monitoring namespace scrapes through the client ports.
         clients.push(namespacePeer(settings.monitoringNamespace));
     }
     policies.push({
@@ -83,6 +90,31 @@ export function buildNetworkPolicies(
         });
     }
 
+    if (metricsPorts.length > 0 && settings.monitoringNamespace) {
+        // The exporter sidecars: only the monitoring namespace, only their ports. Without a monitoring
+        // namespace nobody reaches them (default deny).
+        policies.push({
+            metadata: meta("allow-metrics"),
+            spec: {
+                podSelector: { matchLabels: traffic.podSelector },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [namespacePeer(settings.monitoringNamespace)], ports: tcp(metricsPorts) }],
+            },
+        });
+    }
+    const jobs = traffic.jobPodSelector;
+    if (jobs) {
+        // default-deny-ingress closes the client ports to same-namespace pods too: open them to the jobs' pods.
+        policies.push({
+            metadata: meta("allow-jobs"),
+            spec: {
+                podSelector: { matchLabels: traffic.podSelector },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [{ podSelector: { matchLabels: jobs } }], ports: tcp(traffic.clientPorts) }],
+            },
+        });
+    }
+
     if (settings.egress) {
         const egress: EgressRule[] = [
             {
@@ -101,6 +133,16 @@ export function buildNetworkPolicies(
             metadata: meta("restrict-egress"),
             spec: { podSelector: {}, policyTypes: ["Egress"], egress },
         });
+        if (jobs) {
+            policies.push({
+                metadata: meta("allow-jobs-egress"),
+                spec: {
+                    podSelector: { matchLabels: jobs },
+                    policyTypes: ["Egress"],
+                    egress: [{ to: [{ podSelector: { matchLabels: traffic.podSelector } }], ports: tcp(traffic.clientPorts) }],
+                },
+            });
+        }
     }
     return policies;
 }

@@ -328,7 +328,11 @@ describe("program: NetworkPolicies as a connectivity matrix", () => {
         ["allowed client namespace → MariaDB", pod("order-service"), pod("db", "mariadb"), 3306, "TCP", true],
         ["allowed client namespace → Redis", pod("auth-service"), pod("cache", "redis"), 6379, "TCP", true],
         ["allowed client namespace → Kafka client port", pod("order-service"), pod("messaging", "kafka"), 9092, "TCP", true],
-        ["monitoring → Redis client port", pod("monitoring"), pod("cache", "redis"), 6379, "TCP", true],
+        ["monitoring → Redis metrics port (exporter sidecar)", pod("monitoring"), pod("cache", "redis"), 9121, "TCP", true],
+        ["monitoring → MariaDB metrics port (exporter sidecar)", pod("monitoring"), pod("db", "mariadb"), 9104, "TCP", true],
+        ["monitoring → Redis client port (the exporter is a sidecar)", pod("monitoring"), pod("cache", "redis"), 6379, "TCP", false],
+        ["allowed client namespace → Redis metrics port", pod("auth-service"), pod("cache", "redis"), 9121, "TCP", false],
+        ["other pod in db → MariaDB", pod("db"), pod("db", "mariadb"), 3306, "TCP", false],
         ["other namespace → MariaDB", pod("default"), pod("db", "mariadb"), 3306, "TCP", false],
         ["other namespace → Kafka", pod("payments"), pod("messaging", "kafka"), 9092, "TCP", false],
         ["client namespace → Kafka controller port", pod("order-service"), pod("messaging", "kafka"), 9093, "TCP", false],
@@ -345,6 +349,23 @@ describe("program: NetworkPolicies as a connectivity matrix", () => {
     for (const [title, from, to, port, protocol, expected] of cases) {
         it(`prod: ${title} is ${expected ? "allowed" : "denied"}`, () => {
             assert.strictEqual(connectionAllowed(stacks.prod.redacted.objects, from, to, port, protocol), expected);
+        });
+    }
+    // The backup pods, with the labels their CronJobs give them (egress is restricted in prod).
+    const backupPods: [string, string, string, number][] = [
+        ["db", "mariadb-backup", "mariadb", 3306],
+        ["db", "mariadb-binlog-archive", "mariadb", 3306],
+        ["cache", "redis-backup", "redis", 6379],
+    ];
+    for (const [namespace, cronJob, app, port] of backupPods) {
+        it(`prod: CronJob ${cronJob}'s pods reach ${app}:${port}, are not selected by its Service, and reach nothing else`, () => {
+            const objects = stacks.prod.redacted.objects;
+            const labels: Record<string, string> = (find(objects, "CronJob", namespace, cronJob) as Any).spec.jobTemplate.spec.template.metadata.labels;
+            const jobPod: Pod = { namespace, labels };
+            assert.strictEqual(connectionAllowed(objects, jobPod, pod(namespace, app), port, "TCP"), true);
+            assert.strictEqual(connectionAllowed(objects, jobPod, pod("messaging", "kafka"), 9092, "TCP"), false);
+            const selector: Record<string, string> = (find(objects, "Service", namespace, app) as Any).spec.selector;
+            assert.ok(!Object.entries(selector).every(([k, v]) => labels[k] === v), `Service ${app} selects the backup pods: ${JSON.stringify(labels)}`);
         });
     }
 

@@ -6,6 +6,7 @@
 //   units.ts       Kubernetes quantities
 //   platform.ts    stack-wide settings (environment, storage, pod security, NetworkPolicies, TLS)
 //   service.ts     settings every service shares (namespace, image, replicas, size, resources)
+//   operations.ts  monitoring (exporters, Prometheus Operator objects) and the backup settings' reader
 //   production.ts  rules a production stack must satisfy
 //   <service>/settings.ts (under components/) each service's own keys and defaults
 
@@ -13,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KafkaSettings, readKafkaSettings } from "../kafka/settings";
 import { MariaDbSettings, readMariaDbSettings } from "../mariadb/settings";
 import { readRedisSettings, RedisSettings } from "../redis/settings";
+import { MonitoringSettings, readMonitoringSettings } from "./operations";
 import { PLATFORM_KEYS, PlatformSettings, readPlatformSettings } from "./platform";
 import { checkProductionRules } from "./production";
 import { ConfigError, PROJECT, Reader } from "./reader";
@@ -21,6 +23,7 @@ export { ConfigError, PROJECT } from "./reader";
 export { cpuToMillis, quantityToBytes } from "./units";
 export type { Environment, NetworkPolicySettings, PlatformSettings, PodSecurityLevel, TlsSettings } from "./platform";
 export type { ResourceSettings, ServiceSettings } from "./service";
+export type { BackupSettings, MonitoringSettings } from "./operations";
 
 /** The validated stack configuration. */
 export interface PlatformConfig extends PlatformSettings {
@@ -31,6 +34,8 @@ export interface PlatformConfig extends PlatformSettings {
     mariadb: MariaDbSettings;
     redis: RedisSettings;
     kafka: KafkaSettings;
+    /** Metrics exporters and Prometheus Operator objects (alerts, scrape targets). Default: see MonitoringSettings. */
+    monitoring: MonitoringSettings;
     /**
      * Services whose StatefulSet may be replaced in this run (after the safe procedure the guard printed).
      * Default none: a change to an immutable StatefulSet field stops the run.
@@ -54,6 +59,7 @@ export const TOP_LEVEL_KEYS: Record<keyof PlatformConfig, string> = {
     mariadb: "object",
     redis: "object",
     kafka: "object",
+    monitoring: "object",
     allowStatefulSetReplacement: "list of mariadb | redis | kafka",
     deleteDataOnDestroy: "true | false",
 };
@@ -79,6 +85,7 @@ export function parseStackConfig(raw: Record<string, unknown>): PlatformConfig {
         mariadb: readMariaDbSettings(r, raw.mariadb),
         redis: readRedisSettings(r, raw.redis),
         kafka: readKafkaSettings(r, raw.kafka),
+        monitoring: readMonitoringSettings(r, raw.monitoring),
         allowStatefulSetReplacement: r
             .list("allowStatefulSetReplacement", raw.allowStatefulSetReplacement)
             .map((v, i) => r.oneOf<ServiceName | "">(`allowStatefulSetReplacement[${i}]`, v, "", SERVICE_NAMES))

@@ -42,8 +42,23 @@ export const MARIADB_PROBES = {
 /** Share of the memory limit given to the InnoDB buffer pool. */
 export const BUFFER_POOL_PERCENT = 40;
 
-/** Server options (my.cnf text). The InnoDB buffer pool takes 40% of the memory limit. */
-export function mariadbServerConfig(opts: { memoryLimit: string; tls: boolean }): string {
+/** Basename of the binary logs in the datadir (`mariadb-bin.000001`, ...), from log_basename. */
+export const BINLOG_BASENAME = "mariadb";
+export const BINLOG_PREFIX = `${BINLOG_BASENAME}-bin.`;
+/**
+ * How long the server keeps its own binary logs: the archiver copies them every few minutes, so the server
+ * needs them only until then; three days ride out a broken archiver over a weekend (its alert fires within
+ * the hour) without filling the data volume with a week of logs.
+ */
+export const BINLOG_SERVER_RETENTION_SECONDS = 3 * 24 * 3600;
+
+/**
+ * Server options (my.cnf text). The InnoDB buffer pool takes 40% of the memory limit. With `binlog`
+ * (point-in-time recovery): binary logging in ROW format (every row change, independent of the statement
+ * that made it, so a replay is exact), fsynced at each commit (sync_binlog 1: a committed transaction is in
+ * the log that the archive copies), kept three days on the server.
+ */
+export function mariadbServerConfig(opts: { memoryLimit: string; tls: boolean; binlog?: boolean }): string {
     const bufferPoolMiB = Math.max(128, percentOfMiB(opts.memoryLimit, BUFFER_POOL_PERCENT));
     const lines = [
         "[mariadbd]",
@@ -57,6 +72,17 @@ export function mariadbServerConfig(opts: { memoryLimit: string; tls: boolean })
         // Reconciles the declared application users at every start (idempotent SQL from a Secret).
         `init_file = ${MARIADB_PATHS.initFile}`,
     ];
+    if (opts.binlog) {
+        lines.push(
+            // A bare log-bin names the files after log_basename, in the datadir: mariadb-bin.000001, ...
+            "log-bin",
+            `log_basename = ${BINLOG_BASENAME}`,
+            "server_id = 1",
+            "binlog_format = ROW",
+            "sync_binlog = 1",
+            `binlog_expire_logs_seconds = ${BINLOG_SERVER_RETENTION_SECONDS}`,
+        );
+    }
     if (opts.tls) {
         lines.push(
             `ssl_cert = ${MARIADB_PATHS.tls}/tls.crt`,
@@ -68,6 +94,29 @@ export function mariadbServerConfig(opts: { memoryLimit: string; tls: boolean })
     }
     return lines.join("\n") + "\n";
 }
+
+/** Accounts of the operations layer; each can do only what its tool needs. */
+export const MARIADB_OPERATIONS_USERS = {
+    /**
+     * mariadb-dump --single-transaction of the declared application databases (SELECT, SHOW VIEW, TRIGGER,
+     * EVENT on each of them only: no access to the mysql schema and its password hashes), the binary-log
+     * position of the snapshot (BINLOG MONITOR), and for point-in-time archiving: closing the current binary
+     * log (RELOAD: FLUSH BINARY LOGS) and reading the logs over the network (REPLICATION SLAVE). No write
+     * privilege on any data.
+     */
+    backup: {
+        user: "backup",
+        host: "%",
+        privileges: ["BINLOG MONITOR", "RELOAD", "REPLICATION SLAVE"],
+        databasePrivileges: ["SELECT", "SHOW VIEW", "TRIGGER", "EVENT"],
+    },
+    /**
+     * mysqld_exporter's default collectors: SHOW GLOBAL STATUS and SHOW GLOBAL VARIABLES (no privilege),
+     * SHOW ALL SLAVES STATUS (SLAVE MONITOR), information_schema.INNODB_CMP/INNODB_CMPMEM (PROCESS). No SELECT:
+     * it reads no table. Over the pod's socket only (localhost), at most 3 connections.
+     */
+    exporter: { user: "exporter", host: "localhost", privileges: ["PROCESS", "SLAVE MONITOR"], maxConnections: 3 },
+} as const;
 
 /** One application database with its user's password (plain text: only ever placed in a Secret). */
 export interface MariaDbGrant {
@@ -88,11 +137,20 @@ function sqlString(value: string): string {
  * created root@'%'): before that the entrypoint logs in as root@localhost without a password.
  * With `reloader`, the pod's certificate reloader gets a socket-only account that may only FLUSH SSL
  * (unix_socket: the pod's user, uid 999, is `mysql` in the image).
+ * With `backup` / `exporter` (their passwords), the operations accounts of MARIADB_OPERATIONS_USERS are
+ * reconciled the same way, privileges reset to exactly their list.
+ * With `binlog`, none of it goes to the binary log (sql_log_bin 0): accounts are declared by the stack and
+ * re-applied at every start, so a point-in-time replay of the logs must not bring back an old password.
  * One statement per line and no comments: init_file is read statement by statement.
  */
-export function mariadbInitSql(rootPassword: string, grants: MariaDbGrant[], opts: { reloader: boolean } = { reloader: false }): string {
+export function mariadbInitSql(
+    rootPassword: string,
+    grants: MariaDbGrant[],
+    opts: { reloader: boolean; backup?: string; exporter?: string; binlog?: boolean } = { reloader: false },
+): string {
     const root = sqlString(rootPassword);
     const lines = [
+        ...(opts.binlog ? ["SET SESSION sql_log_bin = 0;"] : []),
         `ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY ${root};`,
         // A plain statement (no compound block), so the file also runs through the mariadb client.
         `SET @msa_root_localhost = IF(EXISTS (SELECT 1 FROM mysql.user WHERE user = 'root' AND host = '%'), ${sqlString(`ALTER USER 'root'@'localhost' IDENTIFIED BY ${root}`)}, 'DO 0');`,
@@ -101,6 +159,26 @@ export function mariadbInitSql(rootPassword: string, grants: MariaDbGrant[], opt
     ];
     if (opts.reloader) {
         lines.push(`CREATE USER IF NOT EXISTS 'mysql'@'localhost' IDENTIFIED VIA unix_socket;`, `GRANT RELOAD ON *.* TO 'mysql'@'localhost';`);
+    }
+    for (const [kind, password] of [
+        ["backup", opts.backup],
+        ["exporter", opts.exporter],
+    ] as const) {
+        if (password === undefined) continue;
+        const u = MARIADB_OPERATIONS_USERS[kind];
+        const account = `${sqlString(u.user)}@${sqlString(u.host)}`;
+        const limit = "maxConnections" in u ? ` WITH MAX_USER_CONNECTIONS ${u.maxConnections}` : "";
+        lines.push(
+            `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${sqlString(password)}${limit};`,
+            `ALTER USER ${account} IDENTIFIED BY ${sqlString(password)}${limit};`,
+            `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${account};`,
+            `GRANT ${u.privileges.join(", ")} ON *.* TO ${account};`,
+        );
+        if ("databasePrivileges" in u) {
+            for (const g of grants) {
+                lines.push(`GRANT ${u.databasePrivileges.join(", ")} ON \`${g.database.replace(/[_%]/g, "\\$&")}\`.* TO ${account};`);
+            }
+        }
     }
     for (const g of grants) {
         const user = `${sqlString(g.user)}@'%'`;

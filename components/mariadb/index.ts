@@ -4,12 +4,14 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
+import type { MonitoringSettings } from "../config/operations";
 import type { PlatformContext } from "../platform";
 import { secretMap } from "../secrets";
 import { renderService } from "../workload/render";
 import { mariadbConnection, MariaDbConnection, MARIADB_GENERATED, MARIADB_OBJECTS, planMariaDb } from "./plan";
 import type { MariaDbSettings } from "./settings";
 
+export * from "./backup";
 export * from "./files";
 export * from "./plan";
 export * from "./settings";
@@ -17,6 +19,8 @@ export * from "./settings";
 export interface MariaDbArgs extends MariaDbSettings {
     /** The stack-wide settings: storage class, pod security, NetworkPolicies, TLS and its CA, protection. */
     platform: PlatformContext;
+    /** The stack's `monitoring` settings (exporter sidecar, Prometheus Operator objects). Default: their defaults. */
+    monitoring?: MonitoringSettings;
 }
 
 export class MariaDb extends pulumi.ComponentResource {
@@ -36,6 +40,9 @@ export class MariaDb extends pulumi.ComponentResource {
     public readonly statefulSet: k8s.apps.v1.StatefulSet;
     public readonly disruptionBudget: k8s.policy.v1.PodDisruptionBudget;
     public readonly networkPolicies: k8s.networking.v1.NetworkPolicy[];
+    /** Backup CronJobs (mariadb-backup, mariadb-binlog-archive) and their claims, by plan id. */
+    public readonly cronJobs: ReadonlyMap<string, k8s.batch.v1.CronJob>;
+    public readonly claims: ReadonlyMap<string, k8s.core.v1.PersistentVolumeClaim>;
     /** Connection details for clients (no secrets). */
     public readonly connection: MariaDbConnection;
     /** The root password and each application user's, as secret outputs. */
@@ -44,7 +51,7 @@ export class MariaDb extends pulumi.ComponentResource {
 
     constructor(name: string, args: MariaDbArgs, opts?: pulumi.ComponentResourceOptions) {
         super("msa-infra:index:MariaDb", name, {}, opts);
-        const plan = planMariaDb(args, args.platform);
+        const plan = planMariaDb(args, { ...args.platform, monitoring: args.monitoring });
         const r = renderService(this, name, plan, args.platform);
         this.namespace = r.namespace;
         this.serviceAccount = r.serviceAccount;
@@ -58,6 +65,8 @@ export class MariaDb extends pulumi.ComponentResource {
         this.statefulSet = r.statefulSet;
         this.disruptionBudget = r.disruptionBudget;
         this.networkPolicies = r.networkPolicies;
+        this.cronJobs = r.cronJobs;
+        this.claims = r.claims;
         this.connection = mariadbConnection(args, args.platform);
         this.rootPasswordValue = pulumi.secret(this.rootPassword.result);
         this.userPasswordValues = secretMap(this.userPasswords);

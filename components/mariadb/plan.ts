@@ -2,9 +2,12 @@
 // application databases and users reconciled by init SQL at every start, and the Restricted pod profile.
 
 import type { PlatformSettings } from "../config";
+import { backupsEnabled, exportersEnabled, MONITORING_DEFAULTS, MonitoringSettings } from "../config/operations";
+import { mariadbMonitoring } from "../monitoring/mariadb";
 import { IMAGE_USERS } from "../podSecurity";
 import { tlsConnection, TlsConnection } from "../tls";
 import {
+    CronJobPlan,
     dataVolume,
     derived,
     generatedValue,
@@ -26,11 +29,30 @@ import {
     mariadbTlsReloadCommand,
     prepareVolumeScript,
 } from "./files";
+import { backupClientConfig, binlogArchiveScript, exporterClientConfig, MARIADB_BACKUP_PATHS, mariadbBackupScript } from "./backup";
 import type { MariaDbSettings } from "./settings";
 
 export const MARIADB_APP = "mariadb";
 /** Names of MariaDB's ConfigMap and Secrets. */
-export const MARIADB_OBJECTS = { credentials: "mariadb-credentials", init: "mariadb-init", config: "mariadb-config" };
+export const MARIADB_OBJECTS = {
+    credentials: "mariadb-credentials",
+    init: "mariadb-init",
+    config: "mariadb-config",
+    /** The backup account's option file and the backup scripts. */
+    backupCredentials: "mariadb-backup-credentials",
+    backupScripts: "mariadb-backup-scripts",
+    /** mysqld_exporter's option file. */
+    exporterCredentials: "mariadb-exporter-credentials",
+};
+/** The backup CronJobs and their claims. */
+export const MARIADB_BACKUP = {
+    cronJob: "mariadb-backup",
+    claim: "mariadb-backup",
+    binlogCronJob: "mariadb-binlog-archive",
+    binlogClaim: "mariadb-binlog-archive",
+};
+/** The exporter sidecar's metrics port. */
+export const MARIADB_EXPORTER_PORT = 9104;
 /** The Secret key of the root password. */
 export const ROOT_PASSWORD_KEY = "root-password";
 
@@ -38,14 +60,38 @@ export const ROOT_PASSWORD_KEY = "root-password";
 export const MARIADB_GENERATED = {
     rootPassword: "root-password",
     userPassword: (user: string) => `user-${user}-password`,
+    backupPassword: "backup-password",
+    exporterPassword: "exporter-password",
 };
 const rootPassword = MARIADB_GENERATED.rootPassword;
 const userPassword = MARIADB_GENERATED.userPassword;
 
-/** Decides every object of the MariaDB service. */
-export function planMariaDb(settings: MariaDbSettings, platform: PlatformSettings): ServicePlan {
+/** Whether the stack archives binary logs for point-in-time restores (default: production stacks). */
+export function mariadbPointInTime(settings: MariaDbSettings, platform: PlatformSettings): boolean {
+    return backupsEnabled(settings.backup, platform.environment) && (settings.backup.pointInTime ?? platform.environment === "production");
+}
+
+/** Resources of a backup run: a dump streams through gzip; bounded so a runaway job cannot starve the node. */
+export const BACKUP_RESOURCES = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } };
+/** A dump of tens of GiB takes an hour or two; past 6 hours it is stuck (and the next day's run never overlaps: Forbid). */
+export const BACKUP_DEADLINE_SECONDS = 6 * 3600;
+/** Copying a few minutes of binary logs takes seconds; half an hour means it is stuck. */
+export const BINLOG_ARCHIVE_DEADLINE_SECONDS = 30 * 60;
+/** The exporter sidecar: small and bounded. */
+export const EXPORTER_RESOURCES = { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } };
+
+/**
+ * Decides every object of the MariaDB service. `platform.monitoring` (the stack's `monitoring` settings)
+ * turns the exporter sidecar and the Prometheus Operator objects on; absent, its defaults apply.
+ */
+export function planMariaDb(settings: MariaDbSettings, platform: PlatformSettings & { monitoring?: MonitoringSettings }): ServicePlan {
     const host = serviceHost(MARIADB_APP, settings.namespace);
     const tls = platform.tls.enabled;
+    const monitoring = platform.monitoring ?? MONITORING_DEFAULTS;
+    const backup = backupsEnabled(settings.backup, platform.environment);
+    const pointInTime = mariadbPointInTime(settings, platform);
+    const exporter = exportersEnabled(monitoring, platform.environment);
+    const { backupPassword, exporterPassword } = MARIADB_GENERATED;
     const users = settings.databases.map((db) => ({
         db,
         password: userPassword(db.user),
@@ -56,7 +102,12 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
         component: "database",
         namespace: settings.namespace,
         image: settings.image,
-        generated: [{ id: rootPassword, kind: "password" }, ...users.map((u) => ({ id: u.password, kind: "password" as const }))],
+        generated: [
+            { id: rootPassword, kind: "password" },
+            ...users.map((u) => ({ id: u.password, kind: "password" as const })),
+            ...(backup ? [{ id: backupPassword, kind: "password" as const }] : []),
+            ...(exporter ? [{ id: exporterPassword, kind: "password" as const }] : []),
+        ],
         objects: [
             {
                 id: "credentials",
@@ -86,12 +137,14 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
                 data: [
                     {
                         key: "init.sql",
-                        content: derived([rootPassword, ...users.map((u) => u.password)], (v) =>
-                            mariadbInitSql(
-                                v[rootPassword],
-                                users.map((u) => ({ database: u.db.name, user: u.db.user, password: v[u.password] })),
-                                { reloader: tls },
-                            ),
+                        content: derived(
+                            [rootPassword, ...users.map((u) => u.password), ...(backup ? [backupPassword] : []), ...(exporter ? [exporterPassword] : [])],
+                            (v) =>
+                                mariadbInitSql(
+                                    v[rootPassword],
+                                    users.map((u) => ({ database: u.db.name, user: u.db.user, password: v[u.password] })),
+                                    { reloader: tls, backup: backup ? v[backupPassword] : undefined, exporter: exporter ? v[exporterPassword] : undefined, binlog: pointInTime },
+                                ),
                         ),
                     },
                 ],
@@ -101,9 +154,46 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
                 id: "config",
                 kind: "ConfigMap",
                 name: MARIADB_OBJECTS.config,
-                data: [{ key: "my.cnf", content: mariadbServerConfig({ memoryLimit: settings.resources.limits.memory, tls }) }],
+                data: [{ key: "my.cnf", content: mariadbServerConfig({ memoryLimit: settings.resources.limits.memory, tls, binlog: pointInTime }) }],
                 protect: false,
             },
+            ...(backup
+                ? [
+                      {
+                          id: "backup-credentials",
+                          kind: "Secret" as const,
+                          name: MARIADB_OBJECTS.backupCredentials,
+                          data: [
+                              {
+                                  key: "client.cnf",
+                                  content: derived([backupPassword], (v) => backupClientConfig({ namespace: settings.namespace, password: v[backupPassword], tls })),
+                              },
+                          ],
+                          protect: false,
+                      },
+                      {
+                          id: "backup-scripts",
+                          kind: "ConfigMap" as const,
+                          name: MARIADB_OBJECTS.backupScripts,
+                          data: [
+                              { key: "backup.sh", content: mariadbBackupScript({ retentionDays: settings.backup.retentionDays, pointInTime }) },
+                              ...(pointInTime ? [{ key: "binlog-archive.sh", content: binlogArchiveScript({ retentionDays: settings.backup.retentionDays + 1 }) }] : []),
+                          ],
+                          protect: false,
+                      },
+                  ]
+                : []),
+            ...(exporter
+                ? [
+                      {
+                          id: "exporter-credentials",
+                          kind: "Secret" as const,
+                          name: MARIADB_OBJECTS.exporterCredentials,
+                          data: [{ key: "my.cnf", content: derived([exporterPassword], (v) => exporterClientConfig(v[exporterPassword])) }],
+                          protect: false,
+                      },
+                  ]
+                : []),
         ],
         tls,
         workload: {
@@ -163,6 +253,129 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
                           }),
                       ]
                     : []),
+                ...(exporter
+                    ? [
+                          {
+                              name: "mysqld-exporter",
+                              image: settings.exporterImage,
+                              // The image's entrypoint, with the flags: the credentials are in the mounted file.
+                              command: [
+                                  "/bin/mysqld_exporter",
+                                  `--config.my-cnf=${MARIADB_BACKUP_PATHS.exporterFile}`,
+                                  `--web.listen-address=:${MARIADB_EXPORTER_PORT}`,
+                                  // Bounded scrapes: a stuck server must not pile up exporter connections.
+                                  "--exporter.query_timeout=10",
+                                  "--exporter.max_open_connections=2",
+                              ],
+                              ports: [{ name: "metrics", port: MARIADB_EXPORTER_PORT, exposure: "metrics" as const }],
+                              env: [],
+                              resources: EXPORTER_RESOURCES,
+                              mounts: [
+                                  scratch("run", MARIADB_PATHS.socketDir),
+                                  mountObject("exporter-credentials", MARIADB_BACKUP_PATHS.exporterDir, MARIADB_OBJECTS.exporterCredentials),
+                              ],
+                              probes: { liveness: { tcpSocket: { port: "metrics" }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 } },
+                          },
+                      ]
+                    : []),
+            ],
+        },
+        claims: [
+            ...(backup ? [{ id: "backup-claim", name: MARIADB_BACKUP.claim, size: settings.backup.storageSize, storageClass: platform.storageClass }] : []),
+            ...(pointInTime
+                ? [{ id: "binlog-archive-claim", name: MARIADB_BACKUP.binlogClaim, size: settings.backup.binlogStorageSize, storageClass: platform.storageClass }]
+                : []),
+        ],
+        cronJobs: [
+            ...(backup
+                ? [
+                      backupCronJob({
+                          id: "backup",
+                          name: MARIADB_BACKUP.cronJob,
+                          schedule: settings.backup.schedule,
+                          image: settings.image,
+                          script: "backup.sh",
+                          claim: MARIADB_BACKUP.claim,
+                          claimPath: MARIADB_BACKUP_PATHS.backup,
+                          tls,
+                          activeDeadlineSeconds: BACKUP_DEADLINE_SECONDS,
+                      }),
+                  ]
+                : []),
+            ...(pointInTime
+                ? [
+                      backupCronJob({
+                          id: "binlog-archive",
+                          name: MARIADB_BACKUP.binlogCronJob,
+                          schedule: settings.backup.binlogArchiveSchedule,
+                          image: settings.image,
+                          script: "binlog-archive.sh",
+                          claim: MARIADB_BACKUP.binlogClaim,
+                          claimPath: MARIADB_BACKUP_PATHS.binlogs,
+                          tls,
+                          activeDeadlineSeconds: BINLOG_ARCHIVE_DEADLINE_SECONDS,
+                      }),
+                  ]
+                : []),
+        ],
+        extraObjects: mariadbMonitoring({
+            namespace: settings.namespace,
+            monitoring,
+            backup,
+            pointInTime,
+            exporter,
+            schedules: {
+                backup: settings.backup.schedule,
+                backupDeadlineSeconds: BACKUP_DEADLINE_SECONDS,
+                binlog: settings.backup.binlogArchiveSchedule,
+                binlogDeadlineSeconds: BINLOG_ARCHIVE_DEADLINE_SECONDS,
+            },
+        }),
+    };
+}
+
+/** A hardened backup CronJob: the mariadb image runs one of the mounted scripts against the service. */
+function backupCronJob(o: {
+    id: string;
+    name: string;
+    schedule: string;
+    image: string;
+    script: string;
+    claim: string;
+    claimPath: string;
+    tls: boolean;
+    activeDeadlineSeconds: number;
+}): CronJobPlan {
+    return {
+        id: o.id,
+        name: o.name,
+        schedule: o.schedule,
+        concurrencyPolicy: "Forbid",
+        // A run that could not start within 10 minutes of its time (a node down) is skipped and counts as missed.
+        startingDeadlineSeconds: 600,
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 3,
+        job: {
+            // One retry: a failed dump is retried once, then the Job fails and the backup alert fires.
+            backoffLimit: 1,
+            activeDeadlineSeconds: o.activeDeadlineSeconds,
+            containers: [
+                {
+                    name: o.id,
+                    image: o.image,
+                    command: ["bash", `/opt/backup/${o.script}`],
+                    ports: [],
+                    env: [],
+                    resources: BACKUP_RESOURCES,
+                    mounts: [
+                        { volume: "target", path: o.claimPath, source: { kind: "pvc", claim: o.claim } },
+                        mountObject("scripts", "/opt/backup", MARIADB_OBJECTS.backupScripts),
+                        mountObject("credentials", MARIADB_BACKUP_PATHS.clientDir, MARIADB_OBJECTS.backupCredentials),
+                        ...(o.tls ? [tlsVolume(MARIADB_PATHS.tls)] : []),
+                        scratch("tmp", MARIADB_BACKUP_PATHS.tmp),
+                    ],
+                    probes: {},
+                },
             ],
         },
     };

@@ -1,7 +1,22 @@
 // Stack config of MariaDB (`msa-infra:mariadb`): what can be set, its defaults, and how it is validated.
 
-import { IDENTIFIER, IDENTIFIER_ACCEPTED, Reader } from "../config/reader";
+import { BackupSettings, CRON_SCHEDULE, readBackupSettings } from "../config/operations";
+import { IDENTIFIER, IDENTIFIER_ACCEPTED, IMAGE, Reader } from "../config/reader";
 import { readServiceSettings, ServiceSettings } from "../config/service";
+import { QUANTITY } from "../config/units";
+
+export interface MariaDbBackupSettings extends BackupSettings {
+    /**
+     * Point-in-time recovery: binary logging (ROW format) on the server and a CronJob that archives every
+     * closed binary log to its own claim (`mariadb-binlog-archive`), so a restore can stop at any moment
+     * between two archived transactions. Default: true in production, false otherwise.
+     */
+    pointInTime?: boolean;
+    /** Cron schedule of the binary-log archiver: at most this much of the newest changes can be lost. Default every 5 minutes. */
+    binlogArchiveSchedule: string;
+    /** Size of the binary-log archive claim. Default: the data volume's size. */
+    binlogStorageSize: string;
+}
 
 export interface MariaDbDatabase {
     /** Database (schema) name. */
@@ -13,6 +28,10 @@ export interface MariaDbDatabase {
 export interface MariaDbSettings extends ServiceSettings {
     /** Application databases, each with its own user, generated password and Secret. Default none. */
     databases: MariaDbDatabase[];
+    /** Scheduled logical backups (mariadb-dump) to the claim `mariadb-backup`, and point-in-time archiving. */
+    backup: MariaDbBackupSettings;
+    /** Image of the mysqld_exporter sidecar (when `monitoring.exporters`). Default prom/mysqld-exporter:v0.20.0. */
+    exporterImage: string;
 }
 
 /** The seed's MariaDB: namespace db, mariadb:10.11, one pod, 10Gi. */
@@ -23,17 +42,26 @@ export const MARIADB_DEFAULTS: MariaDbSettings = {
     storageSize: "10Gi",
     resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
     databases: [],
+    backup: {
+        // 02:15 UTC: after midnight batch jobs, before the working day.
+        schedule: "15 2 * * *",
+        retentionDays: 7,
+        storageSize: "10Gi",
+        binlogArchiveSchedule: "*/5 * * * *",
+        binlogStorageSize: "10Gi",
+    },
+    exporterImage: "prom/mysqld-exporter:v0.20.0",
 };
 
-/** Users the image or the probes own. */
-const RESERVED_USERS = ["root", "healthcheck", "mysql"];
+/** Users the image, the probes, the backups and the exporter own. */
+const RESERVED_USERS = ["root", "healthcheck", "mysql", "backup", "exporter"];
 
 export function readMariaDbSettings(r: Reader, value: unknown): MariaDbSettings {
     const { raw, settings } = readServiceSettings(r, {
         key: "mariadb",
         value,
         defaults: MARIADB_DEFAULTS,
-        extraKeys: ["databases"],
+        extraKeys: ["databases", "backup", "exporterImage"],
         replicas: { max: 1, accepted: "1 (mariadb runs as a single instance; replication is not supported yet)" },
     });
     const databases = r.list("mariadb.databases", raw.databases).map((d, i) => {
@@ -43,6 +71,30 @@ export function readMariaDbSettings(r: Reader, value: unknown): MariaDbSettings 
             user: r.required(`mariadb.databases[${i}].user`, o.user, IDENTIFIER, IDENTIFIER_ACCEPTED),
         };
     });
+    // The backup claims default to the data volume's size: a compressed dump and a week of binary logs fit.
+    const size = settings.storageSize;
+    const { raw: rawBackup, settings: backup } = readBackupSettings(
+        r,
+        "mariadb.backup",
+        raw.backup,
+        { ...MARIADB_DEFAULTS.backup, storageSize: size },
+        ["pointInTime", "binlogArchiveSchedule", "binlogStorageSize"],
+    );
+    const mariadbBackup: MariaDbBackupSettings = {
+        ...backup,
+        pointInTime: rawBackup.pointInTime === undefined ? undefined : r.boolean("mariadb.backup.pointInTime", rawBackup.pointInTime, false),
+        binlogArchiveSchedule: r.string(
+            "mariadb.backup.binlogArchiveSchedule",
+            rawBackup.binlogArchiveSchedule,
+            MARIADB_DEFAULTS.backup.binlogArchiveSchedule,
+            CRON_SCHEDULE,
+            'a cron schedule of five fields, such as "*/5 * * * *"',
+        ),
+        binlogStorageSize: r.string("mariadb.backup.binlogStorageSize", rawBackup.binlogStorageSize, size, QUANTITY, "a quantity such as 20Gi"),
+    };
+    if (mariadbBackup.pointInTime && mariadbBackup.enabled === false) {
+        r.problem("mariadb.backup.pointInTime", "true needs mariadb.backup.enabled: a point-in-time restore starts from a full backup");
+    }
     r.unique("mariadb.databases[].name", databases.map((d) => d.name));
     r.unique("mariadb.databases[].user", databases.map((d) => d.user));
     for (const d of databases) {
@@ -50,5 +102,10 @@ export function readMariaDbSettings(r: Reader, value: unknown): MariaDbSettings 
             r.fail("mariadb.databases[].user", d.user, "an application user name other than root, mysql or healthcheck");
         }
     }
-    return { ...settings, databases };
+    return {
+        ...settings,
+        databases,
+        backup: mariadbBackup,
+        exporterImage: r.string("mariadb.exporterImage", raw.exporterImage, MARIADB_DEFAULTS.exporterImage, IMAGE, "an image reference with an explicit tag or digest"),
+    };
 }

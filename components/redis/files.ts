@@ -54,6 +54,15 @@ export function redisServerConfig(opts: { memoryLimit: string; maxmemoryPercent:
     return lines.join("\n") + "\n";
 }
 
+/** The exporter's ACL user. */
+export const METRICS_USER = "metrics";
+/**
+ * Exactly the commands redis_exporter runs with the rendered flags (--config-command=-: no CONFIG, whose
+ * output holds every setting): INFO (all sections), PING, CLIENT SETNAME, SLOWLOG LEN/GET, LATENCY
+ * LATEST/HISTOGRAM. No key, no channel, nothing that writes.
+ */
+export const METRICS_COMMANDS = ["info", "ping", "client|setname", "slowlog|len", "slowlog|get", "latency|latest", "latency|histogram"];
+
 /** An ACL user with its plain password (hashed into the ACL file; the file lives in a Secret anyway). */
 export interface RedisAclUser {
     name: string;
@@ -66,10 +75,13 @@ export interface RedisAclUser {
  * channel pattern and every command except the @dangerous category (FLUSHALL, FLUSHDB, CONFIG, DEBUG,
  * SHUTDOWN, KEYS, ACL, ...). Passwords are stored as SHA-256 hashes (`#<hex>`).
  */
-export function redisAclFile(adminPassword: string, users: RedisAclUser[]): string {
+export function redisAclFile(adminPassword: string, users: RedisAclUser[], opts: { metricsPassword?: string } = {}): string {
     const lines = [`user default on #${sha256(adminPassword)} ~* &* +@all`];
     for (const u of users) {
         lines.push(`user ${u.name} on #${sha256(u.password)} resetchannels ~${u.keyPattern} &${u.keyPattern} +@all -@dangerous`);
+    }
+    if (opts.metricsPassword !== undefined) {
+        lines.push(`user ${METRICS_USER} on #${sha256(opts.metricsPassword)} resetkeys resetchannels -@all ${METRICS_COMMANDS.map((c) => `+${c}`).join(" ")}`);
     }
     return lines.join("\n") + "\n";
 }

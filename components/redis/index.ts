@@ -4,12 +4,14 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
+import type { MonitoringSettings } from "../config/operations";
 import type { PlatformContext } from "../platform";
 import { secretMap } from "../secrets";
 import { renderService } from "../workload/render";
 import { planRedis, redisConnection, RedisConnection, REDIS_GENERATED, REDIS_OBJECTS } from "./plan";
 import type { RedisSettings } from "./settings";
 
+export * from "./backup";
 export * from "./files";
 export * from "./plan";
 export * from "./settings";
@@ -17,6 +19,8 @@ export * from "./settings";
 export interface RedisArgs extends RedisSettings {
     /** The stack-wide settings: storage class, pod security, NetworkPolicies, TLS and its CA, protection. */
     platform: PlatformContext;
+    /** The stack's `monitoring` settings (exporter sidecar, Prometheus Operator objects). Default: their defaults. */
+    monitoring?: MonitoringSettings;
 }
 
 export class Redis extends pulumi.ComponentResource {
@@ -44,7 +48,7 @@ export class Redis extends pulumi.ComponentResource {
 
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
         super("msa-infra:index:Redis", name, {}, opts);
-        const r = renderService(this, name, planRedis(args, args.platform), args.platform);
+        const r = renderService(this, name, planRedis(args, { ...args.platform, monitoring: args.monitoring }), args.platform);
         this.namespace = r.namespace;
         this.serviceAccount = r.serviceAccount;
         this.password = r.generated.get(REDIS_GENERATED.adminPassword) as random.RandomPassword;

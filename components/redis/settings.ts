@@ -1,6 +1,7 @@
 // Stack config of Redis (`msa-infra:redis`): what can be set, its defaults, and how it is validated.
 
-import { IDENTIFIER, IDENTIFIER_ACCEPTED, Reader } from "../config/reader";
+import { BackupSettings, readBackupSettings } from "../config/operations";
+import { IDENTIFIER, IDENTIFIER_ACCEPTED, IMAGE, Reader } from "../config/reader";
 import { readServiceSettings, ServiceSettings } from "../config/service";
 
 export const MAXMEMORY_POLICIES = [
@@ -34,6 +35,13 @@ export interface RedisSettings extends ServiceSettings {
      * peak stayed at 58-93% up to 20,000 writes/s (scripts/measure-redis-memory.ts, README).
      */
     maxmemoryPercent: number;
+    /**
+     * Scheduled RDB snapshots taken over the network with the admin credentials (redis-cli --rdb) to the
+     * claim `redis-backup`. Default: in production, daily at 02:45 UTC, 7 days, a claim of the data volume's size.
+     */
+    backup: BackupSettings;
+    /** Image of the redis_exporter sidecar (when `monitoring.exporters`). Default oliver006/redis_exporter:v1.88.0. */
+    exporterImage: string;
 }
 
 /** The seed's Redis: namespace cache, redis:7.2-alpine, one pod, 5Gi. */
@@ -46,7 +54,12 @@ export const REDIS_DEFAULTS: RedisSettings = {
     users: [],
     maxmemoryPolicy: "noeviction",
     maxmemoryPercent: 50,
+    backup: { schedule: "45 2 * * *", retentionDays: 7, storageSize: "5Gi" },
+    exporterImage: "oliver006/redis_exporter:v1.88.0",
 };
+
+/** ACL users of the operations layer (not available as application user names). */
+const RESERVED_USERS = ["default", "metrics"];
 
 const REDIS_KEY_PATTERN = /^[A-Za-z0-9_:.*{}\-]+$/;
 
@@ -55,7 +68,7 @@ export function readRedisSettings(r: Reader, value: unknown): RedisSettings {
         key: "redis",
         value,
         defaults: REDIS_DEFAULTS,
-        extraKeys: ["users", "maxmemoryPolicy", "maxmemoryPercent"],
+        extraKeys: ["users", "maxmemoryPolicy", "maxmemoryPercent", "backup", "exporterImage"],
         replicas: { max: 1, accepted: "1 (redis runs as a single instance; replication is not supported yet)" },
     });
     const users = r.list("redis.users", raw.users).map((u, i) => {
@@ -68,8 +81,8 @@ export function readRedisSettings(r: Reader, value: unknown): RedisSettings {
     });
     r.unique("redis.users[].name", users.map((u) => u.name));
     for (const u of users) {
-        if (u.name === "default") {
-            r.fail("redis.users[].name", u.name, "a name other than default (the admin user)");
+        if (RESERVED_USERS.includes(u.name)) {
+            r.fail("redis.users[].name", u.name, "a name other than default (the admin user) and metrics (the exporter)");
         }
     }
     return {
@@ -77,5 +90,7 @@ export function readRedisSettings(r: Reader, value: unknown): RedisSettings {
         users,
         maxmemoryPolicy: r.oneOf("redis.maxmemoryPolicy", raw.maxmemoryPolicy, REDIS_DEFAULTS.maxmemoryPolicy, MAXMEMORY_POLICIES),
         maxmemoryPercent: r.integer("redis.maxmemoryPercent", raw.maxmemoryPercent, REDIS_DEFAULTS.maxmemoryPercent, { min: 10, max: 90 }),
+        backup: readBackupSettings(r, "redis.backup", raw.backup, { ...REDIS_DEFAULTS.backup, storageSize: settings.storageSize }).settings,
+        exporterImage: r.string("redis.exporterImage", raw.exporterImage, REDIS_DEFAULTS.exporterImage, IMAGE, "an image reference with an explicit tag or digest"),
     };
 }

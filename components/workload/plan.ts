@@ -192,6 +192,8 @@ export interface ExtraObjectPlan {
     name: string;
     /** Everything but apiVersion, kind and metadata. */
     body: Record<string, unknown>;
+    /** Labels added to the standard ones (e.g. the ones a Prometheus instance selects rules by). Default none. */
+    labels?: Record<string, string>;
 }
 
 export interface ServicePlan {

@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { selectorLabels, standardLabels } from "../labels";
+import { appPodsSelector, runLabels, selectorLabels, standardLabels } from "../labels";
 import { buildNetworkPolicies } from "../networkPolicies";
 import type { PlatformContext } from "../platform";
 import { podSecurityLabels } from "../podSecurity";
@@ -218,7 +218,14 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
         opts(),
     );
     const networkPolicies = buildNetworkPolicies(
-        { namespace: plan.namespace, podSelector: selector, clientPorts: clientPorts.map((p) => p.port), peerPorts: peerPorts.map((p) => p.port) },
+        {
+            namespace: plan.namespace,
+            podSelector: selector,
+            clientPorts: clientPorts.map((p) => p.port),
+            peerPorts: peerPorts.map((p) => p.port),
+            metricsPorts: portsExposed(plan, "metrics").map((p) => p.port),
+            jobPodSelector: (plan.jobs ?? []).length + (plan.cronJobs ?? []).length > 0 ? appPodsSelector(plan.app) : undefined,
+        },
         platform.networkPolicies,
         labels,
     ).map(
@@ -239,7 +246,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
                         spec: {
                             backoffLimit: j.backoffLimit,
                             activeDeadlineSeconds: j.activeDeadlineSeconds,
-                            template: { metadata: { labels }, spec: buildRunPodSpec(j.containers, w.user, refs) },
+                            template: { metadata: { labels: runLabels(plan.app, j.id, plan.image) }, spec: buildRunPodSpec(j.containers, w.user, refs) },
                         },
                     },
                     { ...opts(), dependsOn: j.afterWorkload ? [statefulSet] : [] },
@@ -261,11 +268,11 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
                         successfulJobsHistoryLimit: c.successfulJobsHistoryLimit,
                         failedJobsHistoryLimit: c.failedJobsHistoryLimit,
                         jobTemplate: {
-                            metadata: { labels },
+                            metadata: { labels: runLabels(plan.app, c.id, plan.image) },
                             spec: {
                                 backoffLimit: c.job.backoffLimit,
                                 activeDeadlineSeconds: c.job.activeDeadlineSeconds,
-                                template: { metadata: { labels }, spec: buildRunPodSpec(c.job.containers, w.user, refs) },
+                                template: { metadata: { labels: runLabels(plan.app, c.id, plan.image) }, spec: buildRunPodSpec(c.job.containers, w.user, refs) },
                             },
                         },
                     },
@@ -277,7 +284,11 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
     const extraObjects = new Map(
         (plan.extraObjects ?? []).map((x) => [
             x.id,
-            new k8s.apiextensions.CustomResource(`${name}-${x.id}`, { apiVersion: x.apiVersion, kind: x.kind, metadata: meta(x.name), ...x.body }, opts()),
+            new k8s.apiextensions.CustomResource(
+                `${name}-${x.id}`,
+                { apiVersion: x.apiVersion, kind: x.kind, metadata: { ...meta(x.name), labels: { ...labels, ...x.labels } }, ...x.body },
+                opts(),
+            ),
         ]),
     );
 

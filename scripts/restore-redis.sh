@@ -1,0 +1,77 @@
+#!/bin/sh
+# Restores a Redis RDB snapshot written by the redis-backup CronJob into a stopped Redis's data directory.
+# POSIX sh: runs in the redis image (a restore pod that mounts the data claim and the backup claim, see the
+# README's runbook) or anywhere redis-check-rdb is.
+#
+#   restore-redis.sh --data /data --rdb /backup/redis-<stamp>.rdb
+#   restore-redis.sh --data /data --latest /backup
+#
+# Redis runs with AOF persistence, and at start it loads the AOF, not dump.rdb. So the snapshot becomes the
+# base of a new AOF (Redis 7's multi-part AOF accepts an RDB file as its base): the manifest names it, with
+# an empty increment.
+#   1. checks the snapshot before touching anything: its sha256 file and redis-check-rdb;
+#   2. builds the new AOF directory next to the current one (appendonlydir.restoring);
+#   3. renames the current AOF directory to appendonlydir.before-restore-<stamp> (kept: the way back), then
+#      the new one into place. An interrupted run is completed by running it again (step 3 resumes).
+# Redis must be stopped (scaled to 0) while this runs: it only reads its files at start, so the service is
+# either the old data or the restored data, never half of each. Start it afterwards.
+set -eu
+
+die() { printf 'restore-redis: %s\n' "$*" >&2; exit 1; }
+say() { printf 'restore-redis: %s\n' "$*" >&2; }
+
+data="" rdb="" latest="" aofdir="appendonlydir" aofname="appendonly.aof"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --data) data="$2"; shift 2 ;;
+        --rdb) rdb="$2"; shift 2 ;;
+        --latest) latest="$2"; shift 2 ;;
+        --appenddirname) aofdir="$2"; shift 2 ;;
+        --appendfilename) aofname="$2"; shift 2 ;;
+        -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+        *) die "unknown argument $1 (see --help)" ;;
+    esac
+done
+[ -n "$data" ] && [ -d "$data" ] || die "--data DIR: the Redis data directory (the data claim) is required"
+if [ -n "$latest" ]; then
+    [ -z "$rdb" ] || die "--rdb and --latest exclude each other"
+    [ -r "$latest/LATEST" ] || die "$latest/LATEST not found: no complete backup in $latest"
+    rdb="$latest/$(cat "$latest/LATEST")"
+fi
+[ -n "$rdb" ] || die "--rdb FILE or --latest DIR is required"
+
+current="$data/$aofdir"
+staging="$data/$aofdir.restoring"
+
+# An interrupted run left the new directory staged and the old one moved away: finish it.
+if [ ! -e "$current" ] && [ -d "$staging" ] && [ -f "$staging/.complete" ]; then
+    rm -f "$staging/.complete"
+    mv "$staging" "$current"
+    say "completed an interrupted restore: $current is in place"
+    exit 0
+fi
+
+# --- 1. Check the snapshot ---------------------------------------------------------------------------------
+[ -r "$rdb" ] || die "$rdb: not found"
+[ -r "$rdb.sha256" ] || die "$rdb.sha256: not found (the backup job writes it last; a snapshot without it is not trusted)"
+(cd "$(dirname "$rdb")" && sha256sum -c -s "$(basename "$rdb").sha256" 2>/dev/null || sha256sum --check --status "$(basename "$rdb").sha256") || die "$rdb: the sha256 does not match"
+redis-check-rdb "$rdb" >/dev/null 2>&1 || die "$rdb: redis-check-rdb refuses it"
+say "snapshot $rdb verified"
+
+# --- 2. The new AOF directory --------------------------------------------------------------------------------
+rm -rf "$staging"
+mkdir -m 0750 "$staging"
+cp "$rdb" "$staging/$aofname.1.base.rdb"
+: > "$staging/$aofname.1.incr.aof"
+printf 'file %s seq 1 type b\nfile %s seq 1 type i\n' "$aofname.1.base.rdb" "$aofname.1.incr.aof" > "$staging/$aofname.manifest"
+touch "$staging/.complete"
+
+# --- 3. Swap -------------------------------------------------------------------------------------------------
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+if [ -e "$current" ]; then
+    mv "$current" "$current.before-restore-$stamp"
+    say "the previous AOF is kept as $current.before-restore-$stamp (delete it once the restore is confirmed)"
+fi
+rm -f "$staging/.complete"
+mv "$staging" "$current"
+say "restored $rdb into $current; start Redis now"
