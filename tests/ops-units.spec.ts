@@ -1,7 +1,7 @@
 // Unit tests of the operations layer: settings and their errors, the plans' CronJobs, claims and exporter
 // sidecars, the NetworkPolicies of the metrics ports and backups, cron periods and alert thresholds, and the
 // Prometheus Operator objects against the real CRD schemas (prometheus-operator v0.85.0's CRDs from the Go
-// module proxy: tools/exporters/build.sh crds).
+// module proxy: scripts/go-tools.sh crds).
 
 import * as assert from "assert";
 import * as path from "path";

@@ -1,6 +1,6 @@
 // Real exporters against real servers, with the rendered least-privilege credentials and flags.
 //
-// Redis: redis_exporter v1.88.0, built from the Go module proxy (tools/exporters/build.sh), runs the
+// Redis: redis_exporter v1.88.0, built from the Go module proxy (scripts/go-tools.sh), runs the
 // sidecar's rendered command line (only the password file's path, the Redis port and the listen port are
 // local) against a redis-server running the rendered redis.conf and ACL file. It must report redis_up 1 and
 // every series the alerts use, without a single NOPERM (the ACL user allows exactly its commands), while the

@@ -94,15 +94,15 @@ export function clientOptions(text: string, group = "client"): Record<string, st
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Go tools built from the module proxy (tools/exporters/build.sh)
+// Go tools built from the module proxy (scripts/go-tools.sh)
 
-export const BUILD_SCRIPT = path.join(ROOT, "tools", "exporters", "build.sh");
+export const BUILD_SCRIPT = path.join(ROOT, "scripts", "go-tools.sh");
 
 /** The path of a built tool, or: fail (CI) / skip with the reason (locally). */
-export async function requireTool(ctx: Mocha.Context, tool: "promtool" | "redis_exporter" | "crds"): Promise<string> {
+export async function requireTool(ctx: Mocha.Context, tool: "promtool" | "redis_exporter" | "actionlint" | "crds"): Promise<string> {
     const r = await run("bash", [BUILD_SCRIPT, "path", tool], { timeoutMs: 10_000 });
     if (r.code === 0 && r.stdout.trim() !== "") return r.stdout.trim();
-    const reason = `${tool} is not built (bash tools/exporters/build.sh ${tool})`;
+    const reason = `${tool} is not built (bash scripts/go-tools.sh ${tool})`;
     if (serversRequired()) throw new Error(`${reason}; skipping is not allowed here (CI=${process.env.CI ?? ""} MSA_REQUIRE_SERVERS=${process.env.MSA_REQUIRE_SERVERS ?? ""})`);
     console.log(`      skipped: ${reason}`);
     ctx.skip();

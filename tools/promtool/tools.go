@@ -1,6 +1,6 @@
 //go:build tools
 
-// Pins promtool's module in go.mod/go.sum; scripts/ops-tools.sh builds github.com/prometheus/prometheus/cmd/promtool.
+// Pins promtool's module in go.mod/go.sum; scripts/go-tools.sh builds github.com/prometheus/prometheus/cmd/promtool.
 package tools
 
 import _ "github.com/prometheus/prometheus/cmd/promtool"

@@ -1,26 +1,27 @@
 #!/usr/bin/env bash
-# Builds (or reuses) the Go programs the operations tests run, from the Go module proxy, each pinned by the
-# go.mod of its own module and cached under ~/.cache/msa-infra/<tool>-<version>/bin:
+# Builds (or reuses) the small Go programs the tests run, from the Go module proxy, each pinned by the go.mod
+# of its own module and cached under ~/.cache/msa-infra/<tool>-<version>/bin:
 #
-#   bash tools/exporters/build.sh promtool          github.com/prometheus/prometheus/cmd/promtool (tools/promtool)
-#   bash tools/exporters/build.sh redis_exporter    github.com/oliver006/redis_exporter (tools/exporters/redis)
-#   bash tools/exporters/build.sh crds              the Prometheus Operator's CRDs (PodMonitor, PrometheusRule) from
+#   bash scripts/go-tools.sh promtool          github.com/prometheus/prometheus/cmd/promtool (tools/promtool)
+#   bash scripts/go-tools.sh redis_exporter    github.com/oliver006/redis_exporter (tools/exporters/redis)
+#   bash scripts/go-tools.sh actionlint        github.com/rhysd/actionlint/cmd/actionlint (tools/actionlint)
+#   bash scripts/go-tools.sh crds              the Prometheus Operator's CRDs (PodMonitor, PrometheusRule) from
 #                                                   the module github.com/prometheus-operator/prometheus-operator
-#   bash tools/exporters/build.sh all               all three
-#   bash tools/exporters/build.sh path TOOL         print the binary's path, or with TOOL=crds the CRD directory
+#   bash scripts/go-tools.sh all               all of them
+#   bash scripts/go-tools.sh path TOOL         print the binary's path, or with TOOL=crds the CRD directory
 #                                                   (exit 1 when not built)
 #
 # Static binaries (CGO off), no VCS stamping; the module and build caches stay at Go's defaults.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
 # tool -> module dir, module path, package to build
-declare -A dir=([promtool]="$repo/tools/promtool" [redis_exporter]="$repo/tools/exporters/redis")
-declare -A mod=([promtool]=github.com/prometheus/prometheus [redis_exporter]=github.com/oliver006/redis_exporter)
-declare -A pkg=([promtool]=github.com/prometheus/prometheus/cmd/promtool [redis_exporter]=github.com/oliver006/redis_exporter)
+declare -A dir=([promtool]="$repo/tools/promtool" [redis_exporter]="$repo/tools/exporters/redis" [actionlint]="$repo/tools/actionlint")
+declare -A mod=([promtool]=github.com/prometheus/prometheus [redis_exporter]=github.com/oliver006/redis_exporter [actionlint]=github.com/rhysd/actionlint)
+declare -A pkg=([promtool]=github.com/prometheus/prometheus/cmd/promtool [redis_exporter]=github.com/oliver006/redis_exporter [actionlint]=github.com/rhysd/actionlint/cmd/actionlint)
 
 version() { awk -v m="${mod[$1]}" '($1 == m) { v = $2 } ($1 == "require" && $2 == m) { v = $3 } END { if (v == "") exit 1; print v }' "${dir[$1]}/go.mod"; }
 cachedir() { echo "${XDG_CACHE_HOME:-$HOME/.cache}/msa-infra/$1-$(version "$1")"; }
@@ -32,7 +33,7 @@ find_go() {
 
 build() {
     local tool="$1" out cache go t0
-    [ -n "${dir[$tool]:-}" ] || die "unknown tool $tool (promtool, redis_exporter)"
+    [ -n "${dir[$tool]:-}" ] || die "unknown tool $tool (promtool, redis_exporter, actionlint)"
     cache="$(cachedir "$tool")"
     out="$(binpath "$tool")"
     if [ -x "$out" ] && [ -f "$cache/.complete" ]; then
@@ -56,6 +57,8 @@ build() {
         ldflags="$ldflags -X github.com/prometheus/common/version.Version=3.$((10#$minor - 300)).${v##*.}"
     elif [ "$tool" = redis_exporter ]; then
         ldflags="$ldflags -X main.BuildVersion=$(version "$tool")"
+    elif [ "$tool" = actionlint ]; then
+        ldflags="$ldflags -X github.com/rhysd/actionlint.version=$(version "$tool")"
     fi
     (cd "${dir[$tool]}" && "$go" build -trimpath -ldflags "$ldflags" -o "$cache.tmp/bin/$tool" "${pkg[$tool]}")
     touch "$cache.tmp/.complete"
@@ -84,14 +87,14 @@ crds() {
 }
 
 case "${1:-}" in
-    all) build promtool; build redis_exporter; crds ;;
+    all) build promtool; build redis_exporter; build actionlint; crds ;;
     crds) crds ;;
-    promtool | redis_exporter) build "$1" ;;
+    promtool | redis_exporter | actionlint) build "$1" ;;
     path)
         if [ "${2:-}" = crds ]; then [ -f "$(crddir)/.complete" ] || exit 1; crddir; exit 0; fi
         p="$(binpath "${2:?tool}")"
         [ -x "$p" ] && [ -f "$(cachedir "$2")/.complete" ] || exit 1
         echo "$p"
         ;;
-    *) die "usage: build.sh all | promtool | redis_exporter | path TOOL" ;;
+    *) die "usage: go-tools.sh all | promtool | redis_exporter | actionlint | crds | path TOOL" ;;
 esac
