@@ -14,6 +14,11 @@ export interface PortPlan {
     name: string;
     port: number;
     exposure: Exposure;
+    /**
+     * A client port the service's own pods also use among themselves (Redis replicas replicate through the
+     * client port; Sentinels talk to each other on theirs): the peer NetworkPolicies open it too. Default false.
+     */
+    peers?: boolean;
 }
 
 /** Values generated once and kept (encrypted) in the stack state. */
@@ -126,6 +131,21 @@ export interface ContainerPlan {
 export const POD_MANAGEMENT_POLICIES = ["OrderedReady", "Parallel"] as const;
 export type PodManagementPolicy = (typeof POD_MANAGEMENT_POLICIES)[number];
 
+/** Node-spread strength: `required` leaves a pod Pending rather than put it next to another of the set. */
+export const NODE_SPREADS = ["required", "preferred"] as const;
+export type NodeSpread = (typeof NODE_SPREADS)[number];
+
+/** Where the pods of a replicated workload may run, so one node or zone loss takes only part of the set. */
+export interface PlacementPlan {
+    /** Pod anti-affinity on kubernetes.io/hostname: at most one pod per node (required), or preferably. */
+    nodeSpread: NodeSpread;
+    /**
+     * Spread over topology.kubernetes.io/zone with maxSkew 1 and ScheduleAnyway: best effort, so a cluster
+     * without zone labels, or with fewer zones than pods, still schedules every pod.
+     */
+    zoneSpread: boolean;
+}
+
 export interface StatefulSetPlan {
     replicas: number;
     podManagementPolicy: PodManagementPolicy;
@@ -134,6 +154,8 @@ export interface StatefulSetPlan {
     user: ImageUser;
     /** Prefer one pod per node (replicated services). */
     spreadAcrossNodes: boolean;
+    /** Anti-affinity and topology spread of the pods; replaces spreadAcrossNodes (then false). Default none. */
+    placement?: PlacementPlan;
     /** Run to completion, in order, before the containers start (preparing the volume). */
     initContainers?: ContainerPlan[];
     /** The server container first, then helper containers. */
@@ -277,6 +299,9 @@ export function planProblems(plan: ServicePlan): string[] {
         if (c.probes.liveness || c.probes.readiness || c.probes.startup || c.ports.length > 0) {
             problems.push(`init container ${c.name} may have no probes and no ports`);
         }
+    }
+    if (plan.workload.placement && plan.workload.spreadAcrossNodes) {
+        problems.push("placement and spreadAcrossNodes both spread the pods; set only placement");
     }
     const names = allContainers(plan.workload).map((c) => c.name);
     if (new Set(names).size !== names.length) {

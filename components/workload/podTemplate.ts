@@ -5,7 +5,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { containerSecurityContext, hardenedPodFields } from "../podSecurity";
-import { allContainers, ContainerPlan, DataObjectPlan, EnvPlan, MountPlan, StatefulSetPlan } from "./plan";
+import { allContainers, ContainerPlan, DataObjectPlan, EnvPlan, MountPlan, PlacementPlan, StatefulSetPlan } from "./plan";
 
 type Container = k8s.types.input.core.v1.Container;
 type Volume = k8s.types.input.core.v1.Volume;
@@ -117,6 +117,22 @@ export function spreadOverNodes(selector: Record<string, string>) {
     };
 }
 
+/** A placement plan as pod anti-affinity (per node) and a topology spread constraint (per zone). */
+export function placementFields(placement: PlacementPlan, selector: Record<string, string>): Pick<PodSpec, "affinity" | "topologySpreadConstraints"> {
+    const term = { labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" };
+    return {
+        affinity: {
+            podAntiAffinity:
+                placement.nodeSpread === "required"
+                    ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
+                    : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] },
+        },
+        topologySpreadConstraints: placement.zoneSpread
+            ? [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }]
+            : undefined,
+    };
+}
+
 /** The pod spec of a planned workload. */
 export function buildPodSpec(workload: StatefulSetPlan, selector: Record<string, string>, refs: PodReferences): PodSpec {
     const init = workload.initContainers ?? [];
@@ -124,6 +140,7 @@ export function buildPodSpec(workload: StatefulSetPlan, selector: Record<string,
         ...hardenedPodFields(workload.user, refs.serviceAccountName),
         terminationGracePeriodSeconds: workload.terminationGracePeriodSeconds,
         affinity: workload.spreadAcrossNodes ? spreadOverNodes(selector) : undefined,
+        ...(workload.placement ? placementFields(workload.placement, selector) : {}),
         initContainers: init.length > 0 ? init.map((c) => buildContainer(c, workload.user, refs)) : undefined,
         containers: workload.containers.map((c) => buildContainer(c, workload.user, refs)),
         volumes: buildVolumes(allContainers(workload), refs),

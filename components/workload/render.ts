@@ -222,7 +222,8 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
             namespace: plan.namespace,
             podSelector: selector,
             clientPorts: clientPorts.map((p) => p.port),
-            peerPorts: peerPorts.map((p) => p.port),
+            // Client ports the pods also use among themselves are peer ports too (Redis replication, Sentinel).
+            peerPorts: [...peerPorts, ...clientPorts.filter((p) => p.peers)].map((p) => p.port),
             metricsPorts: portsExposed(plan, "metrics").map((p) => p.port),
             jobPodSelector: (plan.jobs ?? []).length + (plan.cronJobs ?? []).length > 0 ? appPodsSelector(plan.app) : undefined,
         },

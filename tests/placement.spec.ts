@@ -1,0 +1,87 @@
+// The shared renderer's placement hook and peer-reachable client ports, on a plain plan with the field
+// set: anti-affinity and zone spread in the pod template, and client ports that also open to the
+// service's own pods (NetworkPolicies). Any replicated service uses these; Redis is only the carrier.
+
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackConfig } from "../components/config";
+import { platformContext } from "../components/platform";
+import { planMariaDb } from "../components/mariadb";
+import { buildPodSpec, PodReferences } from "../components/workload/podTemplate";
+import { planProblems, ServicePlan } from "../components/workload/plan";
+import { renderService } from "../components/workload/render";
+import { RenderResult, runOffline } from "../scripts/lib/mockRuntime";
+import { Any, find } from "./helpers/manifests";
+
+const config = parseStackConfig({ networkPolicies: { enabled: true, egress: true, allowedNamespaces: ["clients"] } });
+const base = planMariaDb(config.mariadb, config);
+const selector = { "app.kubernetes.io/name": "mariadb" };
+const refs: PodReferences = { serviceAccountName: "mariadb", objects: new Map(base.objects.map((o) => [o.name, { kind: o.kind, name: o.name }])) };
+const term = { labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" };
+
+describe("pod template: placement", () => {
+    it("required: anti-affinity on the host name, and a ScheduleAnyway zone spread with maxSkew 1", () => {
+        const spec = buildPodSpec({ ...base.workload, placement: { nodeSpread: "required", zoneSpread: true } }, selector, refs) as Record<string, any>;
+        assert.deepStrictEqual(spec.affinity, { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } });
+        assert.deepStrictEqual(spec.topologySpreadConstraints, [
+            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+        ]);
+    });
+
+    it("preferred: weighted anti-affinity; no zone spread unless asked", () => {
+        const spec = buildPodSpec({ ...base.workload, placement: { nodeSpread: "preferred", zoneSpread: false } }, selector, refs) as Record<string, any>;
+        assert.deepStrictEqual(spec.affinity, { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] } });
+        assert.strictEqual(spec.topologySpreadConstraints, undefined);
+    });
+
+    it("none without a placement; a plan with both placement and spreadAcrossNodes is not sound", () => {
+        const spec = buildPodSpec({ ...base.workload, placement: undefined, spreadAcrossNodes: false }, selector, refs) as Record<string, any>;
+        assert.strictEqual(spec.affinity, undefined);
+        assert.strictEqual(spec.topologySpreadConstraints, undefined);
+        const both: ServicePlan = { ...base, workload: { ...base.workload, spreadAcrossNodes: true, placement: { nodeSpread: "preferred", zoneSpread: true } } };
+        assert.ok(planProblems(both).includes("placement and spreadAcrossNodes both spread the pods; set only placement"), planProblems(both).join("\n"));
+    });
+});
+
+class Probe extends pulumi.ComponentResource {
+    constructor(name: string, plan: ServicePlan) {
+        super("msa-infra:test:Probe", name, {}, {});
+        renderService(this, name, plan, platformContext(config));
+        this.registerOutputs({});
+    }
+}
+
+function render(plan: ServicePlan): Promise<RenderResult> {
+    return runOffline(() => {
+        new Probe("probe", plan);
+        return {};
+    }, { project: "msa-infra", stack: "unit", config: {} });
+}
+
+describe("renderer: a client port the pods also use among themselves", () => {
+    const withPeers = (peers: boolean): ServicePlan => ({
+        ...base,
+        workload: {
+            ...base.workload,
+            containers: base.workload.containers.map((c, i) => (i === 0 ? { ...c, ports: c.ports.map((p) => (p.exposure === "client" ? { ...p, peers } : p)) } : c)),
+        },
+    });
+
+    it("opens to the service's own pods (ingress and egress) as well as to the clients", async () => {
+        const r = await render(withPeers(true));
+        const peers = find(r.objects, "NetworkPolicy", "db", "allow-peers") as Any;
+        assert.deepStrictEqual(peers.spec.ingress, [{ from: [{ podSelector: { matchLabels: peers.spec.podSelector.matchLabels } }], ports: [{ protocol: "TCP", port: 3306 }] }]);
+        const egress = find(r.objects, "NetworkPolicy", "db", "restrict-egress") as Any;
+        assert.ok(egress.spec.egress.some((e: Any) => e.ports?.some((p: Any) => p.port === 3306) && e.to?.[0]?.podSelector), JSON.stringify(egress.spec.egress));
+        const clients = find(r.objects, "NetworkPolicy", "db", "allow-clients") as Any;
+        assert.deepStrictEqual(clients.spec.ingress[0].ports, [{ protocol: "TCP", port: 3306 }]);
+        // The headless Service lists the port once.
+        const headless = find(r.objects, "Service", "db", "mariadb-headless") as Any;
+        assert.deepStrictEqual(headless.spec.ports.map((p: Any) => p.port), [3306]);
+    });
+
+    it("stays closed to the service's own pods without the flag", async () => {
+        const r = await render(withPeers(false));
+        assert.ok(!r.objects.some((o) => o.kind === "NetworkPolicy" && o.metadata.name === "allow-peers"), "no allow-peers policy");
+    });
+});
