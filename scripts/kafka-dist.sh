@@ -5,7 +5,8 @@
 # image, so the rendered start.sh runs against it with only its /opt/kafka/bin path changed:
 #
 #   $KAFKA_DIST/libs/     the jars (the distribution's libs/, reduced to what the broker needs)
-#   $KAFKA_DIST/bin/      kafka-run-class.sh, kafka-server-start.sh, kafka-storage.sh, msa-kafka-probe.sh
+#   $KAFKA_DIST/bin/      kafka-run-class.sh, kafka-server-start.sh, kafka-storage.sh, kafka-topics.sh,
+#                         kafka-configs.sh, kafka-acls.sh, kafka-metadata-quorum.sh, msa-kafka-probe.sh
 #   $KAFKA_DIST/config/   log4j.properties, tools-log4j.properties (the distribution's defaults)
 #   $KAFKA_DIST/probe/    the compiled test client
 #   $KAFKA_DIST/m2/       the local Maven repository the jars were resolved through
@@ -318,6 +319,13 @@ cat >"$dist/bin/kafka-storage.sh" <<'EOF'
 # Equivalent of Kafka 3.8.1 bin/kafka-storage.sh (written by msa-infra scripts/kafka-dist.sh).
 exec $(dirname $0)/kafka-run-class.sh kafka.tools.StorageTool "$@"
 EOF
+
+# The admin tools the topic/ACL reconcile Job and the TLS reloader run (same main classes as 3.8.1's scripts).
+for tool in kafka-topics:org.apache.kafka.tools.TopicCommand kafka-configs:kafka.admin.ConfigCommand \
+    kafka-acls:kafka.admin.AclCommand kafka-metadata-quorum:org.apache.kafka.tools.MetadataQuorumCommand; do
+    printf '#!/bin/bash\n# Equivalent of Kafka %s bin/%s.sh (written by msa-infra scripts/kafka-dist.sh).\nexec $(dirname $0)/kafka-run-class.sh %s "$@"\n' \
+        "$VERSION" "${tool%%:*}" "${tool#*:}" >"$dist/bin/${tool%%:*}.sh"
+done
 
 # Not part of the distribution: the tests' client, started like the distribution's own tools are.
 cat >"$dist/bin/msa-kafka-probe.sh" <<'EOF'

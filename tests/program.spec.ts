@@ -369,6 +369,22 @@ describe("program: NetworkPolicies as a connectivity matrix", () => {
         });
     }
 
+    it("prod: the Kafka reconcile Job's pods reach the address its ConfigMap names (the client Service, 9092), not the peer ports", () => {
+        const objects = stacks.prod.redacted.objects;
+        const jobs = ofKind(objects, "Job").filter((j) => j.metadata.namespace === "messaging" && j.metadata.name.startsWith("kafka-reconcile-"));
+        assert.strictEqual(jobs.length, 1, "one reconcile Job");
+        const labels: Record<string, string> = (jobs[0] as Any).spec.template.metadata.labels;
+        const jobPod: Pod = { namespace: "messaging", labels };
+        const bootstrap: string = (find(objects, "ConfigMap", "messaging", "kafka-reconcile") as Any).data.bootstrap.trim();
+        assert.strictEqual(bootstrap, "kafka.messaging.svc.cluster.local:9092");
+        const props: string = (find(objects, "ConfigMap", "messaging", "kafka-reconcile") as Any).data["client.properties"];
+        assert.match(props, new RegExp(`^security\\.protocol=${(stacks.prod.redacted.outputs as Any).kafkaConnection.securityProtocol}$`, "m"), "the client listener's protocol");
+        const port = Number(bootstrap.split(":")[1]);
+        assert.strictEqual(connectionAllowed(objects, jobPod, pod("messaging", "kafka"), port, "TCP"), true);
+        for (const peerPort of [9093, 9094]) assert.strictEqual(connectionAllowed(objects, jobPod, pod("messaging", "kafka"), peerPort, "TCP"), false, `port ${peerPort}`);
+        assert.strictEqual(connectionAllowed(objects, jobPod, pod("db", "mariadb"), 3306, "TCP"), false);
+    });
+
     it("prod: every data namespace has a default-deny ingress policy", () => {
         for (const ns of ["db", "cache", "messaging"]) {
             const deny = find(stacks.prod.redacted.objects, "NetworkPolicy", ns, "default-deny-ingress") as Any;

@@ -70,7 +70,7 @@ async function loadKafka(label: string, stack: string, config?: Record<string, u
     const r = await renderStack(stack, { withSecrets: true, config });
     const conn = output<{ namespace: string }>(r.outputs, "kafkaConnection");
     const sts = onlyObject(r.objects, "StatefulSet", conn.namespace);
-    const c = container(sts);
+    const c = container(sts, "kafka");
     const clusterId = envValue(r.objects, sts, c, "CLUSTER_ID");
     // The template lives on the ConfigMap volume the start script reads it from.
     const cmMatch = /^ConfigMap [^/]+\/(\S+) key cluster-id$/.exec(clusterId.source);

@@ -6,7 +6,7 @@
 
 import { percentOfMiB } from "../config/units";
 import { headlessServiceName } from "../workload/plan";
-import type { KafkaClientAuth } from "./settings";
+import { KAFKA_BROKER_IDENTITIES, replicationSettings, type KafkaBrokerIdentity, type KafkaClientAuth } from "./settings";
 
 export const KAFKA_APP = "kafka";
 const APP = KAFKA_APP;
@@ -21,29 +21,44 @@ export const KAFKA_PATHS = {
     template: "/mnt/kafka-config",
     runtime: "/opt/kafka/runtime",
     serverProperties: "/opt/kafka/runtime/server.properties",
+    // The PEM key stores the start script builds (and the TLS reloader rebuilds) from the mounted certificate.
+    // The CLIENT and INTERNAL listeners' path is also set as a dynamic per-broker config by the reloader (the
+    // same value): changing it here needs `kafka-configs.sh --delete-config` of that override on every broker.
     keystore: "/opt/kafka/runtime/keystore.pem",
+    controllerKeystore: "/opt/kafka/runtime/controller-keystore.pem",
+    truststore: "/opt/kafka/runtime/truststore.pem",
+    /** The CA the broker started with: the reloader and the liveness probe compare the mounted one with it. */
+    startedCa: "/opt/kafka/runtime/started-ca.crt",
+    /** The CA of the previous start, on the data volume: still trusted at the next start (see kafkaStartScript). */
+    previousCa: "/var/lib/kafka/data/tls-previous-ca.crt",
     jaasDir: "/etc/kafka/jaas",
     jaas: "/etc/kafka/jaas/kafka_server_jaas.conf",
     tls: "/etc/kafka/tls",
+    /** Secret kafka-user-admin, for the TLS reloader's and the reconcile Job's admin client. */
+    admin: "/etc/kafka/admin",
+    /** ConfigMap kafka-reconcile (the reconcile Job's script and the declared topics and ACLs). */
+    reconcile: "/mnt/kafka-reconcile",
 };
 /** Placeholders in the properties template, filled in per pod by the start script. */
 export const NODE_ID_PLACEHOLDER = "@NODE_ID@";
 export const POD_HOST_PLACEHOLDER = "@POD_HOST@";
-/** Reserved SASL users: `broker` for inter-broker and controller traffic, `admin` for operators. */
+/** Reserved SASL users: `broker` (and `broker-next`) for inter-broker and controller traffic, `admin` for operators. */
 export const BROKER_USER = "broker";
 export const ADMIN_USER = "admin";
+/** The authorizer's principal for unauthenticated clients (clientAuth none). */
+export const ANONYMOUS_PRINCIPAL = "User:ANONYMOUS";
+/** KRaft's ACL authorizer: ACLs live in the metadata log, so they need no ZooKeeper and reach every node. */
+export const KAFKA_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+/** The listeners that carry TLS when the stack has it; CONTROLLER has a key store of its own (see the start script). */
+export const KAFKA_LISTENERS = ["CLIENT", "INTERNAL", "CONTROLLER"] as const;
+/** A CA change restarts the brokers one after another, this many seconds apart by ordinal (see kafkaLivenessCommand). */
+export const KAFKA_CA_RESTART_STAGGER_SECONDS = 180;
 
 export interface KafkaPropertiesOptions {
     replicas: number;
     namespace: string;
     clientAuth: KafkaClientAuth;
     tls: boolean;
-}
-
-/** Replication settings that a cluster of `replicas` brokers can satisfy: RF = min(3, n), min ISR = RF - 1. */
-export function replicationSettings(replicas: number): { replicationFactor: number; minInsyncReplicas: number } {
-    const replicationFactor = Math.min(3, replicas);
-    return { replicationFactor, minInsyncReplicas: Math.max(1, replicationFactor - 1) };
 }
 
 /** `0@kafka-0.kafka-headless.<ns>.svc.cluster.local:9093,...`: node id = pod ordinal. */
@@ -62,17 +77,28 @@ export function clientProtocol(clientAuth: KafkaClientAuth, tls: boolean): strin
     return tls ? "SASL_SSL" : "SASL_PLAINTEXT";
 }
 
+/** The principals the authorizer lets do anything: the operators' admin and both broker identities. */
+export function kafkaSuperUsers(clientAuth: KafkaClientAuth): string[] {
+    return [
+        `User:${ADMIN_USER}`,
+        ...KAFKA_BROKER_IDENTITIES.map((b) => `User:${b}`),
+        // Without client authentication every client is ANONYMOUS: ACLs could tell nobody apart (development only).
+        ...(clientAuth === "none" ? [ANONYMOUS_PRINCIPAL] : []),
+    ];
+}
+
 /** server.properties template (no secrets: credentials come from the JAAS file in a Secret). */
 export function kafkaServerProperties(opts: KafkaPropertiesOptions): string {
     const { replicationFactor, minInsyncReplicas } = replicationSettings(opts.replicas);
     const client = clientProtocol(opts.clientAuth, opts.tls);
+    const peer = opts.tls ? "SASL_SSL" : "SASL_PLAINTEXT";
     const props: [string, string | number][] = [
         ["process.roles", "broker,controller"],
         ["node.id", NODE_ID_PLACEHOLDER],
         ["controller.quorum.voters", quorumVoters(opts.replicas, opts.namespace)],
         ["listeners", `CLIENT://:${KAFKA_PORTS.client},INTERNAL://:${KAFKA_PORTS.internal},CONTROLLER://:${KAFKA_PORTS.controller}`],
         ["advertised.listeners", `CLIENT://${POD_HOST_PLACEHOLDER}:${KAFKA_PORTS.client},INTERNAL://${POD_HOST_PLACEHOLDER}:${KAFKA_PORTS.internal}`],
-        ["listener.security.protocol.map", `CLIENT:${client},INTERNAL:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT`],
+        ["listener.security.protocol.map", `CLIENT:${client},INTERNAL:${peer},CONTROLLER:${peer}`],
         ["inter.broker.listener.name", "INTERNAL"],
         ["controller.listener.names", "CONTROLLER"],
         // PLAIN: users live in the JAAS file, so they are declarative and also work on the KRaft controller
@@ -88,24 +114,46 @@ export function kafkaServerProperties(opts: KafkaPropertiesOptions): string {
         ["transaction.state.log.replication.factor", replicationFactor],
         ["transaction.state.log.min.isr", minInsyncReplicas],
         ["group.initial.rebalance.delay.ms", opts.replicas === 1 ? 0 : 3000],
+        // Every request is authorized against the ACLs the reconcile Job declares; the brokers (inter-broker
+        // and controller traffic) and the admin are super users, and what no ACL allows is denied.
+        ["authorizer.class.name", KAFKA_AUTHORIZER],
+        ["super.users", kafkaSuperUsers(opts.clientAuth).join(";")],
+        ["allow.everyone.if.no.acl.found", "false"],
     ];
     if (opts.tls) {
-        props.push(
-            ["listener.name.client.ssl.keystore.type", "PEM"],
-            ["listener.name.client.ssl.keystore.location", KAFKA_PATHS.keystore],
-            ["listener.name.client.ssl.client.auth", "none"],
-        );
+        // PEM key stores built by the start script; the peers verify each other against the CA (host names
+        // checked: every pod's name is in the certificate). No client certificates: clients log in with SASL.
+        for (const l of KAFKA_LISTENERS) {
+            const p = `listener.name.${l.toLowerCase()}.ssl`;
+            props.push([`${p}.keystore.type`, "PEM"], [`${p}.keystore.location`, l === "CONTROLLER" ? KAFKA_PATHS.controllerKeystore : KAFKA_PATHS.keystore]);
+            if (l !== "CLIENT") {
+                props.push([`${p}.truststore.type`, "PEM"], [`${p}.truststore.location`, KAFKA_PATHS.truststore]);
+            }
+            props.push([`${p}.client.auth`, "none"]);
+        }
     }
     return props.map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
 }
 
-/** The JAAS file (a Secret): the broker's own login plus every user the PLAIN mechanism accepts. */
-export function kafkaJaasConfig(brokerPassword: string, users: { name: string; password: string }[]): string {
+/** The brokers' identities: the one they log in as, and the password of each (both are accepted). */
+export interface BrokerLogins {
+    login: KafkaBrokerIdentity;
+    passwords: Record<KafkaBrokerIdentity, string>;
+}
+
+/**
+ * The JAAS file (a Secret): the broker's own login plus every user the PLAIN mechanism accepts, both broker
+ * identities included, so nodes that log in as either one authenticate during a rolling update. A plain
+ * string is the password of a single `broker` identity.
+ */
+export function kafkaJaasConfig(brokers: string | BrokerLogins, users: { name: string; password: string }[]): string {
     const q = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+    const b: { login: string; passwords: Record<string, string> } =
+        typeof brokers === "string" ? { login: BROKER_USER, passwords: { [BROKER_USER]: brokers } } : brokers;
     const entries = [
-        `    username=${q(BROKER_USER)}`,
-        `    password=${q(brokerPassword)}`,
-        `    user_${BROKER_USER}=${q(brokerPassword)}`,
+        `    username=${q(b.login)}`,
+        `    password=${q(b.passwords[b.login])}`,
+        ...Object.entries(b.passwords).map(([id, pw]) => `    user_${id}=${q(pw)}`),
         ...users.map((u) => `    user_${u.name}=${q(u.password)}`),
     ];
     return `KafkaServer {\n    org.apache.kafka.common.security.plain.PlainLoginModule required\n${entries.join("\n")};\n};\n`;
@@ -116,26 +164,112 @@ export function clientJaasConfig(user: string, password: string): string {
     return `org.apache.kafka.common.security.plain.PlainLoginModule required username="${user}" password="${password}";`;
 }
 
+/** The pod's own name through the headless Service, as the start script and the reloader compute it. */
+function podHostLine(namespace: string): string {
+    return `host="\${HOSTNAME}.${headlessServiceName(APP)}.${namespace}.svc.cluster.local"`;
+}
+
 /**
  * Start script: node id from the pod ordinal, advertised host from the headless Service, storage formatted
  * once with the stack's cluster id (a formatted volume is left alone), then the broker replaces the shell.
+ * With TLS it first builds the PEM key stores (an unencrypted PKCS#8 key followed by the certificate, the
+ * only form Kafka's PEM key store reads without a key password) and the trust store: the CA of this start
+ * plus, when it differs, the CA of the previous start (kept on the data volume). So during a CA change a
+ * restarted broker still trusts the peers that have not restarted yet, whose quorum connections keep the
+ * trust they started with (KRaft 3.8 builds the raft client's TLS context once).
  */
-export function kafkaStartScript(namespace: string): string {
+export function kafkaStartScript(namespace: string, tls = false): string {
+    const p = KAFKA_PATHS;
+    const tlsLines = tls
+        ? [
+              "umask 077",
+              `cat ${p.tls}/tls.key ${p.tls}/tls.crt > ${p.keystore}`,
+              `cp ${p.keystore} ${p.controllerKeystore}`,
+              // -f: a restarted container finds the file of its previous start, read-only like the Secret file it copies.
+              `cp -f ${p.tls}/ca.crt ${p.startedCa}`,
+              `{ cat ${p.tls}/ca.crt; if [ -f ${p.previousCa} ] && ! cmp -s ${p.previousCa} ${p.tls}/ca.crt; then cat ${p.previousCa}; fi; } > ${p.truststore}`,
+              `cp ${p.tls}/ca.crt ${p.previousCa}.new && mv -f ${p.previousCa}.new ${p.previousCa}`,
+              "umask 022",
+          ]
+        : [];
     return [
         "#!/bin/bash",
         "set -euo pipefail",
         'ordinal="${HOSTNAME##*-}"',
         'case "$ordinal" in ""|*[!0-9]*) echo "cannot derive the node id from HOSTNAME=$HOSTNAME" >&2; exit 1;; esac',
-        `host="\${HOSTNAME}.${headlessServiceName(APP)}.${namespace}.svc.cluster.local"`,
-        `mkdir -p ${KAFKA_PATHS.logDirs}`,
-        `sed -e "s/${NODE_ID_PLACEHOLDER}/$ordinal/g" -e "s/${POD_HOST_PLACEHOLDER}/$host/g" ${KAFKA_PATHS.template}/server.properties > ${KAFKA_PATHS.serverProperties}`,
-        `if [ -f ${KAFKA_PATHS.tls}/tls.crt ]; then cat ${KAFKA_PATHS.tls}/tls.key ${KAFKA_PATHS.tls}/tls.crt > ${KAFKA_PATHS.keystore}; fi`,
+        podHostLine(namespace),
+        `mkdir -p ${p.logDirs}`,
+        `sed -e "s/${NODE_ID_PLACEHOLDER}/$ordinal/g" -e "s/${POD_HOST_PLACEHOLDER}/$host/g" ${p.template}/server.properties > ${p.serverProperties}`,
+        ...tlsLines,
         // --cluster-id=VALUE: a generated id may begin with '-', which the tool's parser would take for a flag.
-        `/opt/kafka/bin/kafka-storage.sh format --config ${KAFKA_PATHS.serverProperties} --cluster-id="$CLUSTER_ID" --ignore-formatted`,
-        `exec /opt/kafka/bin/kafka-server-start.sh ${KAFKA_PATHS.serverProperties}`,
+        `/opt/kafka/bin/kafka-storage.sh format --config ${p.serverProperties} --cluster-id="$CLUSTER_ID" --ignore-formatted`,
+        `exec /opt/kafka/bin/kafka-server-start.sh ${p.serverProperties}`,
         "",
     ].join("\n");
 }
+
+/**
+ * The broker container's liveness command: the controller port accepts connections (what the TCP probe
+ * checked), and, with TLS, the mounted CA is still the one the broker started with or changed less than
+ * `ordinal x KAFKA_CA_RESTART_STAGGER_SECONDS` ago. A CA change is the one renewal the broker cannot take
+ * in place (the raft client's trust is fixed at start), so the kubelet restarts the brokers for it, one
+ * after the other by ordinal, and the start script then trusts both CAs.
+ */
+export function kafkaLivenessCommand(tls: boolean): string[] {
+    const p = KAFKA_PATHS;
+    const caCheck = tls
+        ? [
+              `if [ -f ${p.startedCa} ] && ! cmp -s ${p.tls}/ca.crt ${p.startedCa}; then`,
+              `    changed=$(( $(date +%s) - $(stat -L -c %Y ${p.tls}/ca.crt) ))`,
+              `    if [ "$changed" -ge $(( \${HOSTNAME##*-} * \${KAFKA_CA_RESTART_STAGGER_SECONDS:-${KAFKA_CA_RESTART_STAGGER_SECONDS}} )) ]; then echo "the CA changed \${changed}s ago: restart to trust it on the controller listener"; exit 1; fi`,
+              "fi",
+          ]
+        : [];
+    return ["bash", "-c", [...caCheck, `exec 3<>/dev/tcp/127.0.0.1/${KAFKA_PORTS.controller}`].join("\n")];
+}
+
+/**
+ * What the tls-reloader container runs when tls.crt, tls.key or ca.crt changed: rebuild the key and trust
+ * stores in place (each file renamed over the old one, so the broker never reads half of one), then write one
+ * per-broker config record; applying any per-broker record makes the broker and its controller reload every
+ * listener's key and trust store whose file changed (KAFKA-14136), so no restart is needed. The record sets
+ * INTERNAL's key store location to the path it already has. The trust store keeps the CAs trusted so far (a
+ * new CA is added, none removed until the next start). After a CA change the CONTROLLER key store is left
+ * as it is: the other voters' quorum connections trust only the CA they started with, so the new
+ * certificate goes onto the controller listener at the restart kafkaLivenessCommand asks for.
+ */
+export function kafkaTlsReloadScript(namespace: string): string {
+    const p = KAFKA_PATHS;
+    // Unique certificates of a PEM bundle, in order (bash and awk: the image has both, and no openssl).
+    const dedupe = `awk '/-----BEGIN CERTIFICATE-----/ { c = "" } { c = c $0 "\\n" } /-----END CERTIFICATE-----/ { if (!(c in seen)) { seen[c] = 1; printf "%s", c } }'`;
+    return [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        'ordinal="${HOSTNAME##*-}"',
+        podHostLine(namespace),
+        "umask 077",
+        `{ cat ${p.tls}/ca.crt; cat ${p.truststore} 2>/dev/null || true; } | ${dedupe} > ${p.truststore}.new`,
+        `cat ${p.tls}/tls.key ${p.tls}/tls.crt > ${p.keystore}.new`,
+        `mv -f ${p.truststore}.new ${p.truststore}`,
+        `mv -f ${p.keystore}.new ${p.keystore}`,
+        `if cmp -s ${p.tls}/ca.crt ${p.startedCa}; then`,
+        `    cp ${p.keystore} ${p.controllerKeystore}.new && mv -f ${p.controllerKeystore}.new ${p.controllerKeystore}`,
+        "else",
+        '    echo "tls-reloader: the CA changed: CLIENT and INTERNAL switch now; CONTROLLER keeps its certificate until the broker restarts (its liveness probe asks for it)"',
+        "fi",
+        // The admin's client config, built here from the mounted Secret: no password in args or env.
+        "props=/tmp/admin.properties",
+        `{ printf '%s\\n' security.protocol=SASL_SSL sasl.mechanism=PLAIN ssl.truststore.type=PEM ssl.truststore.location=${p.truststore}; printf 'sasl.jaas.config='; cat ${p.admin}/sasl.jaas.config; echo; } > "$props"`,
+        `/opt/kafka/bin/kafka-configs.sh --bootstrap-server "$host:${KAFKA_PORTS.internal}" --command-config "$props" --entity-type brokers --entity-name "$ordinal" --alter --add-config "listener.name.internal.ssl.keystore.location=${p.keystore}"`,
+        "",
+    ].join("\n");
+}
+
+/** JVM options for the short-lived admin tools (reloader, reconcile Job): a small heap, quick start, no perf file. */
+export const KAFKA_TOOL_ENV = {
+    KAFKA_HEAP_OPTS: "-Xms32m -Xmx96m",
+    KAFKA_JVM_PERFORMANCE_OPTS: "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Djava.awt.headless=true",
+};
 
 /**
  * log4j configuration: everything to stdout, where the kubelet rotates it. The image's default writes

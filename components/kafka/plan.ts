@@ -1,44 +1,77 @@
 // Kafka's plan: KRaft in combined broker+controller mode (no ZooKeeper) as a StatefulSet on the apache/kafka
-// image, a generated cluster id, SASL/PLAIN users from a JAAS file, and the Restricted pod profile.
+// image, a generated cluster id, SASL/PLAIN users from a JAAS file, ACLs (StandardAuthorizer) and topics
+// applied by a reconcile Job, TLS on every listener with a reloader, and the Restricted pod profile.
 
 import type { PlatformSettings } from "../config";
+import type { ResourceSettings } from "../config/service";
 import { IMAGE_USERS } from "../podSecurity";
+import { sha256 } from "../secrets";
 import { tlsConnection, TlsConnection } from "../tls";
-import { dataVolume, derived, generatedValue, mountObject, scratch, serviceHost, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { dataVolume, derived, generatedValue, JobPlan, mountObject, scratch, serviceHost, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { tlsReloaderContainer } from "../workload/tlsReload";
 import {
     ADMIN_USER,
     clientJaasConfig,
     clientProtocol,
     KAFKA_APP,
+    KAFKA_CA_RESTART_STAGGER_SECONDS,
     KAFKA_PATHS,
     KAFKA_PORTS,
     kafkaHeapMiB,
     KAFKA_LOG_ENV,
+    KAFKA_TOOL_ENV,
     kafkaJaasConfig,
+    kafkaLivenessCommand,
     kafkaLog4jProperties,
     kafkaServerProperties,
     kafkaStartScript,
+    kafkaTlsReloadScript,
 } from "./files";
-import type { KafkaSettings } from "./settings";
+import { reconcileFiles } from "./reconcile";
+import { KAFKA_DEFAULTS, type KafkaBrokerIdentity, type KafkaSettings } from "./settings";
 
-/** Names of Kafka's ConfigMap and Secrets. */
-export const KAFKA_OBJECTS = { config: "kafka-config", jaas: "kafka-jaas", admin: "kafka-user-admin" };
+/** Names of Kafka's ConfigMaps and Secrets. */
+export const KAFKA_OBJECTS = { config: "kafka-config", jaas: "kafka-jaas", admin: "kafka-user-admin", reconcile: "kafka-reconcile" };
 /** Ids of Kafka's generated values (resources `${name}-<id>`). */
 export const KAFKA_GENERATED = {
     clusterId: "cluster-id",
+    /** The `broker` identity's password (the id predates the second identity: kept, so its URN is unchanged). */
     brokerPassword: "broker-password",
+    /** The `broker-next` identity's password. */
+    brokerNextPassword: "broker-next-password",
     adminPassword: "admin-password",
     userPassword: (user: string) => `user-${user}-password`,
 };
+/** The generated password of each broker identity. */
+export const BROKER_PASSWORD_IDS: Record<KafkaBrokerIdentity, string> = {
+    broker: KAFKA_GENERATED.brokerPassword,
+    "broker-next": KAFKA_GENERATED.brokerNextPassword,
+};
+/** The reconcile Job: plan id and name prefix (a hash of its spec follows). */
+export const KAFKA_RECONCILE_JOB = { id: "reconcile", name: "kafka-reconcile" };
+/** A JVM admin tool per run; the heap is capped by KAFKA_TOOL_ENV. */
+const TOOL_RESOURCES: ResourceSettings = { requests: { cpu: "50m", memory: "192Mi" }, limits: { cpu: "1", memory: "384Mi" } };
 
 /** Decides every object of the Kafka service. */
 export function planKafka(settings: KafkaSettings, platform: PlatformSettings): ServicePlan {
     const tls = platform.tls.enabled;
-    const { clusterId, brokerPassword, adminPassword } = KAFKA_GENERATED;
+    const { clusterId, brokerPassword, brokerNextPassword, adminPassword } = KAFKA_GENERATED;
+    const brokerLogin = settings.brokerLogin ?? KAFKA_DEFAULTS.brokerLogin;
     const users = settings.users.map((u) => ({ name: u.name, password: KAFKA_GENERATED.userPassword(u.name) }));
     const jaasUsers = [{ name: ADMIN_USER, password: adminPassword }, ...users];
     const heap = kafkaHeapMiB(settings.resources.limits.memory, settings.heapPercent);
     const tcp = (port: string) => ({ tcpSocket: { port } });
+    const reconcile = reconcileFiles({
+        namespace: settings.namespace,
+        tls,
+        clientAuth: settings.clientAuth,
+        topics: settings.topics ?? [],
+        users: settings.users,
+        deleteUndeclaredTopics: settings.deleteUndeclaredTopics ?? KAFKA_DEFAULTS.deleteUndeclaredTopics,
+    });
+    const adminMount = mountObject("admin", KAFKA_PATHS.admin, KAFKA_OBJECTS.admin);
+    const runtimeMount = scratch("runtime", KAFKA_PATHS.runtime);
+    const configMount = mountObject("config", KAFKA_PATHS.template, KAFKA_OBJECTS.config, 0o555);
     return {
         app: KAFKA_APP,
         component: "broker",
@@ -48,6 +81,7 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
             // Generated once and never regenerated: it is written into every formatted volume.
             { id: clusterId, kind: "clusterId" },
             { id: brokerPassword, kind: "password" },
+            { id: brokerNextPassword, kind: "password" },
             { id: adminPassword, kind: "password" },
             ...users.map((u) => ({ id: u.password, kind: "password" as const })),
         ],
@@ -56,10 +90,12 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
                 id: "admin",
                 kind: "Secret",
                 name: KAFKA_OBJECTS.admin,
+                // The reloader reads these files when it runs (kubelet keeps them current): a change needs no
+                // restart, and the brokers roll for a new admin password anyway (it is in Secret kafka-jaas).
                 data: [
-                    { key: "username", content: ADMIN_USER },
-                    { key: "password", content: generatedValue(adminPassword) },
-                    { key: "sasl.jaas.config", content: derived([adminPassword], (v) => clientJaasConfig(ADMIN_USER, v[adminPassword])) },
+                    { key: "username", content: ADMIN_USER, rollout: false },
+                    { key: "password", content: generatedValue(adminPassword), rollout: false },
+                    { key: "sasl.jaas.config", content: derived([adminPassword], (v) => clientJaasConfig(ADMIN_USER, v[adminPassword])), rollout: false },
                 ],
                 protect: true,
             },
@@ -81,8 +117,11 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
                 data: [
                     {
                         key: "kafka_server_jaas.conf",
-                        content: derived([brokerPassword, ...jaasUsers.map((u) => u.password)], (v) =>
-                            kafkaJaasConfig(v[brokerPassword], jaasUsers.map((u) => ({ name: u.name, password: v[u.password] }))),
+                        content: derived([brokerPassword, brokerNextPassword, ...jaasUsers.map((u) => u.password)], (v) =>
+                            kafkaJaasConfig(
+                                { login: brokerLogin, passwords: { broker: v[brokerPassword], "broker-next": v[brokerNextPassword] } },
+                                jaasUsers.map((u) => ({ name: u.name, password: v[u.password] })),
+                            ),
                         ),
                     },
                 ],
@@ -97,11 +136,21 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
                         key: "server.properties",
                         content: kafkaServerProperties({ replicas: settings.replicas, namespace: settings.namespace, clientAuth: settings.clientAuth, tls }),
                     },
-                    { key: "start.sh", content: kafkaStartScript(settings.namespace) },
+                    { key: "start.sh", content: kafkaStartScript(settings.namespace, tls) },
                     { key: "log4j.properties", content: kafkaLog4jProperties() },
                     // Fixed for the life of the cluster (formatted into every volume): no reason to roll pods.
                     { key: "cluster-id", content: generatedValue(clusterId), rollout: false },
+                    // Read by the tls-reloader at each run (kubelet keeps the file current): a change needs no roll.
+                    ...(tls ? [{ key: "tls-reload.sh", content: kafkaTlsReloadScript(settings.namespace), rollout: false }] : []),
                 ],
+                protect: false,
+            },
+            {
+                id: "reconcile",
+                kind: "ConfigMap",
+                name: KAFKA_OBJECTS.reconcile,
+                // Read by the reconcile Job only: a change makes a new Job (its name follows RECONCILE_SPEC), not a roll.
+                data: Object.entries(reconcile).map(([key, content]) => ({ key, content, rollout: false })),
                 protect: false,
             },
         ],
@@ -131,25 +180,79 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
                         { name: "LOG_DIR", value: KAFKA_PATHS.logs },
                         { name: "KAFKA_LOG4J_OPTS", value: KAFKA_LOG_ENV.KAFKA_LOG4J_OPTS },
                         { name: "KAFKA_GC_LOG_OPTS", value: KAFKA_LOG_ENV.KAFKA_GC_LOG_OPTS },
+                        ...(tls ? [{ name: "KAFKA_CA_RESTART_STAGGER_SECONDS", value: String(KAFKA_CA_RESTART_STAGGER_SECONDS) }] : []),
                     ],
                     resources: settings.resources,
                     mounts: [
                         dataVolume(KAFKA_PATHS.data),
                         scratch("tmp", KAFKA_PATHS.tmp),
                         scratch("logs", KAFKA_PATHS.logs),
-                        scratch("runtime", KAFKA_PATHS.runtime),
-                        mountObject("config", KAFKA_PATHS.template, KAFKA_OBJECTS.config, 0o555),
+                        runtimeMount,
+                        configMount,
                         mountObject("jaas", KAFKA_PATHS.jaasDir, KAFKA_OBJECTS.jaas),
                         ...(tls ? [tlsVolume(KAFKA_PATHS.tls)] : []),
                     ],
                     probes: {
                         startup: { ...tcp("client"), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 120 },
                         readiness: { ...tcp("client"), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-                        liveness: { ...tcp("controller"), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+                        // With TLS, the probe also asks for the restart a CA change needs (kafkaLivenessCommand).
+                        liveness: tls
+                            ? { exec: { command: kafkaLivenessCommand(true) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }
+                            : { ...tcp("controller"), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
                     },
                 },
+                ...(tls
+                    ? [
+                          {
+                              ...tlsReloaderContainer({
+                                  image: settings.image,
+                                  tlsMount: tlsVolume(KAFKA_PATHS.tls),
+                                  reload: `bash ${KAFKA_PATHS.template}/tls-reload.sh`,
+                                  env: Object.entries(KAFKA_TOOL_ENV).map(([name, value]) => ({ name, value })),
+                                  mounts: [runtimeMount, configMount, adminMount],
+                              }),
+                              // kafka-configs.sh is a JVM: more memory than the Redis/MariaDB reloaders' client.
+                              resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+                          },
+                      ]
+                    : []),
             ],
         },
+        jobs: [reconcileJob(settings, tls, sha256(JSON.stringify(reconcile)), adminMount)],
+    };
+}
+
+/**
+ * The reconcile Job: runs once the brokers are ready (Pulumi waits for it), with the Kafka image's admin
+ * tools, the admin's credentials mounted from its Secret, and the declaration from ConfigMap
+ * kafka-reconcile; RECONCILE_SPEC (the declaration's hash) is part of the Job's spec, so a changed
+ * declaration is a new Job and an unchanged one is not run again.
+ */
+function reconcileJob(settings: KafkaSettings, tls: boolean, specHash: string, adminMount: ReturnType<typeof mountObject>): JobPlan {
+    return {
+        id: KAFKA_RECONCILE_JOB.id,
+        name: KAFKA_RECONCILE_JOB.name,
+        afterWorkload: true,
+        // Transient failures (a broker restarting meanwhile) are retried: every run starts from what the cluster has.
+        backoffLimit: 3,
+        activeDeadlineSeconds: 900,
+        containers: [
+            {
+                name: "reconcile",
+                image: settings.image,
+                command: ["/bin/bash", `${KAFKA_PATHS.reconcile}/reconcile.sh`],
+                ports: [],
+                env: [{ name: "RECONCILE_SPEC", value: specHash.slice(0, 16) }, ...Object.entries(KAFKA_TOOL_ENV).map(([name, value]) => ({ name, value }))],
+                resources: TOOL_RESOURCES,
+                mounts: [
+                    mountObject("reconcile", KAFKA_PATHS.reconcile, KAFKA_OBJECTS.reconcile, 0o555),
+                    adminMount,
+                    ...(tls ? [tlsVolume(KAFKA_PATHS.tls)] : []),
+                    scratch("tmp", KAFKA_PATHS.tmp, "64Mi"),
+                ],
+                probes: {},
+            },
+        ],
     };
 }
 
@@ -172,6 +275,8 @@ export interface KafkaConnection {
     /** Secret and key of the admin user's password (topic and ACL administration). */
     adminSecret: { name: string; key: string };
     users: KafkaAppConnection[];
+    /** The topics the stack declares (the reconcile Job creates them). */
+    topics: string[];
     tls: TlsConnection;
 }
 
@@ -187,6 +292,7 @@ export function kafkaConnection(settings: KafkaSettings, platform: PlatformSetti
         saslMechanism: settings.clientAuth === "sasl" ? "PLAIN" : undefined,
         adminSecret: { name: KAFKA_OBJECTS.admin, key: "password" },
         users: settings.users.map((u) => ({ user: u.name, secretName: userSecretName(KAFKA_APP, u.name) })),
+        topics: (settings.topics ?? []).map((t) => t.name),
         tls: tlsConnection(platform.tls, KAFKA_APP),
     };
 }

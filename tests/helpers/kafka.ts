@@ -23,7 +23,7 @@ import { decodeConfigValue } from "../../components/config";
 import { readProjectName, readStackFile, renderStack, ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
 import { find, podSpec, type Any } from "./manifests";
 import { commandLine, configMapData, container, dataKey, envValue, mountedFile, onlyObject, output, secretData, type Container } from "./rendered";
-import { describeRun, makeTempDir, removeTempDir, requireBinaries, run, serversRequired, startServer, type ServerProcess } from "./servers";
+import { describeRun, makeTempDir, removeTempDir, requireBinaries, run, serversRequired, startServer, type RunResult, type ServerProcess } from "./servers";
 
 export const KAFKA_VERSION = "3.8.1";
 
@@ -74,19 +74,22 @@ export async function requireKafka(ctx: Mocha.Context): Promise<KafkaDist> {
 // Rendering
 
 /**
- * The prod stack's own config (Pulumi.prod.yaml, prefix stripped) with TLS turned off: offline renders carry
- * placeholder certificates today, which no TLS handshake accepts. Real certificates come with the hardening
- * issue; then this override goes and the client listener is SASL_SSL as rendered.
+ * A stack's own config (Pulumi.<stack>.yaml, prefix stripped), to be changed by a test (e.g. grants for the
+ * topics the test creates) and rendered with renderKafka(stack, config).
  */
-export function prodConfigWithoutTls(): Record<string, unknown> {
+export function stackConfig(stack: string): Record<string, unknown> {
     const project = readProjectName(ROOT);
-    const raw = readStackFile(ROOT, "prod");
+    const raw = readStackFile(ROOT, stack);
     const config: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(raw)) {
         if (k.startsWith(`${project}:`)) config[k.slice(project.length + 1)] = decodeConfigValue(v);
     }
-    config.tls = { ...((config.tls as object | undefined) ?? {}), enabled: false };
     return config;
+}
+
+/** The stack's config with `kafka.users` replaced (the authorizer denies what no grant allows). */
+export function withKafkaUsers(config: Record<string, unknown>, users: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { ...config, kafka: { ...((config.kafka as object | undefined) ?? {}), users, ...extra } };
 }
 
 /** What the harness reads from a render: the Kafka StatefulSet, its container and connection output. */
@@ -106,6 +109,8 @@ export interface KafkaConnection {
     saslMechanism?: string;
     adminSecret: { name: string; key: string };
     users: { user: string; secretName: string }[];
+    /** The client listener's TLS: the Secret clients take the CA from (kafka-tls, key ca.crt). */
+    tls: { enabled: boolean; secretName?: string; caKey?: string };
 }
 
 /** Renders run one at a time: the mock runtime is not re-entrant, and a cluster may render in the background. */
@@ -305,8 +310,11 @@ export interface Substitution {
     why: string;
 }
 
-/** Absolute paths in a script, a properties file or an env value (not inside a longer word or ${...}). */
-const ABS_PATH = /(?<![\w}$.:\/-])\/[A-Za-z0-9_.-][A-Za-z0-9_.\/-]*/g;
+/**
+ * Absolute paths in a script, a properties file or an env value (not inside a longer word or ${...}; not
+ * starting with '-', which is an awk pattern such as /-----BEGIN CERTIFICATE-----/, not a path).
+ */
+const ABS_PATH = /(?<![\w}$.:\/-])\/[A-Za-z0-9_.][A-Za-z0-9_.\/-]*/g;
 /** Paths every pod and this machine both have: the shell and tools, /tmp (bound to the pod's emptyDir), /dev. */
 const SYSTEM_PATH = /^\/((usr\/)?s?bin\/[\w.-]+|tmp(\/.*)?|dev\/(null|u?random)|)$/;
 
@@ -548,6 +556,7 @@ export class KafkaCluster {
     readonly substitutions: Substitution[] = [];
     probe?: Probe;
     private clientFiles = 0;
+    private jobRuns = 0;
 
     private constructor(
         readonly label: string,
@@ -793,11 +802,23 @@ export class KafkaCluster {
             "default.api.timeout.ms": "30000",
             "reconnect.backoff.max.ms": "1000",
             "retry.backoff.max.ms": "1000",
+            // With TLS the client trusts the CA of the rendered Secret (what the connection output names), and
+            // checks the broker's host name against the certificate (Kafka's default, https).
+            ...(conn.securityProtocol.endsWith("SSL") ? { "ssl.truststore.type": "PEM", "ssl.truststore.location": this.caFile() } : {}),
             ...overrides,
         };
         const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/^ /, "\\ ");
         const file = path.join(this.runDir, `client-${++this.clientFiles}.properties`);
         fs.writeFileSync(file, Object.entries(props).map(([k, v]) => `${k}=${esc(v)}`).join("\n") + "\n", { mode: 0o600 });
+        return file;
+    }
+
+    /** The CA certificate of the Secret the connection output names, as a file clients can trust. */
+    caFile(): string {
+        const tls = this.rendered.connection.tls;
+        if (!tls?.enabled || !tls.secretName || !tls.caKey) throw new Error("the rendered Kafka connection has no TLS CA");
+        const file = path.join(this.runDir, "client-ca.crt");
+        if (!fs.existsSync(file)) fs.writeFileSync(file, dataKey(this.rendered.objects, "Secret", this.namespace, tls.secretName, tls.caKey));
         return file;
     }
 
@@ -811,6 +832,81 @@ export class KafkaCluster {
 
     adminClient(): string {
         return this.clientConfig(this.userJaas("admin"));
+    }
+
+    /**
+     * One of the distribution's admin tools (kafka-topics.sh, kafka-acls.sh, ...) as a client of the rendered
+     * bootstrap address with `config` (a clientConfig file) as --command-config, from the root namespace
+     * with the cluster's names (as the test client).
+     */
+    runTool(tool: string, config: string, args: string[], timeoutMs = 60_000): Promise<RunResult> {
+        const env: NodeJS.ProcessEnv = {
+            PATH: process.env.PATH,
+            LANG: "C.UTF-8",
+            KAFKA_HEAP_OPTS: "-Xmx128m",
+            KAFKA_OPTS: `-Djdk.net.hosts.file=${this.clientHostsFile}`,
+        };
+        return run(path.join(this.dist.dir, "bin", tool), ["--bootstrap-server", this.rendered.connection.bootstrapServers, "--command-config", config, ...args], { env, timeoutMs });
+    }
+
+    // --- the reconcile Job ---------------------------------------------------------------------------
+
+    /**
+     * Runs the rendered reconcile Job (`kafka-reconcile-<hash>` in `objects`) once, as its pod would: its
+     * command, its literal env, its ConfigMap/Secret volumes written as files. Substituted: /opt/kafka/bin
+     * (the cached distribution's launchers), each mount path (a directory of this run; /tmp too, which the
+     * script names as /tmp/reconcile), in the ConfigMap files only (Secrets byte for byte). It runs in the
+     * root network namespace, as the test client does, with the cluster's names from the client hosts file
+     * (KAFKA_OPTS=-Djdk.net.hosts.file, the one env value added), so the client Service name it bootstraps
+     * from resolves to the pods as the cluster DNS would.
+     */
+    async runReconcile(objects: Manifest[] = this.rendered.objects, timeoutMs = 120_000): Promise<ReconcileRun> {
+        const job = objects.find((o) => o.kind === "Job" && o.metadata.namespace === this.namespace && o.metadata.name.startsWith("kafka-reconcile-"));
+        if (!job) throw new Error("the render has no kafka-reconcile Job");
+        const c = container(job);
+        const dir = path.join(this.runDir, `job-${++this.jobRuns}`);
+        fs.mkdirSync(dir);
+        const subs: Substitution[] = [{ from: "/opt/kafka/bin", to: path.join(this.dist.dir, "bin"), why: "the image's Kafka scripts: the cached distribution's launchers" }];
+        const configMapFiles: string[] = [];
+        for (const m of c.volumeMounts ?? []) {
+            const vol = (podSpec(job).volumes ?? []).find((v: Any) => v.name === m.name);
+            const to = path.join(dir, m.mountPath.replace(/^\//, "").replace(/\//g, "-"));
+            fs.mkdirSync(to, { recursive: true, mode: 0o700 });
+            subs.push({ from: m.mountPath, to, why: `${vol?.configMap ? "ConfigMap" : vol?.secret ? "Secret" : "emptyDir"} volume ${m.name}` });
+            const src = vol?.configMap ?? vol?.secret;
+            if (!src) continue;
+            const keys = vol.configMap ? Object.keys(configMapData(find(objects, "ConfigMap", this.namespace, vol.configMap.name))) : Object.keys(secretData(find(objects, "Secret", this.namespace, vol.secret.secretName)));
+            for (const k of keys) {
+                const f = path.join(to, k);
+                fs.writeFileSync(f, mountedFile(objects, job, c, path.posix.join(m.mountPath, k)).value, { mode: 0o600 });
+                if (vol.configMap) configMapFiles.push(f);
+            }
+        }
+        const textual = [...subs].sort((a, b) => b.from.length - a.from.length);
+        const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        const re = new RegExp(`(?<![\\w./-])(${textual.map((x) => esc(x.from)).join("|")})(?=/|[^\\w.-]|$)`, "g");
+        const rewrite = (t: string) => t.replace(re, (m) => textual.find((x) => x.from === m)!.to);
+        for (const f of configMapFiles) fs.writeFileSync(f, rewrite(fs.readFileSync(f, "utf8")));
+        for (const f of configMapFiles) {
+            const left = subs.map((x) => x.from).filter((from) => new RegExp(`(?<![\\w./-])${esc(from)}(?=/|[^\\w.-]|$)`).test(fs.readFileSync(f, "utf8").split(this.runDir).join("<run>")));
+            if (left.length > 0) throw new Error(`${f} still names ${left.join(", ")} after the substitutions`);
+        }
+        const env: NodeJS.ProcessEnv = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8", HOME: dir, KAFKA_OPTS: `-Djdk.net.hosts.file=${this.clientHostsFile}` };
+        for (const e of c.env ?? []) {
+            if (e.value === undefined) throw new Error(`the reconcile Job's env ${e.name} is not a literal`);
+            env[e.name] = rewrite(e.value);
+        }
+        const argv = commandLine(c).map(rewrite);
+        const t0 = Date.now();
+        const r = await run(argv[0], argv.slice(1), { env, cwd: dir, timeoutMs });
+        const done = /^reconcile: done: changes=(\d+) problems=(\d+)$/m.exec(r.stdout);
+        return {
+            ...r,
+            seconds: (Date.now() - t0) / 1000,
+            changes: done ? Number(done[1]) : undefined,
+            problems: done ? Number(done[2]) : undefined,
+            substitutions: subs.map((x) => `${x.from} → ${x.to.replace(this.runDir, "<run>")}: ${x.why}`),
+        };
     }
 
     // --- lifecycle -----------------------------------------------------------------------------------
@@ -859,6 +955,19 @@ export class KafkaCluster {
         this.lab.destroy();
         fs.rmSync(this.runDir, { recursive: true, force: true });
     }
+}
+
+/** One run of the reconcile Job's script: its output, exit, the counts of its last line, what was substituted. */
+export interface ReconcileRun {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    timedOut: boolean;
+    seconds: number;
+    changes?: number;
+    problems?: number;
+    substitutions: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------

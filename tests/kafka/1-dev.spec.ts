@@ -14,6 +14,8 @@ import {
     registerKafkaTeardown,
     renderKafka,
     requireKafka,
+    stackConfig,
+    withKafkaUsers,
     withPassword,
     withUsername,
     type KafkaRendered,
@@ -37,10 +39,15 @@ describe("Kafka dev stack on real Kafka 3.8.1 (1 node)", function () {
         // The prod proofs' 3-node cluster starts meanwhile: its start overlaps with the dev proofs' waits.
         prewarmProdCluster(dist);
         stopClock = startClock("kafka dev");
-        rendered = await renderKafka("dev");
+        // Pulumi.dev.yaml with a grant for the proofs' topics (the authorizer denies what no ACL allows).
+        rendered = await renderKafka("dev", withKafkaUsers(stackConfig("dev"), [{ name: "orders", topics: [{ prefix: "orders-", access: ["read", "write"] }] }]));
         assert.strictEqual(rendered.replicas, 1, "dev renders one Kafka node");
         cluster = await KafkaCluster.start("dev", rendered, dist);
         console.log(`      paths substituted (everything else as rendered):\n${indent(cluster.describeSubstitutions())}`);
+        // What Pulumi does once the StatefulSet is ready: the reconcile Job applies the declared ACLs.
+        const job = await cluster.runReconcile();
+        assert.strictEqual(job.code, 0, `the rendered reconcile Job failed:\n${job.stdout}\n${job.stderr}`);
+        console.log(`      reconcile Job (${job.seconds.toFixed(1)} s, changes=${job.changes}); its paths substituted:\n${indent(job.substitutions.join("\n"))}`);
         topic = `orders-${randomToken(6).toLowerCase()}`;
     });
 

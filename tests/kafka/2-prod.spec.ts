@@ -1,6 +1,6 @@
 // The prod stack's Kafka (3 combined broker+controller nodes, KRaft) as real Kafka 3.8.1: one network
 // namespace per pod, the rendered start.sh/server.properties/JAAS unchanged but for the printed paths, one
-// cluster shared by every proof below (see prodCluster.ts). TLS is rendered off for now (prodCluster.ts).
+// cluster shared by every proof below (see prodCluster.ts), TLS on every listener as rendered.
 
 import * as assert from "assert";
 import * as fs from "fs";
@@ -93,7 +93,7 @@ describe("Kafka prod stack on real Kafka 3.8.1 (3 nodes, KRaft)", function () {
         await assertRefusedLogin(c, withUsername(c.userJaas("orders"), `nobody${randomToken(6).toLowerCase()}`));
     });
 
-    it("refuses PLAINTEXT on the SASL client port", async function () {
+    it("refuses PLAINTEXT on the SASL_SSL client port", async function () {
         await assertRefusedPlaintext(c);
     });
 

@@ -3,7 +3,7 @@
 // starts it in the background (prewarmProdCluster) while the dev proofs run.
 
 import * as assert from "assert";
-import { sharedCluster, KafkaCluster, prodConfigWithoutTls, renderKafka, requireKafka, type KafkaDist, type KafkaRendered } from "../helpers/kafka";
+import { sharedCluster, KafkaCluster, renderKafka, requireKafka, stackConfig, withKafkaUsers, type KafkaDist, type KafkaRendered, type ReconcileRun } from "../helpers/kafka";
 import { envValue } from "../helpers/rendered";
 import { indent } from "./proofs";
 
@@ -17,11 +17,39 @@ export interface OutsideBaseline {
 }
 const baselines = new WeakMap<KafkaCluster, OutsideBaseline[]>();
 const described = new WeakSet<KafkaCluster>();
+const firstReconciles = new WeakMap<KafkaCluster, ReconcileRun>();
+
+/** The reconcile Job's run when the shared cluster was first ready. */
+export function firstReconcile(c: KafkaCluster): ReconcileRun {
+    const r = firstReconciles.get(c);
+    if (!r) throw new Error("the cluster's first reconcile run was not recorded");
+    return r;
+}
 
 export function prodBaseline(c: KafkaCluster): OutsideBaseline[] {
     const b = baselines.get(c);
     if (!b) throw new Error("no baseline recorded for this cluster");
     return b;
+}
+
+/** Topic prefixes the `orders` user may read and write in the proofs (each proof makes its own topic). */
+export const ORDERS_PREFIXES = ["orders-", "kill9-", "roll-", "outside-", "rotate-"];
+/** Consumer group prefix of the `orders` user. */
+export const ORDERS_GROUP_PREFIX = "orders-";
+
+/**
+ * Pulumi.prod.yaml with the proofs' grants: `orders` reads and writes ORDERS_PREFIXES, `auth` has no
+ * grant (so it is denied everything); `kafka` overrides other keys of kafka.
+ */
+export function prodTestConfig(kafka: Record<string, unknown> = {}): Record<string, unknown> {
+    return withKafkaUsers(
+        stackConfig("prod"),
+        [
+            { name: "orders", topics: ORDERS_PREFIXES.map((prefix) => ({ prefix, access: ["read", "write"] })), groups: [ORDERS_GROUP_PREFIX] },
+            { name: "auth" },
+        ],
+        kafka,
+    );
 }
 
 /** Starts the shared prod cluster without waiting for it (a failure surfaces in prodCluster()). */
@@ -31,11 +59,21 @@ export function prewarmProdCluster(dist: KafkaDist): void {
 
 function startShared(dist: KafkaDist): Promise<KafkaCluster> {
     return sharedCluster(PROD, async () => {
-        // TLS off for now: offline renders carry placeholder certificates, which no TLS handshake accepts;
-        // the client listener is SASL_PLAINTEXT here until the hardening issue provides real ones.
-        const rendered = await renderKafka("prod", prodConfigWithoutTls());
+        // The prod stack as it is (TLS on every listener, real certificates from the generated CA), with the
+        // grants the proofs' topics need: the authorizer denies what no ACL allows.
+        const rendered = await renderKafka("prod", prodTestConfig());
         assert.strictEqual(rendered.replicas, 3, "prod renders three Kafka nodes");
+        assert.strictEqual(rendered.connection.securityProtocol, "SASL_SSL", "prod renders TLS on the client listener");
         const c = await KafkaCluster.start(PROD, rendered, dist);
+        // What Pulumi does once the StatefulSet is ready: the reconcile Job creates the declared topics and ACLs.
+        try {
+            const r = await c.runReconcile();
+            assert.strictEqual(r.code, 0, `the rendered reconcile Job failed:\n${r.stdout}\n${r.stderr}`);
+            firstReconciles.set(c, r);
+        } catch (e) {
+            await c.teardown();
+            throw e;
+        }
         baselines.set(
             c,
             c.nodes.map((n) => {
@@ -55,7 +93,7 @@ export async function prodCluster(ctx: Mocha.Context): Promise<{ cluster: KafkaC
         described.add(c);
         const heap = envValue(c.rendered.objects, c.rendered.sts, c.rendered.container, "KAFKA_HEAP_OPTS").value;
         console.log(
-            `      prod rendered with tls.enabled=false (placeholder certificates offline): client listener ${c.rendered.connection.securityProtocol}\n` +
+            `      prod rendered as Pulumi.prod.yaml (TLS on, certificates from the generated CA) with the proofs' grants: client listener ${c.rendered.connection.securityProtocol}\n` +
                 `      heap as rendered on each of the 3 JVMs: ${heap}\n` +
                 `      paths substituted (everything else as rendered):\n${indent(c.describeSubstitutions())}`,
         );

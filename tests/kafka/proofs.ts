@@ -39,8 +39,8 @@ export async function assertRefusedLogin(c: KafkaCluster, jaas: string): Promise
 
 /**
  * A PLAINTEXT client on the SASL client port gets nowhere: the broker reads its first request where it
- * expects the SASL handshake, logs a failed authentication and drops the connection, so the client only
- * ever times out.
+ * expects the SASL handshake (or, with TLS, the TLS handshake), logs a failed authentication and drops the
+ * connection, so the client only ever times out.
  */
 export async function assertRefusedPlaintext(c: KafkaCluster): Promise<void> {
     const marks = logMarks(c);
@@ -49,7 +49,8 @@ export async function assertRefusedPlaintext(c: KafkaCluster): Promise<void> {
     assert.strictEqual(r.ok, false, `PLAINTEXT was served: ${JSON.stringify(r).slice(0, 300)}`);
     assert.match(String(r.error), /TimeoutException$/, `error kind: ${r.error}: ${r.message}`);
     const from = c.lab.rootAddress.replace(/\./g, "\\.");
-    assert.match(logsSince(c, marks), new RegExp(`Failed authentication with /${from} .*Unexpected Kafka request of type METADATA during SASL handshake`));
+    const why = c.rendered.connection.securityProtocol === "SASL_SSL" ? "\\(SSL handshake failed\\)" : "Unexpected Kafka request of type METADATA during SASL handshake";
+    await c.waitUntil("the broker's log of the refused PLAINTEXT client", 10_000, async () => new RegExp(`Failed authentication with /${from} .*${why}`).test(logsSince(c, marks)));
 }
 
 /** A node stopped by SIGTERM within the grace period, with the JVM's exit status for SIGTERM (143) or 0. */
