@@ -63,7 +63,7 @@ describe("stack config", () => {
         ["shared namespace", { redis: { namespace: "db" } }, /each service needs its own namespace/],
         ["bad namespace", { kafka: { namespace: "Messaging" } }, /kafka\.namespace: "Messaging" is not valid; expected a DNS-1123 label/],
         ["redis memory share out of range", { redis: { maxmemoryPercent: 95 } }, /msa-infra:redis\.maxmemoryPercent: 95 is not valid; expected an integer from 10 to 90/],
-        ["Redis replicas", { redis: { replicas: 3 } }, /msa-infra:redis\.replicas: 3 is not valid; expected 1 \(redis runs as a single instance/],
+        ["even Redis replicas", { redis: { replicas: 2 } }, /msa-infra:redis\.replicas: 2 is not valid; expected 1 \(standalone\) or an odd number from 3 to 7/],
         ["issuer without name", { tls: { enabled: true, issuer: { kind: "Issuer" } } }, /tls\.issuer\.name/],
     ];
     for (const [title, raw, expected] of bad) {

@@ -22,7 +22,14 @@ export const REDIS_COMMAND = ["redis-server", REDIS_PATHS.configFile];
  * redis.conf text. maxmemory is a share of the memory limit (redis.maxmemoryPercent), so Redis refuses
  * writes before the kernel kills it, with room for the AOF rewrite's copy-on-write pages.
  */
-export function redisServerConfig(opts: { memoryLimit: string; maxmemoryPercent: number; maxmemoryPolicy: string; tls: boolean }): string {
+export function redisServerConfig(opts: {
+    memoryLimit: string;
+    maxmemoryPercent: number;
+    maxmemoryPolicy: string;
+    tls: boolean;
+    /** Pods of the StatefulSet; above 1 the replication lines are added (see replicationConfigLines). Default 1. */
+    replicas?: number;
+}): string {
     const maxmemory = Math.floor((quantityToBytes(opts.memoryLimit) * opts.maxmemoryPercent) / 100);
     const lines = [
         "bind * -::*",
@@ -51,7 +58,47 @@ export function redisServerConfig(opts: { memoryLimit: string; maxmemoryPercent:
     } else {
         lines.push(`port ${REDIS_PORT}`);
     }
+    if ((opts.replicas ?? 1) > 1) {
+        lines.push(...replicationConfigLines({ memoryLimit: opts.memoryLimit, maxmemoryPercent: opts.maxmemoryPercent, replicas: opts.replicas!, tls: opts.tls }));
+    }
     return lines.join("\n") + "\n";
+}
+
+/** The replication user's credentials (masteruser/masterauth), a file of the Secret redis-replication. */
+export const REDIS_REPLICATION_PATHS = { dir: "/etc/redis/replication", file: "/etc/redis/replication/replication.conf" };
+
+/**
+ * The output buffer a primary may hold for one replica (the write stream during a full sync): together, the
+ * N-1 replicas' buffers take at most half the memory headroom above maxmemory (the other half stays for the
+ * fork of a full sync or an AOF rewrite). A replica past the limit is disconnected and syncs again.
+ */
+export function replicaOutputBufferBytes(opts: { memoryLimit: string; maxmemoryPercent: number; replicas: number }): number {
+    const headroom = Math.floor((quantityToBytes(opts.memoryLimit) * (100 - opts.maxmemoryPercent)) / 100);
+    return Math.floor(headroom / (2 * (opts.replicas - 1)));
+}
+
+/**
+ * redis.conf lines of a replicated Redis. Every pod has them: which one is the primary is decided at start
+ * (the start script adds `replicaof` on replicas) and changed by Sentinel, never by the rendered file.
+ */
+export function replicationConfigLines(opts: { memoryLimit: string; maxmemoryPercent: number; replicas: number; tls: boolean }): string[] {
+    const buffer = replicaOutputBufferBytes(opts);
+    return [
+        // masteruser/masterauth of the replication ACL user, from a Secret (redis.conf is a ConfigMap).
+        `include ${REDIS_REPLICATION_PATHS.file}`,
+        "replica-read-only yes",
+        // A primary cut off from every replica stops taking writes after 10 s: that bounds what a partition
+        // can lose when Sentinel promotes a replica on the other side.
+        "min-replicas-to-write 1",
+        "min-replicas-max-lag 10",
+        `client-output-buffer-limit replica ${buffer} ${Math.floor(buffer / 2)} 60`,
+        ...(opts.tls ? ["tls-replication yes"] : []),
+    ];
+}
+
+/** replication.conf: how a replica authenticates to the primary (the file lives in a Secret). */
+export function redisReplicationAuthFile(password: string): string {
+    return `masteruser ${REPLICATION_USER}\nmasterauth ${password}\n`;
 }
 
 /** The exporter's ACL user. */
@@ -62,6 +109,17 @@ export const METRICS_USER = "metrics";
  * LATEST/HISTOGRAM. No key, no channel, nothing that writes.
  */
 export const METRICS_COMMANDS = ["info", "ping", "client|setname", "slowlog|len", "slowlog|get", "latency|latest", "latency|histogram"];
+
+/** The ACL user replicas authenticate to the primary as. */
+export const REPLICATION_USER = "replication";
+/** What a replica sends to its primary (AUTH is always allowed): no key, no channel. */
+export const REPLICATION_COMMANDS = ["psync", "replconf", "ping"];
+/** The ACL user the Sentinels authenticate to Redis as. */
+export const SENTINEL_USER = "sentinel";
+/** The commands Sentinel runs on the instances it monitors (Redis docs, "Redis Sentinel": ACL for the Sentinel user). */
+export const SENTINEL_COMMANDS = ["multi", "slaveof", "ping", "exec", "subscribe", "config|rewrite", "role", "publish", "info", "client|setname", "client|kill", "script|kill"];
+/** The only channel Sentinels use on the instances: their hello messages. */
+export const SENTINEL_HELLO_CHANNEL = "__sentinel__:hello";
 
 /** An ACL user with its plain password (hashed into the ACL file; the file lives in a Secret anyway). */
 export interface RedisAclUser {
@@ -75,13 +133,25 @@ export interface RedisAclUser {
  * channel pattern and every command except the @dangerous category (FLUSHALL, FLUSHDB, CONFIG, DEBUG,
  * SHUTDOWN, KEYS, ACL, ...). Passwords are stored as SHA-256 hashes (`#<hex>`).
  */
-export function redisAclFile(adminPassword: string, users: RedisAclUser[], opts: { metricsPassword?: string } = {}): string {
+export function redisAclFile(
+    adminPassword: string,
+    users: RedisAclUser[],
+    opts: { metricsPassword?: string; replicationPassword?: string; sentinelPassword?: string } = {},
+): string {
     const lines = [`user default on #${sha256(adminPassword)} ~* &* +@all`];
     for (const u of users) {
         lines.push(`user ${u.name} on #${sha256(u.password)} resetchannels ~${u.keyPattern} &${u.keyPattern} +@all -@dangerous`);
     }
     if (opts.metricsPassword !== undefined) {
         lines.push(`user ${METRICS_USER} on #${sha256(opts.metricsPassword)} resetkeys resetchannels -@all ${METRICS_COMMANDS.map((c) => `+${c}`).join(" ")}`);
+    }
+    if (opts.replicationPassword !== undefined) {
+        lines.push(`user ${REPLICATION_USER} on #${sha256(opts.replicationPassword)} resetkeys resetchannels -@all ${REPLICATION_COMMANDS.map((c) => `+${c}`).join(" ")}`);
+    }
+    if (opts.sentinelPassword !== undefined) {
+        lines.push(
+            `user ${SENTINEL_USER} on #${sha256(opts.sentinelPassword)} resetkeys resetchannels &${SENTINEL_HELLO_CHANNEL} -@all ${SENTINEL_COMMANDS.map((c) => `+${c}`).join(" ")}`,
+        );
     }
     return lines.join("\n") + "\n";
 }

@@ -14,6 +14,7 @@ import type { RedisSettings } from "./settings";
 export * from "./backup";
 export * from "./files";
 export * from "./plan";
+export * from "./sentinel";
 export * from "./settings";
 
 export interface RedisArgs extends RedisSettings {
@@ -45,6 +46,8 @@ export class Redis extends pulumi.ComponentResource {
     /** The admin password and each application user's, as secret outputs. */
     public readonly passwordValue: pulumi.Output<string>;
     public readonly userPasswordValues: pulumi.Output<Record<string, string>>;
+    /** The password clients authenticate to the Sentinels with (secret), when redis.replicas > 1. */
+    public readonly sentinelPasswordValue?: pulumi.Output<string>;
 
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
         super("msa-infra:index:Redis", name, {}, opts);
@@ -64,6 +67,8 @@ export class Redis extends pulumi.ComponentResource {
         this.connection = redisConnection(args, args.platform);
         this.passwordValue = pulumi.secret(this.password.result);
         this.userPasswordValues = secretMap(this.userPasswords);
+        const sentinelPassword = r.generated.get(REDIS_GENERATED.sentinelPassword) as random.RandomPassword | undefined;
+        this.sentinelPasswordValue = sentinelPassword ? pulumi.secret(sentinelPassword.result) : undefined;
         this.registerOutputs({ connection: this.connection });
     }
 }

@@ -1,16 +1,32 @@
-// Redis's plan: the official Alpine image as a single-instance StatefulSet, AOF persistence on the volume,
-// ACL authentication (admin `default` user plus per-application users), and the Restricted pod profile.
+// Redis's plan: the official Alpine image as a StatefulSet, AOF persistence on the volume, ACL
+// authentication (admin `default` user plus per-application users), and the Restricted pod profile. With
+// redis.replicas > 1, every pod also runs a Sentinel, replicas authenticate to the primary as `replication`,
+// Sentinels to Redis as `sentinel`, and clients to the Sentinels with their own password (sentinel.ts).
 
 import type { PlatformSettings } from "../config";
 import { backupsEnabled, exportersEnabled, MONITORING_DEFAULTS, MonitoringSettings } from "../config/operations";
 import { redisMonitoring } from "../monitoring/redis";
 import { IMAGE_USERS } from "../podSecurity";
 import { tlsConnection, TlsConnection } from "../tls";
-import { ContainerPlan, dataVolume, derived, generatedValue, mountObject, scratch, serviceHost, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlacementPlan, scratch, serviceHost, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import { REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
 import { exporterPasswordFile, REDIS_BACKUP_PATHS, redisBackupScript } from "./backup";
-import { METRICS_USER } from "./files";
+import { METRICS_USER, REDIS_REPLICATION_PATHS, redisReplicationAuthFile } from "./files";
+import {
+    REDIS_SCRIPT_PATHS,
+    redisCommonScript,
+    redisStartScript,
+    SENTINEL_MASTER_NAME,
+    SENTINEL_PATHS,
+    SENTINEL_PORT,
+    sentinelAclFile,
+    sentinelAuthConfig,
+    sentinelConfig,
+    sentinelHosts,
+    sentinelProbeCommand,
+    sentinelStartScript,
+} from "./sentinel";
 import type { RedisSettings } from "./settings";
 
 export const REDIS_APP = "redis";
@@ -21,6 +37,14 @@ export const REDIS_OBJECTS = {
     config: "redis-config",
     backupScripts: "redis-backup-scripts",
     exporterCredentials: "redis-exporter-credentials",
+    /** Replicated only: the replication user's masteruser/masterauth lines. */
+    replication: "redis-replication",
+    /** Replicated only: Sentinel's ACL file and the passwords it authenticates with. */
+    sentinelAuth: "redis-sentinel-auth",
+    /** Replicated only: the password clients authenticate to the Sentinels with (key `password`). */
+    sentinelCredentials: "redis-sentinel-credentials",
+    /** Replicated only: the start scripts of both containers and sentinel.conf (no passwords). */
+    scripts: "redis-scripts",
 };
 /** The backup CronJob and its claim. */
 export const REDIS_BACKUP = { cronJob: "redis-backup", claim: "redis-backup" };
@@ -35,7 +59,26 @@ export const REDIS_GENERATED = {
     adminPassword: "password",
     userPassword: (user: string) => `user-${user}-password`,
     metricsPassword: "metrics-password",
+    replicationPassword: "replication-password",
+    /** What clients (and the Sentinels among themselves) authenticate to the Sentinels with. */
+    sentinelPassword: "sentinel-password",
+    /** What the Sentinels authenticate to Redis with (ACL user `sentinel`). */
+    sentinelUserPassword: "sentinel-user-password",
 };
+
+/** Whether the settings ask for a primary with replicas and Sentinels. */
+export function redisReplicated(settings: Pick<RedisSettings, "replicas">): boolean {
+    return settings.replicas > 1;
+}
+
+/**
+ * One pod per node, required in production (a node loss then takes one pod, never the primary and a
+ * replica together) and preferred in development (a one-node cluster still runs every pod); spread over
+ * zones where the nodes have zone labels.
+ */
+export function redisPlacement(environment: PlatformSettings["environment"]): PlacementPlan {
+    return { nodeSpread: environment === "production" ? "required" : "preferred", zoneSpread: true };
+}
 
 /**
  * Decides every object of the Redis service. `platform.monitoring` (the stack's `monitoring` settings) turns
@@ -50,6 +93,8 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
     const admin = REDIS_GENERATED.adminPassword;
     const users = settings.users.map((u) => ({ user: u, password: REDIS_GENERATED.userPassword(u.name) }));
     const probe = (kind: "readiness" | "liveness") => ({ exec: { command: redisProbeCommand(kind, tls) } });
+    const replicated = redisReplicated(settings);
+    const G = REDIS_GENERATED;
     return {
         app: REDIS_APP,
         component: "cache",
@@ -59,6 +104,7 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
             { id: admin, kind: "password" },
             ...users.map((u) => ({ id: u.password, kind: "password" as const })),
             ...(exporter ? [{ id: metrics, kind: "password" as const }] : []),
+            ...(replicated ? [G.replicationPassword, G.sentinelPassword, G.sentinelUserPassword].map((id) => ({ id, kind: "password" as const })) : []),
         ],
         objects: [
             { id: "credentials", kind: "Secret", name: REDIS_OBJECTS.credentials, data: [{ key: ADMIN_PASSWORD_KEY, content: generatedValue(admin) }], protect: true },
@@ -80,12 +126,18 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
                 data: [
                     {
                         key: "users.acl",
-                        content: derived([admin, ...users.map((u) => u.password), ...(exporter ? [metrics] : [])], (v) =>
-                            redisAclFile(
-                                v[admin],
-                                users.map((u) => ({ name: u.user.name, keyPattern: u.user.keyPattern, password: v[u.password] })),
-                                { metricsPassword: exporter ? v[metrics] : undefined },
-                            ),
+                        content: derived(
+                            [admin, ...users.map((u) => u.password), ...(exporter ? [metrics] : []), ...(replicated ? [G.replicationPassword, G.sentinelUserPassword] : [])],
+                            (v) =>
+                                redisAclFile(
+                                    v[admin],
+                                    users.map((u) => ({ name: u.user.name, keyPattern: u.user.keyPattern, password: v[u.password] })),
+                                    {
+                                        metricsPassword: exporter ? v[metrics] : undefined,
+                                        replicationPassword: replicated ? v[G.replicationPassword] : undefined,
+                                        sentinelPassword: replicated ? v[G.sentinelUserPassword] : undefined,
+                                    },
+                                ),
                         ),
                     },
                 ],
@@ -103,6 +155,7 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
                             maxmemoryPercent: settings.maxmemoryPercent,
                             maxmemoryPolicy: settings.maxmemoryPolicy,
                             tls,
+                            replicas: settings.replicas,
                         }),
                     },
                 ],
@@ -130,6 +183,7 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
                       },
                   ]
                 : []),
+            ...(replicated ? replicationObjects(settings, tls) : []),
         ],
         tls,
         workload: {
@@ -138,13 +192,15 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
             terminationGracePeriodSeconds: 30,
             user: IMAGE_USERS.redis,
             spreadAcrossNodes: false,
+            placement: replicated ? redisPlacement(platform.environment) : undefined,
             storage: { size: settings.storageSize, storageClass: platform.storageClass },
             containers: [
                 {
                     name: REDIS_APP,
                     image: settings.image,
-                    command: REDIS_COMMAND,
-                    ports: [{ name: "redis", port: REDIS_PORT, exposure: "client" }],
+                    // Replicated: the start script decides the role, then runs redis-server (sentinel.ts).
+                    command: replicated ? ["sh", REDIS_SCRIPT_PATHS.startRedis] : REDIS_COMMAND,
+                    ports: [replicated ? { name: "redis", port: REDIS_PORT, exposure: "client", peers: true } : { name: "redis", port: REDIS_PORT, exposure: "client" }],
                     // Probes authenticate as the admin through REDISCLI_AUTH, read from the Secret.
                     env: [{ name: "REDISCLI_AUTH", from: { object: REDIS_OBJECTS.credentials, key: ADMIN_PASSWORD_KEY } }],
                     resources: settings.resources,
@@ -154,6 +210,13 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
                         mountObject("config", REDIS_PATHS.config, REDIS_OBJECTS.config),
                         mountObject("acl", REDIS_PATHS.acl, REDIS_OBJECTS.acl),
                         ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : []),
+                        ...(replicated
+                            ? [
+                                  mountObject("scripts", REDIS_SCRIPT_PATHS.dir, REDIS_OBJECTS.scripts),
+                                  mountObject("replication", REDIS_REPLICATION_PATHS.dir, REDIS_OBJECTS.replication),
+                                  mountObject("sentinel-password", SENTINEL_PATHS.authDir, REDIS_OBJECTS.sentinelCredentials),
+                              ]
+                            : []),
                     ],
                     probes: {
                         // Replaying a large AOF takes a while: give startup up to 10 minutes.
@@ -173,6 +236,7 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
                       ]
                     : []),
                 ...(exporter ? [redisExporterContainer(settings, tls)] : []),
+                ...(replicated ? [sentinelContainer(settings, tls)] : []),
             ],
         },
         claims: backup ? [{ id: "backup-claim", name: REDIS_BACKUP.claim, size: settings.backup.storageSize, storageClass: platform.storageClass }] : [],
@@ -222,6 +286,76 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
     };
 }
 
+/** The Secrets and the ConfigMap a replicated Redis adds. */
+function replicationObjects(settings: RedisSettings, tls: boolean): DataObjectPlan[] {
+    const G = REDIS_GENERATED;
+    const topology = { app: REDIS_APP, namespace: settings.namespace, replicas: settings.replicas, tls };
+    return [
+        {
+            id: "replication",
+            kind: "Secret",
+            name: REDIS_OBJECTS.replication,
+            data: [{ key: "replication.conf", content: derived([G.replicationPassword], (v) => redisReplicationAuthFile(v[G.replicationPassword])) }],
+            protect: false,
+        },
+        {
+            id: "sentinel-auth",
+            kind: "Secret",
+            name: REDIS_OBJECTS.sentinelAuth,
+            data: [
+                {
+                    key: "sentinel-auth.conf",
+                    content: derived([G.sentinelPassword, G.sentinelUserPassword], (v) =>
+                        sentinelAuthConfig({ sentinelPassword: v[G.sentinelPassword], sentinelUserPassword: v[G.sentinelUserPassword] }),
+                    ),
+                },
+                { key: "users.acl", content: derived([G.sentinelPassword], (v) => sentinelAclFile(v[G.sentinelPassword])) },
+            ],
+            protect: false,
+        },
+        {
+            id: "sentinel-credentials",
+            kind: "Secret",
+            name: REDIS_OBJECTS.sentinelCredentials,
+            data: [{ key: ADMIN_PASSWORD_KEY, content: generatedValue(G.sentinelPassword) }],
+            protect: true,
+        },
+        {
+            id: "scripts",
+            kind: "ConfigMap",
+            name: REDIS_OBJECTS.scripts,
+            data: [
+                { key: "common.sh", content: redisCommonScript(topology) },
+                { key: "start-redis.sh", content: redisStartScript() },
+                { key: "start-sentinel.sh", content: sentinelStartScript({ replicas: settings.replicas }) },
+                { key: "sentinel.conf", content: sentinelConfig(topology) },
+            ],
+            protect: false,
+        },
+    ];
+}
+
+/** The Sentinel of a replicated Redis's pod: same image, its own port, its config copied to a writable emptyDir. */
+function sentinelContainer(settings: RedisSettings, tls: boolean): ContainerPlan {
+    return {
+        name: "sentinel",
+        image: settings.image,
+        command: ["sh", REDIS_SCRIPT_PATHS.startSentinel],
+        ports: [{ name: "sentinel", port: SENTINEL_PORT, exposure: "client", peers: true }],
+        // The liveness probe authenticates with the Sentinel password.
+        env: [{ name: "REDISCLI_AUTH", from: { object: REDIS_OBJECTS.sentinelCredentials, key: ADMIN_PASSWORD_KEY } }],
+        resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+        mounts: [
+            mountObject("scripts", REDIS_SCRIPT_PATHS.dir, REDIS_OBJECTS.scripts),
+            mountObject("sentinel-auth", SENTINEL_PATHS.authConfDir, REDIS_OBJECTS.sentinelAuth),
+            mountObject("sentinel-password", SENTINEL_PATHS.authDir, REDIS_OBJECTS.sentinelCredentials),
+            scratch("sentinel-run", SENTINEL_PATHS.runDir, "16Mi"),
+            ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : []),
+        ],
+        probes: { liveness: { exec: { command: sentinelProbeCommand(tls) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 } },
+    };
+}
+
 /** The redis_exporter sidecar: the metrics ACL user, its password from a mounted file, no CONFIG command. */
 function redisExporterContainer(settings: RedisSettings, tls: boolean): ContainerPlan {
     return {
@@ -263,6 +397,20 @@ export interface RedisConnection {
     url: string;
     users: RedisAppConnection[];
     tls: TlsConnection;
+    /**
+     * Replicated only (redis.replicas > 1): ask a Sentinel for the primary. `host`/`url` reach any pod (the
+     * client Service selects them all), so writes must go through Sentinel.
+     */
+    sentinel?: RedisSentinelConnection;
+}
+
+export interface RedisSentinelConnection {
+    /** host:port of every pod's Sentinel. */
+    hosts: string[];
+    /** The name to ask the Sentinels for (SENTINEL get-master-addr-by-name). */
+    masterName: string;
+    /** Secret and key holding the password clients authenticate to the Sentinels with. */
+    passwordSecret: { name: string; key: string };
 }
 
 export function redisConnection(settings: RedisSettings, platform: PlatformSettings): RedisConnection {
@@ -275,5 +423,14 @@ export function redisConnection(settings: RedisSettings, platform: PlatformSetti
         url: `${platform.tls.enabled ? "rediss" : "redis"}://${host}:${REDIS_PORT}`,
         users: settings.users.map((u) => ({ user: u.name, keyPattern: u.keyPattern, secretName: userSecretName(REDIS_APP, u.name) })),
         tls: tlsConnection(platform.tls, REDIS_APP),
+        ...(redisReplicated(settings)
+            ? {
+                  sentinel: {
+                      hosts: sentinelHosts(REDIS_APP, settings.namespace, settings.replicas),
+                      masterName: SENTINEL_MASTER_NAME,
+                      passwordSecret: { name: REDIS_OBJECTS.sentinelCredentials, key: ADMIN_PASSWORD_KEY },
+                  },
+              }
+            : {}),
     };
 }

@@ -24,6 +24,18 @@ export interface RedisUser {
 }
 
 export interface RedisSettings extends ServiceSettings {
+    /**
+     * Pods of the StatefulSet `redis`. 1 (default): a standalone server. An odd number from 3 to 7: one
+     * primary and N-1 replicas, with a Sentinel in every pod (quorum: a majority, N/2+1) that elects a new
+     * primary when the current one is down (README "Redis high availability"). prod: 3.
+     *
+     * Changing it replaces nothing (same StatefulSet, claims and selector). 1 → N: pod 0 keeps its volume and
+     * AOF and starts as the primary; the new pods full-sync from it. N → 1: the StatefulSet scales down to
+     * pod 0, which restarts standalone with its own data. If pod 0 was a replica at that moment, its data is
+     * the last it received: fail over to pod 0 first (SENTINEL FAILOVER until pod 0 is the primary). The
+     * removed pods' claims stay (retention Retain) until someone deletes them.
+     */
+    replicas: number;
     /** Application ACL users, each with a key pattern, a generated password and a Secret. Default none. */
     users: RedisUser[];
     /** maxmemory-policy. Default "noeviction" (sessions must not silently disappear). */
@@ -58,8 +70,11 @@ export const REDIS_DEFAULTS: RedisSettings = {
     exporterImage: "oliver006/redis_exporter:v1.88.0",
 };
 
+/** Most pods of a replicated Redis: every pod's Sentinel talks to every other one. */
+export const REDIS_MAX_REPLICAS = 7;
+
 /** ACL users of the operations layer (not available as application user names). */
-const RESERVED_USERS = ["default", "metrics"];
+const RESERVED_USERS = ["default", "metrics", "replication", "sentinel"];
 
 const REDIS_KEY_PATTERN = /^[A-Za-z0-9_:.*{}\-]+$/;
 
@@ -69,7 +84,11 @@ export function readRedisSettings(r: Reader, value: unknown): RedisSettings {
         value,
         defaults: REDIS_DEFAULTS,
         extraKeys: ["users", "maxmemoryPolicy", "maxmemoryPercent", "backup", "exporterImage"],
-        replicas: { max: 1, accepted: "1 (redis runs as a single instance; replication is not supported yet)" },
+        replicas: {
+            max: REDIS_MAX_REPLICAS,
+            accepted: `1 (standalone) or an odd number from 3 to ${REDIS_MAX_REPLICAS} (a primary, replicas and a Sentinel quorum)`,
+            valid: (n) => n === 1 || (n >= 3 && n % 2 === 1),
+        },
     });
     const users = r.list("redis.users", raw.users).map((u, i) => {
         const o = r.object(`redis.users[${i}]`, u, ["name", "keyPattern"]);
@@ -82,7 +101,7 @@ export function readRedisSettings(r: Reader, value: unknown): RedisSettings {
     r.unique("redis.users[].name", users.map((u) => u.name));
     for (const u of users) {
         if (RESERVED_USERS.includes(u.name)) {
-            r.fail("redis.users[].name", u.name, "a name other than default (the admin user) and metrics (the exporter)");
+            r.fail("redis.users[].name", u.name, "a name other than default (the admin user), metrics (the exporter), replication and sentinel (a replicated Redis)");
         }
     }
     return {
