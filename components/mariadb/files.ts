@@ -223,9 +223,13 @@ export function prepareVolumeScript(): string {
     ].join("\n");
 }
 
-/** The certificate reloader's command: FLUSH SSL over the socket, as the socket-authenticated `mysql` user. */
+/**
+ * The certificate reloader's command: FLUSH SSL over the socket, as the socket-authenticated `mysql` user.
+ * LOCAL: a plain FLUSH SSL is written to the binary log, so on a replica it would be a transaction of the
+ * replica's own (which a promotion then has to reconcile) and on the primary it would wait for semi-sync.
+ */
 export function mariadbTlsReloadCommand(): string {
-    return `mariadb --no-defaults --protocol=socket --socket=${MARIADB_PATHS.socket} --user=mysql --batch --execute='FLUSH SSL'`;
+    return `mariadb --no-defaults --protocol=socket --socket=${MARIADB_PATHS.socket} --user=mysql --batch --execute='FLUSH LOCAL SSL'`;
 }
 
 /** JDBC URL for MariaDB Connector/J; with TLS the server certificate is verified. */
