@@ -44,7 +44,7 @@ describe("stack config", () => {
         ["unknown nested key", { redis: { storage: "5Gi" } }, /msa-infra:redis\.storage: unknown key; accepted keys are .*storageSize/],
         ["even Kafka replicas", { kafka: { replicas: 2 } }, /msa-infra:kafka\.replicas: 2 is not valid; expected 1 or an odd number/],
         ["too many Kafka replicas", { kafka: { replicas: 11 } }, /msa-infra:kafka\.replicas: 11/],
-        ["MariaDB replicas", { mariadb: { replicas: 3 } }, /msa-infra:mariadb\.replicas: 3 is not valid; expected 1 \(mariadb runs as a single instance/],
+        ["too many MariaDB replicas", { mariadb: { replicas: 6 } }, /msa-infra:mariadb\.replicas: 6 is not valid; expected 1 \(standalone\) or 2 to 5/],
         ["bad storage size", { redis: { storageSize: "5GB" } }, /msa-infra:redis\.storageSize: "5GB" is not valid; expected a quantity such as 10Gi/],
         ["bad memory", { kafka: { resources: { limits: { memory: "lots" } } } }, /msa-infra:kafka\.resources\.limits\.memory: "lots"/],
         ["request above limit", { redis: { resources: { requests: { memory: "1Gi" } } } }, /requests\.memory 1Gi exceeds limits\.memory 512Mi/],

@@ -344,6 +344,8 @@ describe("program: NetworkPolicies as a connectivity matrix", () => {
         ["Kafka → cluster DNS (UDP)", pod("messaging", "kafka"), pod("kube-system", "coredns"), 53, "UDP", true],
         ["MariaDB → cluster DNS (TCP)", pod("db", "mariadb"), pod("kube-system", "coredns"), 53, "TCP", true],
         ["MariaDB → Kafka (egress restricted)", pod("db", "mariadb"), pod("messaging", "kafka"), 9092, "TCP", false],
+        ["MariaDB replica → MariaDB primary (replication, clone)", pod("db", "mariadb"), pod("db", "mariadb"), 3306, "TCP", true],
+        ["MariaDB → MariaDB exporter port", pod("db", "mariadb"), pod("db", "mariadb"), 9104, "TCP", false],
         ["Redis → outside world", pod("cache", "redis"), pod("internet"), 443, "TCP", false],
     ];
     for (const [title, from, to, port, protocol, expected] of cases) {

@@ -26,7 +26,29 @@ export const MARIADB_PATHS = {
     credentials: "/etc/mysql/credentials",
     rootPasswordFile: "/etc/mysql/credentials/root-password",
     tls: "/etc/mysql/tls",
+    /** Replicated stacks: the init SQL of replicas, beside init.sql (primary and standalone) in the same Secret. */
+    replicaInitFile: "/etc/mysql/init/init-replica.sql",
+    /** Replicated stacks: the start script and the clone script (ConfigMap mariadb-replication). */
+    replicationScripts: "/opt/mariadb",
+    startScript: "/opt/mariadb/start.sh",
+    cloneScript: "/opt/mariadb/clone.sh",
+    /** A new replica's datadir while the clone fills it; renamed to the datadir when complete. */
+    cloning: "/var/lib/mysql/mariadb-data.cloning",
 };
+
+/** The replication account: it may read the binary logs (REPLICATION SLAVE) and nothing else, no table. */
+export const REPLICATION_USER = "replication";
+/**
+ * How long a commit on the primary waits for a replica's acknowledgement under semi-sync before the primary
+ * falls back to asynchronous replication: long enough to ride out a replica's restart-free hiccup (a GC-free
+ * server acknowledges in milliseconds), short enough that a lost replica stalls writers for 10 s only once.
+ */
+export const SEMI_SYNC_TIMEOUT_MS = 10_000;
+
+/** Stable DNS name of one pod of the StatefulSet (through the headless Service). */
+export function mariadbPodHost(ordinal: number, namespace: string): string {
+    return `mariadb-${ordinal}.mariadb-headless.${namespace}.svc.cluster.local`;
+}
 
 /**
  * Probe commands; healthcheck.sh ships in the image and logs in with the healthcheck user the entrypoint
@@ -58,7 +80,7 @@ export const BINLOG_SERVER_RETENTION_SECONDS = 3 * 24 * 3600;
  * that made it, so a replay is exact), fsynced at each commit (sync_binlog 1: a committed transaction is in
  * the log that the archive copies), kept three days on the server.
  */
-export function mariadbServerConfig(opts: { memoryLimit: string; tls: boolean; binlog?: boolean }): string {
+export function mariadbServerConfig(opts: { memoryLimit: string; tls: boolean; binlog?: boolean; replication?: { semiSync: boolean } }): string {
     const bufferPoolMiB = Math.max(128, percentOfMiB(opts.memoryLimit, BUFFER_POOL_PERCENT));
     const lines = [
         "[mariadbd]",
@@ -72,15 +94,30 @@ export function mariadbServerConfig(opts: { memoryLimit: string; tls: boolean; b
         // Reconciles the declared application users at every start (idempotent SQL from a Secret).
         `init_file = ${MARIADB_PATHS.initFile}`,
     ];
-    if (opts.binlog) {
+    if (opts.binlog || opts.replication) {
         lines.push(
             // A bare log-bin names the files after log_basename, in the datadir: mariadb-bin.000001, ...
             "log-bin",
             `log_basename = ${BINLOG_BASENAME}`,
-            "server_id = 1",
+            // Replicated, each pod's server_id is its ordinal + 1, given by the start script.
+            ...(opts.replication ? [] : ["server_id = 1"]),
             "binlog_format = ROW",
             "sync_binlog = 1",
             `binlog_expire_logs_seconds = ${BINLOG_SERVER_RETENTION_SECONDS}`,
+        );
+    }
+    if (opts.replication) {
+        lines.push(
+            // Replicas log what they apply, so any of them can be promoted and serve the others.
+            "log_slave_updates = ON",
+            // Replication starts from the init SQL, after CHANGE MASTER names the current primary.
+            "skip_slave_start = ON",
+            "slave_net_timeout = 30",
+            // Every pod can be a replica; the primary side is switched on by the primary's init SQL only.
+            `rpl_semi_sync_slave_enabled = ${opts.replication.semiSync ? "ON" : "OFF"}`,
+            // AFTER_SYNC: no other session sees a transaction before a replica has it (lossless failover).
+            "rpl_semi_sync_master_wait_point = AFTER_SYNC",
+            `rpl_semi_sync_master_timeout = ${SEMI_SYNC_TIMEOUT_MS}`,
         );
     }
     if (opts.tls) {
@@ -146,7 +183,7 @@ function sqlString(value: string): string {
 export function mariadbInitSql(
     rootPassword: string,
     grants: MariaDbGrant[],
-    opts: { reloader: boolean; backup?: string; exporter?: string; binlog?: boolean } = { reloader: false },
+    opts: { reloader: boolean; backup?: string; exporter?: string; binlog?: boolean; replication?: string } = { reloader: false },
 ): string {
     const root = sqlString(rootPassword);
     const lines = [
@@ -180,6 +217,16 @@ export function mariadbInitSql(
             }
         }
     }
+    if (opts.replication !== undefined) {
+        // On every pod: any of them may become the primary its peers replicate from.
+        const account = `${sqlString(REPLICATION_USER)}@'%'`;
+        lines.push(
+            `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${sqlString(opts.replication)};`,
+            `ALTER USER ${account} IDENTIFIED BY ${sqlString(opts.replication)};`,
+            `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${account};`,
+            `GRANT REPLICATION SLAVE ON *.* TO ${account};`,
+        );
+    }
     for (const g of grants) {
         const user = `${sqlString(g.user)}@'%'`;
         lines.push(
@@ -191,6 +238,137 @@ export function mariadbInitSql(
         );
     }
     return lines.join("\n") + "\n";
+}
+
+/** What a pod is in a replicated stack: the primary, or a replica of the pod with ordinal `of`. */
+export type MariaDbRole = { primary: true; semiSync: boolean } | { primary: false; of: number; namespace: string; password: string; tls: boolean };
+
+/**
+ * The role statements appended to the init SQL (replicated stacks only), run at every start:
+ * - primary: no replication of its own (a promoted replica forgets its old primary), writable, and the
+ *   semi-sync wait switched on when the stack asks for it;
+ * - replica: read-only (application users cannot write; root and replication can), no semi-sync wait of its
+ *   own, and replication (re)pointed at the current primary with the replication account.
+ *   MASTER_USE_GTID=current_pos: a fresh clone's position is its gtid_slave_pos, and an old primary that
+ *   returns as a replica continues from its own binary log (slave_pos would replay the new primary's whole
+ *   history into it). gtid_strict_mode stops it if it holds transactions the new primary never received.
+ * The primary is not strict, replicas are: see the statements.
+ */
+export function mariadbRoleSql(role: MariaDbRole): string[] {
+    if (role.primary) {
+        return [
+            "STOP SLAVE;",
+            "RESET SLAVE ALL;",
+            "SET GLOBAL read_only = OFF;",
+            // Not strict: a point-in-time restore (scripts/restore-mariadb.sh) replays old GTIDs into the primary.
+            "SET GLOBAL gtid_strict_mode = OFF;",
+            `SET GLOBAL rpl_semi_sync_master_enabled = ${role.semiSync ? "ON" : "OFF"};`,
+        ];
+    }
+    const ssl = role.tls ? `, MASTER_SSL = 1, MASTER_SSL_CA = ${sqlString(`${MARIADB_PATHS.tls}/ca.crt`)}, MASTER_SSL_VERIFY_SERVER_CERT = 1` : "";
+    return [
+        "SET GLOBAL read_only = ON;",
+        // A replica refuses an event whose GTID is out of order instead of applying it: diverged histories (an
+        // old primary's unacknowledged commits, a restore's replay) stop replication with an error.
+        "SET GLOBAL gtid_strict_mode = ON;",
+        "SET GLOBAL rpl_semi_sync_master_enabled = OFF;",
+        "STOP SLAVE;",
+        `CHANGE MASTER TO MASTER_HOST = ${sqlString(mariadbPodHost(role.of, role.namespace))}, MASTER_PORT = ${MARIADB_PORT}, MASTER_USER = ${sqlString(REPLICATION_USER)}, MASTER_PASSWORD = ${sqlString(role.password)}, MASTER_USE_GTID = current_pos, MASTER_CONNECT_RETRY = 5${ssl};`,
+        "START SLAVE;",
+    ];
+}
+
+/**
+ * The replicated pod's start script (the container's command): the role comes from the pod's ordinal (the
+ * suffix of its host name) and the stack's primary. server_id is ordinal + 1 (0 would refuse to replicate);
+ * a replica starts read-only with the replica init SQL. Then the image's entrypoint runs as it always does.
+ * Only option names and paths are on the command line, never a credential.
+ */
+export function mariadbStartScript(primary: number): string {
+    return [
+        "set -euo pipefail",
+        'ordinal="${HOSTNAME##*-}"',
+        'case "$ordinal" in ""|*[!0-9]*) echo "start: no pod ordinal in HOSTNAME=$HOSTNAME" >&2; exit 1 ;; esac',
+        'args=(--server-id="$((ordinal + 1))")',
+        `if [ "$ordinal" != "${primary}" ]; then`,
+        // init-rpl-role SLAVE: after a crash, a server that returns as a replica discards from its binary log the
+    // transactions no replica acknowledged (semi-sync), instead of committing them: it can then follow the
+    // new primary, which never had them.
+    `    args+=(--read-only=ON --init-file=${MARIADB_PATHS.replicaInitFile} --init-rpl-role=SLAVE)`,
+        "fi",
+        `echo "start: mariadb-$ordinal is the $([ "$ordinal" = "${primary}" ] && echo primary || echo "replica of mariadb-${primary}") (server_id $((ordinal + 1)))"`,
+        'exec docker-entrypoint.sh mariadbd "${args[@]}"',
+        "",
+    ].join("\n");
+}
+
+/**
+ * The init container `clone-primary` (replicated stacks): a replica whose volume has no datadir yet copies
+ * the primary before its server first starts. Steps:
+ *  1. the primary and a pod that has a datadir do nothing (a returning pod resumes from its GTID position);
+ *  2. waits (bounded) for the primary to answer, as root, with the password from the mounted Secret written
+ *     to a private option file on the pod's scratch space (never a command line or env value);
+ *  3. mariadb-install-db into a staging directory and a temporary server on a private socket, no network,
+ *     no binary log (the copy must not become transactions of this pod);
+ *  4. mariadb-dump --single-transaction --gtid --master-data=1 --all-databases from the primary, streamed
+ *     into it: one consistent InnoDB snapshot without blocking the primary's writers, its accounts (the
+ *     mysql schema: root, applications, operations) and its GTID position (SET GLOBAL gtid_slave_pos);
+ *  5. the probes' healthcheck accounts get this pod's own password and option file, as the image's
+ *     entrypoint writes them;
+ *  6. the temporary server stops and the staging directory is renamed to the datadir, last: an interrupted
+ *     clone leaves only the staging directory, which the next attempt removes.
+ * Why a logical copy and not mariadb-backup: mariadb-backup reads the primary's files, so it would have to
+ * run inside the primary's pod (its ReadWriteOnce volume) and stream to the replica through a second
+ * listener; the dump needs only the client port, the root account and the same tools the backups use.
+ */
+export function mariadbCloneScript(o: { primary: number; namespace: string; tls: boolean }): string {
+    const { datadir, cloning, rootPasswordFile, tls } = MARIADB_PATHS;
+    const host = mariadbPodHost(o.primary, o.namespace);
+    return [
+        "set -euo pipefail",
+        "umask 077",
+        'ordinal="${HOSTNAME##*-}"',
+        'case "$ordinal" in ""|*[!0-9]*) echo "clone: no pod ordinal in HOSTNAME=$HOSTNAME" >&2; exit 1 ;; esac',
+        `if [ "$ordinal" = "${o.primary}" ]; then echo "clone: mariadb-$ordinal is the primary"; exit 0; fi`,
+        `if [ -d ${datadir} ]; then echo "clone: ${datadir} exists; replication resumes from its GTID position"; exit 0; fi`,
+        `rm -rf ${cloning}`,
+        'work="$(mktemp -d)"',
+        'trap \'[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"\' EXIT',
+        'cnf="$work/primary.cnf"',
+        `printf '[client]\\nuser = root\\npassword = %s\\nhost = ${host}\\nport = ${MARIADB_PORT}\\nprotocol = tcp\\n' "$(cat ${rootPasswordFile})" > "$cnf"`,
+        ...(o.tls ? [`printf 'ssl-ca = ${tls}/ca.crt\\nssl-verify-server-cert\\n' >> "$cnf"`] : []),
+        "for i in $(seq 1 60); do",
+        '    if mariadb --defaults-extra-file="$cnf" --connect-timeout=5 --batch --skip-column-names --execute="SELECT 1" > /dev/null 2>&1; then break; fi',
+        `    if [ "$i" = 60 ]; then echo "clone: the primary ${host} did not answer within 5 minutes" >&2; exit 1; fi`,
+        "    sleep 5",
+        "done",
+        `echo "clone: copying ${host} into a new datadir"`,
+        `mariadb-install-db --no-defaults --datadir=${cloning} --auth-root-authentication-method=normal --skip-test-db > "$work/install.log" 2>&1 || { cat "$work/install.log" >&2; exit 1; }`,
+        'sock="$work/clone.sock"',
+        `mariadbd --no-defaults --datadir=${cloning} --socket="$sock" --skip-networking --skip-log-bin --pid-file="$work/clone.pid" > "$work/server.log" 2>&1 &`,
+        "pid=$!",
+        'for i in $(seq 1 60); do mariadb --no-defaults --user=root --socket="$sock" --execute="SELECT 1" > /dev/null 2>&1 && break; [ "$i" = 60 ] && { cat "$work/server.log" >&2; exit 1; }; sleep 1; done',
+        // Finite input: `tr < /dev/urandom | head` would end in SIGPIPE, which pipefail turns into a failure.
+        'hc="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d " \\n")"',
+        "{",
+        '    mariadb-dump --defaults-extra-file="$cnf" --single-transaction --gtid --master-data=1 --all-databases --routines --events --triggers --hex-blob',
+        // The copied mysql tables become the accounts in effect.
+        '    echo "FLUSH PRIVILEGES;"',
+        "    for h in 127.0.0.1 ::1 localhost; do",
+        `        printf "CREATE USER IF NOT EXISTS healthcheck@'%s' IDENTIFIED BY '%s';\\nALTER USER healthcheck@'%s' IDENTIFIED BY '%s';\\nGRANT USAGE ON *.* TO healthcheck@'%s';\\n" "$h" "$hc" "$h" "$hc" "$h"`,
+        "    done",
+        // The dump's CHANGE MASTER made this temporary server a replica with relay logs named after it; only
+        // the GTID position (gtid_slave_pos, which RESET SLAVE keeps) is wanted. init-replica.sql names the primary.
+        '    echo "RESET SLAVE ALL;"',
+        '} | mariadb --no-defaults --user=root --socket="$sock" --binary-mode',
+        `printf '[mariadb-client]\\nport=${MARIADB_PORT}\\nsocket=${MARIADB_PATHS.socket}\\nuser=healthcheck\\npassword=%s\\nprotocol=tcp\\n' "$hc" > ${cloning}/.my-healthcheck.cnf`,
+        'kill "$pid"',
+        'wait "$pid" || true',
+        "pid=",
+        `mv ${cloning} ${datadir}`,
+        `echo "clone: done; mariadb-$ordinal replicates from ${host}"`,
+        "",
+    ].join("\n");
 }
 
 /**

@@ -23,9 +23,13 @@ import {
     MARIADB_PATHS,
     MARIADB_PORT,
     MARIADB_PROBES,
+    mariadbCloneScript,
     mariadbInitSql,
     mariadbJdbcUrl,
+    mariadbPodHost,
+    mariadbRoleSql,
     mariadbServerConfig,
+    mariadbStartScript,
     mariadbTlsReloadCommand,
     prepareVolumeScript,
 } from "./files";
@@ -43,6 +47,8 @@ export const MARIADB_OBJECTS = {
     backupScripts: "mariadb-backup-scripts",
     /** mysqld_exporter's option file. */
     exporterCredentials: "mariadb-exporter-credentials",
+    /** Replicated stacks: the start script and the clone script. */
+    replication: "mariadb-replication",
 };
 /** The backup CronJobs and their claims. */
 export const MARIADB_BACKUP = {
@@ -62,6 +68,7 @@ export const MARIADB_GENERATED = {
     userPassword: (user: string) => `user-${user}-password`,
     backupPassword: "backup-password",
     exporterPassword: "exporter-password",
+    replicationPassword: "replication-password",
 };
 const rootPassword = MARIADB_GENERATED.rootPassword;
 const userPassword = MARIADB_GENERATED.userPassword;
@@ -70,6 +77,19 @@ const userPassword = MARIADB_GENERATED.userPassword;
 export function mariadbPointInTime(settings: MariaDbSettings, platform: PlatformSettings): boolean {
     return backupsEnabled(settings.backup, platform.environment) && (settings.backup.pointInTime ?? platform.environment === "production");
 }
+
+/** Whether the stack runs a primary with replicas (mariadb.replicas > 1). */
+export function mariadbReplicated(settings: MariaDbSettings): boolean {
+    return settings.replicas > 1;
+}
+
+/** Ordinals of the replicas: every pod but the primary. */
+export function mariadbReplicaOrdinals(settings: MariaDbSettings): number[] {
+    return [...Array(settings.replicas).keys()].filter((i) => i !== settings.primary);
+}
+
+/** The label the StatefulSet controller puts on each pod with its name: the client Service selects the primary by it. */
+export const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
 
 /** Resources of a backup run: a dump streams through gzip; bounded so a runaway job cannot starve the node. */
 export const BACKUP_RESOURCES = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } };
@@ -91,12 +111,36 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
     const backup = backupsEnabled(settings.backup, platform.environment);
     const pointInTime = mariadbPointInTime(settings, platform);
     const exporter = exportersEnabled(monitoring, platform.environment);
-    const { backupPassword, exporterPassword } = MARIADB_GENERATED;
+    const replicated = mariadbReplicated(settings);
+    // Replicas replay the primary's binary log, so replication needs it whether or not backups archive it.
+    const binlog = pointInTime || replicated;
+    const { backupPassword, exporterPassword, replicationPassword } = MARIADB_GENERATED;
+    const initUses = [
+        rootPassword,
+        ...settings.databases.map((db) => userPassword(db.user)),
+        ...(backup ? [backupPassword] : []),
+        ...(exporter ? [exporterPassword] : []),
+        ...(replicated ? [replicationPassword] : []),
+    ];
     const users = settings.databases.map((db) => ({
         db,
         password: userPassword(db.user),
         jdbcUrl: mariadbJdbcUrl(host, MARIADB_PORT, db.name, tls),
     }));
+    const initSql = (v: Readonly<Record<string, string>>) =>
+        mariadbInitSql(
+            v[rootPassword],
+            users.map((u) => ({ database: u.db.name, user: u.db.user, password: v[u.password] })),
+            {
+                reloader: tls,
+                backup: backup ? v[backupPassword] : undefined,
+                exporter: exporter ? v[exporterPassword] : undefined,
+                binlog,
+                replication: replicated ? v[replicationPassword] : undefined,
+            },
+        );
+    const roleSql = (role: Parameters<typeof mariadbRoleSql>[0], v: Readonly<Record<string, string>>) =>
+        mariadbRoleSql(role.primary ? role : { ...role, password: v[replicationPassword] }).join("\n") + "\n";
     return {
         app: MARIADB_APP,
         component: "database",
@@ -107,6 +151,7 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
             ...users.map((u) => ({ id: u.password, kind: "password" as const })),
             ...(backup ? [{ id: backupPassword, kind: "password" as const }] : []),
             ...(exporter ? [{ id: exporterPassword, kind: "password" as const }] : []),
+            ...(replicated ? [{ id: replicationPassword, kind: "password" as const }] : []),
         ],
         objects: [
             {
@@ -135,18 +180,16 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
                 kind: "Secret",
                 name: MARIADB_OBJECTS.init,
                 data: [
-                    {
-                        key: "init.sql",
-                        content: derived(
-                            [rootPassword, ...users.map((u) => u.password), ...(backup ? [backupPassword] : []), ...(exporter ? [exporterPassword] : [])],
-                            (v) =>
-                                mariadbInitSql(
-                                    v[rootPassword],
-                                    users.map((u) => ({ database: u.db.name, user: u.db.user, password: v[u.password] })),
-                                    { reloader: tls, backup: backup ? v[backupPassword] : undefined, exporter: exporter ? v[exporterPassword] : undefined, binlog: pointInTime },
-                                ),
-                        ),
-                    },
+                    { key: "init.sql", content: derived(initUses, (v) => initSql(v) + (replicated ? roleSql({ primary: true, semiSync: settings.semiSync }, v) : "")) },
+                    // A replica runs the same accounts, then points replication at the primary.
+                    ...(replicated
+                        ? [
+                              {
+                                  key: "init-replica.sql",
+                                  content: derived(initUses, (v) => initSql(v) + roleSql({ primary: false, of: settings.primary, namespace: settings.namespace, password: "", tls }, v)),
+                              },
+                          ]
+                        : []),
                 ],
                 protect: false,
             },
@@ -154,9 +197,33 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
                 id: "config",
                 kind: "ConfigMap",
                 name: MARIADB_OBJECTS.config,
-                data: [{ key: "my.cnf", content: mariadbServerConfig({ memoryLimit: settings.resources.limits.memory, tls, binlog: pointInTime }) }],
+                data: [
+                    {
+                        key: "my.cnf",
+                        content: mariadbServerConfig({
+                            memoryLimit: settings.resources.limits.memory,
+                            tls,
+                            binlog: pointInTime,
+                            replication: replicated ? { semiSync: settings.semiSync } : undefined,
+                        }),
+                    },
+                ],
                 protect: false,
             },
+            ...(replicated
+                ? [
+                      {
+                          id: "replication",
+                          kind: "ConfigMap" as const,
+                          name: MARIADB_OBJECTS.replication,
+                          data: [
+                              { key: "start.sh", content: mariadbStartScript(settings.primary) },
+                              { key: "clone.sh", content: mariadbCloneScript({ primary: settings.primary, namespace: settings.namespace, tls }) },
+                          ],
+                          protect: false,
+                      },
+                  ]
+                : []),
             ...(backup
                 ? [
                       {
@@ -196,12 +263,16 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
                 : []),
         ],
         tls,
+        // Writes go to the primary only; replicas are reached by their pod names (mariadbConnection.readHosts).
+        clientSelector: replicated ? { [POD_NAME_LABEL]: `${MARIADB_APP}-${settings.primary}` } : undefined,
         workload: {
             replicas: settings.replicas,
             podManagementPolicy: "OrderedReady",
             terminationGracePeriodSeconds: 60,
             user: IMAGE_USERS.mariadb,
             spreadAcrossNodes: false,
+            // A node (or zone) loss takes at most one copy of the data. Development clusters may have one node.
+            placement: replicated ? { nodeSpread: platform.environment === "production" ? "required" : "preferred", zoneSpread: true } : undefined,
             storage: { size: settings.storageSize, storageClass: platform.storageClass },
             initContainers: [
                 {
@@ -214,12 +285,36 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
                     mounts: [dataVolume(MARIADB_PATHS.data)],
                     probes: {},
                 },
+                ...(replicated
+                    ? [
+                          {
+                              name: "clone-primary",
+                              image: settings.image,
+                              command: ["bash", MARIADB_PATHS.cloneScript],
+                              ports: [],
+                              env: [],
+                              // It runs a temporary server and the load of the copy: the server's own resources.
+                              resources: settings.resources,
+                              mounts: [
+                                  dataVolume(MARIADB_PATHS.data),
+                                  scratch("tmp", MARIADB_PATHS.tmp),
+                                  mountObject("replication", MARIADB_PATHS.replicationScripts, MARIADB_OBJECTS.replication),
+                                  mountObject("credentials", MARIADB_PATHS.credentials, MARIADB_OBJECTS.credentials),
+                                  ...(tls ? [tlsVolume(MARIADB_PATHS.tls)] : []),
+                              ],
+                              probes: {},
+                          },
+                      ]
+                    : []),
             ],
             containers: [
                 {
                     name: MARIADB_APP,
                     image: settings.image,
-                    ports: [{ name: "mysql", port: MARIADB_PORT, exposure: "client" }],
+                    // Replicated: the start script gives each pod its server_id and role, then runs the entrypoint.
+                    command: replicated ? ["bash", MARIADB_PATHS.startScript] : undefined,
+                    // Replicas connect to the primary's client port.
+                    ports: [{ name: "mysql", port: MARIADB_PORT, exposure: "client", ...(replicated ? { peers: true } : {}) }],
                     env: [
                         // Read from the mounted Secret file: the password is never an env value.
                         { name: "MARIADB_ROOT_PASSWORD_FILE", value: MARIADB_PATHS.rootPasswordFile },
@@ -234,6 +329,7 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
                         mountObject("config", MARIADB_PATHS.config, MARIADB_OBJECTS.config),
                         mountObject("init", MARIADB_PATHS.init, MARIADB_OBJECTS.init),
                         mountObject("credentials", MARIADB_PATHS.credentials, MARIADB_OBJECTS.credentials),
+                        ...(replicated ? [mountObject("replication", MARIADB_PATHS.replicationScripts, MARIADB_OBJECTS.replication)] : []),
                         ...(tls ? [tlsVolume(MARIADB_PATHS.tls)] : []),
                     ],
                     probes: {
@@ -401,6 +497,14 @@ export interface MariaDbConnection {
     jdbcUrl: string;
     databases: MariaDbAppConnection[];
     tls: TlsConnection;
+    /**
+     * Replicated stacks only: the first replica's stable pod name, every replica's (readHosts), and a
+     * Connector/J URL that balances read-only connections over them (`loadbalance`, which also skips a
+     * replica that is down). Replicas lag the primary by the replication delay.
+     */
+    readHost?: string;
+    readHosts?: string[];
+    readJdbcUrl?: string;
 }
 
 export function mariadbConnection(settings: MariaDbSettings, platform: PlatformSettings): MariaDbConnection {
@@ -419,5 +523,21 @@ export function mariadbConnection(settings: MariaDbSettings, platform: PlatformS
             jdbcUrl: mariadbJdbcUrl(host, MARIADB_PORT, db.name, tls),
         })),
         tls: tlsConnection(platform.tls, MARIADB_APP),
+        ...(mariadbReplicated(settings) ? readEndpoints(settings, tls) : {}),
+    };
+}
+
+/**
+ * The replicas by pod name, not by a Service: a Service selects pods by equal labels only, and nothing
+ * labels a StatefulSet's pods by role without a controller writing to the API (which these pods never do),
+ * so a Service could select all replicas only while there is exactly one. Pod names are also the names the
+ * TLS certificate carries, so verify-full works.
+ */
+function readEndpoints(settings: MariaDbSettings, tls: boolean): Pick<MariaDbConnection, "readHost" | "readHosts" | "readJdbcUrl"> {
+    const hosts = mariadbReplicaOrdinals(settings).map((i) => mariadbPodHost(i, settings.namespace));
+    return {
+        readHost: hosts[0],
+        readHosts: hosts,
+        readJdbcUrl: `jdbc:mariadb:loadbalance://${hosts.map((h) => `${h}:${MARIADB_PORT}`).join(",")}/${tls ? "?sslMode=verify-full" : ""}`,
     };
 }

@@ -26,6 +26,18 @@ export interface MariaDbDatabase {
 }
 
 export interface MariaDbSettings extends ServiceSettings {
+    /**
+     * Ordinal of the pod that is the primary (takes the writes; the client Service selects only it) when
+     * `replicas` > 1; every other pod is a read-only GTID replica of it. Changed only by the promotion
+     * procedure (scripts/promote-mariadb.sh). Default 0.
+     */
+    primary: number;
+    /**
+     * Semi-synchronous replication: a commit on the primary returns only after a replica has the transaction
+     * in its relay log (AFTER_SYNC), or after SEMI_SYNC_TIMEOUT_MS without any replica's acknowledgement,
+     * when the primary falls back to asynchronous replication. Needs `replicas` > 1. Default false.
+     */
+    semiSync: boolean;
     /** Application databases, each with its own user, generated password and Secret. Default none. */
     databases: MariaDbDatabase[];
     /** Scheduled logical backups (mariadb-dump) to the claim `mariadb-backup`, and point-in-time archiving. */
@@ -41,6 +53,8 @@ export const MARIADB_DEFAULTS: MariaDbSettings = {
     replicas: 1,
     storageSize: "10Gi",
     resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+    primary: 0,
+    semiSync: false,
     databases: [],
     backup: {
         // 02:15 UTC: after midnight batch jobs, before the working day.
@@ -53,17 +67,32 @@ export const MARIADB_DEFAULTS: MariaDbSettings = {
     exporterImage: "prom/mysqld-exporter:v0.20.0",
 };
 
-/** Users the image, the probes, the backups and the exporter own. */
-const RESERVED_USERS = ["root", "healthcheck", "mysql", "backup", "exporter"];
+/** Most MariaDB pods: a primary and four replicas; more replicas add load on the primary's binlog senders, not safety. */
+export const MARIADB_MAX_REPLICAS = 5;
+
+/** Users the image, the probes, the backups, the exporter and replication own. */
+const RESERVED_USERS = ["root", "healthcheck", "mysql", "backup", "exporter", "replication"];
 
 export function readMariaDbSettings(r: Reader, value: unknown): MariaDbSettings {
     const { raw, settings } = readServiceSettings(r, {
         key: "mariadb",
         value,
         defaults: MARIADB_DEFAULTS,
-        extraKeys: ["databases", "backup", "exporterImage"],
-        replicas: { max: 1, accepted: "1 (mariadb runs as a single instance; replication is not supported yet)" },
+        extraKeys: ["primary", "semiSync", "databases", "backup", "exporterImage"],
+        replicas: {
+            max: MARIADB_MAX_REPLICAS,
+            accepted: `1 (standalone) or 2 to ${MARIADB_MAX_REPLICAS} (a primary and GTID replicas)`,
+        },
     });
+    const primary = r.integer("mariadb.primary", raw.primary, MARIADB_DEFAULTS.primary, {
+        min: 0,
+        max: settings.replicas - 1,
+        accepted: `the ordinal of an existing pod: 0${settings.replicas > 1 ? ` to ${settings.replicas - 1}` : ""} (mariadb.replicas is ${settings.replicas})`,
+    });
+    const semiSync = r.boolean("mariadb.semiSync", raw.semiSync, MARIADB_DEFAULTS.semiSync);
+    if (semiSync && settings.replicas < 2) {
+        r.problem("mariadb.semiSync", "true needs mariadb.replicas of 2 or more: semi-synchronous replication waits for a replica");
+    }
     const databases = r.list("mariadb.databases", raw.databases).map((d, i) => {
         const o = r.object(`mariadb.databases[${i}]`, d, ["name", "user"]);
         return {
@@ -99,11 +128,13 @@ export function readMariaDbSettings(r: Reader, value: unknown): MariaDbSettings 
     r.unique("mariadb.databases[].user", databases.map((d) => d.user));
     for (const d of databases) {
         if (RESERVED_USERS.includes(d.user)) {
-            r.fail("mariadb.databases[].user", d.user, "an application user name other than root, mysql or healthcheck");
+            r.fail("mariadb.databases[].user", d.user, `an application user name other than ${RESERVED_USERS.join(", ")}`);
         }
     }
     return {
         ...settings,
+        primary,
+        semiSync,
         databases,
         backup: mariadbBackup,
         exporterImage: r.string("mariadb.exporterImage", raw.exporterImage, MARIADB_DEFAULTS.exporterImage, IMAGE, "an image reference with an explicit tag or digest"),

@@ -230,6 +230,11 @@ export interface ServicePlan {
     objects: DataObjectPlan[];
     /** Issue a certificate for the service's Services and pods (mounted where a container mounts `tls`). */
     tls: boolean;
+    /**
+     * Labels added to the app selector of the client Service, so it reaches only some of the pods (MariaDB:
+     * the primary's pod name). The headless Service and the NetworkPolicies still cover every pod. Default none.
+     */
+    clientSelector?: Record<string, string>;
     workload: StatefulSetPlan;
     jobs?: JobPlan[];
     cronJobs?: CronJobPlan[];

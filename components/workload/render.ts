@@ -148,7 +148,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
     );
     const service = new k8s.core.v1.Service(
         `${name}-service`,
-        { metadata: meta(plan.app), spec: { type: "ClusterIP", selector, ports: servicePorts(clientPorts) } },
+        { metadata: meta(plan.app), spec: { type: "ClusterIP", selector: { ...selector, ...plan.clientSelector }, ports: servicePorts(clientPorts) } },
         opts(),
     );
 

@@ -119,8 +119,8 @@ export function rewriteCnf(text: string, section: string, overrides: Record<stri
     return out.join("\n") + "\n";
 }
 
-export async function loadRendered(stack: string, config?: Record<string, unknown>): Promise<MariaDbRendered> {
-    const r = await renderStack(stack, { withSecrets: true, config });
+export async function loadRendered(stack: string, config?: Record<string, unknown>, seed?: string): Promise<MariaDbRendered> {
+    const r = await renderStack(stack, { withSecrets: true, config, seed });
     const conn = output<{
         namespace: string;
         rootSecret: { name: string; key: string };
@@ -216,6 +216,8 @@ export class LocalMariaDb {
     readonly user = serverUser();
     port = 0;
     server?: ServerProcess;
+    /** Arguments the image's entrypoint passes to mariadbd (and to its temporary server): a start script's. */
+    serverArgs: string[] = [];
     /** The CA certificate clients trust (a copy of the rendered ca.crt), when the stack has TLS. */
     caFile?: string;
     /** Every log the server wrote, one per start: [label, file]. */
@@ -382,7 +384,7 @@ export class LocalMariaDb {
         return r.stdout.trim();
     }
 
-    private start(extra: string[], purpose: string): ServerProcess {
+    start(extra: string[], purpose: string): ServerProcess {
         this.starts += 1;
         const log = path.join(this.dir, `mariadbd-${this.starts}-${purpose}.log`);
         this.logs.push([purpose, log]);
@@ -413,7 +415,7 @@ export class LocalMariaDb {
 
         // docker_temp_server_start: the generated config plus the entrypoint's own flags.
         const temp = this.start(
-            ["--skip-networking", "--default-time-zone=SYSTEM", `--socket=${this.socket}`, "--wsrep_on=OFF", "--expire-logs-days=0", "--loose-innodb_buffer_pool_load_at_startup=0"],
+            [...this.serverArgs, "--skip-networking", "--default-time-zone=SYSTEM", `--socket=${this.socket}`, "--wsrep_on=OFF", "--expire-logs-days=0", "--loose-innodb_buffer_pool_load_at_startup=0"],
             "entrypoint-temp",
         );
         await waitFor("the temporary server (socket, root without password)", async () => (await this.sql({ socket: true }, "root", "", "SELECT 1", { database: "mysql" })).code === 0, {
@@ -460,7 +462,7 @@ export class LocalMariaDb {
     /** Starts the server as the container does (entrypoint → exec mariadbd, options from the config). */
     async startServer(purpose = "server"): Promise<ServerProcess> {
         await this.prepareVolume();
-        const s = this.start([], purpose);
+        const s = this.start(this.serverArgs, purpose);
         await waitFor("mariadbd to accept root over TCP with the generated password", async () => (await this.sql(this.tcp(), "root", this.rendered.root.password, "SELECT 1")).code === 0, {
             server: s,
             timeoutMs: 30_000,
