@@ -347,6 +347,13 @@ describe("program: NetworkPolicies as a connectivity matrix", () => {
         ["MariaDB replica → MariaDB primary (replication, clone)", pod("db", "mariadb"), pod("db", "mariadb"), 3306, "TCP", true],
         ["MariaDB → MariaDB exporter port", pod("db", "mariadb"), pod("db", "mariadb"), 9104, "TCP", false],
         ["Redis → outside world", pod("cache", "redis"), pod("internet"), 443, "TCP", false],
+        ["allowed client namespace → Redis Sentinel", pod("order-service"), pod("cache", "redis"), 26379, "TCP", true],
+        ["Redis pod → Redis Sentinel (the Sentinels among themselves)", pod("cache", "redis"), pod("cache", "redis"), 26379, "TCP", true],
+        ["Redis pod → Redis (replication)", pod("cache", "redis"), pod("cache", "redis"), 6379, "TCP", true],
+        ["other namespace → Redis Sentinel", pod("payments"), pod("cache", "redis"), 26379, "TCP", false],
+        ["other pod in cache → Redis Sentinel", pod("cache"), pod("cache", "redis"), 26379, "TCP", false],
+        ["monitoring → Redis Sentinel", pod("monitoring"), pod("cache", "redis"), 26379, "TCP", false],
+        ["Redis pod → Kafka (egress restricted to its peers)", pod("cache", "redis"), pod("messaging", "kafka"), 9092, "TCP", false],
     ];
     for (const [title, from, to, port, protocol, expected] of cases) {
         it(`prod: ${title} is ${expected ? "allowed" : "denied"}`, () => {

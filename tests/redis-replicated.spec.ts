@@ -12,6 +12,7 @@ import {
     redisConnection,
     redisServerConfig,
     replicaOutputBufferBytes,
+    replicationConfig,
     sentinelConfig,
     sentinelQuorum,
 } from "../components/redis";
@@ -86,7 +87,8 @@ describe("Redis plan, replicated", () => {
         assert.deepStrictEqual(one.workload.containers.map((c) => c.name), ["redis", "tls-reloader"]);
         assert.strictEqual(one.workload.placement, undefined);
         assert.strictEqual(redisConnection(platform().redis, platform()).sentinel, undefined);
-        assert.doesNotMatch(entry(one, REDIS_OBJECTS.config, "redis.conf", values(one)), /replica|include/);
+        // redis.conf is the standalone file in both: the replication settings come in on the command line.
+        assert.strictEqual(entry(plan3, REDIS_OBJECTS.config, "redis.conf", v), entry(one, REDIS_OBJECTS.config, "redis.conf", values(one)));
     });
 
     it("runs a Sentinel next to every redis-server, reachable by clients and by the other pods", () => {
@@ -135,17 +137,16 @@ describe("Redis plan, replicated", () => {
         assert.doesNotMatch(redisAclFile("a", []), /replication|sentinel/);
     });
 
-    it("redis.conf: the replication user's credentials by include, AOF everywhere, TLS replication, a bounded write window", () => {
-        const conf = entry(plan3, REDIS_OBJECTS.config, "redis.conf", v);
-        assert.match(conf, /^include \/etc\/redis\/replication\/replication\.conf$/m);
-        assert.match(conf, /^appendonly yes$/m);
+    it("replication.conf: TLS replication, a bounded write window; the replication user's credentials in a Secret; AOF everywhere", () => {
+        assert.match(entry(plan3, REDIS_OBJECTS.config, "redis.conf", v), /^appendonly yes$/m);
+        const conf = entry(plan3, REDIS_OBJECTS.scripts, "replication.conf", v);
+        assert.match(conf, /^replica-read-only yes$/m);
         assert.match(conf, /^tls-replication yes$/m);
         assert.match(conf, /^min-replicas-to-write 1$/m);
         assert.match(conf, /^min-replicas-max-lag 10$/m);
         assert.doesNotMatch(conf, /^replicaof/m, "the role is decided at start, not rendered");
         assert.strictEqual(entry(plan3, REDIS_OBJECTS.replication, "replication.conf", v), `masteruser replication\nmasterauth ${v[REDIS_GENERATED.replicationPassword]}\n`);
-        const plain = redisServerConfig({ memoryLimit: "512Mi", maxmemoryPercent: 50, maxmemoryPolicy: "noeviction", tls: false, replicas: 3 });
-        assert.doesNotMatch(plain, /tls-replication/);
+        assert.doesNotMatch(replicationConfig({ memoryLimit: "512Mi", maxmemoryPercent: 50, replicas: 3, tls: false }), /tls-replication/);
     });
 
     it("sizing: the replicas' output buffers together take at most half the headroom above maxmemory", () => {
@@ -154,8 +155,8 @@ describe("Redis plan, replicated", () => {
         assert.strictEqual(replicaOutputBufferBytes({ memoryLimit: "512Mi", maxmemoryPercent: 50, replicas: 5 }), 32 * 1024 * 1024);
         for (const [limit, pct, n] of [["512Mi", 50, 3], ["2Gi", 75, 7], ["1Gi", 10, 5]] as const) {
             const buffer = replicaOutputBufferBytes({ memoryLimit: limit, maxmemoryPercent: pct, replicas: n });
-            const conf = redisServerConfig({ memoryLimit: limit, maxmemoryPercent: pct, maxmemoryPolicy: "noeviction", tls: false, replicas: n });
-            const maxmemory = Number(/^maxmemory (\d+)$/m.exec(conf)![1]);
+            const conf = replicationConfig({ memoryLimit: limit, maxmemoryPercent: pct, replicas: n, tls: false });
+            const maxmemory = Number(/^maxmemory (\d+)$/m.exec(redisServerConfig({ memoryLimit: limit, maxmemoryPercent: pct, maxmemoryPolicy: "noeviction", tls: false }))![1]);
             const limitBytes = Number(/^(\d+)/.exec(limit)![1]) * (limit.endsWith("Gi") ? 1024 ** 3 : 1024 ** 2);
             assert.ok(maxmemory + (n - 1) * buffer <= maxmemory + (limitBytes - maxmemory) / 2, `${limit} ${pct}% ${n}`);
             assert.match(conf, new RegExp(`^client-output-buffer-limit replica ${buffer} ${Math.floor(buffer / 2)} 60$`, "m"));
@@ -188,7 +189,10 @@ describe("Redis plan, replicated", () => {
         assert.ok(common.includes(`initial_master=${h(0)}:6379`));
         assert.match(common, /REDISCLI_AUTH="\$\(cat \/etc\/redis\/sentinel-password\/password\)" timeout 3 redis-cli --tls --cacert \/etc\/redis\/tls\/ca\.crt/);
         const start = entry(plan3, REDIS_OBJECTS.scripts, "start-redis.sh", v);
-        assert.match(start, /exec redis-server \/etc\/redis\/redis\.conf --replica-announce-ip "\$\{self%:\*\}" --replicaof "\$\{master%:\*\}" "\$\{master##\*:\}"$/m);
+        assert.match(
+            start,
+            /exec redis-server \/etc\/redis\/redis\.conf --include \/etc\/redis\/scripts\/replication\.conf --include \/etc\/redis\/replication\/replication\.conf --replica-announce-ip "\$\{self%:\*\}" --replicaof "\$\{master%:\*\}" "\$\{master##\*:\}"$/m,
+        );
         const sentinel = entry(plan3, REDIS_OBJECTS.scripts, "start-sentinel.sh", v);
         assert.match(sentinel, /exec redis-server \/run\/sentinel\/sentinel\.conf --sentinel --include \/etc\/redis\/sentinel-auth\/sentinel-auth\.conf --aclfile \/etc\/redis\/sentinel-auth\/users\.acl$/m);
         assert.match(sentinel, /sentinel monitor redis \$\{master%:\*\} \$\{master##\*:\} 2\|/);

@@ -22,14 +22,7 @@ export const REDIS_COMMAND = ["redis-server", REDIS_PATHS.configFile];
  * redis.conf text. maxmemory is a share of the memory limit (redis.maxmemoryPercent), so Redis refuses
  * writes before the kernel kills it, with room for the AOF rewrite's copy-on-write pages.
  */
-export function redisServerConfig(opts: {
-    memoryLimit: string;
-    maxmemoryPercent: number;
-    maxmemoryPolicy: string;
-    tls: boolean;
-    /** Pods of the StatefulSet; above 1 the replication lines are added (see replicationConfigLines). Default 1. */
-    replicas?: number;
-}): string {
+export function redisServerConfig(opts: { memoryLimit: string; maxmemoryPercent: number; maxmemoryPolicy: string; tls: boolean }): string {
     const maxmemory = Math.floor((quantityToBytes(opts.memoryLimit) * opts.maxmemoryPercent) / 100);
     const lines = [
         "bind * -::*",
@@ -58,9 +51,6 @@ export function redisServerConfig(opts: {
     } else {
         lines.push(`port ${REDIS_PORT}`);
     }
-    if ((opts.replicas ?? 1) > 1) {
-        lines.push(...replicationConfigLines({ memoryLimit: opts.memoryLimit, maxmemoryPercent: opts.maxmemoryPercent, replicas: opts.replicas!, tls: opts.tls }));
-    }
     return lines.join("\n") + "\n";
 }
 
@@ -78,14 +68,13 @@ export function replicaOutputBufferBytes(opts: { memoryLimit: string; maxmemoryP
 }
 
 /**
- * redis.conf lines of a replicated Redis. Every pod has them: which one is the primary is decided at start
- * (the start script adds `replicaof` on replicas) and changed by Sentinel, never by the rendered file.
+ * replication.conf of a replicated Redis (ConfigMap redis-scripts), included on every pod's command line
+ * after redis.conf, which stays the standalone file. Which pod is the primary is decided at start (the
+ * start script adds `replicaof` on replicas) and changed by Sentinel, never by a rendered file.
  */
-export function replicationConfigLines(opts: { memoryLimit: string; maxmemoryPercent: number; replicas: number; tls: boolean }): string[] {
+export function replicationConfig(opts: { memoryLimit: string; maxmemoryPercent: number; replicas: number; tls: boolean }): string {
     const buffer = replicaOutputBufferBytes(opts);
-    return [
-        // masteruser/masterauth of the replication ACL user, from a Secret (redis.conf is a ConfigMap).
-        `include ${REDIS_REPLICATION_PATHS.file}`,
+    const lines = [
         "replica-read-only yes",
         // A primary cut off from every replica stops taking writes after 10 s: that bounds what a partition
         // can lose when Sentinel promotes a replica on the other side.
@@ -94,6 +83,7 @@ export function replicationConfigLines(opts: { memoryLimit: string; maxmemoryPer
         `client-output-buffer-limit replica ${buffer} ${Math.floor(buffer / 2)} 60`,
         ...(opts.tls ? ["tls-replication yes"] : []),
     ];
+    return lines.join("\n") + "\n";
 }
 
 /** replication.conf: how a replica authenticates to the primary (the file lives in a Secret). */

@@ -12,7 +12,7 @@ import { ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mou
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import { REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
 import { exporterPasswordFile, REDIS_BACKUP_PATHS, redisBackupScript } from "./backup";
-import { METRICS_USER, REDIS_REPLICATION_PATHS, redisReplicationAuthFile } from "./files";
+import { METRICS_USER, REDIS_REPLICATION_PATHS, redisReplicationAuthFile, replicationConfig } from "./files";
 import {
     REDIS_SCRIPT_PATHS,
     redisCommonScript,
@@ -155,7 +155,6 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
                             maxmemoryPercent: settings.maxmemoryPercent,
                             maxmemoryPolicy: settings.maxmemoryPolicy,
                             tls,
-                            replicas: settings.replicas,
                         }),
                     },
                 ],
@@ -329,6 +328,10 @@ function replicationObjects(settings: RedisSettings, tls: boolean): DataObjectPl
                 { key: "start-redis.sh", content: redisStartScript() },
                 { key: "start-sentinel.sh", content: sentinelStartScript({ replicas: settings.replicas }) },
                 { key: "sentinel.conf", content: sentinelConfig(topology) },
+                {
+                    key: "replication.conf",
+                    content: replicationConfig({ memoryLimit: settings.resources.limits.memory, maxmemoryPercent: settings.maxmemoryPercent, replicas: settings.replicas, tls }),
+                },
             ],
             protect: false,
         },

@@ -9,7 +9,7 @@
 
 import { headlessServiceName } from "../workload/plan";
 import { sha256 } from "../secrets";
-import { REDIS_PATHS, REDIS_PORT, SENTINEL_USER } from "./files";
+import { REDIS_PATHS, REDIS_PORT, REDIS_REPLICATION_PATHS, SENTINEL_USER } from "./files";
 
 export const SENTINEL_PORT = 26379;
 /** The name clients ask the Sentinels for (SENTINEL get-master-addr-by-name). */
@@ -42,6 +42,8 @@ export const REDIS_SCRIPT_PATHS = {
     common: "/etc/redis/scripts/common.sh",
     startRedis: "/etc/redis/scripts/start-redis.sh",
     startSentinel: "/etc/redis/scripts/start-sentinel.sh",
+    /** The replication settings every pod adds to redis.conf (replicationConfig). */
+    replicationConf: "/etc/redis/scripts/replication.conf",
 };
 
 /** Sentinels needed to agree that the primary is down and to authorise a failover: a majority. */
@@ -160,22 +162,24 @@ export function redisCommonScript(opts: { app: string; namespace: string; replic
 }
 
 /**
- * start-redis.sh, the Redis container's command: redis-server on the mounted redis.conf, with the announced
- * host name and, unless this pod is the primary, `replicaof` on the command line (Sentinel changes them at
- * run time; its CONFIG REWRITE fails on the read-only file, which it tolerates, and the next start asks again).
+ * start-redis.sh, the Redis container's command: redis-server on the mounted redis.conf (the standalone
+ * file), then the replication settings and the replication user's credentials (included), the announced
+ * host name and, unless this pod is the primary, `replicaof`. Sentinel changes the role at run time; its
+ * CONFIG REWRITE fails on the read-only file, which it tolerates, and the next start asks again.
  */
 export function redisStartScript(): string {
     const p = REDIS_SCRIPT_PATHS;
+    const server = `redis-server ${REDIS_PATHS.configFile} --include ${p.replicationConf} --include ${REDIS_REPLICATION_PATHS.file}`;
     return [
         "set -eu",
         `. ${p.common}`,
         'if master="$(find_master)"; then source="the Sentinels"; else master="$initial_master"; source="no Sentinel answered: pod 0 is the primary"; fi',
         'if [ "$master" = "$self" ]; then',
         '    echo "start-redis: $self starts as the primary ($source)"',
-        `    exec redis-server ${REDIS_PATHS.configFile} --replica-announce-ip "\${self%:*}"`,
+        `    exec ${server} --replica-announce-ip "\${self%:*}"`,
         "fi",
         'echo "start-redis: $self starts as a replica of $master ($source)"',
-        `exec redis-server ${REDIS_PATHS.configFile} --replica-announce-ip "\${self%:*}" --replicaof "\${master%:*}" "\${master##*:}"`,
+        `exec ${server} --replica-announce-ip "\${self%:*}" --replicaof "\${master%:*}" "\${master##*:}"`,
         "",
     ].join("\n");
 }

@@ -107,6 +107,11 @@ export class RedisConn {
     command(...args: string[]): Promise<Reply> {
         const parts = [`*${args.length}\r\n`, ...args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`)];
         return new Promise((resolve, reject) => {
+            // A closed connection (idle timeout, server gone) never answers: fail now instead of waiting forever.
+            if (this.socket.destroyed) {
+                reject(new Error("connection closed"));
+                return;
+            }
             this.waiting.push({ resolve, reject });
             this.socket.write(parts.join(""));
         });
@@ -211,7 +216,16 @@ export async function loadRendered(stack = "dev"): Promise<RedisUnderTest> {
     );
     const sts = onlyObject(r.objects, "StatefulSet", conn.namespace);
     const c = container(sts, "redis");
-    const argv = commandLine(c);
+    let argv = commandLine(c);
+    if (argv.length === 2 && argv[0] === "sh" && argv[1].startsWith("/")) {
+        // A replicated render: a start script decides the role, then runs redis-server. Take the server of
+        // its primary line with its config file; the replication includes and the role are run by
+        // servers.redis-sentinel.spec.ts, which starts the whole set.
+        const script = mountedFile(r.objects, sts, c, argv[1]).value;
+        const exec = script.split("\n").map((l) => l.trim().split(/\s+/)).find((w) => w[0] === "exec" && w[1] === "redis-server");
+        assert.ok(exec && exec[2]?.startsWith("/"), `${argv[1]}: no 'exec redis-server <config>' line:\n${script}`);
+        argv = [exec[1], exec[2]];
+    }
     // The config file is the absolute path on the command line that a ConfigMap volume provides.
     const configArgs = argv.slice(1).filter((a) => a.startsWith("/"));
     assert.strictEqual(configArgs.length, 1, `expected one config path on the command line ${JSON.stringify(argv)}`);
