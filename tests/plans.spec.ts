@@ -151,6 +151,9 @@ describe("Kafka plan: authorizer, broker identities, reconcile Job", () => {
             assert.match(props, /^authorizer\.class\.name=org\.apache\.kafka\.metadata\.authorizer\.StandardAuthorizer$/m);
             assert.match(props, /^super\.users=User:admin;User:broker;User:broker-next$/m);
             assert.match(props, /^allow\.everyone\.if\.no\.acl\.found=false$/m);
+            // Declared topics only: auto-creation would turn a producer's first send to a just-created topic
+            // into a TopicAuthorizationException (the user may not CREATE it) and let a super user's typo create one.
+            assert.match(props, /^auto\.create\.topics\.enable=false$/m);
             const peer = tls ? "SASL_SSL" : "SASL_PLAINTEXT";
             assert.match(props, new RegExp(`^listener\\.security\\.protocol\\.map=CLIENT:${peer},INTERNAL:${peer},CONTROLLER:${peer}$`, "m"));
             for (const l of ["client", "internal", "controller"]) {

@@ -119,6 +119,12 @@ export function kafkaServerProperties(opts: KafkaPropertiesOptions): string {
         ["authorizer.class.name", KAFKA_AUTHORIZER],
         ["super.users", kafkaSuperUsers(opts.clientAuth).join(";")],
         ["allow.everyone.if.no.acl.found", "false"],
+        // Topics come from kafka.topics (the reconcile Job) only. With auto-creation on, a broker that has not
+        // yet seen a just-created topic answers a producer's metadata request with TOPIC_AUTHORIZATION_FAILED
+        // (the user may not CREATE it), a fatal error for the send although the user has a grant; off, it
+        // answers UNKNOWN_TOPIC_OR_PARTITION, which the producer retries. And a typo of a super user would
+        // create an undeclared topic. Found by the real-Kafka suite (tests/kafka/3-access.spec.ts).
+        ["auto.create.topics.enable", "false"],
     ];
     if (opts.tls) {
         // PEM key stores built by the start script; the peers verify each other against the CA (host names

@@ -37,9 +37,16 @@ export const ORDERS_PREFIXES = ["orders-", "kill9-", "roll-", "outside-", "rotat
 /** Consumer group prefix of the `orders` user. */
 export const ORDERS_GROUP_PREFIX = "orders-";
 
+/** Topics the prod proofs declare (kafka.topics), which the reconcile Job creates at the cluster's start. */
+export const DECLARED_TOPICS = [
+    { name: "orders-declared", partitions: 3, replicationFactor: 3, retention: "1d", configs: { "max.message.bytes": 2097152 } },
+    { name: "orders-compacted", cleanupPolicy: "compact" },
+];
+
 /**
  * Pulumi.prod.yaml with the proofs' grants: `orders` reads and writes ORDERS_PREFIXES, `auth` has no
- * grant (so it is denied everything); `kafka` overrides other keys of kafka.
+ * grant (so it is denied everything), and DECLARED_TOPICS; `kafka` overrides keys of kafka (the reconcile
+ * proof's changed declarations).
  */
 export function prodTestConfig(kafka: Record<string, unknown> = {}): Record<string, unknown> {
     return withKafkaUsers(
@@ -48,7 +55,7 @@ export function prodTestConfig(kafka: Record<string, unknown> = {}): Record<stri
             { name: "orders", topics: ORDERS_PREFIXES.map((prefix) => ({ prefix, access: ["read", "write"] })), groups: [ORDERS_GROUP_PREFIX] },
             { name: "auth" },
         ],
-        kafka,
+        { topics: DECLARED_TOPICS, ...kafka },
     );
 }
 
