@@ -1241,6 +1241,16 @@ export function withJaasUser(jaas: string, user: string, password: string): stri
     return `${jaas.slice(0, m.index)}\n    user_${user}="${password}";\n};\n`;
 }
 
+/** The broker JAAS file's login (username/password) and every PLAIN user it accepts (`user_<name>`), in order. */
+export function parseBrokerJaas(jaas: string): { login: string; password: string; users: { name: string; password: string }[] } {
+    const unq = (s: string) => s.replace(/\\(.)/g, "$1");
+    const login = /^\s*username="((?:[^"\\]|\\.)*)"$/m.exec(jaas);
+    const password = /^\s*password="((?:[^"\\]|\\.)*)"$/m.exec(jaas);
+    if (!login || !password) throw new Error("the rendered JAAS file has no username/password lines");
+    const users = [...jaas.matchAll(/^\s*user_([^=\s]+)="((?:[^"\\]|\\.)*)";?$/gm)].map((m) => ({ name: m[1], password: unq(m[2]) }));
+    return { login: unq(login[1]), password: unq(password[1]), users };
+}
+
 /** meta.properties of a log dir, parsed. */
 export function metaProperties(logDir: string): Record<string, string> {
     const text = fs.readFileSync(path.join(logDir, "meta.properties"), "utf8");

@@ -7,7 +7,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { dataKey, envValue } from "../helpers/rendered";
 import { randomToken, registerRealServerSummary, startClock } from "../helpers/servers";
-import { hostLogDirs, metaProperties, registerKafkaTeardown, rollNode, waitIsr, withDataKey, withJaasUser, withPassword, withUsername, type KafkaCluster } from "../helpers/kafka";
+import { clientJaasConfig, kafkaJaasConfig, type KafkaBrokerIdentity } from "../../components/kafka";
+import type { Manifest } from "../../scripts/lib/mockRuntime";
+import { hostLogDirs, metaProperties, parseBrokerJaas, registerKafkaTeardown, rollNode, waitIsr, withDataKey, withPassword, withUsername, type KafkaCluster } from "../helpers/kafka";
 import { prodCluster } from "./prodCluster";
 import { assertCleanStop, assertRefusedLogin, assertRefusedPlaintext, uniqueIds } from "./proofs";
 
@@ -130,42 +132,101 @@ describe("Kafka prod stack on real Kafka 3.8.1 (3 nodes, KRaft)", function () {
         assert.deepStrictEqual(hostLogDirs(victim).map((d) => fs.readFileSync(path.join(d, "meta.properties"), "utf8")), metaBefore, "meta.properties unchanged");
     });
 
-    it("keeps a producer working through a rolling restart, one node at a time (highest ordinal first), with no failed send; the restarted pods read the changed Secret", async function () {
-        const p = c.probeOrThrow();
-        const t = `roll-${randomToken(6).toLowerCase()}`;
-        await p.ok("create-topic", [c.adminClient(), t, "3", "-1", "", "15000"], 30_000);
-        await waitIsr(c, t, 3, 30_000);
-        // The update being rolled out: Secret kafka-jaas gains a user (name and password made here), so the
-        // test also shows each pod is recreated from the changed objects, as the kubelet projects them.
-        const extraUser = `roll${randomToken(6).toLowerCase()}`;
-        const extraJaas = withPassword(withUsername(c.userJaas("orders"), extraUser), randomToken(24));
-        const extraPassword = /password="([^"]*)"/.exec(extraJaas)![1];
+    // The broker password rotation the README documents, as two rolling updates one node at a time (highest
+    // ordinal first, as the StatefulSet controller does) while an acks=all producer runs. Secret kafka-jaas is
+    // what the program renders (kafkaJaasConfig, checked against the render first) with a newly generated
+    // broker-next password (step 1, `pulumi up --replace` of kafka-broker-next-password), then with
+    // kafka.brokerLogin broker-next (step 2). A node is back only once it is in every ISR again, which needs
+    // the inter-broker logins (INTERNAL, CONTROLLER) to work.
+    describe("broker password rotation, two rolling updates (the README's procedure)", function () {
         const jaasKey = "kafka_server_jaas.conf";
-        const updated = withDataKey(c.rendered.objects, "Secret", c.namespace, "kafka-jaas", jaasKey, withJaasUser(dataKey(c.rendered.objects, "Secret", c.namespace, "kafka-jaas", jaasKey), extraUser, extraPassword));
-        await assertRefusedLogin(c, extraJaas);
-        const stream = await p.startStream(app, t, "roll", STREAM_INTERVAL_MS, 100_000);
-        await waitAcked(c, stream, 100, 30_000);
-        const gaps: string[] = [];
-        for (const node of [...c.nodes].reverse()) {
-            const r = await rollNode(c, node, { topic: t, objects: updated });
-            assertCleanStop(node, r.stopped);
-            assert.match(node.lastLog(), /All of the log directories are already formatted\./, `${node.pod}: the format step is a no-op on restart`);
-            gaps.push(`${node.pod}: stopped in ${r.stopS.toFixed(1)} s, Ready ${r.readyS.toFixed(1)} s after start, back in every ISR ${r.isrAfterReadyS.toFixed(1)} s after Ready`);
-            const status = await p.ok("stream-status", [stream], 10_000);
-            assert.strictEqual(status.failed, 0, `failed sends after restarting ${node.pod}`);
-        }
-        const acked0 = (await p.ok("stream-status", [stream], 10_000)).acked as number;
-        await waitAcked(c, stream, acked0 + 50, 30_000);
-        const result = await p.ok("stream-stop", [stream, "60000"], 90_000);
-        const acked = result.acked as string[];
-        const consumed = uniqueIds((await p.ok("consume", [app, t, "60000"], 90_000)).values as string[]);
-        console.log(`      rolling restart: ${result.sent} sent, ${acked.length} acknowledged, ${(result.failed as unknown[]).length} failed, ${consumed.size} consumed\n        ${gaps.join("\n        ")}`);
-        assert.deepStrictEqual(result.failed, [], "failed sends (beyond the producer's own retries)");
-        assert.deepStrictEqual(acked.filter((id) => !consumed.has(id)), [], "acknowledged but not consumed");
-        const login = await p.call("cluster", [c.clientConfig(extraJaas), "15000"], 30_000);
-        assert.strictEqual(login.ok, true, `the user added to Secret kafka-jaas logs in after the roll: ${login.error}: ${login.message}`);
+        let rendered: ReturnType<typeof parseBrokerJaas>;
+        let others: { name: string; password: string }[];
+        let newNext: string;
+        let step1Done = false;
+
+        before(function () {
+            const jaas = dataKey(c.rendered.objects, "Secret", c.namespace, "kafka-jaas", jaasKey);
+            rendered = parseBrokerJaas(jaas);
+            others = rendered.users.filter((u) => u.name !== "broker" && u.name !== "broker-next");
+            // The JAAS file below is the program's: for the rendered values it gives the rendered file byte for byte.
+            assert.strictEqual(render(rendered.login as KafkaBrokerIdentity, password("broker"), password("broker-next")), jaas);
+            assert.strictEqual(rendered.login, "broker", "prod renders brokerLogin broker (the default)");
+            newNext = randomToken(32);
+        });
+
+        const password = (id: string) => rendered.users.find((u) => u.name === id)!.password;
+        const render = (login: KafkaBrokerIdentity, broker: string, next: string) => kafkaJaasConfig({ login, passwords: { broker, "broker-next": next } }, others);
+        const objectsWith = (jaas: string) => withDataKey(c.rendered.objects, "Secret", c.namespace, "kafka-jaas", jaasKey, jaas);
+
+        it("step 1: a new broker-next password, rolled out while the brokers log in as broker: no failed send, nothing lost; the new password is accepted, the old one refused", async function () {
+            const before = clientJaasConfig("broker-next", newNext);
+            await assertRefusedLogin(c, before);
+            const r = await rollUnderProducer(c, app, objectsWith(render("broker", password("broker"), newNext)), "rotate1");
+            console.log(`      rotation step 1 (new broker-next password): ${r.summary}`);
+            assert.strictEqual(r.failed, 0, "failed sends (beyond the producer's own retries)");
+            assert.deepStrictEqual(r.lost, [], "acknowledged but not consumed");
+            const login = await c.probeOrThrow().call("cluster", [c.clientConfig(before), "15000"], 30_000);
+            assert.strictEqual(login.ok, true, `broker-next logs in with its new password after the roll: ${login.error}: ${login.message}`);
+            await assertRefusedLogin(c, clientJaasConfig("broker-next", password("broker-next")));
+            step1Done = true;
+        });
+
+        it("step 2: kafka.brokerLogin broker-next, rolled out: every node logs in to the others with the new password; no failed send, nothing lost", async function () {
+            assert.ok(step1Done, "step 1 did not complete");
+            const step2 = render("broker-next", password("broker"), newNext);
+            assert.match(step2, /^ {4}username="broker-next"$/m);
+            const r = await rollUnderProducer(c, app, objectsWith(step2), "rotate2");
+            console.log(`      rotation step 2 (brokerLogin broker-next): ${r.summary}`);
+            assert.strictEqual(r.failed, 0, "failed sends (beyond the producer's own retries)");
+            assert.deepStrictEqual(r.lost, [], "acknowledged but not consumed");
+            for (const n of c.nodes) {
+                const started = fs.readFileSync(path.join(n.dirOf("/etc/kafka/jaas"), jaasKey), "utf8");
+                assert.strictEqual(parseBrokerJaas(started).login, "broker-next", `${n.pod} runs with the step-2 JAAS file`);
+                assert.strictEqual(parseBrokerJaas(started).password, newNext, `${n.pod} logs in with the new password`);
+            }
+            // The quorum still has all three voters caught up: the controllers authenticate to each other as broker-next.
+            const q = await c.probeOrThrow().ok("quorum", [c.adminClient(), "10000"], 20_000);
+            assert.deepStrictEqual((q.voters as { id: number }[]).map((v) => v.id).sort(), [0, 1, 2]);
+        });
     });
 });
+
+/**
+ * Rolls every node (highest ordinal first) onto `objects` while a paced acks=all producer runs on a new
+ * topic; then consumes it all back. Returns the counts and each node's timings.
+ */
+async function rollUnderProducer(c: KafkaCluster, app: string, objects: Manifest[], prefix: string): Promise<{ sent: number; acked: number; failed: number; lost: string[]; summary: string }> {
+    const p = c.probeOrThrow();
+    const t = `rotate-${prefix}-${randomToken(6).toLowerCase()}`;
+    await p.ok("create-topic", [c.adminClient(), t, "3", "-1", "", "15000"], 30_000);
+    await waitIsr(c, t, 3, 30_000);
+    const stream = await p.startStream(app, t, prefix, STREAM_INTERVAL_MS, 100_000);
+    await waitAcked(c, stream, 100, 30_000);
+    const gaps: string[] = [];
+    for (const node of [...c.nodes].reverse()) {
+        const r = await rollNode(c, node, { topic: t, objects });
+        assertCleanStop(node, r.stopped);
+        assert.match(node.lastLog(), /All of the log directories are already formatted\./, `${node.pod}: the format step is a no-op on restart`);
+        gaps.push(`${node.pod}: stopped in ${r.stopS.toFixed(1)} s, Ready ${r.readyS.toFixed(1)} s after start, back in every ISR ${r.isrAfterReadyS.toFixed(1)} s after Ready`);
+        const status = await p.ok("stream-status", [stream], 10_000);
+        assert.strictEqual(status.failed, 0, `failed sends after restarting ${node.pod}`);
+    }
+    const acked0 = (await p.ok("stream-status", [stream], 10_000)).acked as number;
+    await waitAcked(c, stream, acked0 + 50, 30_000);
+    const result = await p.ok("stream-stop", [stream, "60000"], 90_000);
+    const acked = result.acked as string[];
+    const failed = (result.failed as unknown[]).length;
+    const consumed = uniqueIds((await p.ok("consume", [app, t, "60000"], 90_000)).values as string[]);
+    const lost = acked.filter((id) => !consumed.has(id));
+    return {
+        sent: result.sent as number,
+        acked: acked.length,
+        failed,
+        lost,
+        summary: `${result.sent} sent, ${acked.length} acknowledged, ${failed} failed, ${consumed.size} consumed, ${lost.length} lost\n        ${gaps.join("\n        ")}`,
+    };
+}
 
 /** Waits until the stream has at least `n` acknowledged records; fails on any failed send meanwhile. */
 async function waitAcked(c: KafkaCluster, stream: string, n: number, timeoutMs: number): Promise<void> {
