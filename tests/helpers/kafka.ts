@@ -459,10 +459,13 @@ export class KafkaNode {
         await waitForTcp(this.address, this.cluster.clientPort, timeoutMs, server);
     }
 
-    /** SIGTERM to the pod's process group, bounded by the rendered terminationGracePeriodSeconds, then SIGKILL. */
-    async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
+    /**
+     * SIGTERM to the pod's process group, bounded by the rendered terminationGracePeriodSeconds (or `graceMs`:
+     * teardown only), then SIGKILL.
+     */
+    async stop(graceMs = this.cluster.terminationGraceMs): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
         if (!this.process) return { code: null, signal: null, killed: false };
-        return this.process.stop(this.cluster.terminationGraceMs);
+        return this.process.stop(graceMs);
     }
 
     /** kill -9 of the pod's processes (a crashed node / OOM kill). */
@@ -546,6 +549,9 @@ async function waitForTcp(host: string, port: number, timeoutMs: number, server?
 // The cluster
 
 const liveClusters = new Set<KafkaCluster>();
+
+/** How long teardown() lets each node stop before SIGKILL (the rendered grace is for the proofs' stops). */
+const TEARDOWN_STOP_MS = 10_000;
 
 export class KafkaCluster {
     readonly lab: NetLab;
@@ -913,10 +919,17 @@ export class KafkaCluster {
 
     /** Stops the client and every pod, removes namespaces, bridge, hosts files and the run dir. */
     async teardown(): Promise<void> {
+        const t0 = Date.now();
         try {
             await this.probe?.stop();
         } finally {
-            await Promise.all(this.nodes.map((n) => n.stop().catch(() => undefined)));
+            // Every pod at once, each stop bounded by TEARDOWN_STOP_MS instead of terminationGracePeriodSeconds:
+            // once a majority of the voters has stopped, the brokers still running cannot complete their
+            // controlled shutdown (it needs a quorum to commit) and would each wait out the 120 s grace. The
+            // cluster is being discarded, so nothing is lost by the SIGKILL; the proofs' own stops (rollNode,
+            // the restart proofs) keep the rendered grace period.
+            await Promise.all(this.nodes.map((n) => n.stop(TEARDOWN_STOP_MS).catch(() => undefined)));
+            console.log(`      ${this.label}: torn down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
             this.lab.destroy();
             removeTempDir(this.runDir);
             liveClusters.delete(this);
