@@ -196,6 +196,8 @@ export interface InlineOptions {
     stackName: string;
     program: PulumiFn;
     timeoutMs?: number;
+    /** More environment for the CLI and the plugins it starts (e.g. KUBECONFIG for the default provider). */
+    env?: Record<string, string>;
 }
 
 /**
@@ -214,6 +216,7 @@ export async function inlineStack(home: EngineHome, opts: InlineOptions): Promis
         }
     }
     envVars.PATH = home.env.PATH ?? "";
+    Object.assign(envVars, opts.env ?? {});
     return auto.LocalWorkspace.selectStack(
         { stackName: opts.stackName, projectName: "unused-read-from-workDir", program: opts.program },
         { workDir: opts.workDir, pulumiHome: home.env.PULUMI_HOME, envVars, pulumiCommand },
