@@ -12,6 +12,7 @@
 // Service stacks read the outputs below through a StackReference.
 
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./components/config";
 import { guardStatefulSets } from "./components/guard";
 import { Kafka } from "./components/kafka";
@@ -53,6 +54,8 @@ export = async () => {
         mariadbUserPasswords: mariadb.userPasswordValues,
         redisPassword: redis.passwordValue,
         redisUserPasswords: redis.userPasswordValues,
+        // The Sentinels' client password (redis.replicas > 1; empty for a standalone Redis).
+        redisSentinelPassword: redis.sentinelPasswordValue ?? pulumi.secret(""),
         kafkaAdminPassword: kafka.adminPasswordValue,
         kafkaUserPasswords: kafka.userPasswordValues,
         // What the guard compares the next run with: each StatefulSet's immutable fields as deployed.

@@ -12,12 +12,20 @@ export interface BackboneTls {
 /** The backbone outputs the service reads (README "Stack outputs"). Passwords come from secret outputs. */
 export interface BackboneOutputs {
     mariadbConnection: { host: string; port: number; databases: { database: string; user: string; secretName: string; jdbcUrl: string }[]; tls: BackboneTls };
-    redisConnection: { url: string; users: { user: string; keyPattern: string; secretName: string }[]; tls: BackboneTls };
+    redisConnection: {
+        url: string;
+        users: { user: string; keyPattern: string; secretName: string }[];
+        tls: BackboneTls;
+        /** Present when the backbone runs Redis with Sentinel: clients must write through it. */
+        sentinel?: { hosts: string[]; masterName: string };
+    };
     kafkaConnection: { bootstrapServers: string; securityProtocol: string; saslMechanism?: string; users: { user: string; secretName: string }[]; tls: BackboneTls };
     tlsCaCertificate: string;
     mariadbUserPasswords: Record<string, string>;
     redisUserPasswords: Record<string, string>;
     kafkaUserPasswords: Record<string, string>;
+    /** The Sentinels' client password (empty for a standalone Redis). */
+    redisSentinelPassword: string;
 }
 
 /** The output names read, in the order the program reads them. */
@@ -29,6 +37,7 @@ export const BACKBONE_OUTPUTS = [
     "mariadbUserPasswords",
     "redisUserPasswords",
     "kafkaUserPasswords",
+    "redisSentinelPassword",
 ] as const satisfies readonly (keyof BackboneOutputs)[];
 
 /** Where the backbone's CA is mounted in the service's pods (TLS stacks). */
@@ -71,12 +80,21 @@ export function serviceCredentials(o: BackboneOutputs, s: { database: string; ka
         SPRING_DATASOURCE_URL: db.jdbcUrl + (o.mariadbConnection.tls.enabled && caPem ? `&serverSslCert=${CA_FILE}` : ""),
         SPRING_DATASOURCE_USERNAME: db.user,
         SPRING_DATASOURCE_PASSWORD: password(o.mariadbUserPasswords, db.user, "mariadbUserPasswords"),
-        SPRING_DATA_REDIS_URL: o.redisConnection.url,
         SPRING_DATA_REDIS_USERNAME: redis.user,
         SPRING_DATA_REDIS_PASSWORD: password(o.redisUserPasswords, redis.user, "redisUserPasswords"),
         SPRING_KAFKA_BOOTSTRAP_SERVERS: o.kafkaConnection.bootstrapServers,
         SPRING_KAFKA_PROPERTIES_SECURITY_PROTOCOL: o.kafkaConnection.securityProtocol,
     };
+    const sentinel = o.redisConnection.sentinel;
+    if (sentinel) {
+        // With replicas the client Service reaches every pod and replicas refuse writes: go through Sentinel.
+        if (!o.redisSentinelPassword) throw new Error("the backbone's redisSentinelPassword output is empty, but it runs Redis with Sentinel");
+        env.SPRING_DATA_REDIS_SENTINEL_MASTER = sentinel.masterName;
+        env.SPRING_DATA_REDIS_SENTINEL_NODES = sentinel.hosts.join(",");
+        env.SPRING_DATA_REDIS_SENTINEL_PASSWORD = o.redisSentinelPassword;
+    } else {
+        env.SPRING_DATA_REDIS_URL = o.redisConnection.url;
+    }
     if (o.kafkaConnection.saslMechanism) {
         env.SPRING_KAFKA_PROPERTIES_SASL_MECHANISM = o.kafkaConnection.saslMechanism;
         env.SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG = `org.apache.kafka.common.security.plain.PlainLoginModule required username=${quote(kafka.user)} password=${quote(kafkaPassword)};`;

@@ -22,7 +22,7 @@ registerRealServerSummary(600);
 
 const EXAMPLE = path.join(repoRoot, "examples", "order-service");
 /** The backbone's outputs that index.ts makes secret. */
-const SECRET_OUTPUTS = ["mariadbRootPassword", "mariadbUserPasswords", "redisPassword", "redisUserPasswords", "kafkaAdminPassword", "kafkaUserPasswords"];
+const SECRET_OUTPUTS = ["mariadbRootPassword", "mariadbUserPasswords", "redisPassword", "redisUserPasswords", "redisSentinelPassword", "kafkaAdminPassword", "kafkaUserPasswords"];
 
 const b64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
 

@@ -74,10 +74,16 @@ describe("examples/order-service: a service stack on the backbone's outputs", fu
         assert.match(env.SPRING_DATASOURCE_URL, new RegExp(`\\?sslMode=verify-full&serverSslCert=${CA_FILE}$`));
         assert.strictEqual(env.SPRING_KAFKA_PROPERTIES_SECURITY_PROTOCOL, "SASL_SSL");
         assert.strictEqual(env.SPRING_KAFKA_PROPERTIES_SSL_TRUSTSTORE_LOCATION, CA_FILE);
-        assert.match(env.SPRING_DATA_REDIS_URL, /^rediss:\/\//);
+        assert.strictEqual(env.SPRING_DATA_REDIS_URL, undefined, "prod Redis runs with Sentinel: no direct URL (the Service reaches replicas too)");
+        assert.strictEqual(env.SPRING_DATA_REDIS_SENTINEL_MASTER, "redis");
+        assert.deepStrictEqual(env.SPRING_DATA_REDIS_SENTINEL_NODES.split(","), [0, 1, 2].map((i) => `redis-${i}.redis-headless.cache.svc.cluster.local:26379`));
+        assert.strictEqual(env.SPRING_DATA_REDIS_SENTINEL_PASSWORD, dataKey(backbone.prod.objects, "Secret", "cache", "redis-sentinel-credentials", "password"));
+        assert.strictEqual(env.SPRING_DATA_REDIS_SSL_ENABLED, "true");
         const dev = serviceCredentials(backbone.dev.outputs as unknown as BackboneOutputs, WANTED);
         assert.strictEqual(dev.caPem, undefined);
         assert.strictEqual(dev.env.SPRING_KAFKA_PROPERTIES_SECURITY_PROTOCOL, "SASL_PLAINTEXT");
+        assert.strictEqual(dev.env.SPRING_DATA_REDIS_URL, "redis://redis.cache.svc.cluster.local:6379");
+        assert.strictEqual(dev.env.SPRING_DATA_REDIS_SENTINEL_NODES, undefined);
     });
 
     describe("the service's program, its StackReference answering with the backbone's outputs", function () {
