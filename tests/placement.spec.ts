@@ -85,3 +85,40 @@ describe("renderer: a client port the pods also use among themselves", () => {
         assert.ok(!r.objects.some((o) => o.kind === "NetworkPolicy" && o.metadata.name === "allow-peers"), "no allow-peers policy");
     });
 });
+
+describe("placement invariants of the rendered stacks", function () {
+    this.timeout(120_000);
+    let prod: RenderResult;
+    let dev: RenderResult;
+    before(async () => {
+        const { renderStack } = await import("../scripts/lib/mockRuntime");
+        prod = await renderStack("prod");
+        dev = await renderStack("dev");
+    });
+
+    // The scheduler may never put two pods of a replicated service on one node in production: for Kafka
+    // that is two voters of three, for Redis two Sentinels of three, for MariaDB the primary and a replica.
+    for (const [namespace, app] of [["messaging", "kafka"], ["cache", "redis"], ["db", "mariadb"]]) {
+        it(`prod: no two ${app} pods on one node (required anti-affinity on the host name, selecting exactly its pods), spread over zones`, () => {
+            const sts = find(prod.objects, "StatefulSet", namespace, app) as Any;
+            assert.ok(sts.spec.replicas > 1, `${app} is replicated in prod`);
+            const pod = sts.spec.template.spec;
+            const required = pod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+            const onHost = required.filter((t: Any) => t.topologyKey === "kubernetes.io/hostname");
+            assert.strictEqual(onHost.length, 1, JSON.stringify(pod.affinity));
+            const labels = sts.spec.template.metadata.labels;
+            assert.ok(Object.entries<string>(onHost[0].labelSelector.matchLabels).every(([k, v]) => labels[k] === v), "the term selects the service's own pods");
+            assert.deepStrictEqual(onHost[0].labelSelector.matchLabels, sts.spec.selector.matchLabels);
+            assert.ok((pod.topologySpreadConstraints ?? []).some((c: Any) => c.topologyKey === "topology.kubernetes.io/zone"));
+            const pdb = find(prod.objects, "PodDisruptionBudget", namespace, app) as Any;
+            assert.strictEqual(pdb.spec.maxUnavailable, 1, "a drain takes one pod at a time: the quorum keeps its majority");
+        });
+    }
+
+    it("dev: single pods carry no placement rules (a one-node cluster runs them)", () => {
+        for (const [namespace, app] of [["messaging", "kafka"], ["cache", "redis"], ["db", "mariadb"]]) {
+            const pod = (find(dev.objects, "StatefulSet", namespace, app) as Any).spec.template.spec;
+            assert.strictEqual(pod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution, undefined, app);
+        }
+    });
+});

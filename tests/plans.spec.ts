@@ -66,7 +66,7 @@ describe("service plans", () => {
                 assert.strictEqual(tlsMounts.length > 0, plan.tls, `${plan.app}: the certificate is mounted exactly when TLS is on`);
             }
             const kafka = v.plans[2];
-            assert.strictEqual(kafka.workload.spreadAcrossNodes, kafka.workload.replicas > 1);
+            assert.strictEqual(kafka.workload.placement !== undefined, kafka.workload.replicas > 1, "replicated Kafka places its voters one per node");
         });
     }
 

@@ -161,7 +161,11 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
             podManagementPolicy: "Parallel",
             terminationGracePeriodSeconds: 120,
             user: IMAGE_USERS.kafka,
-            spreadAcrossNodes: settings.replicas > 1,
+            spreadAcrossNodes: false,
+            // Two voters on one node would lose the quorum's majority with that node: one per node is required
+            // in production (preferred elsewhere, so a one-node dev cluster still runs 3), spread over zones.
+            placement:
+                settings.replicas > 1 ? { nodeSpread: platform.environment === "production" ? "required" : "preferred", zoneSpread: true } : undefined,
             storage: { size: settings.storageSize, storageClass: platform.storageClass },
             containers: [
                 {
