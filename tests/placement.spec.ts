@@ -122,3 +122,33 @@ describe("placement invariants of the rendered stacks", function () {
         }
     });
 });
+
+describe("priorityClassName", function () {
+    this.timeout(120_000);
+    it("puts the stack's PriorityClass on every data service's pods, not on backup or reconcile pods", async () => {
+        const { renderStack } = await import("../scripts/lib/mockRuntime");
+        const r = await renderStack("prod", { config: { ...prodConfig(), priorityClassName: "data-critical" } });
+        const sts = r.objects.filter((o) => o.kind === "StatefulSet") as Any[];
+        assert.deepStrictEqual(sts.map((s) => s.spec.template.spec.priorityClassName), ["data-critical", "data-critical", "data-critical"]);
+        const runs = r.objects.filter((o) => o.kind === "CronJob" || o.kind === "Job") as Any[];
+        assert.ok(runs.length > 0);
+        for (const j of runs) {
+            const pod = j.kind === "CronJob" ? j.spec.jobTemplate.spec.template.spec : j.spec.template.spec;
+            assert.strictEqual(pod.priorityClassName, undefined, `${j.kind} ${j.metadata.name}`);
+        }
+        const plain = await renderStack("prod");
+        assert.ok(plain.objects.filter((o) => o.kind === "StatefulSet").every((s: Any) => !("priorityClassName" in s.spec.template.spec)), "none by default");
+    });
+
+    it("refuses a name that is not a PriorityClass name, naming the key", () => {
+        assert.throws(() => parseStackConfig({ priorityClassName: "Data_Critical" }), /priorityClassName: "Data_Critical".*PriorityClass name/);
+    });
+});
+
+/** prod's stack config, keys without the project prefix. */
+function prodConfig(): Record<string, unknown> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readStackFile, ROOT } = require("../scripts/lib/mockRuntime");
+    const raw: Record<string, string> = readStackFile(ROOT, "prod");
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(/^msa-infra:/, ""), (() => { try { return JSON.parse(v); } catch { return v; } })()]));
+}

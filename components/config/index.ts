@@ -62,6 +62,7 @@ export const TOP_LEVEL_KEYS: Record<keyof PlatformConfig, string> = {
     monitoring: "object",
     allowStatefulSetReplacement: "list of mariadb | redis | kafka",
     deleteDataOnDestroy: "true | false",
+    priorityClassName: "PriorityClass name of the data services' pods",
 };
 // Compile-time check that the platform keys are all top-level keys.
 const _platformKeys: readonly (keyof PlatformConfig)[] = PLATFORM_KEYS;

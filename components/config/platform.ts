@@ -52,10 +52,15 @@ export interface PlatformSettings {
      * stack. Default false: destroy keeps each namespace with its claims (and their data). Refused in production.
      */
     deleteDataOnDestroy: boolean;
+    /**
+     * PriorityClass of the data services' pods (it must exist in the cluster), so that under node pressure
+     * they are scheduled first and evicted last. Default none (the cluster's default priority).
+     */
+    priorityClassName?: string;
 }
 
 /** Keys of the platform settings at the top level of the stack config. */
-export const PLATFORM_KEYS = ["environment", "storageClass", "protect", "podSecurityLevel", "networkPolicies", "tls", "deleteDataOnDestroy"] as const;
+export const PLATFORM_KEYS = ["environment", "storageClass", "protect", "podSecurityLevel", "networkPolicies", "tls", "deleteDataOnDestroy", "priorityClassName"] as const;
 
 export const PLATFORM_DEFAULTS = { storageClass: "local-path", podSecurityLevel: "restricted" as PodSecurityLevel };
 
@@ -112,6 +117,9 @@ function readTls(r: Reader, value: unknown): TlsSettings {
     return { enabled: r.boolean("tls.enabled", raw.enabled, false), issuer };
 }
 
+/** A lower-case RFC 1123 subdomain, as PriorityClass names are. */
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /** Reads the platform settings from the raw top-level config. */
 export function readPlatformSettings(r: Reader, raw: Record<string, unknown>): PlatformSettings {
     const environment = r.oneOf<Environment>("environment", raw.environment, "development", ENVIRONMENTS);
@@ -126,5 +134,8 @@ export function readPlatformSettings(r: Reader, raw: Record<string, unknown>): P
         networkPolicies,
         tls,
         deleteDataOnDestroy: r.boolean("deleteDataOnDestroy", raw.deleteDataOnDestroy, false),
+        ...(raw.priorityClassName === undefined
+            ? {}
+            : { priorityClassName: r.string("priorityClassName", raw.priorityClassName, "", DNS_SUBDOMAIN, "a PriorityClass name (lower-case DNS subdomain)") }),
     };
 }

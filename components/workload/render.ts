@@ -199,7 +199,10 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
                 podManagementPolicy: w.podManagementPolicy,
                 updateStrategy: { type: "RollingUpdate" },
                 persistentVolumeClaimRetentionPolicy: PVC_RETENTION,
-                template: { metadata: { labels, annotations }, spec: buildPodSpec(w, selector, refs) },
+                template: {
+                    metadata: { labels, annotations },
+                    spec: { ...buildPodSpec(w, selector, refs), ...(platform.priorityClassName ? { priorityClassName: platform.priorityClassName } : {}) },
+                },
                 volumeClaimTemplates: [
                     {
                         metadata: { name: "data", labels: selector },
