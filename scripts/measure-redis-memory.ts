@@ -27,7 +27,8 @@ import { parseArgs } from "util";
 import { quantityToBytes } from "../components/config/units";
 import { findBinary, freePort, makeTempDir, removeTempDir, serversRequired, startServer, waitFor, type ServerProcess } from "../tests/helpers/servers";
 import { RenderError } from "./lib/mockRuntime";
-import { childPids, prepareLocal, schedstat, renderRedis, RespClient, RespError, SessionData, smapsRollup, vmRss, type RenderedRedis } from "./lib/redisMemory";
+import { childPids, prepareLocal, schedstat, renderRedis, RespClient, SessionData, smapsRollup, vmRss, type RenderedRedis } from "./lib/redisMemory";
+import { RespError } from "./lib/resp";
 
 const USAGE =
     "usage: npm run bench:redis-memory -- [--stack dev|prod] [--limit <quantity>] [--percent <10..90>]\n" +

@@ -14,6 +14,7 @@ import { REDIS_DEFAULTS } from "../../components/redis/settings";
 import { commandLine, container, envValue, mountedFile, onlyObject, output } from "../../tests/helpers/rendered";
 import { directive, directives, rewriteDirectives, unquote } from "../../tests/helpers/redis";
 import { readProjectName, readStackFile, renderStack, ROOT } from "./mockRuntime";
+import { encodeCommands, parseReply, RespError, type Reply } from "./resp";
 
 // ---------------------------------------------------------------------------------------------------
 // The rendered stack
@@ -178,58 +179,6 @@ export function prepareLocal(r: RenderedRedis, tmp: string, port: number, redisS
 // ---------------------------------------------------------------------------------------------------
 // A pipelining RESP2 client
 
-export class RespError {
-    constructor(readonly message: string) {}
-}
-export type Reply = string | number | null | RespError | Reply[];
-
-function parseReply(buf: Buffer, pos: number): [Reply, number] | undefined {
-    const nl = buf.indexOf("\r\n", pos);
-    if (nl < 0) {
-        return undefined;
-    }
-    const type = buf[pos];
-    switch (type) {
-        case 0x2b: // +
-            return [buf.toString("latin1", pos + 1, nl), nl + 2];
-        case 0x2d: // -
-            return [new RespError(buf.toString("latin1", pos + 1, nl)), nl + 2];
-        case 0x3a: // :
-            return [Number(buf.toString("latin1", pos + 1, nl)), nl + 2];
-        case 0x24: {
-            // $
-            const len = Number(buf.toString("latin1", pos + 1, nl));
-            if (len < 0) {
-                return [null, nl + 2];
-            }
-            if (buf.length < nl + 2 + len + 2) {
-                return undefined;
-            }
-            return [buf.toString("utf8", nl + 2, nl + 2 + len), nl + 2 + len + 2];
-        }
-        case 0x2a: {
-            // *
-            const n = Number(buf.toString("latin1", pos + 1, nl));
-            if (n < 0) {
-                return [null, nl + 2];
-            }
-            const items: Reply[] = [];
-            let p = nl + 2;
-            for (let i = 0; i < n; i++) {
-                const r = parseReply(buf, p);
-                if (!r) {
-                    return undefined;
-                }
-                items.push(r[0]);
-                p = r[1];
-            }
-            return [items, p];
-        }
-        default:
-            throw new Error(`unexpected RESP type byte ${type}`);
-    }
-}
-
 export interface BatchResult {
     /** Replies in order (only when asked for). */
     replies: Reply[];
@@ -244,17 +193,6 @@ interface Pending {
     result: BatchResult;
     resolve: (r: BatchResult) => void;
     reject: (e: Error) => void;
-}
-
-export function encodeCommands(cmds: string[][]): Buffer {
-    const parts: string[] = [];
-    for (const args of cmds) {
-        parts.push(`*${args.length}\r\n`);
-        for (const a of args) {
-            parts.push(`$${Buffer.byteLength(a)}\r\n`, a, "\r\n");
-        }
-    }
-    return Buffer.from(parts.join(""), "utf8");
 }
 
 export class RespClient {

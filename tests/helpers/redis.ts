@@ -5,62 +5,15 @@ import * as assert from "assert";
 import * as net from "net";
 import * as tls from "tls";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
+import { encodeCommands, parseReply, RespError, type Reply } from "../../scripts/lib/resp";
 import { find } from "./manifests";
 import { commandLine, container, envValue, mountedFile, onlyObject, output, secretData, type Container } from "./rendered";
 
 // ---------------------------------------------------------------------------------------------------
-// A minimal RESP2 client: exact replies (and error strings such as NOAUTH / NOPERM) without redis-cli.
+// A minimal RESP2 client (scripts/lib/resp.ts): exact replies (and error strings such as NOAUTH / NOPERM)
+// without redis-cli.
 
-export class RespError {
-    constructor(readonly message: string) {}
-}
-export type Reply = string | number | null | RespError | Reply[];
-
-export function parseReply(buf: Buffer, pos: number): [Reply, number] | undefined {
-    const nl = buf.indexOf("\r\n", pos);
-    if (nl < 0) {
-        return undefined;
-    }
-    const type = String.fromCharCode(buf[pos]);
-    const line = buf.toString("utf8", pos + 1, nl);
-    switch (type) {
-        case "+":
-            return [line, nl + 2];
-        case "-":
-            return [new RespError(line), nl + 2];
-        case ":":
-            return [Number(line), nl + 2];
-        case "$": {
-            const len = Number(line);
-            if (len < 0) {
-                return [null, nl + 2];
-            }
-            if (buf.length < nl + 2 + len + 2) {
-                return undefined;
-            }
-            return [buf.toString("utf8", nl + 2, nl + 2 + len), nl + 2 + len + 2];
-        }
-        case "*": {
-            const n = Number(line);
-            if (n < 0) {
-                return [null, nl + 2];
-            }
-            const items: Reply[] = [];
-            let p = nl + 2;
-            for (let i = 0; i < n; i++) {
-                const r = parseReply(buf, p);
-                if (!r) {
-                    return undefined;
-                }
-                items.push(r[0]);
-                p = r[1];
-            }
-            return [items, p];
-        }
-        default:
-            throw new Error(`unexpected RESP type ${JSON.stringify(type)}`);
-    }
-}
+export { RespError, type Reply };
 
 export class RedisConn {
     private buf = Buffer.alloc(0);
@@ -105,7 +58,6 @@ export class RedisConn {
     }
 
     command(...args: string[]): Promise<Reply> {
-        const parts = [`*${args.length}\r\n`, ...args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`)];
         return new Promise((resolve, reject) => {
             // A closed connection (idle timeout, server gone) never answers: fail now instead of waiting forever.
             if (this.socket.destroyed) {
@@ -113,7 +65,7 @@ export class RedisConn {
                 return;
             }
             this.waiting.push({ resolve, reject });
-            this.socket.write(parts.join(""));
+            this.socket.write(encodeCommands([args]));
         });
     }
 
