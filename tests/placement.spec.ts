@@ -3,15 +3,13 @@
 // service's own pods (NetworkPolicies). Any replicated service uses these; Redis is only the carrier.
 
 import * as assert from "assert";
-import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../components/config";
-import { platformContext } from "../components/platform";
 import { planMariaDb } from "../components/mariadb";
 import { buildPodSpec, PodReferences } from "../components/workload/podTemplate";
 import { planProblems, ServicePlan } from "../components/workload/plan";
-import { renderService } from "../components/workload/render";
-import { RenderResult, runOffline } from "../scripts/lib/mockRuntime";
+import type { RenderResult } from "../scripts/lib/mockRuntime";
 import { Any, find } from "./helpers/manifests";
+import { renderPlan } from "./helpers/renderPlan";
 
 const config = parseStackConfig({ networkPolicies: { enabled: true, egress: true, allowedNamespaces: ["clients"] } });
 const base = planMariaDb(config.mariadb, config);
@@ -43,20 +41,7 @@ describe("pod template: placement", () => {
     });
 });
 
-class Probe extends pulumi.ComponentResource {
-    constructor(name: string, plan: ServicePlan) {
-        super("msa-infra:test:Probe", name, {}, {});
-        renderService(this, name, plan, platformContext(config));
-        this.registerOutputs({});
-    }
-}
-
-function render(plan: ServicePlan): Promise<RenderResult> {
-    return runOffline(() => {
-        new Probe("probe", plan);
-        return {};
-    }, { project: "msa-infra", stack: "unit", config: {} });
-}
+const render = (plan: ServicePlan): Promise<RenderResult> => renderPlan(plan, config);
 
 describe("renderer: a client port the pods also use among themselves", () => {
     const withPeers = (peers: boolean): ServicePlan => ({

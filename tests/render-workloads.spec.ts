@@ -2,14 +2,12 @@
 // objects), under the mock runtime: hardened like the StatefulSet's pods, Jobs named by their content.
 
 import * as assert from "assert";
-import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../components/config";
-import { platformContext } from "../components/platform";
 import { planRedis } from "../components/redis";
 import { ContainerPlan, planProblems, ServicePlan } from "../components/workload/plan";
-import { renderService } from "../components/workload/render";
-import { RenderResult, runOffline } from "../scripts/lib/mockRuntime";
+import type { RenderResult } from "../scripts/lib/mockRuntime";
 import { Any, find } from "./helpers/manifests";
+import { renderPlan } from "./helpers/renderPlan";
 
 const config = parseStackConfig({ protect: true });
 
@@ -47,20 +45,7 @@ function withWorkloads(command: string): ServicePlan {
     };
 }
 
-class Probe extends pulumi.ComponentResource {
-    constructor(name: string, plan: ServicePlan) {
-        super("msa-infra:test:Probe", name, {}, {});
-        renderService(this, name, plan, platformContext(config));
-        this.registerOutputs({});
-    }
-}
-
-function render(plan: ServicePlan): Promise<RenderResult> {
-    return runOffline(() => {
-        new Probe("probe", plan);
-        return {};
-    }, { project: "msa-infra", stack: "unit", config: {} });
-}
+const render = (plan: ServicePlan): Promise<RenderResult> => renderPlan(plan, config);
 
 describe("renderer: Jobs, CronJobs, claims and extra objects", () => {
     let r: RenderResult;
