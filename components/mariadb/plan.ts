@@ -7,6 +7,7 @@ import { mariadbMonitoring } from "../monitoring/mariadb";
 import { IMAGE_USERS } from "../podSecurity";
 import { tlsConnection, TlsConnection } from "../tls";
 import {
+    backupCronJobPlan,
     CronJobPlan,
     dataVolume,
     derived,
@@ -442,39 +443,28 @@ function backupCronJob(o: {
     tls: boolean;
     activeDeadlineSeconds: number;
 }): CronJobPlan {
-    return {
+    return backupCronJobPlan({
         id: o.id,
         name: o.name,
         schedule: o.schedule,
-        concurrencyPolicy: "Forbid",
-        // A run that could not start within 10 minutes of its time (a node down) is skipped and counts as missed.
-        startingDeadlineSeconds: 600,
-        successfulJobsHistoryLimit: 3,
-        failedJobsHistoryLimit: 3,
-        job: {
-            // One retry: a failed dump is retried once, then the Job fails and the backup alert fires.
-            backoffLimit: 1,
-            activeDeadlineSeconds: o.activeDeadlineSeconds,
-            containers: [
-                {
-                    name: o.id,
-                    image: o.image,
-                    command: ["bash", `/opt/backup/${o.script}`],
-                    ports: [],
-                    env: [],
-                    resources: BACKUP_RESOURCES,
-                    mounts: [
-                        { volume: "target", path: o.claimPath, source: { kind: "pvc", claim: o.claim } },
-                        mountObject("scripts", "/opt/backup", MARIADB_OBJECTS.backupScripts),
-                        mountObject("credentials", MARIADB_BACKUP_PATHS.clientDir, MARIADB_OBJECTS.backupCredentials),
-                        ...(o.tls ? [tlsVolume(MARIADB_PATHS.tls)] : []),
-                        scratch("tmp", MARIADB_BACKUP_PATHS.tmp),
-                    ],
-                    probes: {},
-                },
+        activeDeadlineSeconds: o.activeDeadlineSeconds,
+        container: {
+            name: o.id,
+            image: o.image,
+            command: ["bash", `/opt/backup/${o.script}`],
+            ports: [],
+            env: [],
+            resources: BACKUP_RESOURCES,
+            mounts: [
+                { volume: "target", path: o.claimPath, source: { kind: "pvc", claim: o.claim } },
+                mountObject("scripts", "/opt/backup", MARIADB_OBJECTS.backupScripts),
+                mountObject("credentials", MARIADB_BACKUP_PATHS.clientDir, MARIADB_OBJECTS.backupCredentials),
+                ...(o.tls ? [tlsVolume(MARIADB_PATHS.tls)] : []),
+                scratch("tmp", MARIADB_BACKUP_PATHS.tmp),
             ],
+            probes: {},
         },
-    };
+    });
 }
 
 /** Connection details of one application database. */

@@ -8,7 +8,7 @@ import { backupsEnabled, exportersEnabled, MONITORING_DEFAULTS, MonitoringSettin
 import { redisMonitoring } from "../monitoring/redis";
 import { IMAGE_USERS } from "../podSecurity";
 import { tlsConnection, TlsConnection } from "../tls";
-import { ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlacementPlan, scratch, serviceHost, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { backupCronJobPlan, ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlacementPlan, scratch, serviceHost, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import { REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
 import { exporterPasswordFile, REDIS_BACKUP_PATHS, redisBackupScript } from "./backup";
@@ -241,37 +241,28 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
         claims: backup ? [{ id: "backup-claim", name: REDIS_BACKUP.claim, size: settings.backup.storageSize, storageClass: platform.storageClass }] : [],
         cronJobs: backup
             ? [
-                  {
+                  backupCronJobPlan({
                       id: "backup",
                       name: REDIS_BACKUP.cronJob,
                       schedule: settings.backup.schedule,
-                      concurrencyPolicy: "Forbid",
-                      startingDeadlineSeconds: 600,
-                      successfulJobsHistoryLimit: 3,
-                      failedJobsHistoryLimit: 3,
-                      job: {
-                          backoffLimit: 1,
-                          activeDeadlineSeconds: REDIS_BACKUP_DEADLINE_SECONDS,
-                          containers: [
-                              {
-                                  name: "backup",
-                                  image: settings.image,
-                                  command: ["sh", "/opt/backup/backup.sh"],
-                                  ports: [],
-                                  env: [],
-                                  resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-                                  mounts: [
-                                      { volume: "target", path: REDIS_BACKUP_PATHS.backup, source: { kind: "pvc", claim: REDIS_BACKUP.claim } },
-                                      mountObject("scripts", "/opt/backup", REDIS_OBJECTS.backupScripts),
-                                      mountObject("credentials", REDIS_BACKUP_PATHS.credentialsDir, REDIS_OBJECTS.credentials),
-                                      ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : []),
-                                      scratch("tmp", REDIS_BACKUP_PATHS.tmp),
-                                  ],
-                                  probes: {},
-                              },
+                      activeDeadlineSeconds: REDIS_BACKUP_DEADLINE_SECONDS,
+                      container: {
+                          name: "backup",
+                          image: settings.image,
+                          command: ["sh", "/opt/backup/backup.sh"],
+                          ports: [],
+                          env: [],
+                          resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+                          mounts: [
+                              { volume: "target", path: REDIS_BACKUP_PATHS.backup, source: { kind: "pvc", claim: REDIS_BACKUP.claim } },
+                              mountObject("scripts", "/opt/backup", REDIS_OBJECTS.backupScripts),
+                              mountObject("credentials", REDIS_BACKUP_PATHS.credentialsDir, REDIS_OBJECTS.credentials),
+                              ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : []),
+                              scratch("tmp", REDIS_BACKUP_PATHS.tmp),
                           ],
+                          probes: {},
                       },
-                  },
+                  }),
               ]
             : [],
         extraObjects: redisMonitoring({
