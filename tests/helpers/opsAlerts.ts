@@ -7,7 +7,8 @@ import * as YAML from "yaml";
 import { parseStackConfig } from "../../components/config";
 import { MONITORING_DEFAULTS, type MonitoringSettings } from "../../components/config/operations";
 import { planMariaDb } from "../../components/mariadb";
-import { kafkaMetricsAdditions } from "../../components/monitoring/kafka";
+import { kafkaRuleGroups } from "../../components/monitoring/kafka";
+import { podMonitor, prometheusRule } from "../../components/monitoring/objects";
 import type { LabelledObjectPlan } from "../../components/monitoring/objects";
 import { planRedis } from "../../components/redis";
 import type { ExtraObjectPlan } from "../../components/workload/plan";
@@ -34,8 +35,6 @@ export function stackWithOperator(stack: string): { config: ReturnType<typeof pa
     return { config, monitoring };
 }
 
-/** An agent image for the rules' sake: the Kafka plan does not wire the JMX agent yet (see components/monitoring/kafka.ts). */
-const JMX_AGENT = { image: "registry.example.com/jmx-agent:1.0.1", jar: "/jmx_prometheus_javaagent.jar" };
 
 /** The monitoring objects (PodMonitor, PrometheusRule) of each service of a stack. */
 export function monitoringObjects(stack: string): Record<Service, ExtraObjectPlan[]> {
@@ -45,7 +44,8 @@ export function monitoringObjects(stack: string): Record<Service, ExtraObjectPla
     return {
         mariadb: planMariaDb(config.mariadb, platform).extraObjects ?? [],
         redis: planRedis(config.redis, platform).extraObjects ?? [],
-        kafka: kafkaMetricsAdditions({ namespace: config.kafka.namespace, environment: config.environment, monitoring: { ...monitoring, exporters: true }, agent: JMX_AGENT }).extraObjects,
+        // The objects the Kafka plan will render once the JMX agent runs in the brokers (it renders none yet).
+        kafka: [podMonitor("kafka", monitoring), prometheusRule("kafka", monitoring, kafkaRuleGroups(config.kafka.namespace, true))],
     };
 }
 
