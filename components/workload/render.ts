@@ -13,7 +13,7 @@ import { contentChecksum, generatedPassword } from "../secrets";
 import { createServiceCertificate } from "../tls";
 import { sha256 } from "../secrets";
 import { buildPodSpec, buildRunPodSpec, checksumSources, PodReferences } from "./podTemplate";
-import { allContainers, Content, headlessServiceName, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
+import { allContainers, ContainerPlan, Content, headlessServiceName, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
 
 /** PVCs outlive the StatefulSet and scale-downs: only a person deletes data. */
 export const PVC_RETENTION = { whenDeleted: "Retain", whenScaled: "Retain" };
@@ -237,6 +237,11 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
         (policy) => new k8s.networking.v1.NetworkPolicy(`${name}-${policy.metadata.name}`, { ...policy, metadata: { ...policy.metadata, namespace: ns } }, opts()),
     );
 
+    // The pods of a Job or CronJob: labels of their own (not selected by the service), the hardened spec.
+    const runPodTemplate = (id: string, containers: ContainerPlan[]) => ({
+        metadata: { labels: runLabels(plan.app, id, plan.image) },
+        spec: buildRunPodSpec(containers, w.user, refs),
+    });
     const jobs = new Map(
         (plan.jobs ?? []).map((j) => {
             // A Job's pod template cannot change: a changed Job is a new object, named by its content.
@@ -250,7 +255,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
                         spec: {
                             backoffLimit: j.backoffLimit,
                             activeDeadlineSeconds: j.activeDeadlineSeconds,
-                            template: { metadata: { labels: runLabels(plan.app, j.id, plan.image) }, spec: buildRunPodSpec(j.containers, w.user, refs) },
+                            template: runPodTemplate(j.id, j.containers),
                         },
                     },
                     { ...opts(), dependsOn: j.afterWorkload ? [statefulSet] : [] },
@@ -276,7 +281,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
                             spec: {
                                 backoffLimit: c.job.backoffLimit,
                                 activeDeadlineSeconds: c.job.activeDeadlineSeconds,
-                                template: { metadata: { labels: runLabels(plan.app, c.id, plan.image) }, spec: buildRunPodSpec(c.job.containers, w.user, refs) },
+                                template: runPodTemplate(c.id, c.job.containers),
                             },
                         },
                     },
