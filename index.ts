@@ -40,7 +40,7 @@ export = async () => {
 
     const mariadb = new MariaDb("mariadb", { ...config.mariadb, platform, monitoring: config.monitoring }, { provider });
     const redis = new Redis("redis", { ...config.redis, platform, monitoring: config.monitoring }, { provider });
-    const kafka = new Kafka("kafka", { ...config.kafka, platform }, { provider });
+    const kafka = new Kafka("kafka", { ...config.kafka, platform, monitoring: config.monitoring }, { provider });
 
     return {
         // Connection details (no secrets): host, port, namespace, credential Secrets, connection strings.

@@ -12,6 +12,10 @@ import { mariadbInitSql, mariadbServerConfig, planMariaDb } from "../components/
 import { buildNetworkPolicies } from "../components/networkPolicies";
 import { backupMaxAgeSeconds, cronPeriodSeconds } from "../components/monitoring/rules";
 import { planRedis, redisAclFile } from "../components/redis";
+import { planKafka } from "../components/kafka";
+import { KAFKA_JMX_PATHS, KAFKA_METRICS_PORT, kafkaMetricsGap } from "../components/monitoring/kafka";
+import { renderPlan } from "./helpers/renderPlan";
+import type { Any } from "./helpers/manifests";
 import { planContainers, planProblems } from "../components/workload/plan";
 import { requireTool } from "./helpers/ops";
 import { asManifest, crdSchema, monitoringObjects, schemaErrors } from "./helpers/opsAlerts";
@@ -53,7 +57,7 @@ describe("operations: settings", function () {
 });
 
 describe("operations: plans", function () {
-    const prod = parseStackConfig({
+    const prodRaw = {
         environment: "production",
         storageClass: "longhorn",
         protect: true,
@@ -61,7 +65,8 @@ describe("operations: plans", function () {
         tls: { enabled: true },
         mariadb: { databases: [{ name: "orders", user: "orders" }] },
         kafka: { replicas: 3 },
-    });
+    };
+    const prod = parseStackConfig(prodRaw);
 
     it("MariaDB in production: binary logs, two hardened CronJobs on their own claims, the exporter sidecar; sound plans", function () {
         const plan = planMariaDb(prod.mariadb, prod);
@@ -97,6 +102,69 @@ describe("operations: plans", function () {
         assert.ok(!planContainers(planMariaDb(prod.mariadb, off)).some((c) => c.name === "mysqld-exporter"));
         assert.doesNotMatch(redisAclFile("a", [], {}), /metrics/);
         assert.match(redisAclFile("a", [], { metricsPassword: "p" }), /^user metrics on #[0-9a-f]{64} resetkeys resetchannels -@all \+info /m);
+    });
+
+    it("Kafka: kafka.jmxAgent puts the JMX agent into the brokers: init container, metrics port, rules ConfigMap, -javaagent on the broker's start only", async function () {
+        const agent = { image: "registry.test/platform/jmx-agent:1.0.1", jar: "/opt/agent/jmx_prometheus_javaagent-1.0.1.jar" };
+        const withAgent = parseStackConfig({ ...prodRaw, kafka: { replicas: 3, jmxAgent: { image: agent.image, jar: agent.jar } } });
+        assert.deepStrictEqual(withAgent.kafka.jmxAgent, agent);
+        const plan = planKafka(withAgent.kafka, withAgent);
+        assert.deepStrictEqual(planProblems(plan), []);
+        const init = plan.workload.initContainers!;
+        assert.deepStrictEqual(init.map((c) => [c.name, c.image, c.command]), [["jmx-agent", agent.image, ["cp", agent.jar, KAFKA_JMX_PATHS.agentJar]]]);
+        const broker = plan.workload.containers[0];
+        assert.deepStrictEqual(broker.ports.filter((p) => p.exposure === "metrics"), [{ name: "metrics", port: KAFKA_METRICS_PORT, exposure: "metrics" }]);
+        assert.ok(broker.mounts.some((m) => m.path === KAFKA_JMX_PATHS.agentDir && m.readOnly), "the broker mounts the copied jar read-only");
+        assert.ok(plan.objects.some((o) => o.name === "kafka-jmx-exporter"));
+        // Not in the container's KAFKA_OPTS: kubectl exec ... kafka-topics.sh would start a second agent on 9404.
+        const env = JSON.stringify(broker.env);
+        assert.doesNotMatch(env, /javaagent/);
+        const start = plan.objects.find((o) => o.name === "kafka-config")!.data.find((d) => d.key === "start.sh")!.content as string;
+        const lines = start.split("\n");
+        const agentLine = lines.findIndex((l) => l.includes("-javaagent:"));
+        assert.ok(agentLine > lines.findIndex((l) => l.includes("kafka-storage.sh format")), "after the storage format");
+        assert.ok(agentLine < lines.findIndex((l) => l.startsWith("exec /opt/kafka/bin/kafka-server-start.sh")), "before the broker's exec");
+        assert.strictEqual(lines[agentLine], `export KAFKA_OPTS="\${KAFKA_OPTS:+$KAFKA_OPTS }-javaagent:${KAFKA_JMX_PATHS.agentJar}=${KAFKA_METRICS_PORT}:${KAFKA_JMX_PATHS.configFile}"`);
+        // Rendered through the shared renderer: the init container is hardened like every container.
+        const noTls = parseStackConfig({ ...prodRaw, tls: { enabled: false }, kafka: { replicas: 3, jmxAgent: agent } });
+        const rendered = await renderPlan(planKafka(noTls.kafka, noTls), noTls);
+        const sts = rendered.objects.find((o) => o.kind === "StatefulSet")! as Any;
+        const initSpec = sts.spec.template.spec.initContainers[0];
+        assert.deepStrictEqual(
+            [initSpec.securityContext.readOnlyRootFilesystem, initSpec.securityContext.allowPrivilegeEscalation, initSpec.securityContext.capabilities.drop],
+            [true, false, ["ALL"]],
+        );
+        // Only the monitoring namespace reaches the agent's port.
+        const metricsPolicy = rendered.objects.find((o) => o.kind === "NetworkPolicy" && (o as Any).metadata.name === "allow-metrics") as Any;
+        assert.deepStrictEqual(metricsPolicy?.spec.ingress, [
+            { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }], ports: [{ protocol: "TCP", port: KAFKA_METRICS_PORT }] },
+        ]);
+        // Without the agent image, or with exporters off: no agent, and a warning says why when exporters are on.
+        const plain = planKafka(prod.kafka, prod);
+        assert.strictEqual(plain.workload.initContainers, undefined);
+        assert.ok(!plain.workload.containers[0].ports.some((p) => p.exposure === "metrics"));
+        assert.doesNotMatch(plain.objects.find((o) => o.name === "kafka-config")!.data.find((d) => d.key === "start.sh")!.content as string, /javaagent/);
+        assert.match(kafkaMetricsGap({ namespace: "messaging", environment: "production", monitoring: MONITORING_DEFAULTS })!, /msa-infra:kafka\.jmxAgent is not set/);
+        assert.strictEqual(kafkaMetricsGap({ namespace: "messaging", environment: "production", monitoring: MONITORING_DEFAULTS, agent }), undefined);
+        assert.strictEqual(kafkaMetricsGap({ namespace: "messaging", environment: "development", monitoring: MONITORING_DEFAULTS }), undefined, "dev runs no exporters");
+        const off = { ...withAgent, monitoring: { ...MONITORING_DEFAULTS, exporters: false } };
+        assert.strictEqual(planKafka(withAgent.kafka, off).workload.initContainers, undefined, "exporters off: no agent even with an image");
+    });
+
+    it("Kafka: kafka.jmxAgent is refused with the key, the value and what is accepted", function () {
+        assert.throws(
+            () => parseStackConfig({ kafka: { jmxAgent: { jar: "agent.jar", version: 1 } } }),
+            (e: ConfigError) => {
+                const text = e.problems.join("\n");
+                return (
+                    /kafka\.jmxAgent\.image: missing; expected an image reference with an explicit tag or digest/.test(text) &&
+                    /kafka\.jmxAgent\.jar: "agent\.jar" is not valid; expected an absolute path ending in \.jar/.test(text) &&
+                    /kafka\.jmxAgent\.version: unknown key; accepted keys are image, jar/.test(text)
+                );
+            },
+        );
+        assert.throws(() => parseStackConfig({ kafka: { jmxAgent: { image: "jmx-agent" } } }), /kafka\.jmxAgent\.image: "jmx-agent" is not valid; expected an image reference with an explicit tag/);
+        assert.throws(() => parseStackConfig({ kafka: { jmxAgent: "registry/jmx:1" } }), /kafka\.jmxAgent: "registry\/jmx:1" is not valid; expected an object with keys image, jar/);
     });
 
     it("init.sql: operations accounts reconciled, out of the binary log, backup reads only declared databases", function () {

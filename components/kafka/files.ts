@@ -182,9 +182,10 @@ function podHostLine(namespace: string): string {
  * only form Kafka's PEM key store reads without a key password) and the trust store: the CA of this start
  * plus, when it differs, the CA of the previous start (kept on the data volume). So during a CA change a
  * restarted broker still trusts the peers that have not restarted yet, whose quorum connections keep the
- * trust they started with (KRaft 3.8 builds the raft client's TLS context once).
+ * trust they started with (KRaft 3.8 builds the raft client's TLS context once). `javaAgentOption` (the
+ * metrics agent, components/monitoring/kafka.ts) is added to the broker's KAFKA_OPTS only.
  */
-export function kafkaStartScript(namespace: string, tls = false): string {
+export function kafkaStartScript(namespace: string, tls = false, javaAgentOption?: string): string {
     const p = KAFKA_PATHS;
     const tlsLines = tls
         ? [
@@ -209,6 +210,9 @@ export function kafkaStartScript(namespace: string, tls = false): string {
         ...tlsLines,
         // --cluster-id=VALUE: a generated id may begin with '-', which the tool's parser would take for a flag.
         `/opt/kafka/bin/kafka-storage.sh format --config ${p.serverProperties} --cluster-id="$CLUSTER_ID" --ignore-formatted`,
+        // The metrics agent on the broker's JVM only: in the container's KAFKA_OPTS every admin tool run there
+        // (the format above, kubectl exec) would start a second agent on the same port and fail.
+        ...(javaAgentOption ? [`export KAFKA_OPTS="\${KAFKA_OPTS:+$KAFKA_OPTS }${javaAgentOption}"`] : []),
         `exec /opt/kafka/bin/kafka-server-start.sh ${p.serverProperties}`,
         "",
     ].join("\n");

@@ -4,6 +4,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
+import { MONITORING_DEFAULTS, type MonitoringSettings } from "../config/operations";
+import { KAFKA_JMX_OBJECT, kafkaMetricsGap } from "../monitoring/kafka";
 import type { PlatformContext } from "../platform";
 import { secretMap } from "../secrets";
 import { renderService } from "../workload/render";
@@ -18,6 +20,8 @@ export * from "./settings";
 export interface KafkaArgs extends KafkaSettings {
     /** The stack-wide settings: storage class, pod security, NetworkPolicies, TLS and its CA, protection. */
     platform: PlatformContext;
+    /** The stack's `monitoring` settings (the JMX agent with kafka.jmxAgent, Prometheus Operator objects). Default: their defaults. */
+    monitoring?: MonitoringSettings;
 }
 
 export class Kafka extends pulumi.ComponentResource {
@@ -41,6 +45,8 @@ export class Kafka extends pulumi.ComponentResource {
     public readonly reconcileConfig: k8s.core.v1.ConfigMap;
     /** The Job that applies the declared topics and ACLs once the brokers are ready. */
     public readonly reconcileJob: k8s.batch.v1.Job;
+    /** ConfigMap kafka-jmx-exporter: the metrics agent's rules (only when the agent runs). */
+    public readonly jmxExporterConfig?: k8s.core.v1.ConfigMap;
     public readonly service: k8s.core.v1.Service;
     public readonly headlessService: k8s.core.v1.Service;
     public readonly statefulSet: k8s.apps.v1.StatefulSet;
@@ -54,7 +60,10 @@ export class Kafka extends pulumi.ComponentResource {
 
     constructor(name: string, args: KafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("msa-infra:index:Kafka", name, {}, opts);
-        const r = renderService(this, name, planKafka(args, args.platform), args.platform);
+        const platform = { ...args.platform, monitoring: args.monitoring };
+        const gap = kafkaMetricsGap({ namespace: args.namespace, environment: platform.environment, monitoring: args.monitoring ?? MONITORING_DEFAULTS, agent: args.jmxAgent });
+        if (gap) void pulumi.log.warn(gap, this);
+        const r = renderService(this, name, planKafka(args, platform), args.platform);
         this.namespace = r.namespace;
         this.serviceAccount = r.serviceAccount;
         this.clusterId = r.generated.get(KAFKA_GENERATED.clusterId) as random.RandomId;
@@ -67,6 +76,7 @@ export class Kafka extends pulumi.ComponentResource {
         this.config = r.objects.get(KAFKA_OBJECTS.config) as k8s.core.v1.ConfigMap;
         this.reconcileConfig = r.objects.get(KAFKA_OBJECTS.reconcile) as k8s.core.v1.ConfigMap;
         this.reconcileJob = r.jobs.get(KAFKA_RECONCILE_JOB.id)!;
+        this.jmxExporterConfig = r.objects.get(KAFKA_JMX_OBJECT) as k8s.core.v1.ConfigMap | undefined;
         this.service = r.service;
         this.headlessService = r.headlessService;
         this.statefulSet = r.statefulSet;

@@ -3,6 +3,8 @@
 // applied by a reconcile Job, TLS on every listener with a reloader, and the Restricted pod profile.
 
 import type { PlatformSettings } from "../config";
+import { MONITORING_DEFAULTS, type MonitoringSettings } from "../config/operations";
+import { kafkaMetricsPlan } from "../monitoring/kafka";
 import type { ResourceSettings } from "../config/service";
 import { IMAGE_USERS } from "../podSecurity";
 import { sha256 } from "../secrets";
@@ -52,9 +54,18 @@ export const KAFKA_RECONCILE_JOB = { id: "reconcile", name: "kafka-reconcile" };
 /** A JVM admin tool per run; the heap is capped by KAFKA_TOOL_ENV. */
 const TOOL_RESOURCES: ResourceSettings = { requests: { cpu: "50m", memory: "192Mi" }, limits: { cpu: "1", memory: "384Mi" } };
 
-/** Decides every object of the Kafka service. */
-export function planKafka(settings: KafkaSettings, platform: PlatformSettings): ServicePlan {
+/**
+ * Decides every object of the Kafka service. `platform.monitoring` (the stack's `monitoring` settings) with
+ * `kafka.jmxAgent` turns the brokers' metrics agent and the Prometheus Operator objects on.
+ */
+export function planKafka(settings: KafkaSettings, platform: PlatformSettings & { monitoring?: MonitoringSettings }): ServicePlan {
     const tls = platform.tls.enabled;
+    const metrics = kafkaMetricsPlan({
+        namespace: settings.namespace,
+        environment: platform.environment,
+        monitoring: platform.monitoring ?? MONITORING_DEFAULTS,
+        agent: settings.jmxAgent,
+    });
     const { clusterId, brokerPassword, brokerNextPassword, adminPassword } = KAFKA_GENERATED;
     const brokerLogin = settings.brokerLogin ?? KAFKA_DEFAULTS.brokerLogin;
     const users = settings.users.map((u) => ({ name: u.name, password: KAFKA_GENERATED.userPassword(u.name) }));
@@ -136,7 +147,7 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
                         key: "server.properties",
                         content: kafkaServerProperties({ replicas: settings.replicas, namespace: settings.namespace, clientAuth: settings.clientAuth, tls }),
                     },
-                    { key: "start.sh", content: kafkaStartScript(settings.namespace, tls) },
+                    { key: "start.sh", content: kafkaStartScript(settings.namespace, tls, metrics.javaAgentOption) },
                     { key: "log4j.properties", content: kafkaLog4jProperties() },
                     // Fixed for the life of the cluster (formatted into every volume): no reason to roll pods.
                     { key: "cluster-id", content: generatedValue(clusterId), rollout: false },
@@ -153,6 +164,7 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
                 data: Object.entries(reconcile).map(([key, content]) => ({ key, content, rollout: false })),
                 protect: false,
             },
+            ...metrics.objects,
         ],
         tls,
         workload: {
@@ -167,6 +179,7 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
             placement:
                 settings.replicas > 1 ? { nodeSpread: platform.environment === "production" ? "required" : "preferred", zoneSpread: true } : undefined,
             storage: { size: settings.storageSize, storageClass: platform.storageClass },
+            ...(metrics.initContainers.length > 0 ? { initContainers: metrics.initContainers } : {}),
             containers: [
                 {
                     name: KAFKA_APP,
@@ -176,6 +189,7 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
                         { name: "client", port: KAFKA_PORTS.client, exposure: "client" },
                         { name: "controller", port: KAFKA_PORTS.controller, exposure: "peer" },
                         { name: "internal", port: KAFKA_PORTS.internal, exposure: "peer" },
+                        ...metrics.ports,
                     ],
                     env: [
                         { name: "CLUSTER_ID", from: { object: KAFKA_OBJECTS.config, key: "cluster-id" } },
@@ -195,6 +209,7 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
                         configMount,
                         mountObject("jaas", KAFKA_PATHS.jaasDir, KAFKA_OBJECTS.jaas),
                         ...(tls ? [tlsVolume(KAFKA_PATHS.tls)] : []),
+                        ...metrics.mounts,
                     ],
                     probes: {
                         startup: { ...tcp("client"), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 120 },
@@ -223,6 +238,7 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings): 
             ],
         },
         jobs: [reconcileJob(settings, tls, sha256(JSON.stringify(reconcile)), adminMount)],
+        ...(metrics.extraObjects.length > 0 ? { extraObjects: metrics.extraObjects } : {}),
     };
 }
 

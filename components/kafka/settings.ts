@@ -1,6 +1,6 @@
 // Stack config of Kafka (`msa-infra:kafka`): what can be set, its defaults, and how it is validated.
 
-import { IDENTIFIER, IDENTIFIER_ACCEPTED, Reader } from "../config/reader";
+import { IDENTIFIER, IDENTIFIER_ACCEPTED, IMAGE, Reader } from "../config/reader";
 import { readServiceSettings, ServiceSettings } from "../config/service";
 
 /** Client listener authentication: SASL/PLAIN, or none (PLAINTEXT; development only). */
@@ -73,10 +73,35 @@ export interface KafkaSettings extends ServiceSettings {
     topics?: KafkaTopic[];
     /** Let the reconcile Job delete topics that are not declared (Kafka's internal topics excepted). Default false. */
     deleteUndeclaredTopics?: boolean;
+    /**
+     * Where the JMX exporter agent comes from (the brokers' metrics, with `monitoring.exporters`): an image
+     * holding jmx_prometheus_javaagent 1.0.1 and `cp`. Default none: Kafka runs without metrics (and the
+     * program warns when the stack runs exporters).
+     */
+    jmxAgent?: KafkaJmxAgentSettings;
+}
+
+export interface KafkaJmxAgentSettings {
+    /** Image with the agent jar, with an explicit tag or digest. Required. */
+    image: string;
+    /** Absolute path of the jar in the image. Default /jmx_prometheus_javaagent.jar. */
+    jar: string;
+}
+
+/** An absolute path of a jar file. */
+const JAR_PATH = /^\/([A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+\.jar$/;
+
+function readJmxAgent(r: Reader, value: unknown): KafkaJmxAgentSettings | undefined {
+    if (value === undefined || value === null) return undefined;
+    const raw = r.object("kafka.jmxAgent", value, ["image", "jar"]);
+    return {
+        image: r.required("kafka.jmxAgent.image", raw.image, IMAGE, "an image reference with an explicit tag or digest, holding the jmx_prometheus_javaagent jar"),
+        jar: r.string("kafka.jmxAgent.jar", raw.jar, "/jmx_prometheus_javaagent.jar", JAR_PATH, "an absolute path ending in .jar, such as /jmx_prometheus_javaagent.jar"),
+    };
 }
 
 /** The seed's Kafka: namespace messaging, apache/kafka:3.8.1, one KRaft node, 10Gi. */
-export const KAFKA_DEFAULTS: Required<KafkaSettings> = {
+export const KAFKA_DEFAULTS: Required<Omit<KafkaSettings, "jmxAgent">> = {
     namespace: "messaging",
     image: "apache/kafka:3.8.1",
     replicas: 1,
@@ -320,7 +345,7 @@ export function readKafkaSettings(r: Reader, value: unknown): KafkaSettings {
         key: "kafka",
         value,
         defaults: KAFKA_DEFAULTS,
-        extraKeys: ["users", "clientAuth", "heapPercent", "brokerLogin", "topics", "deleteUndeclaredTopics"],
+        extraKeys: ["users", "clientAuth", "heapPercent", "brokerLogin", "topics", "deleteUndeclaredTopics", "jmxAgent"],
         replicas: {
             max: 9,
             accepted: "1 or an odd number from 3 to 9 (a KRaft quorum needs a majority)",
@@ -342,5 +367,6 @@ export function readKafkaSettings(r: Reader, value: unknown): KafkaSettings {
         brokerLogin: r.oneOf<KafkaBrokerIdentity>("kafka.brokerLogin", raw.brokerLogin, KAFKA_DEFAULTS.brokerLogin, KAFKA_BROKER_IDENTITIES),
         topics: readTopics(r, raw.topics, settings.replicas),
         deleteUndeclaredTopics: r.boolean("kafka.deleteUndeclaredTopics", raw.deleteUndeclaredTopics, KAFKA_DEFAULTS.deleteUndeclaredTopics),
+        ...(raw.jmxAgent === undefined || raw.jmxAgent === null ? {} : { jmxAgent: readJmxAgent(r, raw.jmxAgent) }),
     };
 }

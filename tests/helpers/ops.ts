@@ -108,6 +108,12 @@ export async function requireTool(ctx: Mocha.Context, tool: "promtool" | "redis_
     ctx.skip();
 }
 
+/**
+ * The metrics-agent image the tests render `kafka.jmxAgent` with: a name only (no image is pulled here); the
+ * real-Kafka harness stands in for it with the agent jar from Maven Central at `jar`.
+ */
+export const TEST_JMX_AGENT = { image: "registry.test/platform/jmx-prometheus-javaagent:1.0.1", jar: "/jmx_prometheus_javaagent.jar" };
+
 // ---------------------------------------------------------------------------------------------------
 // Prometheus text format
 
@@ -131,16 +137,16 @@ export function parseMetrics(text: string): Sample[] {
     return out;
 }
 
-/** GET http://127.0.0.1:port/path with a time bound. */
-export function httpGet(port: number, urlPath = "/metrics", timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+/** GET http://<host>:port/path with a time bound (host default 127.0.0.1). */
+export function httpGet(port: number, urlPath = "/metrics", timeoutMs = 10_000, host = "127.0.0.1"): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-        const req = http.get({ host: "127.0.0.1", port, path: urlPath, timeout: timeoutMs }, (res) => {
+        const req = http.get({ host, port, path: urlPath, timeout: timeoutMs }, (res) => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (d: string) => (body += d));
             res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
         });
-        req.on("timeout", () => req.destroy(new Error(`GET :${port}${urlPath} timed out`)));
+        req.on("timeout", () => req.destroy(new Error(`GET ${host}:${port}${urlPath} timed out`)));
         req.on("error", reject);
     });
 }

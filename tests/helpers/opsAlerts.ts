@@ -7,11 +7,11 @@ import * as YAML from "yaml";
 import { parseStackConfig } from "../../components/config";
 import { MONITORING_DEFAULTS, type MonitoringSettings } from "../../components/config/operations";
 import { planMariaDb } from "../../components/mariadb";
-import { kafkaRuleGroups } from "../../components/monitoring/kafka";
-import { podMonitor, prometheusRule } from "../../components/monitoring/objects";
+import { planKafka } from "../../components/kafka";
 import type { LabelledObjectPlan } from "../../components/monitoring/objects";
 import { planRedis } from "../../components/redis";
 import type { ExtraObjectPlan } from "../../components/workload/plan";
+import { TEST_JMX_AGENT } from "./ops";
 import { decodeConfigValue } from "../../components/config";
 import { readProjectName, readStackFile, ROOT } from "../../scripts/lib/mockRuntime";
 
@@ -36,7 +36,7 @@ export function stackWithOperator(stack: string): { config: ReturnType<typeof pa
 }
 
 
-/** The monitoring objects (PodMonitor, PrometheusRule) of each service of a stack. */
+/** The monitoring objects (PodMonitor, PrometheusRule) of each service of a stack (Kafka with kafka.jmxAgent). */
 export function monitoringObjects(stack: string): Record<Service, ExtraObjectPlan[]> {
     const { config, monitoring } = stackWithOperator(stack);
     // Exporters on in dev too: the objects of both stacks are validated.
@@ -44,8 +44,7 @@ export function monitoringObjects(stack: string): Record<Service, ExtraObjectPla
     return {
         mariadb: planMariaDb(config.mariadb, platform).extraObjects ?? [],
         redis: planRedis(config.redis, platform).extraObjects ?? [],
-        // The objects the Kafka plan will render once the JMX agent runs in the brokers (it renders none yet).
-        kafka: [podMonitor("kafka", monitoring), prometheusRule("kafka", monitoring, kafkaRuleGroups(config.kafka.namespace, true))],
+        kafka: planKafka({ ...config.kafka, jmxAgent: TEST_JMX_AGENT }, platform).extraObjects ?? [],
     };
 }
 
