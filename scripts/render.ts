@@ -87,6 +87,7 @@ async function main(): Promise<void> {
         throw e;
     }
 
+    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
     prepareOutputDir(outDir, stack, seed);
     const rows = [["KIND", "NAMESPACE", "NAME", "FILE"]];
     const written = new Set<string>();

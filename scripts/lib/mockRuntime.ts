@@ -75,6 +75,8 @@ export interface RenderResult {
     outputs: Record<string, unknown>;
     /** Every generated secret value (for leak checks), whether or not it was rendered. */
     generatedSecrets: string[];
+    /** What the program logged with pulumi.log.warn (the CLI would show it under the resource); not printed. */
+    warnings: string[];
 }
 
 /** A problem with the stack file or the command line, reported without a stack trace. */
@@ -350,16 +352,26 @@ export async function runOffline(program: () => unknown, opts: OfflineRunOptions
     if (!process.env.MSA_RENDER_STACK_TRACES) {
         Error.stackTraceLimit = 0;
     }
+    // Without an engine, pulumi.log.warn writes `warning: [runtime] <msg>` to console.warn: kept in the
+    // result instead, so the caller decides (the render and diff commands print them, tests assert them).
+    const warnings: string[] = [];
+    const consoleWarn = console.warn;
+    console.warn = (...args: unknown[]) => {
+        const m = args.length === 1 && typeof args[0] === "string" ? /^warning: \[runtime\] ([\s\S]*)$/.exec(args[0]) : null;
+        if (m) warnings.push(m[1]);
+        else consoleWarn(...args);
+    };
     try {
-        return await runOnce(program, opts);
+        return { ...(await runOnce(program, opts)), warnings };
     } finally {
+        console.warn = consoleWarn;
         Error.prepareStackTrace = prepare;
         Error.stackTraceLimit = limit;
         running = false;
     }
 }
 
-async function runOnce(program: () => unknown, opts: OfflineRunOptions): Promise<RenderResult> {
+async function runOnce(program: () => unknown, opts: OfflineRunOptions): Promise<Omit<RenderResult, "warnings">> {
     const reveal = opts.withSecrets ?? false;
     const resources: RegisteredResource[] = [];
     const generatedSecrets: string[] = [];

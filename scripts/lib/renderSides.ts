@@ -28,6 +28,7 @@ function normalized(m: Manifest): Manifest {
 /** Renders the working tree's program and stack file. */
 export async function renderWorkingTree(stack: string, seed: string | undefined): Promise<RenderSide> {
     const r = await renderStack(stack, { seed });
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     return {
         label: "working tree",
         objects: new Map(r.objects.map((m) => [manifestPath(m), normalized(m)])),

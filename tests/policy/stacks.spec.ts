@@ -4,7 +4,9 @@
 import * as assert from "assert";
 import * as path from "path";
 import { evaluate, formatReport, loadPolicyConfig, PolicyPackConfig, Violation } from "../../policy/runner";
-import { renderStack } from "../../scripts/lib/mockRuntime";
+import { decodeConfigValue } from "../../components/config";
+import { readStackFile, renderStack } from "../../scripts/lib/mockRuntime";
+import { TEST_JMX_AGENT } from "../helpers/ops";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -34,6 +36,30 @@ describe("policy pack on the rendered stacks", function () {
     before(async () => {
         dev = (await renderStack("dev")).objects;
         prod = (await renderStack("prod")).objects;
+    });
+
+    it("prod with kafka.jmxAgent passes; its metrics-agent init container is held to the same rules (a privileged one fails)", async () => {
+        const config: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(readStackFile(ROOT, "prod"))) config[k.replace(/^msa-infra:/, "")] = decodeConfigValue(v);
+        config.kafka = { ...(config.kafka as object), jmxAgent: TEST_JMX_AGENT };
+        const r = await renderStack("prod", { config });
+        assert.deepStrictEqual(r.warnings, [], "with the agent image set, no warning");
+        const vs = await evaluate(r.objects, policyConfig("prod"));
+        assert.deepStrictEqual(vs, [], formatReport(vs));
+        const objs: Json[] = structuredClone(r.objects);
+        const init = find(objs, "StatefulSet", "messaging", "kafka").spec.template.spec.initContainers;
+        assert.deepStrictEqual(init.map((c: Json) => c.name), ["jmx-agent"]);
+        init[0].securityContext.privileged = true;
+        const bad = await evaluate(objs, policyConfig("prod"));
+        assert.deepStrictEqual(summary(bad), ["mandatory container-security-context"], formatReport(bad));
+        assert.match(bad[0].message, /jmx-agent/);
+    });
+
+    it("prod as committed warns that Kafka runs without metrics, naming kafka.jmxAgent; dev (no exporters) does not", async () => {
+        const prodWarnings = (await renderStack("prod")).warnings;
+        assert.strictEqual(prodWarnings.length, 1, prodWarnings.join("\n"));
+        assert.match(prodWarnings[0], /msa-infra:kafka\.jmxAgent is not set: the Kafka brokers run without the JMX exporter agent/);
+        assert.deepStrictEqual((await renderStack("dev")).warnings, []);
     });
 
     it("dev passes under Pulumi.dev.policy.json without a single finding", async () => {
