@@ -10,6 +10,8 @@
 #                         msa-kafka-probe.sh
 #   $KAFKA_DIST/config/   log4j.properties, tools-log4j.properties (the distribution's defaults)
 #   $KAFKA_DIST/probe/    the compiled test client
+#   $KAFKA_DIST/agents/   jmx_prometheus_javaagent-1.0.1.jar, the metrics agent the brokers run with
+#                         kafka.jmxAgent (kept out of libs/: it is an agent, not on the broker's classpath)
 #   $KAFKA_DIST/m2/       the local Maven repository the jars were resolved through
 #
 # Usage: scripts/kafka-dist.sh [--offline]     (prints KAFKA_DIST=<dir> on its last line)
@@ -19,6 +21,8 @@
 set -euo pipefail
 
 VERSION=3.8.1
+# The Prometheus JMX exporter agent (components/monitoring/kafka.ts KAFKA_JMX_AGENT_VERSION).
+JMX_AGENT=io.prometheus.jmx:jmx_prometheus_javaagent:1.0.1
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dist="${MSA_KAFKA_DIST:-$HOME/.cache/msa-infra/kafka-$VERSION}"
 offline=false
@@ -48,17 +52,23 @@ if [ -f "$dist/.stamp" ] && [ "$(cat "$dist/.stamp")" = "$key" ]; then
     exit 0
 fi
 
+# Sets mvnflags for resolving <what> through the cache's local repository; offline, only when <jar> (a path
+# under $dist/m2) is there already (exit 3 otherwise, which the tests turn into a skip, or a failure in CI).
+maven_flags() {
+    local what="$1" jar="$2"
+    command -v mvn >/dev/null 2>&1 || die "mvn is not on PATH (it resolves $what from Maven Central)" 3
+    mvnflags=(-q -B -Dstyle.color=never -f "$pom" -Dmaven.repo.local="$dist/m2")
+    if $offline; then
+        [ -f "$dist/m2/$jar" ] || die "$what: not in $dist/m2 yet; run scripts/kafka-dist.sh once with network access" 3
+        mvnflags+=(-o)
+    fi
+}
+
 # --- 1. The jars ------------------------------------------------------------------------------------------
 # Resolved into a fresh directory and swapped in whole, so an interrupted run never leaves half a libs/.
 pomkey="$(sha256sum "$pom" | cut -c1-16)"
 if [ ! -f "$dist/libs/.pom-$pomkey" ]; then
-    command -v mvn >/dev/null 2>&1 || die "mvn is not on PATH (it resolves the Kafka jars from Maven Central)" 3
-    mvnflags=(-q -B -Dstyle.color=never -f "$pom" -Dmaven.repo.local="$dist/m2")
-    if $offline; then
-        [ -f "$dist/m2/org/apache/kafka/kafka_2.13/$VERSION/kafka_2.13-$VERSION.jar" ] ||
-            die "the Kafka $VERSION jars are not in $dist/m2 yet: run scripts/kafka-dist.sh once with network access" 3
-        mvnflags+=(-o)
-    fi
+    maven_flags "the Kafka $VERSION jars" "org/apache/kafka/kafka_2.13/$VERSION/kafka_2.13-$VERSION.jar"
     say "resolving Kafka $VERSION jars$($offline && echo ' (offline, from the local repository)') into $dist/libs"
     rm -rf "$dist/libs.new"
     # (Maven 3.8 prints colour resets even in batch mode; they are dropped. pipefail keeps mvn's status.)
@@ -72,6 +82,17 @@ if [ ! -f "$dist/libs/.pom-$pomkey" ]; then
     mv "$dist/libs.new" "$dist/libs"
 fi
 [ -f "$dist/libs/kafka_2.13-$VERSION.jar" ] || die "kafka_2.13-$VERSION.jar missing from $dist/libs"
+
+# --- 1b. The metrics agent -----------------------------------------------------------------------------------
+IFS=: read -r agent_group agent_artifact agent_version <<<"$JMX_AGENT"
+agent_jar="$dist/agents/$agent_artifact-$agent_version.jar"
+if [ ! -f "$agent_jar" ]; then
+    maven_flags "$JMX_AGENT" "${agent_group//.//}/$agent_artifact/$agent_version/$agent_artifact-$agent_version.jar"
+    say "resolving $JMX_AGENT into $dist/agents"
+    mvn "${mvnflags[@]}" dependency:copy -Dartifact="$JMX_AGENT" -DoutputDirectory="$dist/agents" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2 ||
+        die "mvn could not resolve $JMX_AGENT"
+    [ -f "$agent_jar" ] || die "$agent_jar missing after resolving $JMX_AGENT"
+fi
 
 # --- 2. config/: the distribution's log4j defaults ---------------------------------------------------------
 # Same appenders, levels and patterns as 3.8.1's config/log4j.properties (file appenders rolling hourly into

@@ -23,6 +23,8 @@ import { decodeConfigValue } from "../../components/config";
 import { readProjectName, readStackFile, renderStack, ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
 import { find, podSpec, type Any } from "./manifests";
 import { commandLine, configMapData, container, dataKey, envValue, mountedFile, onlyObject, output, secretData, type Container } from "./rendered";
+import { KAFKA_JMX_AGENT_VERSION } from "../../components/monitoring/kafka";
+import { httpGet, parseMetrics, TEST_JMX_AGENT, type Sample } from "./ops";
 import { describeRun, makeTempDir, removeTempDir, requireBinaries, run, serversRequired, startServer, type RunResult, type ServerProcess } from "./servers";
 
 export const KAFKA_VERSION = "3.8.1";
@@ -31,9 +33,20 @@ export const KAFKA_VERSION = "3.8.1";
 // Prerequisites: Java, the cached jars, root (network namespaces)
 
 export interface KafkaDist {
-    /** ~/.cache/msa-infra/kafka-3.8.1: bin/, libs/, config/, probe/ (see scripts/kafka-dist.sh). */
+    /** ~/.cache/msa-infra/kafka-3.8.1: bin/, libs/, config/, probe/, agents/ (see scripts/kafka-dist.sh). */
     dir: string;
     java: string;
+    /** The metrics agent jar from Maven Central (agents/jmx_prometheus_javaagent-<version>.jar). */
+    jmxAgentJar: string;
+}
+
+/**
+ * What the harness stands in for the images of init containers: image → file path in the image → the file
+ * here. The Kafka image itself is the cached distribution (imageDir); the metrics agent's image is the
+ * Maven Central jar at the path the tests render kafka.jmxAgent.jar with.
+ */
+function imageStandIns(dist: KafkaDist): Record<string, Record<string, string>> {
+    return { [TEST_JMX_AGENT.image]: { [TEST_JMX_AGENT.jar]: dist.jmxAgentJar } };
 }
 
 /** Skips the suite locally with a printed reason, fails when real servers are required (CI). */
@@ -67,7 +80,10 @@ export async function requireKafka(ctx: Mocha.Context): Promise<KafkaDist> {
     }
     const m = /^KAFKA_DIST=(.+)$/m.exec(r.stdout);
     if (!m) throw new Error(`scripts/kafka-dist.sh printed no KAFKA_DIST: ${r.stdout}`);
-    return { dir: m[1].trim(), java: bins.java };
+    const dir = m[1].trim();
+    const jmxAgentJar = path.join(dir, "agents", `jmx_prometheus_javaagent-${KAFKA_JMX_AGENT_VERSION}.jar`);
+    if (!fs.existsSync(jmxAgentJar)) throw new Error(`scripts/kafka-dist.sh left no ${jmxAgentJar}`);
+    return { dir, java: bins.java, jmxAgentJar };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -329,6 +345,8 @@ interface VolumeDir {
 
 /** What a node runs, resolved from one set of rendered objects. */
 interface PodPlan {
+    /** The init containers' commands, in order, paths substituted. */
+    init: { name: string; argv: string[] }[];
     argv: string[];
     env: Record<string, string>;
     volumes: VolumeDir[];
@@ -423,6 +441,15 @@ export class KafkaNode {
                 }
             }
         }
+        // Init containers run to completion first, as the pod's user (what they copy lands in the pod's volumes).
+        for (const ic of plan.init) {
+            const ids = [`--reuid=${plan.uid}`, `--regid=${plan.gid}`, `--groups=${plan.fsGroup}`, "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"];
+            try {
+                execFileSync("setpriv", [...ids, "--", ...ic.argv], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+            } catch (e) {
+                throw new Error(`${this.pod}: init container ${ic.name} (${ic.argv.join(" ")}) failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
+            }
+        }
         this.starts++;
         const logFile = path.join(this.root, `stdout.${this.starts}.log`);
         const run = this.cluster.runDir;
@@ -450,6 +477,12 @@ export class KafkaNode {
         const argv = ["netns", "exec", this.ns, "unshare", "--uts", "--", "/bin/bash", "-c", setup, "pod-setup", ...plan.argv];
         this.process = startServer(this.pod, "ip", argv, { logFile, env: { ...plan.env, MSA_POD: this.pod }, cwd: "/" });
         return this.process;
+    }
+
+    /** GET /metrics on the pod address at `port` (what Prometheus scrapes through the PodMonitor). */
+    async scrape(port: number, timeoutMs = 10_000): Promise<{ status: number; body: string; samples: Sample[] }> {
+        const r = await httpGet(port, "/metrics", timeoutMs, this.address);
+        return { ...r, samples: parseMetrics(r.body) };
     }
 
     /** Waits until the startupProbe's TCP check (client port on the pod address) succeeds. */
@@ -558,6 +591,8 @@ export class KafkaCluster {
     readonly runDir: string;
     /** Where the image's /opt/kafka is bound in each pod (the cached distribution, read-only). */
     readonly imageDir: string;
+    /** imageStandIns, copied into the run dir (readable by the pods' user: the cache may live under /root). */
+    readonly images: Record<string, Record<string, string>> = {};
     readonly nodes: KafkaNode[] = [];
     readonly substitutions: Substitution[] = [];
     probe?: Probe;
@@ -573,6 +608,18 @@ export class KafkaCluster {
         fs.chmodSync(this.runDir, 0o711); // the broker's uid walks through it to its volumes
         this.imageDir = path.join(this.runDir, "opt-kafka");
         fs.mkdirSync(this.imageDir);
+        Object.entries(imageStandIns(dist)).forEach(([image, files], i) => {
+            const root = path.join(this.runDir, `image-${i}`);
+            this.images[image] = {};
+            for (const [inImage, here] of Object.entries(files)) {
+                const copy = path.join(root, inImage);
+                fs.mkdirSync(path.dirname(copy), { recursive: true, mode: 0o755 });
+                fs.copyFileSync(here, copy);
+                fs.chmodSync(copy, 0o644);
+                this.images[image][inImage] = copy;
+            }
+            fs.chmodSync(root, 0o755);
+        });
         this.lab = new NetLab();
         liveClusters.add(this);
         everyCluster.push(this);
@@ -737,6 +784,30 @@ export class KafkaCluster {
                 if (!ok) throw new Error(`the pod uses ${p}, which the harness cannot provide (add a substitution in tests/helpers/kafka.ts)`);
             }
         }
+        // Init containers (the metrics agent's copy): their image's files come from imageStandIns, their
+        // volumes are the pod's (the broker mounts the same emptyDir); any other path is refused.
+        const standIns = this.images;
+        const init = ((podSpec(r.sts).initContainers ?? []) as Any[]).map((ic) => {
+            const files = standIns[ic.image];
+            if (!files) throw new Error(`init container ${ic.name}: the harness has no stand-in for image ${ic.image} (imageStandIns in tests/helpers/kafka.ts)`);
+            const mountsOf: { from: string; to: string }[] = (ic.volumeMounts ?? []).map((m: Any) => ({ from: m.mountPath, to: node.dirOf(m.mountPath) }));
+            for (const m of mountsOf) {
+                if (!volumes.some((v) => v.dir === m.to)) throw new Error(`init container ${ic.name} mounts ${m.from}, which the broker container does not mount`);
+            }
+            const argv = commandLine(ic).map((arg) => {
+                if (arg in files) return files[arg];
+                const mount = mountsOf.find((m) => arg === m.from || arg.startsWith(m.from + "/"));
+                if (mount) return mount.to + arg.slice(mount.from.length);
+                if (arg.startsWith("/") && !SYSTEM_PATH.test(arg)) throw new Error(`init container ${ic.name} uses ${arg}, which the harness cannot provide`);
+                return arg;
+            });
+            if (record) {
+                for (const [inImage, here] of Object.entries(files)) {
+                    record.push({ from: inImage, to: here, why: `file of image ${ic.image} (init container ${ic.name}): a copy of ${path.basename(this.dist.jmxAgentJar)} from Maven Central` });
+                }
+            }
+            return { name: ic.name as string, argv };
+        });
         const sc = c as Any;
         const psc = podSpec(r.sts).securityContext ?? {};
         const uid = sc.securityContext?.runAsUser ?? psc.runAsUser;
@@ -744,6 +815,7 @@ export class KafkaCluster {
         if (uid === undefined) throw new Error("the Kafka container sets no runAsUser");
         if (record) record.push(...subs);
         return {
+            init,
             argv,
             env,
             volumes,

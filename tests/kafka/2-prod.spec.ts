@@ -11,9 +11,55 @@ import { clientJaasConfig, kafkaJaasConfig, type KafkaBrokerIdentity } from "../
 import type { Manifest } from "../../scripts/lib/mockRuntime";
 import { hostLogDirs, metaProperties, parseBrokerJaas, registerKafkaTeardown, rollNode, waitIsr, withDataKey, withPassword, withUsername, type KafkaCluster } from "../helpers/kafka";
 import { prodCluster } from "./prodCluster";
+import { kafkaRuleGroups } from "../../components/monitoring/kafka";
+import type { Sample } from "../helpers/ops";
 import { assertCleanStop, assertRefusedLogin, assertRefusedPlaintext, uniqueIds } from "./proofs";
 
 registerRealServerSummary(180);
+
+/** The container port named metrics, as rendered (the PodMonitor's port). */
+function metricsPort(c: KafkaCluster): number {
+    const p = (c.rendered.container.ports ?? []).find((x: { name?: string }) => x.name === "metrics");
+    assert.ok(p, "the Kafka container renders a metrics port (kafka.jmxAgent with production's exporters)");
+    return p.containerPort;
+}
+
+/** The kafka_* series the Kafka alert rules use (the rules as the plan renders them). */
+function alertSeries(namespace: string): string[] {
+    const exprs = kafkaRuleGroups(namespace, true).flatMap((g) => g.rules.map((r) => r.expr));
+    return [...new Set(exprs.flatMap((e) => e.match(/\bkafka_[a-z_]+\b/g) ?? []))].sort();
+}
+
+/** The one sample of `name` in a scrape (these gauges carry no labels but the target's). */
+function series(samples: Sample[], name: string): number | undefined {
+    const found = samples.filter((s) => s.name === name);
+    assert.ok(found.length <= 1, `${name}: ${found.length} samples`);
+    return found[0]?.value;
+}
+
+/** What the alert expressions aggregate over the cluster's targets. */
+function clusterSeries(scrapes: Sample[][]): { underReplicated: number; offlinePartitions: number; activeControllers: number } {
+    const sum = (name: string) => scrapes.reduce((a, s) => a + (series(s, name) ?? 0), 0);
+    const max = (name: string) => Math.max(0, ...scrapes.map((s) => series(s, name) ?? 0));
+    return {
+        underReplicated: sum("kafka_server_replicamanager_underreplicatedpartitions"),
+        offlinePartitions: max("kafka_controller_kafkacontroller_offlinepartitionscount"),
+        activeControllers: sum("kafka_controller_kafkacontroller_activecontrollercount"),
+    };
+}
+
+/** Scrapes `nodes` until `ok` holds for the cluster's series; returns them. */
+async function waitSeries(nodes: KafkaCluster["nodes"], ok: (s: ReturnType<typeof clusterSeries>) => boolean, timeoutMs: number): Promise<ReturnType<typeof clusterSeries>> {
+    const deadline = Date.now() + timeoutMs;
+    let last: ReturnType<typeof clusterSeries> | undefined;
+    for (;;) {
+        const port = metricsPort(nodes[0].cluster);
+        last = clusterSeries(await Promise.all(nodes.map(async (n) => (await n.scrape(port)).samples)));
+        if (ok(last)) return last;
+        if (Date.now() > deadline) throw new Error(`the scraped series never reached the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+}
 
 /** Producer pace during failures: enough records to see a loss, little CPU on a 2-core machine. */
 const STREAM_INTERVAL_MS = 20;
@@ -99,6 +145,24 @@ describe("Kafka prod stack on real Kafka 3.8.1 (3 nodes, KRaft)", function () {
         await assertRefusedPlaintext(c);
     });
 
+    it("runs the JMX agent in every broker: the rendered metrics port serves every kafka_* series the alert rules use, with a healthy cluster's values", async function () {
+        const port = metricsPort(c);
+        const scrapes = await Promise.all(c.nodes.map((n) => n.scrape(port)));
+        const used = alertSeries(c.namespace);
+        assert.ok(used.length >= 3, `the rules use kafka_* series: ${used.join(", ")}`);
+        for (const [i, s] of scrapes.entries()) {
+            assert.strictEqual(s.status, 200, `${c.nodes[i].pod}: GET :${port}/metrics`);
+            const names = new Set(s.samples.map((x) => x.name));
+            for (const name of used) assert.ok(names.has(name), `${c.nodes[i].pod} exports ${name} (the alerts use it); it exports ${[...names].filter((n) => n.startsWith("kafka_")).join(", ")}`);
+            assert.strictEqual(series(s.samples, "kafka_server_replicamanager_underreplicatedpartitions"), 0, `${c.nodes[i].pod}: no under-replicated partitions`);
+        }
+        const sums = clusterSeries(scrapes.map((s) => s.samples));
+        console.log(`      scraped :${port}/metrics on ${c.nodes.length} pods: ${scrapes.map((s) => s.samples.length).join(", ")} samples; cluster: ${JSON.stringify(sums)}`);
+        assert.strictEqual(sums.activeControllers, 1, "exactly one active KRaft controller (KafkaActiveControllerCount does not fire)");
+        assert.strictEqual(sums.offlinePartitions, 0, "no offline partitions (KafkaOfflinePartitions does not fire)");
+        assert.strictEqual(sums.underReplicated, 0, "no under-replicated partitions (KafkaUnderReplicatedPartitions does not fire)");
+    });
+
     it("loses no acknowledged message when a node is killed -9 while producing with acks=all; the node rejoins and catches up", async function () {
         const p = c.probeOrThrow();
         const t = `kill9-${randomToken(6).toLowerCase()}`;
@@ -112,10 +176,16 @@ describe("Kafka prod stack on real Kafka 3.8.1 (3 nodes, KRaft)", function () {
         const ackedAtKill = (await p.ok("stream-status", [stream], 10_000)).acked as number;
         await victim.kill9();
         await waitAcked(c, stream, ackedAtKill + 100, 60_000);
+        // What the alerts see meanwhile, from the survivors' agents: partitions under-replicated, none offline,
+        // and one active controller (a new one if the victim was it).
+        const survivors = c.nodes.filter((n) => n !== victim);
+        const down = await waitSeries(survivors, (s) => s.underReplicated > 0 && s.activeControllers === 1, 60_000);
+        assert.strictEqual(down.offlinePartitions, 0, "RF 3 with one node down: no partition offline");
         // The kubelet restarts the container: same pod, same volumes.
         victim.start();
         await victim.waitListening();
         const after = await waitIsr(c, t, 3, 90_000);
+        const healed = await waitSeries(c.nodes, (s) => s.underReplicated === 0 && s.activeControllers === 1, 60_000);
         const result = await p.ok("stream-stop", [stream, "60000"], 90_000);
         const acked = result.acked as string[];
         const failed = result.failed as [string, string, string][];
@@ -125,6 +195,7 @@ describe("Kafka prod stack on real Kafka 3.8.1 (3 nodes, KRaft)", function () {
             `      killed ${victim.pod} (leader of partition 0): ${result.sent} sent, ${acked.length} acknowledged, ${failed.length} failed` +
                 `${failed.length ? ` (${[...new Set(failed.map((f) => f[1]))].join(", ")})` : ""}, ${consumed.size} consumed, ${lost.length} acknowledged but lost`,
         );
+        console.log(`      metrics with ${victim.pod} down: ${JSON.stringify(down)}; after the rejoin: ${JSON.stringify(healed)}`);
         assert.deepStrictEqual(lost, [], "acknowledged (acks=all) but not consumed");
         assert.ok(acked.length >= ackedAtKill + 100, "the producer made progress with one node down");
         for (const x of after.partitions) assert.deepStrictEqual([...x.isr].sort(), [0, 1, 2], `partition ${x.partition} ISR after the rejoin`);

@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import { sharedCluster, KafkaCluster, renderKafka, requireKafka, stackConfig, withKafkaUsers, type KafkaDist, type KafkaRendered, type ReconcileRun } from "../helpers/kafka";
 import { envValue } from "../helpers/rendered";
+import { TEST_JMX_AGENT } from "../helpers/ops";
 import { indent } from "./proofs";
 
 export const PROD = "prod";
@@ -45,8 +46,8 @@ export const DECLARED_TOPICS = [
 
 /**
  * Pulumi.prod.yaml with the proofs' grants: `orders` reads and writes ORDERS_PREFIXES, `auth` has no
- * grant (so it is denied everything), and DECLARED_TOPICS; `kafka` overrides keys of kafka (the reconcile
- * proof's changed declarations).
+ * grant (so it is denied everything), DECLARED_TOPICS, and the metrics agent (kafka.jmxAgent, which
+ * production's exporters then run); `kafka` overrides keys of kafka (the reconcile proof's changed declarations).
  */
 export function prodTestConfig(kafka: Record<string, unknown> = {}): Record<string, unknown> {
     return withKafkaUsers(
@@ -55,7 +56,7 @@ export function prodTestConfig(kafka: Record<string, unknown> = {}): Record<stri
             { name: "orders", topics: ORDERS_PREFIXES.map((prefix) => ({ prefix, access: ["read", "write"] })), groups: [ORDERS_GROUP_PREFIX] },
             { name: "auth" },
         ],
-        { topics: DECLARED_TOPICS, ...kafka },
+        { topics: DECLARED_TOPICS, jmxAgent: TEST_JMX_AGENT, ...kafka },
     );
 }
 
