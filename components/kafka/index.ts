@@ -4,8 +4,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
-import { MONITORING_DEFAULTS, type MonitoringSettings } from "../config/operations";
-import { KAFKA_JMX_OBJECT, kafkaMetricsGap } from "../monitoring/kafka";
+import type { MonitoringSettings } from "../config/operations";
+import { KAFKA_JMX_OBJECT } from "../monitoring/kafka";
 import type { PlatformContext } from "../platform";
 import { secretMap } from "../secrets";
 import { renderService } from "../workload/render";
@@ -60,10 +60,7 @@ export class Kafka extends pulumi.ComponentResource {
 
     constructor(name: string, args: KafkaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("msa-infra:index:Kafka", name, {}, opts);
-        const platform = { ...args.platform, monitoring: args.monitoring };
-        const gap = kafkaMetricsGap({ namespace: args.namespace, environment: platform.environment, monitoring: args.monitoring ?? MONITORING_DEFAULTS, agent: args.jmxAgent });
-        if (gap) void pulumi.log.warn(gap, this);
-        const r = renderService(this, name, planKafka(args, platform), args.platform);
+        const r = renderService(this, name, planKafka(args, { ...args.platform, monitoring: args.monitoring }), args.platform);
         this.namespace = r.namespace;
         this.serviceAccount = r.serviceAccount;
         this.clusterId = r.generated.get(KAFKA_GENERATED.clusterId) as random.RandomId;

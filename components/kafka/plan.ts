@@ -239,6 +239,7 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings & 
         },
         jobs: [reconcileJob(settings, tls, sha256(JSON.stringify(reconcile)), adminMount)],
         ...(metrics.extraObjects.length > 0 ? { extraObjects: metrics.extraObjects } : {}),
+        ...(metrics.warning ? { warnings: [metrics.warning] } : {}),
     };
 }
 

@@ -91,6 +91,7 @@ export interface KafkaJmxAgentSettings {
 /** An absolute path of a jar file. */
 const JAR_PATH = /^\/([A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+\.jar$/;
 
+/** `kafka.jmxAgent`; undefined when absent. */
 function readJmxAgent(r: Reader, value: unknown): KafkaJmxAgentSettings | undefined {
     if (value === undefined || value === null) return undefined;
     const raw = r.object("kafka.jmxAgent", value, ["image", "jar"]);
@@ -353,6 +354,7 @@ export function readKafkaSettings(r: Reader, value: unknown): KafkaSettings {
         },
     });
     const users = r.list("kafka.users", raw.users).map((u, i) => readUser(r, u, i));
+    const jmxAgent = readJmxAgent(r, raw.jmxAgent);
     r.unique("kafka.users[].name", users.map((u) => u.name));
     for (const u of users) {
         if (RESERVED_USERS.includes(u.name)) {
@@ -367,6 +369,6 @@ export function readKafkaSettings(r: Reader, value: unknown): KafkaSettings {
         brokerLogin: r.oneOf<KafkaBrokerIdentity>("kafka.brokerLogin", raw.brokerLogin, KAFKA_DEFAULTS.brokerLogin, KAFKA_BROKER_IDENTITIES),
         topics: readTopics(r, raw.topics, settings.replicas),
         deleteUndeclaredTopics: r.boolean("kafka.deleteUndeclaredTopics", raw.deleteUndeclaredTopics, KAFKA_DEFAULTS.deleteUndeclaredTopics),
-        ...(raw.jmxAgent === undefined || raw.jmxAgent === null ? {} : { jmxAgent: readJmxAgent(r, raw.jmxAgent) }),
+        ...(jmxAgent ? { jmxAgent } : {}),
     };
 }

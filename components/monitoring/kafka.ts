@@ -90,6 +90,8 @@ export interface KafkaMetricsPlan {
     javaAgentOption?: string;
     /** PodMonitor and PrometheusRule, with the Prometheus Operator. */
     extraObjects: ExtraObjectPlan[];
+    /** Why Kafka runs without metrics although the stack runs exporters (kafkaMetricsGap), or undefined. */
+    warning?: string;
 }
 
 export interface KafkaMetricsInput {
@@ -116,7 +118,7 @@ export function kafkaMetricsPlan(i: KafkaMetricsInput): KafkaMetricsPlan {
             ? [...(agent ? [podMonitor("kafka", i.monitoring)] : []), prometheusRule("kafka", i.monitoring, kafkaRuleGroups(i.namespace, agent))]
             : [];
     if (!exportersEnabled(i.monitoring, i.environment) || !i.agent) {
-        return { agent: false, objects: [], initContainers: [], ports: [], mounts: [], extraObjects: rules(false) };
+        return { agent: false, objects: [], initContainers: [], ports: [], mounts: [], extraObjects: rules(false), warning: kafkaMetricsGap(i) };
     }
     const agentVolume: MountPlan = { volume: "jmx-agent", path: KAFKA_JMX_PATHS.agentDir, source: { kind: "scratch", sizeLimit: "16Mi" } };
     return {

@@ -258,6 +258,8 @@ export interface ServicePlan {
     cronJobs?: CronJobPlan[];
     claims?: ClaimPlan[];
     extraObjects?: ExtraObjectPlan[];
+    /** What the stack should be told about the plan (e.g. a feature it asked for that cannot run); logged as warnings. */
+    warnings?: string[];
 }
 
 /** Every container of the plan, in every workload. */

@@ -74,6 +74,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
     if (problems.length > 0) {
         throw new pulumi.ResourceError(`${name}: the service plan is not sound:\n  - ${problems.join("\n  - ")}`, parent);
     }
+    for (const w of plan.warnings ?? []) void pulumi.log.warn(w, parent);
     const opts = (protect = false): pulumi.CustomResourceOptions => ({ parent, protect: protect && platform.protect });
     // Objects whose deletion deletes data (a namespace takes its volume claims with it; a standalone claim is
     // data) stay in the cluster on `pulumi destroy`, unless the stack opts in to deleting the data.

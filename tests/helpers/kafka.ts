@@ -786,9 +786,8 @@ export class KafkaCluster {
         }
         // Init containers (the metrics agent's copy): their image's files come from imageStandIns, their
         // volumes are the pod's (the broker mounts the same emptyDir); any other path is refused.
-        const standIns = this.images;
         const init = ((podSpec(r.sts).initContainers ?? []) as Any[]).map((ic) => {
-            const files = standIns[ic.image];
+            const files = this.images[ic.image];
             if (!files) throw new Error(`init container ${ic.name}: the harness has no stand-in for image ${ic.image} (imageStandIns in tests/helpers/kafka.ts)`);
             const mountsOf: { from: string; to: string }[] = (ic.volumeMounts ?? []).map((m: Any) => ({ from: m.mountPath, to: node.dirOf(m.mountPath) }));
             for (const m of mountsOf) {

@@ -51,10 +51,9 @@ function clusterSeries(scrapes: Sample[][]): { underReplicated: number; offlineP
 /** Scrapes `nodes` until `ok` holds for the cluster's series; returns them. */
 async function waitSeries(nodes: KafkaCluster["nodes"], ok: (s: ReturnType<typeof clusterSeries>) => boolean, timeoutMs: number): Promise<ReturnType<typeof clusterSeries>> {
     const deadline = Date.now() + timeoutMs;
-    let last: ReturnType<typeof clusterSeries> | undefined;
+    const port = metricsPort(nodes[0].cluster);
     for (;;) {
-        const port = metricsPort(nodes[0].cluster);
-        last = clusterSeries(await Promise.all(nodes.map(async (n) => (await n.scrape(port)).samples)));
+        const last = clusterSeries(await Promise.all(nodes.map(async (n) => (await n.scrape(port)).samples)));
         if (ok(last)) return last;
         if (Date.now() > deadline) throw new Error(`the scraped series never reached the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
         await new Promise((r) => setTimeout(r, 1000));
