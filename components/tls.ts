@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { TlsSettings } from "./config";
-import { headlessServiceName } from "./workload/plan";
+import { serviceDnsNames } from "./dnsNames";
 
 /** Validity of generated certificates: one year for servers, ten for the CA; re-run `up` to renew. */
 const SERVER_CERT_HOURS = 24 * 365;
@@ -70,7 +70,7 @@ export interface ServiceCertificateArgs {
  */
 export function createServiceCertificate(name: string, args: ServiceCertificateArgs, parent: pulumi.Resource): pulumi.Output<string> {
     const secretName = `${args.app}-tls`;
-    const dnsNames = serviceDnsNames(args.app, headlessServiceName(args.app), args.namespaceName, args.replicas);
+    const dnsNames = serviceDnsNames(args.app, args.namespaceName, args.replicas);
     if (args.settings.issuer) {
         const certificate = new k8s.apiextensions.CustomResource(
             `${name}-certificate`,
@@ -127,21 +127,6 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
         { parent },
     );
     return secret.metadata.name;
-}
-
-/** The in-cluster DNS names of a StatefulSet's service, headless service and pods. */
-export function serviceDnsNames(service: string, headless: string, namespace: string, replicas: number): string[] {
-    const names = [
-        `${service}.${namespace}.svc.cluster.local`,
-        `${service}.${namespace}.svc`,
-        `${service}.${namespace}`,
-        `*.${headless}.${namespace}.svc.cluster.local`,
-        `${headless}.${namespace}.svc.cluster.local`,
-    ];
-    for (let i = 0; i < replicas; i++) {
-        names.push(`${service}-${i}.${headless}.${namespace}.svc.cluster.local`);
-    }
-    return names;
 }
 
 /** TLS details of a service's connection output: where clients find the CA. */

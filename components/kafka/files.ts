@@ -5,7 +5,7 @@
 // image's defaults (fixed cluster id, /tmp log dirs, localhost voters) can leak in.
 
 import { percentOfMiB } from "../config/units";
-import { headlessServiceName } from "../workload/plan";
+import { ownPodHostShell, podHost } from "../dnsNames";
 import { KAFKA_BROKER_IDENTITIES, replicationSettings, type KafkaBrokerIdentity, type KafkaClientAuth } from "./settings";
 
 export const KAFKA_APP = "kafka";
@@ -65,7 +65,7 @@ export interface KafkaPropertiesOptions {
 export function quorumVoters(replicas: number, namespace: string): string {
     return Array.from(
         { length: replicas },
-        (_, i) => `${i}@${APP}-${i}.${headlessServiceName(APP)}.${namespace}.svc.cluster.local:${KAFKA_PORTS.controller}`,
+        (_, i) => `${i}@${podHost(APP, namespace, i)}:${KAFKA_PORTS.controller}`,
     ).join(",");
 }
 
@@ -172,7 +172,7 @@ export function clientJaasConfig(user: string, password: string): string {
 
 /** The pod's own name through the headless Service, as the start script and the reloader compute it. */
 function podHostLine(namespace: string): string {
-    return `host="\${HOSTNAME}.${headlessServiceName(APP)}.${namespace}.svc.cluster.local"`;
+    return `host="${ownPodHostShell(APP, namespace)}"`;
 }
 
 /**

@@ -9,7 +9,8 @@ import type { ResourceSettings } from "../config/service";
 import { IMAGE_USERS } from "../podSecurity";
 import { sha256 } from "../secrets";
 import { tlsConnection, TlsConnection } from "../tls";
-import { dataVolume, derived, generatedValue, JobPlan, mountObject, scratch, serviceHost, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { dataVolume, derived, generatedValue, JobPlan, mountObject, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import {
     ADMIN_USER,

@@ -7,7 +7,7 @@
 // it declares now or declared before; their ACLs are made to match the declaration (a user removed from
 // config loses its ACLs). ACLs of other principal types are left alone.
 
-import { serviceHost } from "../workload/plan";
+import { serviceHost } from "../dnsNames";
 import { ADMIN_USER, clientProtocol, KAFKA_APP, KAFKA_PATHS, KAFKA_PORTS, kafkaSuperUsers } from "./files";
 import type { KafkaClientAuth, KafkaTopic, KafkaUser } from "./settings";
 

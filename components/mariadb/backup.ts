@@ -16,7 +16,7 @@
 // Each run closes the current log (FLUSH BINARY LOGS, only when something was written since the last run)
 // and copies every closed log it does not have yet: what can be lost is at most one schedule interval.
 
-import { serviceHost } from "../workload/plan";
+import { serviceHost } from "../dnsNames";
 import { BINLOG_PREFIX, MARIADB_PATHS, MARIADB_PORT } from "./files";
 
 export const MARIADB_BACKUP_PATHS = {

@@ -2,6 +2,10 @@
 // paths they are mounted at, and the probe commands. Pure text builders.
 
 import { percentOfMiB } from "../config/units";
+import { podHost } from "../dnsNames";
+
+/** The app name: it names the StatefulSet, its Services and its pods. */
+export const MARIADB_APP = "mariadb";
 
 export const MARIADB_PORT = 3306;
 
@@ -47,7 +51,7 @@ export const SEMI_SYNC_TIMEOUT_MS = 10_000;
 
 /** Stable DNS name of one pod of the StatefulSet (through the headless Service). */
 export function mariadbPodHost(ordinal: number, namespace: string): string {
-    return `mariadb-${ordinal}.mariadb-headless.${namespace}.svc.cluster.local`;
+    return podHost(MARIADB_APP, namespace, ordinal);
 }
 
 /**

@@ -14,13 +14,14 @@ import {
     generatedValue,
     mountObject,
     scratch,
-    serviceHost,
     ServicePlan,
     tlsVolume,
     userSecretName,
 } from "../workload/plan";
+import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import {
+    MARIADB_APP,
     MARIADB_PATHS,
     MARIADB_PORT,
     MARIADB_PROBES,
@@ -37,7 +38,6 @@ import {
 import { backupClientConfig, binlogArchiveScript, exporterClientConfig, MARIADB_BACKUP_PATHS, mariadbBackupScript } from "./backup";
 import type { MariaDbSettings } from "./settings";
 
-export const MARIADB_APP = "mariadb";
 /** Names of MariaDB's ConfigMap and Secrets. */
 export const MARIADB_OBJECTS = {
     credentials: "mariadb-credentials",

@@ -7,7 +7,7 @@
 // maxmemory headroom (README "Redis memory headroom") covers both, and the schedule keeps them apart from
 // busy hours.
 
-import { serviceHost } from "../workload/plan";
+import { serviceHost } from "../dnsNames";
 import { REDIS_PATHS, REDIS_PORT } from "./files";
 
 export const REDIS_BACKUP_PATHS = {

@@ -8,7 +8,8 @@ import { backupsEnabled, exportersEnabled, MONITORING_DEFAULTS, MonitoringSettin
 import { redisMonitoring } from "../monitoring/redis";
 import { IMAGE_USERS } from "../podSecurity";
 import { tlsConnection, TlsConnection } from "../tls";
-import { backupCronJobPlan, ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlacementPlan, scratch, serviceHost, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { backupCronJobPlan, ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlacementPlan, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import { REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
 import { exporterPasswordFile, REDIS_BACKUP_PATHS, redisBackupScript } from "./backup";

@@ -7,7 +7,7 @@
 // container, matters: a restarted container does not re-run init containers, and a primary that crashed
 // and came back would otherwise believe it still is one.
 
-import { headlessServiceName } from "../workload/plan";
+import { podHost } from "../dnsNames";
 import { sha256 } from "../secrets";
 import { REDIS_PATHS, REDIS_PORT, REDIS_REPLICATION_PATHS, SENTINEL_USER } from "./files";
 
@@ -49,11 +49,6 @@ export const REDIS_SCRIPT_PATHS = {
 /** Sentinels needed to agree that the primary is down and to authorise a failover: a majority. */
 export function sentinelQuorum(replicas: number): number {
     return Math.floor(replicas / 2) + 1;
-}
-
-/** The headless DNS name of pod `i`. */
-export function podHost(app: string, namespace: string, i: number): string {
-    return `${app}-${i}.${headlessServiceName(app)}.${namespace}.svc.cluster.local`;
 }
 
 /** host:port of every pod's Sentinel, in ordinal order (the `redisConnection.sentinel.hosts` output). */

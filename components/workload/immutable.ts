@@ -6,7 +6,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import type { ServicePlan } from "./plan";
-import { headlessServiceName } from "./plan";
+import { headlessServiceName } from "../dnsNames";
 import { selectorLabels } from "../labels";
 
 /** What the API server will not change on a StatefulSet, as the plan decides it. */

@@ -271,16 +271,6 @@ export function planContainers(plan: ServicePlan): ContainerPlan[] {
     ];
 }
 
-/** Name of the headless (governing) Service of a StatefulSet. */
-export function headlessServiceName(app: string): string {
-    return `${app}-headless`;
-}
-
-/** In-cluster host name of a service's client Service. */
-export function serviceHost(app: string, namespace: string): string {
-    return `${app}.${namespace}.svc.cluster.local`;
-}
-
 /** Every container of a workload plan: init containers first. */
 export function allContainers(workload: StatefulSetPlan): ContainerPlan[] {
     return [...(workload.initContainers ?? []), ...workload.containers];

@@ -13,7 +13,8 @@ import { contentChecksum, generatedPassword } from "../secrets";
 import { createServiceCertificate } from "../tls";
 import { sha256 } from "../secrets";
 import { buildPodSpec, buildRunPodSpec, checksumSources, PodReferences } from "./podTemplate";
-import { allContainers, ContainerPlan, Content, headlessServiceName, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
+import { headlessServiceName } from "../dnsNames";
+import { allContainers, ContainerPlan, Content, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
 
 /** PVCs outlive the StatefulSet and scale-downs: only a person deletes data. */
 export const PVC_RETENTION = { whenDeleted: "Retain", whenScaled: "Retain" };
