@@ -1,6 +1,6 @@
 // msa-infra: the stateful backbone of the platform.
 //
-//   stack config ──► validated PlatformConfig (components/config)
+//   stack config ──► validated PlatformConfig (components/stackConfig)
 //                        │
 //                        ├── guard: planned StatefulSets vs the last deployment (components/guard)
 //                        │
@@ -13,7 +13,7 @@
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig } from "./components/config";
+import { loadStackConfig } from "./components/stackConfig";
 import { guardStatefulSets } from "./components/guard";
 import { Kafka } from "./components/kafka";
 import { MariaDb } from "./components/mariadb";

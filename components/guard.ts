@@ -4,7 +4,7 @@
 // preview` and `pulumi up` here with the field, its cause and the safe procedure.
 
 import * as pulumi from "@pulumi/pulumi";
-import type { PlatformConfig } from "./config";
+import type { PlatformConfig } from "./stackConfig";
 import { planKafka } from "./kafka/plan";
 import { planMariaDb } from "./mariadb/plan";
 import { planRedis } from "./redis/plan";

@@ -3,7 +3,7 @@
 // kubernetes.io/metadata.name label that the API server sets on every namespace.
 
 import type * as k8s from "@pulumi/kubernetes";
-import type { NetworkPolicySettings } from "./config";
+import type { NetworkPolicySettings } from "./config/platform";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;

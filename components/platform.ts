@@ -1,8 +1,7 @@
 // The platform context: the stack-wide settings every service component applies (storage class, pod
 // security level, NetworkPolicies, TLS and its CA, protection), passed down as one typed object.
 
-import type { PlatformSettings } from "./config";
-import { PLATFORM_KEYS } from "./config/platform";
+import { PLATFORM_KEYS, type PlatformSettings } from "./config/platform";
 import type { CertificateAuthority } from "./tls";
 
 export interface PlatformContext extends PlatformSettings {

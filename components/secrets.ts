@@ -1,8 +1,8 @@
 // Generated credentials: created once, kept (encrypted) in the stack state, never regenerated implicitly.
 
-import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { sha256 } from "./hash";
 
 /** Password length: 32 characters from [A-Za-z0-9] is ~190 bits, and needs no quoting in SQL, ACL or JAAS text. */
 export const PASSWORD_LENGTH = 32;
@@ -22,11 +22,6 @@ export function generatedPassword(name: string, parent: pulumi.Resource, protect
 /** The password as a Pulumi secret (the engine marks `result` secret, but only when it runs: be explicit). */
 export function secretValue(password: random.RandomPassword): pulumi.Output<string> {
     return pulumi.secret(password.result);
-}
-
-/** Hex SHA-256, used for Redis ACL password hashes and for pod-template checksums. */
-export function sha256(text: string): string {
-    return crypto.createHash("sha256").update(text).digest("hex");
 }
 
 /**

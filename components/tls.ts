@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import type { TlsSettings } from "./config";
+import type { TlsSettings } from "./config/platform";
 import { serviceDnsNames } from "./dnsNames";
 
 /** Validity of generated certificates: one year for servers, ten for the CA; re-run `up` to renew. */
@@ -127,12 +127,4 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
         { parent },
     );
     return secret.metadata.name;
-}
-
-/** TLS details of a service's connection output: where clients find the CA. */
-export type TlsConnection = { enabled: true; secretName: string; caKey: "ca.crt" } | { enabled: false };
-
-/** The TLS part of a service's connection output. */
-export function tlsConnection(settings: TlsSettings, app: string): TlsConnection {
-    return settings.enabled ? { enabled: true, secretName: `${app}-tls`, caKey: "ca.crt" } : { enabled: false };
 }

@@ -2,12 +2,13 @@
 // helpers (labels, pod security, network policy rules, config-file text) without any runtime.
 
 import * as assert from "assert";
-import { parseStackConfig } from "../components/config";
+import { parseStackConfig } from "../components/stackConfig";
 import { Kafka, kafkaHeapMiB, kafkaJaasConfig, kafkaServerProperties, quorumVoters, replicationSettings } from "../components/kafka";
 import { imageVersion, selectorLabels, standardLabels } from "../components/labels";
 import { MariaDb, mariadbInitSql, mariadbJdbcUrl, mariadbServerConfig } from "../components/mariadb";
 import { buildNetworkPolicies } from "../components/networkPolicies";
-import { containerSecurityContext, IMAGE_USERS, podSecurityContext, podSecurityLabels } from "../components/podSecurity";
+import { IMAGE_USERS } from "../components/imageUsers";
+import { containerSecurityContext, podSecurityContext, podSecurityLabels } from "../components/podSecurity";
 import { Redis, redisAclFile, redisProbeCommand, redisServerConfig } from "../components/redis";
 import { RenderResult, runOffline } from "../scripts/lib/mockRuntime";
 import { Any, containers, find } from "./helpers/manifests";

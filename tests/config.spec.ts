@@ -1,5 +1,7 @@
 import * as assert from "assert";
-import { ConfigError, cpuToMillis, decodeConfigValue, parseStackConfig, quantityToBytes } from "../components/config";
+import { ConfigError } from "../components/config/reader";
+import { cpuToMillis, quantityToBytes } from "../components/config/units";
+import { decodeConfigValue, parseStackConfig } from "../components/stackConfig";
 
 function problems(raw: Record<string, unknown>): string[] {
     try {

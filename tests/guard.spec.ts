@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { decodeConfigValue, parseStackConfig } from "../components/config";
+import { decodeConfigValue, parseStackConfig } from "../components/stackConfig";
 import { planKafka } from "../components/kafka";
 import {
     checkImmutableChanges,

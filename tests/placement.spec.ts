@@ -3,7 +3,7 @@
 // service's own pods (NetworkPolicies). Any replicated service uses these; Redis is only the carrier.
 
 import * as assert from "assert";
-import { parseStackConfig } from "../components/config";
+import { parseStackConfig } from "../components/stackConfig";
 import { planMariaDb } from "../components/mariadb";
 import { buildPodSpec, PodReferences } from "../components/workload/podTemplate";
 import { planProblems, ServicePlan } from "../components/workload/plan";

@@ -2,7 +2,8 @@
 // produce is sound, and the pure builders turn mounts into volumes and checksums as documented.
 
 import * as assert from "assert";
-import { parseStackConfig, PlatformSettings } from "../components/config";
+import { PlatformSettings } from "../components/config/platform";
+import { parseStackConfig } from "../components/stackConfig";
 import { kafkaJaasConfig, kafkaServerProperties, planKafka, reconcileFiles, type KafkaClientAuth } from "../components/kafka";
 import { planMariaDb } from "../components/mariadb";
 import { planRedis } from "../components/redis";

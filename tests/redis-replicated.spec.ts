@@ -3,7 +3,9 @@
 // are in servers.redis-sentinel.spec.ts.
 
 import * as assert from "assert";
-import { ConfigError, parseStackConfig, PlatformSettings } from "../components/config";
+import { PlatformSettings } from "../components/config/platform";
+import { ConfigError } from "../components/config/reader";
+import { parseStackConfig } from "../components/stackConfig";
 import {
     planRedis,
     REDIS_GENERATED,

@@ -2,7 +2,7 @@
 // objects), under the mock runtime: hardened like the StatefulSet's pods, Jobs named by their content.
 
 import * as assert from "assert";
-import { parseStackConfig } from "../components/config";
+import { parseStackConfig } from "../components/stackConfig";
 import { planRedis } from "../components/redis";
 import { ContainerPlan, planProblems, ServicePlan } from "../components/workload/plan";
 import type { RenderResult } from "../scripts/lib/mockRuntime";

@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { BUFFER_POOL_PERCENT } from "../components/mariadb";
-import { cpuToMillis, quantityToBytes } from "../components/config";
+import { cpuToMillis, quantityToBytes } from "../components/config/units";
 import { renderStack, ROOT, type Manifest } from "../scripts/lib/mockRuntime";
 import { Any, find, ofKind } from "./helpers/manifests";
 

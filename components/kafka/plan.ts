@@ -2,13 +2,13 @@
 // image, a generated cluster id, SASL/PLAIN users from a JAAS file, ACLs (StandardAuthorizer) and topics
 // applied by a reconcile Job, TLS on every listener with a reloader, and the Restricted pod profile.
 
-import type { PlatformSettings } from "../config";
+import type { PlatformSettings } from "../config/platform";
 import { MONITORING_DEFAULTS, type MonitoringSettings } from "../config/operations";
 import { kafkaMetricsPlan } from "../monitoring/kafka";
 import type { ResourceSettings } from "../config/service";
-import { IMAGE_USERS } from "../podSecurity";
-import { sha256 } from "../secrets";
-import { tlsConnection, TlsConnection } from "../tls";
+import { IMAGE_USERS } from "../imageUsers";
+import { sha256 } from "../hash";
+import { tlsConnection, TlsConnection } from "../connections";
 import { dataVolume, derived, generatedValue, JobPlan, mountObject, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";

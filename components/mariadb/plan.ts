@@ -1,11 +1,11 @@
 // MariaDB's plan: the official image as a single-instance StatefulSet, a generated root password, declared
 // application databases and users reconciled by init SQL at every start, and the Restricted pod profile.
 
-import type { PlatformSettings } from "../config";
+import type { PlatformSettings } from "../config/platform";
 import { backupsEnabled, exportersEnabled, MONITORING_DEFAULTS, MonitoringSettings } from "../config/operations";
 import { mariadbMonitoring } from "../monitoring/mariadb";
-import { IMAGE_USERS } from "../podSecurity";
-import { tlsConnection, TlsConnection } from "../tls";
+import { IMAGE_USERS } from "../imageUsers";
+import { tlsConnection, TlsConnection } from "../connections";
 import {
     backupCronJobPlan,
     CronJobPlan,

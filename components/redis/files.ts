@@ -2,7 +2,7 @@
 // Pure text builders.
 
 import { quantityToBytes } from "../config/units";
-import { sha256 } from "../secrets";
+import { sha256 } from "../hash";
 
 export const REDIS_PORT = 6379;
 export const REDIS_PATHS = {

@@ -3,11 +3,11 @@
 // redis.replicas > 1, every pod also runs a Sentinel, replicas authenticate to the primary as `replication`,
 // Sentinels to Redis as `sentinel`, and clients to the Sentinels with their own password (sentinel.ts).
 
-import type { PlatformSettings } from "../config";
+import type { PlatformSettings } from "../config/platform";
 import { backupsEnabled, exportersEnabled, MONITORING_DEFAULTS, MonitoringSettings } from "../config/operations";
 import { redisMonitoring } from "../monitoring/redis";
-import { IMAGE_USERS } from "../podSecurity";
-import { tlsConnection, TlsConnection } from "../tls";
+import { IMAGE_USERS } from "../imageUsers";
+import { tlsConnection, TlsConnection } from "../connections";
 import { backupCronJobPlan, ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlacementPlan, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";

@@ -8,7 +8,7 @@
 // and came back would otherwise believe it still is one.
 
 import { podHost } from "../dnsNames";
-import { sha256 } from "../secrets";
+import { sha256 } from "../hash";
 import { REDIS_PATHS, REDIS_PORT, REDIS_REPLICATION_PATHS, SENTINEL_USER } from "./files";
 
 export const SENTINEL_PORT = 26379;

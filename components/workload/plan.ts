@@ -3,7 +3,7 @@
 // settings; render.ts turns it into Kubernetes objects. Plans are unit-tested without any Pulumi runtime.
 
 import type { ResourceSettings } from "../config/service";
-import type { ImageUser } from "../podSecurity";
+import type { ImageUser } from "../imageUsers";
 
 /** Who may reach a port: clients (client Service, client namespaces), the service's own pods only, or monitoring. */
 export const EXPOSURES = ["client", "peer", "metrics"] as const;

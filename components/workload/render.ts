@@ -9,9 +9,9 @@ import { appPodsSelector, runLabels, selectorLabels, standardLabels } from "../l
 import { buildNetworkPolicies } from "../networkPolicies";
 import type { PlatformContext } from "../platform";
 import { podSecurityLabels } from "../podSecurity";
+import { sha256 } from "../hash";
 import { contentChecksum, generatedPassword } from "../secrets";
 import { createServiceCertificate } from "../tls";
-import { sha256 } from "../secrets";
 import { buildPodSpec, buildRunPodSpec, checksumSources, PodReferences } from "./podTemplate";
 import { headlessServiceName } from "../dnsNames";
 import { allContainers, ContainerPlan, Content, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";

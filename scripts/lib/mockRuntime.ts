@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { decodeConfigValue, parseStackConfig } from "../../components/config";
+import { decodeConfigValue, parseStackConfig } from "../../components/stackConfig";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const REDACTED = "<redacted>";

@@ -19,7 +19,7 @@ import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from "child_
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { decodeConfigValue } from "../../components/config";
+import { decodeConfigValue } from "../../components/stackConfig";
 import { readProjectName, readStackFile, renderStack, ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
 import { find, podSpec, type Any } from "./manifests";
 import { commandLine, configMapData, container, dataKey, envValue, mountedFile, onlyObject, output, secretData, type Container } from "./rendered";

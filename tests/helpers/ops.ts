@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { decodeConfigValue } from "../../components/config";
+import { decodeConfigValue } from "../../components/stackConfig";
 import { readProjectName, readStackFile, ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
 import { find, type Any } from "./manifests";
 import { mountedFile, type Container } from "./rendered";

@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { parseStackConfig } from "../../components/config";
+import { parseStackConfig } from "../../components/stackConfig";
 import { MONITORING_DEFAULTS, type MonitoringSettings } from "../../components/config/operations";
 import { planMariaDb } from "../../components/mariadb";
 import { planKafka } from "../../components/kafka";
@@ -12,7 +12,7 @@ import type { LabelledObjectPlan } from "../../components/monitoring/objects";
 import { planRedis } from "../../components/redis";
 import type { ExtraObjectPlan } from "../../components/workload/plan";
 import { TEST_JMX_AGENT } from "./ops";
-import { decodeConfigValue } from "../../components/config";
+import { decodeConfigValue } from "../../components/stackConfig";
 import { readProjectName, readStackFile, ROOT } from "../../scripts/lib/mockRuntime";
 
 export const SERVICES = ["mariadb", "redis", "kafka"] as const;

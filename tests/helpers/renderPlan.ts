@@ -2,7 +2,7 @@
 // what the renderer makes of a plan field, seen as Kubernetes objects.
 
 import * as pulumi from "@pulumi/pulumi";
-import type { PlatformConfig } from "../../components/config";
+import type { PlatformConfig } from "../../components/stackConfig";
 import { platformContext } from "../../components/platform";
 import type { ServicePlan } from "../../components/workload/plan";
 import { renderService } from "../../components/workload/render";

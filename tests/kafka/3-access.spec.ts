@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as net from "net";
 import * as fs from "fs";
 import * as path from "path";
-import { parseStackConfig } from "../../components/config";
+import { parseStackConfig } from "../../components/stackConfig";
 import { reconcileFiles } from "../../components/kafka";
 import type { Manifest } from "../../scripts/lib/mockRuntime";
 import { configMapData } from "../helpers/rendered";

@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import { evaluate, formatReport, loadPolicyConfig, PolicyPackConfig, Violation } from "../../policy/runner";
-import { decodeConfigValue } from "../../components/config";
+import { decodeConfigValue } from "../../components/stackConfig";
 import { readStackFile, renderStack } from "../../scripts/lib/mockRuntime";
 import { TEST_JMX_AGENT } from "../helpers/ops";
 

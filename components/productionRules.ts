@@ -1,10 +1,16 @@
 // Rules that make a production stack safe by construction: checked after every key has been read, so a
 // production stack that would be insecure or lose data is refused before anything is created.
 
-import type { PlatformConfig } from ".";
-import type { Reader } from "./reader";
+import type { PlatformSettings } from "./config/platform";
+import type { Reader } from "./config/reader";
+import type { KafkaSettings } from "./kafka/settings";
 
-export function checkProductionRules(r: Reader, config: PlatformConfig): void {
+/** What the rules read: the stack-wide settings and the services' settings they constrain. */
+export interface ProductionRuleInput extends PlatformSettings {
+    kafka: Pick<KafkaSettings, "clientAuth">;
+}
+
+export function checkProductionRules(r: Reader, config: ProductionRuleInput): void {
     if (config.environment !== "production") {
         return;
     }

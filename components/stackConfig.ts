@@ -1,29 +1,23 @@
-// Stack configuration: the single place where per-stack settings are read, defaulted and validated.
-// Everything is checked before any resource is created, and every problem is reported at once with the
-// key, the bad value and what is accepted.
+// Stack configuration: the single place where per-stack settings are read, defaulted and validated, by
+// putting together what each layer below reads. Everything is checked before any resource is created, and
+// every problem is reported at once with the key, the bad value and what is accepted.
 //
-//   reader.ts      the validation toolkit (Reader, ConfigError)
-//   units.ts       Kubernetes quantities
-//   platform.ts    stack-wide settings (environment, storage, pod security, NetworkPolicies, TLS)
-//   service.ts     settings every service shares (namespace, image, replicas, size, resources)
-//   operations.ts  monitoring (exporters, Prometheus Operator objects) and the backup settings' reader
-//   production.ts  rules a production stack must satisfy
-//   <service>/settings.ts (under components/) each service's own keys and defaults
+//   config/reader.ts      the validation toolkit (Reader, ConfigError)
+//   config/units.ts       Kubernetes quantities
+//   config/platform.ts    stack-wide settings (environment, storage, pod security, NetworkPolicies, TLS)
+//   config/service.ts     settings every service shares (namespace, image, replicas, size, resources)
+//   config/operations.ts  monitoring (exporters, Prometheus Operator objects) and the backup settings' reader
+//   <service>/settings.ts each service's own keys and defaults
+//   productionRules.ts    rules a production stack must satisfy
 
 import * as pulumi from "@pulumi/pulumi";
-import { KafkaSettings, readKafkaSettings } from "../kafka/settings";
-import { MariaDbSettings, readMariaDbSettings } from "../mariadb/settings";
-import { readRedisSettings, RedisSettings } from "../redis/settings";
-import { MonitoringSettings, readMonitoringSettings } from "./operations";
-import { PLATFORM_KEYS, PlatformSettings, readPlatformSettings } from "./platform";
-import { checkProductionRules } from "./production";
-import { ConfigError, PROJECT, Reader } from "./reader";
-
-export { ConfigError, PROJECT } from "./reader";
-export { cpuToMillis, quantityToBytes } from "./units";
-export type { Environment, NetworkPolicySettings, PlatformSettings, PodSecurityLevel, TlsSettings } from "./platform";
-export type { ResourceSettings, ServiceSettings } from "./service";
-export type { BackupSettings, MonitoringSettings } from "./operations";
+import { MonitoringSettings, readMonitoringSettings } from "./config/operations";
+import { PLATFORM_KEYS, PlatformSettings, readPlatformSettings } from "./config/platform";
+import { ConfigError, PROJECT, Reader } from "./config/reader";
+import { KafkaSettings, readKafkaSettings } from "./kafka/settings";
+import { MariaDbSettings, readMariaDbSettings } from "./mariadb/settings";
+import { checkProductionRules } from "./productionRules";
+import { readRedisSettings, RedisSettings } from "./redis/settings";
 
 /** The validated stack configuration. */
 export interface PlatformConfig extends PlatformSettings {
