@@ -2,7 +2,9 @@
 //
 //   stack config ──► validated PlatformConfig (components/stackConfig)
 //                        │
-//                        ├── guard: planned StatefulSets vs the last deployment (components/guard)
+//                        ├── plans: each service decided once (components/plans)
+//                        │
+//                        ├── guard: the planned StatefulSets vs the last deployment (components/guard)
 //                        │
 //   Kubernetes provider (server-side apply) + platform context (storage, pod security, NetworkPolicies, TLS)
 //     ├── namespace db         : MariaDb  (mariadb.db.svc.cluster.local:3306)
@@ -18,13 +20,15 @@ import { guardStatefulSets } from "./components/guard";
 import { Kafka } from "./components/kafka";
 import { MariaDb } from "./components/mariadb";
 import { platformContext } from "./components/platform";
+import { planServices } from "./components/plans";
 import { Redis } from "./components/redis";
 import { CertificateAuthority } from "./components/tls";
 
 export = async () => {
     const config = loadStackConfig();
+    const plans = planServices(config);
     // Before anything is declared: a change the API server would refuse stops the run here.
-    const statefulSets = await guardStatefulSets(config);
+    const statefulSets = await guardStatefulSets(plans, config.allowStatefulSetReplacement);
 
     const provider = new k8s.Provider("k8s", {
         kubeconfig: config.kubeconfig,
@@ -38,9 +42,9 @@ export = async () => {
         config.tls.enabled && !config.tls.issuer ? new CertificateAuthority("platform-ca", { protect: config.protect }, { provider }) : undefined;
     const platform = platformContext(config, ca);
 
-    const mariadb = new MariaDb("mariadb", { ...config.mariadb, platform, monitoring: config.monitoring }, { provider });
-    const redis = new Redis("redis", { ...config.redis, platform, monitoring: config.monitoring }, { provider });
-    const kafka = new Kafka("kafka", { ...config.kafka, platform, monitoring: config.monitoring }, { provider });
+    const mariadb = new MariaDb("mariadb", { settings: config.mariadb, plan: plans.mariadb, platform }, { provider });
+    const redis = new Redis("redis", { settings: config.redis, plan: plans.redis, platform }, { provider });
+    const kafka = new Kafka("kafka", { settings: config.kafka, plan: plans.kafka, platform }, { provider });
 
     return {
         // Connection details (no secrets): host, port, namespace, credential Secrets, connection strings.

@@ -4,10 +4,8 @@
 // preview` and `pulumi up` here with the field, its cause and the safe procedure.
 
 import * as pulumi from "@pulumi/pulumi";
-import type { PlatformConfig } from "./stackConfig";
-import { planKafka } from "./kafka/plan";
-import { planMariaDb } from "./mariadb/plan";
-import { planRedis } from "./redis/plan";
+import { SERVICE_NAMES, type ServiceName } from "./stackConfig";
+import type { ServicePlans } from "./plans";
 import { checkImmutableChanges, StatefulSetRecord, statefulSetRecord } from "./workload/immutable";
 
 /** The stack output that holds the guard's records. */
@@ -28,10 +26,11 @@ async function lastDeployed(): Promise<StatefulSetRecord[]> {
 
 /**
  * The planned StatefulSets' records, after checking them against the last deployment. Throws
- * ImmutableFieldError (nothing has been declared yet) for a change not allowed by allowStatefulSetReplacement.
+ * ImmutableFieldError (nothing has been declared yet) for a change not allowed by `allowReplacement`
+ * (the stack's allowStatefulSetReplacement).
  */
-export async function guardStatefulSets(config: PlatformConfig): Promise<StatefulSetRecord[]> {
-    const planned = [planMariaDb(config.mariadb, config), planRedis(config.redis, config), planKafka(config.kafka, config)].map(statefulSetRecord);
-    checkImmutableChanges(await lastDeployed(), planned, config.allowStatefulSetReplacement);
+export async function guardStatefulSets(plans: ServicePlans, allowReplacement: readonly ServiceName[]): Promise<StatefulSetRecord[]> {
+    const planned = SERVICE_NAMES.map((service) => statefulSetRecord(plans[service]));
+    checkImmutableChanges(await lastDeployed(), planned, allowReplacement);
     return planned;
 }

@@ -73,14 +73,16 @@ export function parseStackConfig(raw: Record<string, unknown>): PlatformConfig {
             r.problems.push(`${PROJECT}:${k}: unknown key; accepted keys are ${Object.keys(TOP_LEVEL_KEYS).join(", ")}`);
         }
     }
+    // Read first: what production stacks run by default (backups, exporters) follows the environment.
+    const platform = readPlatformSettings(r, raw);
     const config: PlatformConfig = {
-        ...readPlatformSettings(r, raw),
+        ...platform,
         kubeconfig: r.optionalString("kubeconfig", raw.kubeconfig),
         kubeContext: r.optionalString("kubeContext", raw.kubeContext),
-        mariadb: readMariaDbSettings(r, raw.mariadb),
-        redis: readRedisSettings(r, raw.redis),
+        mariadb: readMariaDbSettings(r, raw.mariadb, platform.environment),
+        redis: readRedisSettings(r, raw.redis, platform.environment),
         kafka: readKafkaSettings(r, raw.kafka),
-        monitoring: readMonitoringSettings(r, raw.monitoring),
+        monitoring: readMonitoringSettings(r, raw.monitoring, platform.environment),
         allowStatefulSetReplacement: r
             .list("allowStatefulSetReplacement", raw.allowStatefulSetReplacement)
             .map((v, i) => r.oneOf<ServiceName | "">(`allowStatefulSetReplacement[${i}]`, v, "", SERVICE_NAMES))

@@ -3,13 +3,13 @@
 
 import * as assert from "assert";
 import { parseStackConfig } from "../components/stackConfig";
-import { Kafka, kafkaHeapMiB, kafkaJaasConfig, kafkaServerProperties, quorumVoters, replicationSettings } from "../components/kafka";
+import { Kafka, kafkaHeapMiB, planKafka, kafkaJaasConfig, kafkaServerProperties, quorumVoters, replicationSettings } from "../components/kafka";
 import { imageVersion, selectorLabels, standardLabels } from "../components/labels";
-import { MariaDb, mariadbInitSql, mariadbJdbcUrl, mariadbServerConfig } from "../components/mariadb";
+import { MariaDb, mariadbInitSql, mariadbJdbcUrl, mariadbServerConfig, planMariaDb } from "../components/mariadb";
 import { buildNetworkPolicies } from "../components/networkPolicies";
 import { IMAGE_USERS } from "../components/imageUsers";
 import { containerSecurityContext, podSecurityContext, podSecurityLabels } from "../components/podSecurity";
-import { Redis, redisAclFile, redisProbeCommand, redisServerConfig } from "../components/redis";
+import { planRedis, Redis, redisAclFile, redisProbeCommand, redisServerConfig } from "../components/redis";
 import { RenderResult, runOffline } from "../scripts/lib/mockRuntime";
 import { Any, containers, find } from "./helpers/manifests";
 
@@ -23,6 +23,8 @@ const platform = {
     protect: false,
     deleteDataOnDestroy: false,
 };
+/** What the planners read besides a service's settings. */
+const context = { ...platform, monitoring: defaults.monitoring };
 
 function renderComponent(make: () => unknown): Promise<RenderResult> {
     return runOffline(() => {
@@ -38,18 +40,15 @@ function childrenOf(r: RenderResult, componentType: string, name: string) {
 describe("MariaDb component", () => {
     let r: RenderResult;
     before(async () => {
-        r = await renderComponent(
-            () =>
-                new MariaDb("maria", {
-                    platform,
-                    ...defaults.mariadb,
-                    namespace: "sql",
-                    databases: [
-                        { name: "shop", user: "shop_app" },
-                        { name: "billing", user: "billing" },
-                    ],
-                }),
-        );
+        const settings = {
+            ...defaults.mariadb,
+            namespace: "sql",
+            databases: [
+                { name: "shop", user: "shop_app" },
+                { name: "billing", user: "billing" },
+            ],
+        };
+        r = await renderComponent(() => new MariaDb("maria", { settings, plan: planMariaDb(settings, context), platform }));
     });
 
     it("parents every child to the component, named `${name}-child`", () => {
@@ -83,7 +82,8 @@ describe("MariaDb component", () => {
 describe("Redis component", () => {
     let r: RenderResult;
     before(async () => {
-        r = await renderComponent(() => new Redis("cache", { platform, ...defaults.redis, users: [{ name: "carts", keyPattern: "cart:*" }] }));
+        const settings = { ...defaults.redis, users: [{ name: "carts", keyPattern: "cart:*" }] };
+        r = await renderComponent(() => new Redis("cache", { settings, plan: planRedis(settings, context), platform }));
     });
 
     it("mounts redis.conf from the ConfigMap and the ACL file from a Secret", () => {
@@ -106,7 +106,8 @@ describe("Redis component", () => {
 describe("Kafka component", () => {
     let r: RenderResult;
     before(async () => {
-        r = await renderComponent(() => new Kafka("events", { platform, ...defaults.kafka, replicas: 3, users: [{ name: "shop" }] }));
+        const settings = { ...defaults.kafka, replicas: 3, users: [{ name: "shop" }] };
+        r = await renderComponent(() => new Kafka("events", { settings, plan: planKafka(settings, context), platform }));
     });
 
     it("runs 3 voters in parallel with node ids from the ordinal and a generated cluster id", () => {

@@ -28,12 +28,27 @@ function config(extra: Record<string, unknown> = {}) {
 describe("operations: settings", function () {
     it("defaults: backups, point in time and exporters in production only, no Prometheus Operator", function () {
         const dev = config();
-        assert.strictEqual(dev.mariadb.backup.enabled, undefined);
-        assert.strictEqual(dev.mariadb.backup.pointInTime, undefined);
+        assert.strictEqual(dev.mariadb.backup.enabled, false);
+        assert.strictEqual(dev.mariadb.backup.pointInTime, false);
+        assert.strictEqual(dev.redis.backup.enabled, false);
+        assert.strictEqual(dev.monitoring.exporters, false);
         assert.strictEqual(dev.mariadb.backup.storageSize, dev.mariadb.storageSize, "the backup claim defaults to the data volume's size");
         assert.strictEqual(dev.redis.backup.schedule, "45 2 * * *");
+        const prod = config({ environment: "production", storageClass: "longhorn", protect: true, networkPolicies: { allowedNamespaces: ["app"] } });
+        assert.strictEqual(prod.mariadb.backup.enabled, true);
+        assert.strictEqual(prod.mariadb.backup.pointInTime, true);
+        assert.strictEqual(prod.redis.backup.enabled, true);
+        assert.strictEqual(prod.monitoring.exporters, true);
+        // Set explicitly, they win over the environment; no backups means no point-in-time archive.
+        const devOn = config({ mariadb: { backup: { enabled: true } }, monitoring: { exporters: true } });
+        assert.strictEqual(devOn.mariadb.backup.enabled, true);
+        assert.strictEqual(devOn.mariadb.backup.pointInTime, false);
+        assert.strictEqual(devOn.monitoring.exporters, true);
+        const prodOff = config({ environment: "production", storageClass: "longhorn", protect: true, networkPolicies: { allowedNamespaces: ["app"] }, mariadb: { backup: { enabled: false } } });
+        assert.strictEqual(prodOff.mariadb.backup.pointInTime, false);
         const r = new Reader();
-        assert.deepStrictEqual(readMonitoringSettings(r, undefined), MONITORING_DEFAULTS);
+        assert.deepStrictEqual(readMonitoringSettings(r, undefined, "development"), { ...MONITORING_DEFAULTS, exporters: false });
+        assert.deepStrictEqual(readMonitoringSettings(r, undefined, "production"), { ...MONITORING_DEFAULTS, exporters: true });
     });
 
     it("refuses bad values with the key, the value and what is accepted, all at once", function () {
@@ -51,7 +66,7 @@ describe("operations: settings", function () {
             },
         );
         const r = new Reader();
-        readMonitoringSettings(r, { prometheusOperator: "yes", scrapeInterval: "soon", selectorLabels: { "bad key!": "x" }, kafkaJmxAgent: { image: "x:1" } });
+        readMonitoringSettings(r, { prometheusOperator: "yes", scrapeInterval: "soon", selectorLabels: { "bad key!": "x" }, kafkaJmxAgent: { image: "x:1" } }, "development");
         assert.strictEqual(r.problems.length, 4, r.problems.join("\n"));
         assert.throws(() => config({ mariadb: { backup: { enabled: false, pointInTime: true } } }), /pointInTime: true needs mariadb\.backup\.enabled/);
     });
@@ -145,9 +160,9 @@ describe("operations: plans", function () {
         assert.strictEqual(plain.workload.initContainers, undefined);
         assert.ok(!plain.workload.containers[0].ports.some((p) => p.exposure === "metrics"));
         assert.doesNotMatch(plain.objects.find((o) => o.name === "kafka-config")!.data.find((d) => d.key === "start.sh")!.content as string, /javaagent/);
-        assert.match(kafkaMetricsGap({ namespace: "messaging", environment: "production", monitoring: MONITORING_DEFAULTS })!, /msa-infra:kafka\.jmxAgent is not set/);
-        assert.strictEqual(kafkaMetricsGap({ namespace: "messaging", environment: "production", monitoring: MONITORING_DEFAULTS, agent }), undefined);
-        assert.strictEqual(kafkaMetricsGap({ namespace: "messaging", environment: "development", monitoring: MONITORING_DEFAULTS }), undefined, "dev runs no exporters");
+        assert.match(kafkaMetricsGap({ namespace: "messaging", monitoring: prod.monitoring })!, /msa-infra:kafka\.jmxAgent is not set/);
+        assert.strictEqual(kafkaMetricsGap({ namespace: "messaging", monitoring: prod.monitoring, agent }), undefined);
+        assert.strictEqual(kafkaMetricsGap({ namespace: "messaging", monitoring: config().monitoring }), undefined, "dev runs no exporters");
         const off = { ...withAgent, monitoring: { ...MONITORING_DEFAULTS, exporters: false } };
         assert.strictEqual(planKafka(withAgent.kafka, off).workload.initContainers, undefined, "exporters off: no agent even with an image");
     });

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import { parseStackConfig } from "../components/stackConfig";
 import { planMariaDb } from "../components/mariadb";
 import { buildPodSpec, PodReferences } from "../components/workload/podTemplate";
-import { planProblems, ServicePlan } from "../components/workload/plan";
+import type { ServicePlan } from "../components/workload/plan";
 import type { RenderResult } from "../scripts/lib/mockRuntime";
 import { Any, find } from "./helpers/manifests";
 import { renderPlan } from "./helpers/renderPlan";
@@ -32,12 +32,10 @@ describe("pod template: placement", () => {
         assert.strictEqual(spec.topologySpreadConstraints, undefined);
     });
 
-    it("none without a placement; a plan with both placement and spreadAcrossNodes is not sound", () => {
-        const spec = buildPodSpec({ ...base.workload, placement: undefined, spreadAcrossNodes: false }, selector, refs) as Record<string, any>;
+    it("none without a placement", () => {
+        const spec = buildPodSpec({ ...base.workload, placement: undefined }, selector, refs) as Record<string, any>;
         assert.strictEqual(spec.affinity, undefined);
         assert.strictEqual(spec.topologySpreadConstraints, undefined);
-        const both: ServicePlan = { ...base, workload: { ...base.workload, spreadAcrossNodes: true, placement: { nodeSpread: "preferred", zoneSpread: true } } };
-        assert.ok(planProblems(both).includes("placement and spreadAcrossNodes both spread the pods; set only placement"), planProblems(both).join("\n"));
     });
 });
 

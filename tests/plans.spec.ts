@@ -2,7 +2,6 @@
 // produce is sound, and the pure builders turn mounts into volumes and checksums as documented.
 
 import * as assert from "assert";
-import { PlatformSettings } from "../components/config/platform";
 import { parseStackConfig } from "../components/stackConfig";
 import { kafkaJaasConfig, kafkaServerProperties, planKafka, reconcileFiles, type KafkaClientAuth } from "../components/kafka";
 import { planMariaDb } from "../components/mariadb";
@@ -103,7 +102,7 @@ describe("service plans", () => {
 
 describe("pod template builder", () => {
     const config = parseStackConfig({ tls: { enabled: true } });
-    const plan = planMariaDb(config.mariadb, config as PlatformSettings);
+    const plan = planMariaDb(config.mariadb, config);
     const refs: PodReferences = {
         serviceAccountName: "mariadb",
         objects: new Map(plan.objects.map((o) => [o.name, { kind: o.kind, name: o.name }])),

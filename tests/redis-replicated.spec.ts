@@ -210,7 +210,6 @@ describe("Redis plan, replicated", () => {
         });
         assert.deepStrictEqual(planRedis(prod.redis, prod).workload.placement, { nodeSpread: "required", zoneSpread: true });
         assert.deepStrictEqual(plan3.workload.placement, { nodeSpread: "preferred", zoneSpread: true });
-        assert.strictEqual(plan3.workload.spreadAcrossNodes, false);
     });
 
     it("outputs: the Sentinels' host:port, the master name and the Sentinel password's Secret; the standalone fields unchanged", () => {

@@ -3,6 +3,7 @@
 // targets (ServiceMonitor/PodMonitor) are rendered. Backups are per service (`<service>.backup`, in the
 // service's settings.ts); the monitoring namespace that may scrape is `networkPolicies.monitoringNamespace`.
 
+import type { Environment } from "./platform";
 import { Reader } from "./reader";
 import { QUANTITY } from "./units";
 
@@ -10,9 +11,9 @@ export interface MonitoringSettings {
     /**
      * Run a metrics exporter next to each server (mysqld_exporter and redis_exporter as sidecars, the JMX
      * exporter agent in the Kafka brokers), each with its own least-privilege credentials. Default: true in
-     * production, false otherwise (resolved by the plans: `exportersEnabled`).
+     * production, false otherwise.
      */
-    exporters?: boolean;
+    exporters: boolean;
     /**
      * The cluster runs the Prometheus Operator: render PrometheusRule (alerts) and ServiceMonitor/PodMonitor
      * (scrape targets) objects. Default false (the CRDs would be refused by a cluster without them).
@@ -28,16 +29,12 @@ export interface MonitoringSettings {
     scrapeInterval: string;
 }
 
-export const MONITORING_DEFAULTS: MonitoringSettings = { prometheusOperator: false, selectorLabels: {}, scrapeInterval: "30s" };
+/** The defaults of `monitoring` that do not depend on the environment. */
+export const MONITORING_DEFAULTS: Omit<MonitoringSettings, "exporters"> = { prometheusOperator: false, selectorLabels: {}, scrapeInterval: "30s" };
 
-/** Whether the stack runs the exporters: as set, else in production. */
-export function exportersEnabled(monitoring: MonitoringSettings, environment: string): boolean {
-    return monitoring.exporters ?? environment === "production";
-}
-
-/** Whether a service's backups run: as set, else in production (development data is disposable). */
-export function backupsEnabled(backup: { enabled?: boolean }, environment: string): boolean {
-    return backup.enabled ?? environment === "production";
+/** What production stacks run and development stacks leave off by default: exporters and backups. */
+export function onInProduction(environment: Environment): boolean {
+    return environment === "production";
 }
 
 /** The keys accepted under `monitoring`. */
@@ -50,8 +47,8 @@ export const PROMETHEUS_DURATION = /^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
-/** Reads `msa-infra:monitoring`; absent means the defaults. */
-export function readMonitoringSettings(r: Reader, value: unknown): MonitoringSettings {
+/** Reads `msa-infra:monitoring`; absent means the defaults (exporters: on in production). */
+export function readMonitoringSettings(r: Reader, value: unknown, environment: Environment): MonitoringSettings {
     const raw = r.object("monitoring", value, MONITORING_KEYS);
     const selectorLabels: Record<string, string> = {};
     if (raw.selectorLabels !== undefined) {
@@ -73,7 +70,7 @@ export function readMonitoringSettings(r: Reader, value: unknown): MonitoringSet
         r.fail("monitoring.scrapeInterval", scrapeInterval, "a positive Prometheus duration such as 30s");
     }
     return {
-        ...(raw.exporters === undefined ? {} : { exporters: r.boolean("monitoring.exporters", raw.exporters, false) }),
+        exporters: r.boolean("monitoring.exporters", raw.exporters, onInProduction(environment)),
         prometheusOperator: r.boolean("monitoring.prometheusOperator", raw.prometheusOperator, MONITORING_DEFAULTS.prometheusOperator),
         selectorLabels,
         scrapeInterval,
@@ -85,8 +82,8 @@ export const CRON_SCHEDULE = /^(@(yearly|annually|monthly|weekly|daily|midnight|
 
 /** What a service's backup settings look like (mariadb.backup, redis.backup). */
 export interface BackupSettings {
-    /** Run the scheduled backup CronJob. Default: true in production, false otherwise (`backupsEnabled`). */
-    enabled?: boolean;
+    /** Run the scheduled backup CronJob. Default: true in production, false otherwise (development data is disposable). */
+    enabled: boolean;
     /** Cron schedule of the full backup (the controller's time zone, UTC on K3s). */
     schedule: string;
     /** Days a backup is kept; the newest one is always kept. Default 7. */
@@ -98,19 +95,23 @@ export interface BackupSettings {
 /** The keys every service's `backup` object accepts (a service may add its own). */
 export const BACKUP_KEYS = ["enabled", "schedule", "retentionDays", "storageSize"] as const;
 
-/** Reads `<service>.backup`'s shared keys; `extraKeys` are the service's own (read by the caller from `raw`). */
+/**
+ * Reads `<service>.backup`'s shared keys (`enabled` defaults to on in production); `extraKeys` are the
+ * service's own (read by the caller from `raw`).
+ */
 export function readBackupSettings(
     r: Reader,
     key: string,
     value: unknown,
-    defaults: BackupSettings,
+    defaults: Omit<BackupSettings, "enabled">,
+    environment: Environment,
     extraKeys: readonly string[] = [],
 ): { raw: Record<string, unknown>; settings: BackupSettings } {
     const raw = r.object(key, value, [...BACKUP_KEYS, ...extraKeys]);
     return {
         raw,
         settings: {
-            ...(raw.enabled === undefined ? {} : { enabled: r.boolean(`${key}.enabled`, raw.enabled, false) }),
+            enabled: r.boolean(`${key}.enabled`, raw.enabled, onInProduction(environment)),
             schedule: r.string(`${key}.schedule`, raw.schedule, defaults.schedule, CRON_SCHEDULE, "a cron schedule of five fields, such as \"15 2 * * *\""),
             retentionDays: r.integer(`${key}.retentionDays`, raw.retentionDays, defaults.retentionDays, { min: 1, max: 365 }),
             storageSize: r.string(`${key}.storageSize`, raw.storageSize, defaults.storageSize, QUANTITY, "a quantity such as 20Gi"),

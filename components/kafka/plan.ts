@@ -2,14 +2,12 @@
 // image, a generated cluster id, SASL/PLAIN users from a JAAS file, ACLs (StandardAuthorizer) and topics
 // applied by a reconcile Job, TLS on every listener with a reloader, and the Restricted pod profile.
 
-import type { PlatformSettings } from "../config/platform";
-import { MONITORING_DEFAULTS, type MonitoringSettings } from "../config/operations";
 import { kafkaMetricsPlan } from "../monitoring/kafka";
 import type { ResourceSettings } from "../config/service";
 import { IMAGE_USERS } from "../imageUsers";
 import { sha256 } from "../hash";
 import { tlsConnection, TlsConnection } from "../connections";
-import { dataVolume, derived, generatedValue, JobPlan, mountObject, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { dataVolume, derived, generatedValue, JobPlan, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import {
@@ -31,7 +29,7 @@ import {
     kafkaTlsReloadScript,
 } from "./files";
 import { reconcileFiles } from "./reconcile";
-import { KAFKA_DEFAULTS, type KafkaBrokerIdentity, type KafkaSettings } from "./settings";
+import type { KafkaBrokerIdentity, KafkaSettings } from "./settings";
 
 /** Names of Kafka's ConfigMaps and Secrets. */
 export const KAFKA_OBJECTS = { config: "kafka-config", jaas: "kafka-jaas", admin: "kafka-user-admin", reconcile: "kafka-reconcile" };
@@ -59,16 +57,10 @@ const TOOL_RESOURCES: ResourceSettings = { requests: { cpu: "50m", memory: "192M
  * Decides every object of the Kafka service. `platform.monitoring` (the stack's `monitoring` settings) with
  * `kafka.jmxAgent` turns the brokers' metrics agent and the Prometheus Operator objects on.
  */
-export function planKafka(settings: KafkaSettings, platform: PlatformSettings & { monitoring?: MonitoringSettings }): ServicePlan {
+export function planKafka(settings: KafkaSettings, platform: PlanContext): ServicePlan {
     const tls = platform.tls.enabled;
-    const metrics = kafkaMetricsPlan({
-        namespace: settings.namespace,
-        environment: platform.environment,
-        monitoring: platform.monitoring ?? MONITORING_DEFAULTS,
-        agent: settings.jmxAgent,
-    });
+    const metrics = kafkaMetricsPlan({ namespace: settings.namespace, monitoring: platform.monitoring, agent: settings.jmxAgent });
     const { clusterId, brokerPassword, brokerNextPassword, adminPassword } = KAFKA_GENERATED;
-    const brokerLogin = settings.brokerLogin ?? KAFKA_DEFAULTS.brokerLogin;
     const users = settings.users.map((u) => ({ name: u.name, password: KAFKA_GENERATED.userPassword(u.name) }));
     const jaasUsers = [{ name: ADMIN_USER, password: adminPassword }, ...users];
     const heap = kafkaHeapMiB(settings.resources.limits.memory, settings.heapPercent);
@@ -77,9 +69,9 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings & 
         namespace: settings.namespace,
         tls,
         clientAuth: settings.clientAuth,
-        topics: settings.topics ?? [],
+        topics: settings.topics,
         users: settings.users,
-        deleteUndeclaredTopics: settings.deleteUndeclaredTopics ?? KAFKA_DEFAULTS.deleteUndeclaredTopics,
+        deleteUndeclaredTopics: settings.deleteUndeclaredTopics,
     });
     const adminMount = mountObject("admin", KAFKA_PATHS.admin, KAFKA_OBJECTS.admin);
     const runtimeMount = scratch("runtime", KAFKA_PATHS.runtime);
@@ -131,7 +123,7 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings & 
                         key: "kafka_server_jaas.conf",
                         content: derived([brokerPassword, brokerNextPassword, ...jaasUsers.map((u) => u.password)], (v) =>
                             kafkaJaasConfig(
-                                { login: brokerLogin, passwords: { broker: v[brokerPassword], "broker-next": v[brokerNextPassword] } },
+                                { login: settings.brokerLogin, passwords: { broker: v[brokerPassword], "broker-next": v[brokerNextPassword] } },
                                 jaasUsers.map((u) => ({ name: u.name, password: v[u.password] })),
                             ),
                         ),
@@ -174,11 +166,8 @@ export function planKafka(settings: KafkaSettings, platform: PlatformSettings & 
             podManagementPolicy: "Parallel",
             terminationGracePeriodSeconds: 120,
             user: IMAGE_USERS.kafka,
-            spreadAcrossNodes: false,
-            // Two voters on one node would lose the quorum's majority with that node: one per node is required
-            // in production (preferred elsewhere, so a one-node dev cluster still runs 3), spread over zones.
-            placement:
-                settings.replicas > 1 ? { nodeSpread: platform.environment === "production" ? "required" : "preferred", zoneSpread: true } : undefined,
+            // Two voters on one node would lose the quorum's majority with that node.
+            placement: replicaPlacement(settings.replicas, platform.environment),
             storage: { size: settings.storageSize, storageClass: platform.storageClass },
             ...(metrics.initContainers.length > 0 ? { initContainers: metrics.initContainers } : {}),
             containers: [
@@ -302,7 +291,7 @@ export interface KafkaConnection {
     tls: TlsConnection;
 }
 
-export function kafkaConnection(settings: KafkaSettings, platform: PlatformSettings): KafkaConnection {
+export function kafkaConnection(settings: KafkaSettings, platform: Pick<PlanContext, "tls">): KafkaConnection {
     const host = serviceHost(KAFKA_APP, settings.namespace);
     return {
         host,
@@ -314,7 +303,7 @@ export function kafkaConnection(settings: KafkaSettings, platform: PlatformSetti
         saslMechanism: settings.clientAuth === "sasl" ? "PLAIN" : undefined,
         adminSecret: { name: KAFKA_OBJECTS.admin, key: "password" },
         users: settings.users.map((u) => ({ user: u.name, secretName: userSecretName(KAFKA_APP, u.name) })),
-        topics: (settings.topics ?? []).map((t) => t.name),
+        topics: settings.topics.map((t) => t.name),
         tls: tlsConnection(platform.tls, KAFKA_APP),
     };
 }

@@ -68,11 +68,11 @@ export interface KafkaSettings extends ServiceSettings {
     /** JVM heap as a percentage of the memory limit (the rest is page cache and off-heap). Default 50. */
     heapPercent: number;
     /** The identity the brokers log in to each other with (both are always accepted). Default "broker". */
-    brokerLogin?: KafkaBrokerIdentity;
+    brokerLogin: KafkaBrokerIdentity;
     /** Topics the reconcile Job creates and keeps as declared. Default none. */
-    topics?: KafkaTopic[];
+    topics: KafkaTopic[];
     /** Let the reconcile Job delete topics that are not declared (Kafka's internal topics excepted). Default false. */
-    deleteUndeclaredTopics?: boolean;
+    deleteUndeclaredTopics: boolean;
     /**
      * Where the JMX exporter agent comes from (the brokers' metrics, with `monitoring.exporters`): an image
      * holding jmx_prometheus_javaagent 1.0.1 and `cp`. Default none: Kafka runs without metrics (and the
@@ -102,7 +102,7 @@ function readJmxAgent(r: Reader, value: unknown): KafkaJmxAgentSettings | undefi
 }
 
 /** The seed's Kafka: namespace messaging, apache/kafka:3.8.1, one KRaft node, 10Gi. */
-export const KAFKA_DEFAULTS: Required<Omit<KafkaSettings, "jmxAgent">> = {
+export const KAFKA_DEFAULTS: Omit<KafkaSettings, "jmxAgent"> = {
     namespace: "messaging",
     image: "apache/kafka:3.8.1",
     replicas: 1,

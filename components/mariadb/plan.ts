@@ -1,8 +1,6 @@
 // MariaDB's plan: the official image as a single-instance StatefulSet, a generated root password, declared
 // application databases and users reconciled by init SQL at every start, and the Restricted pod profile.
 
-import type { PlatformSettings } from "../config/platform";
-import { backupsEnabled, exportersEnabled, MONITORING_DEFAULTS, MonitoringSettings } from "../config/operations";
 import { mariadbMonitoring } from "../monitoring/mariadb";
 import { IMAGE_USERS } from "../imageUsers";
 import { tlsConnection, TlsConnection } from "../connections";
@@ -13,6 +11,8 @@ import {
     derived,
     generatedValue,
     mountObject,
+    PlanContext,
+    replicaPlacement,
     scratch,
     ServicePlan,
     tlsVolume,
@@ -74,11 +74,6 @@ export const MARIADB_GENERATED = {
 const rootPassword = MARIADB_GENERATED.rootPassword;
 const userPassword = MARIADB_GENERATED.userPassword;
 
-/** Whether the stack archives binary logs for point-in-time restores (default: production stacks). */
-export function mariadbPointInTime(settings: MariaDbSettings, platform: PlatformSettings): boolean {
-    return backupsEnabled(settings.backup, platform.environment) && (settings.backup.pointInTime ?? platform.environment === "production");
-}
-
 /** Whether the stack runs a primary with replicas (mariadb.replicas > 1). */
 export function mariadbReplicated(settings: MariaDbSettings): boolean {
     return settings.replicas > 1;
@@ -103,15 +98,15 @@ export const EXPORTER_RESOURCES = { requests: { cpu: "10m", memory: "32Mi" }, li
 
 /**
  * Decides every object of the MariaDB service. `platform.monitoring` (the stack's `monitoring` settings)
- * turns the exporter sidecar and the Prometheus Operator objects on; absent, its defaults apply.
+ * turns the exporter sidecar and the Prometheus Operator objects on.
  */
-export function planMariaDb(settings: MariaDbSettings, platform: PlatformSettings & { monitoring?: MonitoringSettings }): ServicePlan {
+export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): ServicePlan {
     const host = serviceHost(MARIADB_APP, settings.namespace);
     const tls = platform.tls.enabled;
-    const monitoring = platform.monitoring ?? MONITORING_DEFAULTS;
-    const backup = backupsEnabled(settings.backup, platform.environment);
-    const pointInTime = mariadbPointInTime(settings, platform);
-    const exporter = exportersEnabled(monitoring, platform.environment);
+    const monitoring = platform.monitoring;
+    const backup = settings.backup.enabled;
+    const pointInTime = settings.backup.pointInTime;
+    const exporter = monitoring.exporters;
     const replicated = mariadbReplicated(settings);
     // Replicas replay the primary's binary log, so replication needs it whether or not backups archive it.
     const binlog = pointInTime || replicated;
@@ -271,9 +266,8 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlatformSetting
             podManagementPolicy: "OrderedReady",
             terminationGracePeriodSeconds: 60,
             user: IMAGE_USERS.mariadb,
-            spreadAcrossNodes: false,
-            // A node (or zone) loss takes at most one copy of the data. Development clusters may have one node.
-            placement: replicated ? { nodeSpread: platform.environment === "production" ? "required" : "preferred", zoneSpread: true } : undefined,
+            // A node (or zone) loss takes at most one copy of the data.
+            placement: replicaPlacement(settings.replicas, platform.environment),
             storage: { size: settings.storageSize, storageClass: platform.storageClass },
             initContainers: [
                 {
@@ -497,7 +491,7 @@ export interface MariaDbConnection {
     readJdbcUrl?: string;
 }
 
-export function mariadbConnection(settings: MariaDbSettings, platform: PlatformSettings): MariaDbConnection {
+export function mariadbConnection(settings: MariaDbSettings, platform: Pick<PlanContext, "tls">): MariaDbConnection {
     const host = serviceHost(MARIADB_APP, settings.namespace);
     const tls = platform.tls.enabled;
     return {

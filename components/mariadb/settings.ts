@@ -1,6 +1,7 @@
 // Stack config of MariaDB (`msa-infra:mariadb`): what can be set, its defaults, and how it is validated.
 
-import { BackupSettings, CRON_SCHEDULE, readBackupSettings } from "../config/operations";
+import { BackupSettings, CRON_SCHEDULE, onInProduction, readBackupSettings } from "../config/operations";
+import type { Environment } from "../config/platform";
 import { IDENTIFIER, IDENTIFIER_ACCEPTED, IMAGE, Reader } from "../config/reader";
 import { readServiceSettings, ServiceSettings } from "../config/service";
 import { QUANTITY } from "../config/units";
@@ -9,9 +10,10 @@ export interface MariaDbBackupSettings extends BackupSettings {
     /**
      * Point-in-time recovery: binary logging (ROW format) on the server and a CronJob that archives every
      * closed binary log to its own claim (`mariadb-binlog-archive`), so a restore can stop at any moment
-     * between two archived transactions. Default: true in production, false otherwise.
+     * between two archived transactions. Default: true in production, false otherwise; always false when
+     * backups are off.
      */
-    pointInTime?: boolean;
+    pointInTime: boolean;
     /** Cron schedule of the binary-log archiver: at most this much of the newest changes can be lost. Default every 5 minutes. */
     binlogArchiveSchedule: string;
     /** Size of the binary-log archive claim. Default: the data volume's size. */
@@ -46,8 +48,11 @@ export interface MariaDbSettings extends ServiceSettings {
     exporterImage: string;
 }
 
+/** The defaults that do not depend on the environment (backups and point-in-time archiving do). */
+export type MariaDbDefaults = Omit<MariaDbSettings, "backup"> & { backup: Omit<MariaDbBackupSettings, "enabled" | "pointInTime"> };
+
 /** The seed's MariaDB: namespace db, mariadb:10.11, one pod, 10Gi. */
-export const MARIADB_DEFAULTS: MariaDbSettings = {
+export const MARIADB_DEFAULTS: MariaDbDefaults = {
     namespace: "db",
     image: "mariadb:10.11",
     replicas: 1,
@@ -73,7 +78,7 @@ export const MARIADB_MAX_REPLICAS = 5;
 /** Users the image, the probes, the backups, the exporter and replication own. */
 const RESERVED_USERS = ["root", "healthcheck", "mysql", "backup", "exporter", "replication"];
 
-export function readMariaDbSettings(r: Reader, value: unknown): MariaDbSettings {
+export function readMariaDbSettings(r: Reader, value: unknown, environment: Environment): MariaDbSettings {
     const { raw, settings } = readServiceSettings(r, {
         key: "mariadb",
         value,
@@ -107,11 +112,14 @@ export function readMariaDbSettings(r: Reader, value: unknown): MariaDbSettings 
         "mariadb.backup",
         raw.backup,
         { ...MARIADB_DEFAULTS.backup, storageSize: size },
+        environment,
         ["pointInTime", "binlogArchiveSchedule", "binlogStorageSize"],
     );
+    const pointInTime = r.boolean("mariadb.backup.pointInTime", rawBackup.pointInTime, onInProduction(environment));
     const mariadbBackup: MariaDbBackupSettings = {
         ...backup,
-        pointInTime: rawBackup.pointInTime === undefined ? undefined : r.boolean("mariadb.backup.pointInTime", rawBackup.pointInTime, false),
+        // Archived binary logs are replayed on top of a full backup: without backups there is nothing to archive for.
+        pointInTime: backup.enabled && pointInTime,
         binlogArchiveSchedule: r.string(
             "mariadb.backup.binlogArchiveSchedule",
             rawBackup.binlogArchiveSchedule,
@@ -121,7 +129,7 @@ export function readMariaDbSettings(r: Reader, value: unknown): MariaDbSettings 
         ),
         binlogStorageSize: r.string("mariadb.backup.binlogStorageSize", rawBackup.binlogStorageSize, size, QUANTITY, "a quantity such as 20Gi"),
     };
-    if (mariadbBackup.pointInTime && mariadbBackup.enabled === false) {
+    if (rawBackup.pointInTime === true && rawBackup.enabled === false) {
         r.problem("mariadb.backup.pointInTime", "true needs mariadb.backup.enabled: a point-in-time restore starts from a full backup");
     }
     r.unique("mariadb.databases[].name", databases.map((d) => d.name));

@@ -15,7 +15,8 @@
 // broker's own start gets the -javaagent option (kafkaStartScript): an admin tool run in the container
 // (kubectl exec ... kafka-topics.sh) would otherwise start a second agent on the same port and fail.
 
-import { exportersEnabled, type MonitoringSettings } from "../config/operations";
+import type { MonitoringSettings } from "../config/operations";
+import type { KafkaJmxAgentSettings } from "../kafka/settings";
 import type { ContainerPlan, DataObjectPlan, ExtraObjectPlan, MountPlan, PortPlan } from "../workload/plan";
 import { podMonitor, podMonitorName, prometheusRule } from "./objects";
 import { diskRules, kafkaRules, podMonitorJob, RuleGroup } from "./rules";
@@ -32,14 +33,6 @@ export const KAFKA_JMX_PATHS = {
 };
 /** ConfigMap holding the agent's rules. */
 export const KAFKA_JMX_OBJECT = "kafka-jmx-exporter";
-
-/** Where the agent jar comes from: an image of the platform's registry (`kafka.jmxAgent`). */
-export interface KafkaJmxAgent {
-    /** Image holding the jar and a `cp` (e.g. busybox with the jar added). */
-    image: string;
-    /** Absolute path of the jar in that image. Default /jmx_prometheus_javaagent.jar. */
-    jar: string;
-}
 
 /**
  * The agent's configuration: only the MBeans the alerts and the README's series list use (a full MBean walk
@@ -96,14 +89,13 @@ export interface KafkaMetricsPlan {
 
 export interface KafkaMetricsInput {
     namespace: string;
-    environment: string;
     monitoring: MonitoringSettings;
-    agent?: KafkaJmxAgent;
+    agent?: KafkaJmxAgentSettings;
 }
 
 /** Why Kafka runs without metrics although the stack runs exporters (for a warning), or undefined. */
 export function kafkaMetricsGap(i: KafkaMetricsInput): string | undefined {
-    if (!exportersEnabled(i.monitoring, i.environment) || i.agent) return undefined;
+    if (!i.monitoring.exporters || i.agent) return undefined;
     return (
         "monitoring.exporters is on but msa-infra:kafka.jmxAgent is not set: the Kafka brokers run without the " +
         "JMX exporter agent, so Kafka has no metrics and no broker alerts (only the disk alerts). Set " +
@@ -117,7 +109,7 @@ export function kafkaMetricsPlan(i: KafkaMetricsInput): KafkaMetricsPlan {
         i.monitoring.prometheusOperator
             ? [...(agent ? [podMonitor("kafka", i.monitoring)] : []), prometheusRule("kafka", i.monitoring, kafkaRuleGroups(i.namespace, agent))]
             : [];
-    if (!exportersEnabled(i.monitoring, i.environment) || !i.agent) {
+    if (!i.monitoring.exporters || !i.agent) {
         return { agent: false, objects: [], initContainers: [], ports: [], mounts: [], extraObjects: rules(false), warning: kafkaMetricsGap(i) };
     }
     const agentVolume: MountPlan = { volume: "jmx-agent", path: KAFKA_JMX_PATHS.agentDir, source: { kind: "scratch", sizeLimit: "16Mi" } };

@@ -3,12 +3,10 @@
 // redis.replicas > 1, every pod also runs a Sentinel, replicas authenticate to the primary as `replication`,
 // Sentinels to Redis as `sentinel`, and clients to the Sentinels with their own password (sentinel.ts).
 
-import type { PlatformSettings } from "../config/platform";
-import { backupsEnabled, exportersEnabled, MONITORING_DEFAULTS, MonitoringSettings } from "../config/operations";
 import { redisMonitoring } from "../monitoring/redis";
 import { IMAGE_USERS } from "../imageUsers";
 import { tlsConnection, TlsConnection } from "../connections";
-import { backupCronJobPlan, ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlacementPlan, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { backupCronJobPlan, ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import { REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
@@ -73,23 +71,14 @@ export function redisReplicated(settings: Pick<RedisSettings, "replicas">): bool
 }
 
 /**
- * One pod per node, required in production (a node loss then takes one pod, never the primary and a
- * replica together) and preferred in development (a one-node cluster still runs every pod); spread over
- * zones where the nodes have zone labels.
- */
-export function redisPlacement(environment: PlatformSettings["environment"]): PlacementPlan {
-    return { nodeSpread: environment === "production" ? "required" : "preferred", zoneSpread: true };
-}
-
-/**
  * Decides every object of the Redis service. `platform.monitoring` (the stack's `monitoring` settings) turns
- * the exporter sidecar and the Prometheus Operator objects on; absent, its defaults apply.
+ * the exporter sidecar and the Prometheus Operator objects on.
  */
-export function planRedis(settings: RedisSettings, platform: PlatformSettings & { monitoring?: MonitoringSettings }): ServicePlan {
+export function planRedis(settings: RedisSettings, platform: PlanContext): ServicePlan {
     const tls = platform.tls.enabled;
-    const monitoring = platform.monitoring ?? MONITORING_DEFAULTS;
-    const exporter = exportersEnabled(monitoring, platform.environment);
-    const backup = backupsEnabled(settings.backup, platform.environment);
+    const monitoring = platform.monitoring;
+    const exporter = monitoring.exporters;
+    const backup = settings.backup.enabled;
     const metrics = REDIS_GENERATED.metricsPassword;
     const admin = REDIS_GENERATED.adminPassword;
     const users = settings.users.map((u) => ({ user: u, password: REDIS_GENERATED.userPassword(u.name) }));
@@ -191,8 +180,7 @@ export function planRedis(settings: RedisSettings, platform: PlatformSettings & 
             podManagementPolicy: "OrderedReady",
             terminationGracePeriodSeconds: 30,
             user: IMAGE_USERS.redis,
-            spreadAcrossNodes: false,
-            placement: replicated ? redisPlacement(platform.environment) : undefined,
+            placement: replicaPlacement(settings.replicas, platform.environment),
             storage: { size: settings.storageSize, storageClass: platform.storageClass },
             containers: [
                 {
@@ -408,7 +396,7 @@ export interface RedisSentinelConnection {
     passwordSecret: { name: string; key: string };
 }
 
-export function redisConnection(settings: RedisSettings, platform: PlatformSettings): RedisConnection {
+export function redisConnection(settings: RedisSettings, platform: Pick<PlanContext, "tls">): RedisConnection {
     const host = serviceHost(REDIS_APP, settings.namespace);
     return {
         host,

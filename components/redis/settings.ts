@@ -1,6 +1,7 @@
 // Stack config of Redis (`msa-infra:redis`): what can be set, its defaults, and how it is validated.
 
 import { BackupSettings, readBackupSettings } from "../config/operations";
+import type { Environment } from "../config/platform";
 import { IDENTIFIER, IDENTIFIER_ACCEPTED, IMAGE, Reader } from "../config/reader";
 import { readServiceSettings, ServiceSettings } from "../config/service";
 
@@ -57,7 +58,10 @@ export interface RedisSettings extends ServiceSettings {
 }
 
 /** The seed's Redis: namespace cache, redis:7.2-alpine, one pod, 5Gi. */
-export const REDIS_DEFAULTS: RedisSettings = {
+/** The defaults that do not depend on the environment (whether backups run does). */
+export type RedisDefaults = Omit<RedisSettings, "backup"> & { backup: Omit<BackupSettings, "enabled"> };
+
+export const REDIS_DEFAULTS: RedisDefaults = {
     namespace: "cache",
     image: "redis:7.2-alpine",
     replicas: 1,
@@ -78,7 +82,7 @@ const RESERVED_USERS = ["default", "metrics", "replication", "sentinel"];
 
 const REDIS_KEY_PATTERN = /^[A-Za-z0-9_:.*{}\-]+$/;
 
-export function readRedisSettings(r: Reader, value: unknown): RedisSettings {
+export function readRedisSettings(r: Reader, value: unknown, environment: Environment): RedisSettings {
     const { raw, settings } = readServiceSettings(r, {
         key: "redis",
         value,
@@ -109,7 +113,7 @@ export function readRedisSettings(r: Reader, value: unknown): RedisSettings {
         users,
         maxmemoryPolicy: r.oneOf("redis.maxmemoryPolicy", raw.maxmemoryPolicy, REDIS_DEFAULTS.maxmemoryPolicy, MAXMEMORY_POLICIES),
         maxmemoryPercent: r.integer("redis.maxmemoryPercent", raw.maxmemoryPercent, REDIS_DEFAULTS.maxmemoryPercent, { min: 10, max: 90 }),
-        backup: readBackupSettings(r, "redis.backup", raw.backup, { ...REDIS_DEFAULTS.backup, storageSize: settings.storageSize }).settings,
+        backup: readBackupSettings(r, "redis.backup", raw.backup, { ...REDIS_DEFAULTS.backup, storageSize: settings.storageSize }, environment).settings,
         exporterImage: r.string("redis.exporterImage", raw.exporterImage, REDIS_DEFAULTS.exporterImage, IMAGE, "an image reference with an explicit tag or digest"),
     };
 }

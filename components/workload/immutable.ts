@@ -5,8 +5,9 @@
 // the run with the field, the config key behind it and the safe procedure. Pure, except the error class.
 
 import * as pulumi from "@pulumi/pulumi";
-import type { ServicePlan } from "./plan";
+import { QUANTITY, quantityToBytes } from "../config/units";
 import { headlessServiceName } from "../dnsNames";
+import type { ServicePlan } from "./plan";
 import { selectorLabels } from "../labels";
 
 /** What the API server will not change on a StatefulSet, as the plan decides it. */
@@ -53,7 +54,8 @@ const ORPHAN_REPLACE =
     "and their PersistentVolumeClaims and rolls them to its template";
 
 function storageProcedure(app: string, before: string, after: string): string {
-    const grows = parseQuantity(after) > parseQuantity(before);
+    // A recorded size that is no quantity (edited state) never counts as growth.
+    const grows = QUANTITY.test(after) && QUANTITY.test(before) && quantityToBytes(after) > quantityToBytes(before);
     if (!grows) {
         return `volumes cannot shrink: keep ${before}, or move the data to a new stack (back up, restore) - nothing in place can make ${app}'s volumes smaller`;
     }
@@ -61,12 +63,6 @@ function storageProcedure(app: string, before: string, after: string): string {
         `grow the existing volumes first: for each pod i, kubectl patch pvc data-${app}-<i> -p '{"spec":{"resources":{"requests":{"storage":"${after}"}}}}' ` +
         `(the StorageClass must allow volume expansion), then ${ORPHAN_REPLACE}`
     );
-}
-
-function parseQuantity(q: string): number {
-    const m = /^([0-9.]+)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.exec(q);
-    const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 };
-    return m ? parseFloat(m[1]) * (units[m[2] ?? ""] ?? 1) : NaN;
 }
 
 /** A label map as text that does not depend on key order (stack outputs come back with sorted keys). */

@@ -2,8 +2,15 @@
 // exists (the awsx "decide first, then create" split). plan.ts of each service builds one from validated
 // settings; render.ts turns it into Kubernetes objects. Plans are unit-tested without any Pulumi runtime.
 
+import type { MonitoringSettings } from "../config/operations";
+import type { Environment, PlatformSettings } from "../config/platform";
 import type { ResourceSettings } from "../config/service";
 import type { ImageUser } from "../imageUsers";
+
+/** What a service's planner reads besides the service's own settings: the stack-wide settings and monitoring. */
+export interface PlanContext extends PlatformSettings {
+    monitoring: MonitoringSettings;
+}
 
 /** Who may reach a port: clients (client Service, client namespaces), the service's own pods only, or monitoring. */
 export const EXPOSURES = ["client", "peer", "metrics"] as const;
@@ -146,15 +153,22 @@ export interface PlacementPlan {
     zoneSpread: boolean;
 }
 
+/**
+ * Where a replicated set's pods go: one per node, required in production (a node loss then takes one pod:
+ * never a primary and its replica, never two Kafka voters) and preferred elsewhere (a one-node development
+ * cluster still runs every pod); spread over zones where the nodes have zone labels. None for a single pod.
+ */
+export function replicaPlacement(replicas: number, environment: Environment): PlacementPlan | undefined {
+    return replicas > 1 ? { nodeSpread: environment === "production" ? "required" : "preferred", zoneSpread: true } : undefined;
+}
+
 export interface StatefulSetPlan {
     replicas: number;
     podManagementPolicy: PodManagementPolicy;
     terminationGracePeriodSeconds: number;
     /** The image's non-root user: the pod's and every container's identity. */
     user: ImageUser;
-    /** Prefer one pod per node (replicated services). */
-    spreadAcrossNodes: boolean;
-    /** Anti-affinity and topology spread of the pods; replaces spreadAcrossNodes (then false). Default none. */
+    /** Anti-affinity and topology spread of the pods. Default none. */
     placement?: PlacementPlan;
     /** Run to completion, in order, before the containers start (preparing the volume). */
     initContainers?: ContainerPlan[];
@@ -314,9 +328,6 @@ export function planProblems(plan: ServicePlan): string[] {
         if (c.probes.liveness || c.probes.readiness || c.probes.startup || c.ports.length > 0) {
             problems.push(`init container ${c.name} may have no probes and no ports`);
         }
-    }
-    if (plan.workload.placement && plan.workload.spreadAcrossNodes) {
-        problems.push("placement and spreadAcrossNodes both spread the pods; set only placement");
     }
     const names = allContainers(plan.workload).map((c) => c.name);
     if (new Set(names).size !== names.length) {

@@ -106,17 +106,6 @@ export function buildVolumes(containers: ContainerPlan[], refs: PodReferences): 
     return volumes;
 }
 
-/** Preferred (not required) spreading over nodes, so a small cluster can still schedule every pod. */
-export function spreadOverNodes(selector: Record<string, string>) {
-    return {
-        podAntiAffinity: {
-            preferredDuringSchedulingIgnoredDuringExecution: [
-                { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" } },
-            ],
-        },
-    };
-}
-
 /** A placement plan as pod anti-affinity (per node) and a topology spread constraint (per zone). */
 export function placementFields(placement: PlacementPlan, selector: Record<string, string>): Pick<PodSpec, "affinity" | "topologySpreadConstraints"> {
     const term = { labelSelector: { matchLabels: selector }, topologyKey: "kubernetes.io/hostname" };
@@ -139,7 +128,6 @@ export function buildPodSpec(workload: StatefulSetPlan, selector: Record<string,
     return {
         ...hardenedPodFields(workload.user, refs.serviceAccountName),
         terminationGracePeriodSeconds: workload.terminationGracePeriodSeconds,
-        affinity: workload.spreadAcrossNodes ? spreadOverNodes(selector) : undefined,
         ...(workload.placement ? placementFields(workload.placement, selector) : {}),
         initContainers: init.length > 0 ? init.map((c) => buildContainer(c, workload.user, refs)) : undefined,
         containers: workload.containers.map((c) => buildContainer(c, workload.user, refs)),

@@ -35,17 +35,16 @@ export function statefulSetOptions(parent: pulumi.Resource, protect: boolean): p
     return { parent, protect, deleteBeforeReplace: true, replaceOnChanges: STATEFULSET_IMMUTABLE_FIELDS };
 }
 
-/** A generated value of the plan, as created. */
-export type GeneratedResource = random.RandomPassword | random.RandomId;
-
-/** Everything the renderer created for one service. */
+/** Everything the renderer created for one service, each kind in its own typed map. */
 export interface RenderedService {
     namespace: k8s.core.v1.Namespace;
     serviceAccount: k8s.core.v1.ServiceAccount;
-    /** Generated values by plan id. */
-    generated: ReadonlyMap<string, GeneratedResource>;
-    /** ConfigMaps and Secrets by metadata.name. */
-    objects: ReadonlyMap<string, k8s.core.v1.ConfigMap | k8s.core.v1.Secret>;
+    /** Generated passwords and KRaft cluster ids, by plan id. */
+    passwords: ReadonlyMap<string, random.RandomPassword>;
+    clusterIds: ReadonlyMap<string, random.RandomId>;
+    /** Secrets and ConfigMaps, by metadata.name. */
+    secrets: ReadonlyMap<string, k8s.core.v1.Secret>;
+    configMaps: ReadonlyMap<string, k8s.core.v1.ConfigMap>;
     service: k8s.core.v1.Service;
     headlessService: k8s.core.v1.Service;
     /** Name of the TLS Secret when the plan issues a certificate. */
@@ -62,11 +61,6 @@ export interface RenderedService {
 
 function servicePorts(ports: PortPlan[]) {
     return ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" }));
-}
-
-/** The value of a generated resource: a password (secret) or a cluster id (URL-safe base64). */
-function valueOf(resource: GeneratedResource): pulumi.Output<string> {
-    return resource instanceof random.RandomId ? resource.b64Url : pulumi.secret(resource.result);
 }
 
 /** Renders `plan` as children of `parent`, each named `${name}-<role>`. Throws on an unsound plan. */
@@ -99,41 +93,46 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
         opts(),
     );
 
-    const generated = new Map<string, GeneratedResource>();
+    const passwords = new Map<string, random.RandomPassword>();
+    const clusterIds = new Map<string, random.RandomId>();
+    const values = new Map<string, pulumi.Output<string>>();
     for (const g of plan.generated) {
-        generated.set(
-            g.id,
-            g.kind === "clusterId"
-                ? // 16 random bytes, URL-safe base64 without padding: the format `kafka-storage.sh random-uuid` prints.
-                  new random.RandomId(`${name}-${g.id}`, { byteLength: 16 }, opts(true))
-                : generatedPassword(`${name}-${g.id}`, parent, platform.protect),
-        );
+        if (g.kind === "clusterId") {
+            // 16 random bytes, URL-safe base64 without padding: the format `kafka-storage.sh random-uuid` prints.
+            const id = new random.RandomId(`${name}-${g.id}`, { byteLength: 16 }, opts(true));
+            clusterIds.set(g.id, id);
+            values.set(g.id, id.b64Url);
+        } else {
+            const password = generatedPassword(`${name}-${g.id}`, parent, platform.protect);
+            passwords.set(g.id, password);
+            values.set(g.id, pulumi.secret(password.result));
+        }
     }
-    const values = new Map([...generated].map(([id, r]) => [id, valueOf(r)]));
     const resolve = (content: Content): pulumi.Input<string> =>
         typeof content === "string"
             ? content
             : pulumi.all(content.uses.map((id) => values.get(id)!)).apply((vals) => content.render(Object.fromEntries(content.uses.map((id, i) => [id, vals[i]]))));
 
     const contents = new Map<string, Map<string, pulumi.Input<string>>>();
-    const objects = new Map<string, k8s.core.v1.ConfigMap | k8s.core.v1.Secret>();
+    const secrets = new Map<string, k8s.core.v1.Secret>();
+    const configMaps = new Map<string, k8s.core.v1.ConfigMap>();
+    const objectNames = new Map<string, pulumi.Output<string>>();
     for (const o of plan.objects) {
         const data = new Map(o.data.map((d) => [d.key, resolve(d.content)]));
         contents.set(o.name, data);
-        objects.set(
-            o.name,
-            o.kind === "Secret"
-                ? new k8s.core.v1.Secret(
-                      `${name}-${o.id}`,
-                      {
-                          metadata: meta(o.name),
-                          type: "Opaque",
-                          stringData: Object.fromEntries([...data].map(([k, v]) => [k, pulumi.secret(v)])),
-                      },
-                      opts(o.protect),
-                  )
-                : new k8s.core.v1.ConfigMap(`${name}-${o.id}`, { metadata: meta(o.name), data: Object.fromEntries(data) }, opts(o.protect)),
-        );
+        if (o.kind === "Secret") {
+            const secret = new k8s.core.v1.Secret(
+                `${name}-${o.id}`,
+                { metadata: meta(o.name), type: "Opaque", stringData: Object.fromEntries([...data].map(([k, v]) => [k, pulumi.secret(v)])) },
+                opts(o.protect),
+            );
+            secrets.set(o.name, secret);
+            objectNames.set(o.name, secret.metadata.name);
+        } else {
+            const configMap = new k8s.core.v1.ConfigMap(`${name}-${o.id}`, { metadata: meta(o.name), data: Object.fromEntries(data) }, opts(o.protect));
+            configMaps.set(o.name, configMap);
+            objectNames.set(o.name, configMap.metadata.name);
+        }
     }
 
     // The headless (governing) Service gives each pod a stable DNS name and publishes not-ready pods, so
@@ -179,7 +178,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
 
     const refs: PodReferences = {
         serviceAccountName: serviceAccount.metadata.name,
-        objects: new Map(plan.objects.map((o) => [o.name, { kind: o.kind, name: objects.get(o.name)!.metadata.name }])),
+        objects: new Map(plan.objects.map((o) => [o.name, { kind: o.kind, name: objectNames.get(o.name)! }])),
         tlsSecretName,
         claims: new Map((plan.claims ?? []).map((c) => [c.name, claims.get(c.id)!.metadata.name])),
     };
@@ -306,8 +305,10 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
     return {
         namespace,
         serviceAccount,
-        generated,
-        objects,
+        passwords,
+        clusterIds,
+        secrets,
+        configMaps,
         service,
         headlessService,
         tlsSecretName,
@@ -319,4 +320,13 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
         cronJobs,
         extraObjects,
     };
+}
+
+/** The handle the plan declared under `key`; a missing one is a defect of the program, named with its key. */
+export function planned<T>(handles: ReadonlyMap<string, T>, key: string): T {
+    const handle = handles.get(key);
+    if (handle === undefined) {
+        throw new Error(`the rendered service has no ${key}: its plan does not declare it`);
+    }
+    return handle;
 }

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { parseStackConfig } from "../../components/stackConfig";
-import { MONITORING_DEFAULTS, type MonitoringSettings } from "../../components/config/operations";
+import type { MonitoringSettings } from "../../components/config/operations";
 import { planMariaDb } from "../../components/mariadb";
 import { planKafka } from "../../components/kafka";
 import type { LabelledObjectPlan } from "../../components/monitoring/objects";
@@ -28,7 +28,7 @@ export function stackWithOperator(stack: string): { config: ReturnType<typeof pa
     delete raw.monitoring;
     const config = parseStackConfig(raw);
     const monitoring: MonitoringSettings = {
-        ...MONITORING_DEFAULTS,
+        ...config.monitoring,
         prometheusOperator: true,
         selectorLabels: { release: "kube-prometheus-stack" },
     };
