@@ -18,7 +18,8 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import { PACK_NAME, policies as packPolicies } from "../policies";
-import { namespaceOf, parseType, rec, resolveConfig, typeToken } from "../policies/k8s";
+import { resolveConfig } from "../policies/k8s";
+import { namespaceOf, parseType, rec, typeToken } from "../reading/objects";
 import { isUnknownValueError } from "../reading/unknowns";
 import { effectiveLevel } from "./enforcementLevels";
 import { flatten } from "./manifests";

@@ -4,7 +4,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import { rec } from "../policies/k8s";
+import { rec } from "../reading/objects";
 import { parseManifestYaml } from "./kubectlYaml";
 import { recordFileLiterals } from "./unknownValues";
 

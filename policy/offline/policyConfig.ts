@@ -6,7 +6,7 @@ import * as fs from "fs";
 import type { Policies, PolicyPackConfig } from "@pulumi/policy";
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import { policies as packPolicies } from "../policies";
-import { rec } from "../policies/k8s";
+import { rec } from "../reading/objects";
 import { isLevel, LEVELS } from "./enforcementLevels";
 
 /** A policy config file that cannot be read, parsed or validated; `file` names it. */
