@@ -3,7 +3,7 @@
 // images this pack knows), wrappers such as `exec`, `env A=b`, `tini --` or `gosu user` taken off,
 // `sh -c` / `bash -c` scripts and mounted start scripts read command by command (see shell.ts).
 
-import { arr, at, basename, Obj } from "../policies/k8s";
+import { arr, at, basename, Obj } from "./objects";
 import { expandKubeletRefs } from "./environment";
 import { parseShell } from "./shell";
 

@@ -3,7 +3,7 @@
 // password= parameter, inline JAAS configurations, and config text (properties, my.cnf, env files, SQL).
 // Every function reports *where* a literal is, never the literal itself.
 
-import { basename } from "../policies/k8s";
+import { basename } from "./objects";
 import { shellWords } from "./shell";
 
 const CREDENTIAL_SUBSTRINGS = ["PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", "ACCESSKEY", "PRIVATEKEY", "CREDENTIAL", "JAASCONFIG", "AUTHORIZATION"];

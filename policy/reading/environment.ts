@@ -4,7 +4,7 @@
 // defined before it; `$$(VAR)` stays a literal `$(VAR)`. ConfigMap and Secret references are resolved
 // against the stack when an index is given (stack policies); resource policies see only literals.
 
-import { arr, at, Obj, rec, str } from "../policies/k8s";
+import { arr, at, Obj, rec, str } from "./objects";
 import { keysOf, keyText, KeySource } from "./files";
 import { lookup, StackIndex } from "./stackIndex";
 

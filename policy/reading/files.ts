@@ -2,7 +2,7 @@
 // `subPath` mounts), with their text when the ConfigMap or Secret is part of the stack. Config files are
 // found by path, whatever their name, and directories can be listed (for `include` globs and conf.d).
 
-import { arr, at, Obj, rec, recs, str } from "../policies/k8s";
+import { arr, at, Obj, rec, recs, str } from "./objects";
 import { lookup, StackIndex } from "./stackIndex";
 
 export type KeySource = "ConfigMap" | "Secret";

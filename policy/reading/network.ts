@@ -10,7 +10,7 @@
 //   kubernetes.io/metadata.name (a label every namespace has) selects every namespace.
 // - Named ports resolve to the container ports of the pods a selector selects.
 
-import { arr, at, isEmptySelector, keys, Obj, rec, recs, str, strs } from "../policies/k8s";
+import { arr, at, isEmptySelector, keys, Obj, rec, recs, str, strs } from "./objects";
 
 // ---------------------------------------------------------------------------------------------
 // Address ranges

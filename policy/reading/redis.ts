@@ -11,7 +11,7 @@
 //   config is read, and with `aclfile` the users come from that file instead; an ACL file that does not
 //   define `default` leaves the default user at `on nopass`.
 
-import { basename } from "../policies/k8s";
+import { basename } from "./objects";
 
 /** One directive with where it came from (for messages). */
 export interface RedisDirective {

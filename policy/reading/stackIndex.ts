@@ -3,7 +3,7 @@
 // references (ConfigMaps, Secrets, ServiceAccounts, Namespaces, Services, pods) through it.
 
 import type { PolicyResource } from "@pulumi/policy";
-import { ContainerRef, containersOf, kindOf, nameOf, namespaceOf, Obj, POD_BEARING_KINDS, podMetaOf, podSpecOf, rec } from "../policies/k8s";
+import { ContainerRef, containersOf, kindOf, nameOf, namespaceOf, Obj, POD_BEARING_KINDS, podMetaOf, podSpecOf, rec } from "./objects";
 import { UnknownTracker } from "./unknowns";
 
 /** Kinds (besides the pod-bearing ones) that stack policies look up. */

@@ -4,6 +4,7 @@
 
 import * as assert from "assert";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { evaluate, formatReport, loadManifests, parseManifestYaml, PolicyPackConfig, Violation } from "../../policy/runner";
 
@@ -223,5 +224,19 @@ export function itCatchesClassCorpus(policy: string): void {
             assert.deepStrictEqual(Array.from(new Set(vs.map((v) => v.policyName))), [policy], formatReport(vs));
             assert.ok(vs.every((v) => v.enforcementLevel === "mandatory"), formatReport(vs));
         });
+    }
+}
+
+/** Writes `files` (relative path -> text) into a fresh temporary directory, runs `fn` on it, then removes it. */
+export function withTempDir<T>(files: Record<string, string>, fn: (dir: string) => T): T {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-runner-"));
+    try {
+        for (const [name, text] of Object.entries(files)) {
+            fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+            fs.writeFileSync(path.join(dir, name), text);
+        }
+        return fn(dir);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
     }
 }

@@ -96,6 +96,14 @@ describe("policy pack", () => {
             }
         });
 
+        it("keeps the offline runner's modules (policy/offline) free of the policy server too", () => {
+            const dir = path.join(ROOT, "policy", "offline");
+            for (const f of fs.readdirSync(dir)) {
+                const text = stripComments(fs.readFileSync(path.join(dir, f), "utf8"));
+                assert.ok(!/new\s+PolicyPack\b/.test(text) && !/import\s*\{[^}]*\bPolicyPack\b[^}]*\}\s*from/.test(text), `${f} must not construct a PolicyPack`);
+            }
+        });
+
         it("has one spec per policy under tests/policy", () => {
             for (const p of policies) {
                 assert.ok(fs.existsSync(path.join(ROOT, "tests", "policy", `${p.name}.spec.ts`)), p.name);
