@@ -1,11 +1,12 @@
 // MariaDB's plan: the official image as a single-instance StatefulSet, a generated root password, declared
 // application databases and users reconciled by init SQL at every start, and the Restricted pod profile.
 
-import { mariadbMonitoring } from "../monitoring/mariadb";
+import { mariadbExporterContainer, mariadbMonitoring } from "../monitoring/mariadb";
+import type { BackupAlert } from "../monitoring/rules";
 import { IMAGE_USERS } from "../imageUsers";
 import { tlsConnection, TlsConnection } from "../connections";
+import { backupContainer, backupCronJobPlan } from "../workload/operations";
 import {
-    backupCronJobPlan,
     CronJobPlan,
     dataVolume,
     derived,
@@ -58,8 +59,6 @@ export const MARIADB_BACKUP = {
     binlogCronJob: "mariadb-binlog-archive",
     binlogClaim: "mariadb-binlog-archive",
 };
-/** The exporter sidecar's metrics port. */
-export const MARIADB_EXPORTER_PORT = 9104;
 /** The Secret key of the root password. */
 export const ROOT_PASSWORD_KEY = "root-password";
 
@@ -93,8 +92,6 @@ export const BACKUP_RESOURCES = { requests: { cpu: "100m", memory: "128Mi" }, li
 export const BACKUP_DEADLINE_SECONDS = 6 * 3600;
 /** Copying a few minutes of binary logs takes seconds; half an hour means it is stuck. */
 export const BINLOG_ARCHIVE_DEADLINE_SECONDS = 30 * 60;
-/** The exporter sidecar: small and bounded. */
-export const EXPORTER_RESOURCES = { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } };
 
 /**
  * Decides every object of the MariaDB service. `platform.monitoring` (the stack's `monitoring` settings)
@@ -135,6 +132,44 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                 replication: replicated ? v[replicationPassword] : undefined,
             },
         );
+    const backups: BackupAlert[] = [
+        ...(backup
+            ? [
+                  {
+                      job: backupCronJob({
+                          id: "backup",
+                          name: MARIADB_BACKUP.cronJob,
+                          schedule: settings.backup.schedule,
+                          script: "backup.sh",
+                          claim: MARIADB_BACKUP.claim,
+                          claimPath: MARIADB_BACKUP_PATHS.backup,
+                          activeDeadlineSeconds: BACKUP_DEADLINE_SECONDS,
+                          settings,
+                          tls,
+                      }),
+                      what: "The MariaDB full backup",
+                  },
+              ]
+            : []),
+        ...(pointInTime
+            ? [
+                  {
+                      job: backupCronJob({
+                          id: "binlog-archive",
+                          name: MARIADB_BACKUP.binlogCronJob,
+                          schedule: settings.backup.binlogArchiveSchedule,
+                          script: "binlog-archive.sh",
+                          claim: MARIADB_BACKUP.binlogClaim,
+                          claimPath: MARIADB_BACKUP_PATHS.binlogs,
+                          activeDeadlineSeconds: BINLOG_ARCHIVE_DEADLINE_SECONDS,
+                          settings,
+                          tls,
+                      }),
+                      what: "The MariaDB binary-log archive",
+                  },
+              ]
+            : []),
+    ];
     const roleSql = (role: Parameters<typeof mariadbRoleSql>[0], v: Readonly<Record<string, string>>) =>
         mariadbRoleSql(role.primary ? role : { ...role, password: v[replicationPassword] }).join("\n") + "\n";
     return {
@@ -346,27 +381,11 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                     : []),
                 ...(exporter
                     ? [
-                          {
-                              name: "mysqld-exporter",
+                          mariadbExporterContainer({
                               image: settings.exporterImage,
-                              // The image's entrypoint, with the flags: the credentials are in the mounted file.
-                              command: [
-                                  "/bin/mysqld_exporter",
-                                  `--config.my-cnf=${MARIADB_BACKUP_PATHS.exporterFile}`,
-                                  `--web.listen-address=:${MARIADB_EXPORTER_PORT}`,
-                                  // Bounded scrapes: a stuck server must not pile up exporter connections.
-                                  "--exporter.query_timeout=10",
-                                  "--exporter.max_open_connections=2",
-                              ],
-                              ports: [{ name: "metrics", port: MARIADB_EXPORTER_PORT, exposure: "metrics" as const }],
-                              env: [],
-                              resources: EXPORTER_RESOURCES,
-                              mounts: [
-                                  scratch("run", MARIADB_PATHS.socketDir),
-                                  mountObject("exporter-credentials", MARIADB_BACKUP_PATHS.exporterDir, MARIADB_OBJECTS.exporterCredentials),
-                              ],
-                              probes: { liveness: { tcpSocket: { port: "metrics" }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 } },
-                          },
+                              socket: scratch("run", MARIADB_PATHS.socketDir),
+                              credentials: mountObject("exporter-credentials", MARIADB_BACKUP_PATHS.exporterDir, MARIADB_OBJECTS.exporterCredentials),
+                          }),
                       ]
                     : []),
             ],
@@ -377,87 +396,39 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                 ? [{ id: "binlog-archive-claim", name: MARIADB_BACKUP.binlogClaim, size: settings.backup.binlogStorageSize, storageClass: platform.storageClass }]
                 : []),
         ],
-        cronJobs: [
-            ...(backup
-                ? [
-                      backupCronJob({
-                          id: "backup",
-                          name: MARIADB_BACKUP.cronJob,
-                          schedule: settings.backup.schedule,
-                          image: settings.image,
-                          script: "backup.sh",
-                          claim: MARIADB_BACKUP.claim,
-                          claimPath: MARIADB_BACKUP_PATHS.backup,
-                          tls,
-                          activeDeadlineSeconds: BACKUP_DEADLINE_SECONDS,
-                      }),
-                  ]
-                : []),
-            ...(pointInTime
-                ? [
-                      backupCronJob({
-                          id: "binlog-archive",
-                          name: MARIADB_BACKUP.binlogCronJob,
-                          schedule: settings.backup.binlogArchiveSchedule,
-                          image: settings.image,
-                          script: "binlog-archive.sh",
-                          claim: MARIADB_BACKUP.binlogClaim,
-                          claimPath: MARIADB_BACKUP_PATHS.binlogs,
-                          tls,
-                          activeDeadlineSeconds: BINLOG_ARCHIVE_DEADLINE_SECONDS,
-                      }),
-                  ]
-                : []),
-        ],
-        extraObjects: mariadbMonitoring({
-            namespace: settings.namespace,
-            monitoring,
-            backup,
-            pointInTime,
-            exporter,
-            schedules: {
-                backup: settings.backup.schedule,
-                backupDeadlineSeconds: BACKUP_DEADLINE_SECONDS,
-                binlog: settings.backup.binlogArchiveSchedule,
-                binlogDeadlineSeconds: BINLOG_ARCHIVE_DEADLINE_SECONDS,
-            },
-        }),
+        cronJobs: backups.map((b) => b.job),
+        extraObjects: mariadbMonitoring({ namespace: settings.namespace, monitoring, backups }),
     };
 }
 
-/** A hardened backup CronJob: the mariadb image runs one of the mounted scripts against the service. */
+/** A backup CronJob: the mariadb image runs one of the mounted scripts against the service. */
 function backupCronJob(o: {
     id: string;
     name: string;
     schedule: string;
-    image: string;
     script: string;
     claim: string;
     claimPath: string;
-    tls: boolean;
     activeDeadlineSeconds: number;
+    settings: MariaDbSettings;
+    tls: boolean;
 }): CronJobPlan {
     return backupCronJobPlan({
         id: o.id,
         name: o.name,
         schedule: o.schedule,
         activeDeadlineSeconds: o.activeDeadlineSeconds,
-        container: {
+        container: backupContainer({
             name: o.id,
-            image: o.image,
+            image: o.settings.image,
             command: ["bash", `/opt/backup/${o.script}`],
-            ports: [],
-            env: [],
             resources: BACKUP_RESOURCES,
-            mounts: [
-                { volume: "target", path: o.claimPath, source: { kind: "pvc", claim: o.claim } },
-                mountObject("scripts", "/opt/backup", MARIADB_OBJECTS.backupScripts),
-                mountObject("credentials", MARIADB_BACKUP_PATHS.clientDir, MARIADB_OBJECTS.backupCredentials),
-                ...(o.tls ? [tlsVolume(MARIADB_PATHS.tls)] : []),
-                scratch("tmp", MARIADB_BACKUP_PATHS.tmp),
-            ],
-            probes: {},
-        },
+            target: { claim: o.claim, path: o.claimPath },
+            scripts: mountObject("scripts", "/opt/backup", MARIADB_OBJECTS.backupScripts),
+            credentials: mountObject("credentials", MARIADB_BACKUP_PATHS.clientDir, MARIADB_OBJECTS.backupCredentials),
+            tls: o.tls ? tlsVolume(MARIADB_PATHS.tls) : undefined,
+            tmpPath: MARIADB_BACKUP_PATHS.tmp,
+        }),
     });
 }
 

@@ -1,41 +1,53 @@
-// MariaDB's monitoring additions: the PodMonitor of the mysqld_exporter sidecar and the alert rules
-// (server, connections, replication, disks, backups), when the stack runs the Prometheus Operator.
+// MariaDB's metrics and alerts: the mysqld_exporter sidecar, its PodMonitor and the alert rules (server,
+// connections, replication, disks, backups), the last two only when the stack runs the Prometheus Operator.
 
 import type { MonitoringSettings } from "../config/operations";
-import type { ExtraObjectPlan } from "../workload/plan";
+import { MARIADB_BACKUP_PATHS } from "../mariadb/backup";
+import { exporterSidecar } from "../workload/operations";
+import type { ContainerPlan, ExtraObjectPlan, MountPlan } from "../workload/plan";
 import { podMonitor, podMonitorName, prometheusRule } from "./objects";
-import { backupMaxAgeSeconds, backupRules, diskRules, mariadbRules, podMonitorJob, RuleGroup } from "./rules";
+import { BackupAlert, backupRules, diskRules, mariadbRules, podMonitorJob, RuleGroup } from "./rules";
+
+/** The exporter sidecar's metrics port. */
+export const MARIADB_EXPORTER_PORT = 9104;
+
+/** The mysqld_exporter sidecar: the exporter account's option file, the server's socket. */
+export function mariadbExporterContainer(o: { image: string; socket: MountPlan; credentials: MountPlan }): ContainerPlan {
+    return exporterSidecar({
+        name: "mysqld-exporter",
+        image: o.image,
+        // The image's entrypoint, with the flags: the credentials are in the mounted file.
+        command: [
+            "/bin/mysqld_exporter",
+            `--config.my-cnf=${MARIADB_BACKUP_PATHS.exporterFile}`,
+            `--web.listen-address=:${MARIADB_EXPORTER_PORT}`,
+            // Bounded scrapes: a stuck server must not pile up exporter connections.
+            "--exporter.query_timeout=10",
+            "--exporter.max_open_connections=2",
+        ],
+        port: MARIADB_EXPORTER_PORT,
+        mounts: [o.socket, o.credentials],
+    });
+}
 
 export interface MariaDbMonitoringInput {
     namespace: string;
     monitoring: MonitoringSettings;
-    backup: boolean;
-    pointInTime: boolean;
-    exporter: boolean;
-    /** Schedules and deadlines of the backup CronJobs (for the "not succeeded in time" thresholds). */
-    schedules?: { backup: string; backupDeadlineSeconds: number; binlog: string; binlogDeadlineSeconds: number };
+    /** The backup CronJobs of the plan (for the "not succeeded in time" alerts). */
+    backups: BackupAlert[];
 }
-
-export const MARIADB_DEFAULT_SCHEDULES = { backup: "15 2 * * *", backupDeadlineSeconds: 6 * 3600, binlog: "*/5 * * * *", binlogDeadlineSeconds: 30 * 60 };
 
 /** The alert groups of a MariaDB stack. */
 export function mariadbRuleGroups(i: MariaDbMonitoringInput): RuleGroup[] {
-    const s = i.schedules ?? MARIADB_DEFAULT_SCHEDULES;
     const groups: RuleGroup[] = [];
-    if (i.exporter) groups.push(mariadbRules(i.namespace, podMonitorJob(i.namespace, podMonitorName("mariadb"))));
+    if (i.monitoring.exporters) groups.push(mariadbRules(i.namespace, podMonitorJob(i.namespace, podMonitorName("mariadb"))));
     groups.push(diskRules("mariadb", i.namespace, "data-mariadb-[0-9]+|mariadb-backup|mariadb-binlog-archive"));
-    const jobs = [
-        ...(i.backup ? [{ cronJob: "mariadb-backup", maxAgeSeconds: backupMaxAgeSeconds(s.backup, s.backupDeadlineSeconds), what: "The MariaDB full backup" }] : []),
-        ...(i.pointInTime
-            ? [{ cronJob: "mariadb-binlog-archive", maxAgeSeconds: backupMaxAgeSeconds(s.binlog, s.binlogDeadlineSeconds), what: "The MariaDB binary-log archive" }]
-            : []),
-    ];
-    if (jobs.length > 0) groups.push(backupRules("mariadb", i.namespace, jobs));
+    if (i.backups.length > 0) groups.push(backupRules("mariadb", i.namespace, i.backups));
     return groups;
 }
 
 /** PodMonitor and PrometheusRule, only with the Prometheus Operator. */
 export function mariadbMonitoring(i: MariaDbMonitoringInput): ExtraObjectPlan[] {
     if (!i.monitoring.prometheusOperator) return [];
-    return [...(i.exporter ? [podMonitor("mariadb", i.monitoring)] : []), prometheusRule("mariadb", i.monitoring, mariadbRuleGroups(i))];
+    return [...(i.monitoring.exporters ? [podMonitor("mariadb", i.monitoring)] : []), prometheusRule("mariadb", i.monitoring, mariadbRuleGroups(i))];
 }

@@ -6,6 +6,8 @@
 // kube-state-metrics (kube_cronjob_*: backups), the kubelet (kubelet_volume_stats_*: disks), and Prometheus
 // itself (up). PodMonitor targets are labelled namespace/pod/container and job="<namespace>/<PodMonitor>".
 
+import type { CronJobPlan } from "../workload/plan";
+
 export type Severity = "warning" | "critical";
 
 export interface AlertRule {
@@ -108,8 +110,15 @@ export function backupMaxAgeSeconds(schedule: string, activeDeadlineSeconds: num
     return period < 3600 ? 3 * period : period + Math.min(activeDeadlineSeconds, period) + 3600;
 }
 
-/** Rules for scheduled backups: the last success is too old, or there never was one. */
-export function backupRules(service: string, namespace: string, jobs: { cronJob: string; maxAgeSeconds: number; what: string }[]): RuleGroup {
+/** A backup CronJob of the plan and what it is, in words, for the alert. */
+export interface BackupAlert {
+    job: CronJobPlan;
+    what: string;
+}
+
+/** Rules for scheduled backups: the last success is too old (from the job's schedule and deadline), or there never was one. */
+export function backupRules(service: string, namespace: string, backups: BackupAlert[]): RuleGroup {
+    const jobs = backups.map((b) => ({ cronJob: b.job.name, maxAgeSeconds: backupMaxAgeSeconds(b.job.schedule, b.job.job.activeDeadlineSeconds), what: b.what }));
     return {
         name: `${service}-backup`,
         rules: jobs.map((j) => {

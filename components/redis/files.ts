@@ -4,6 +4,9 @@
 import { quantityToBytes } from "../config/units";
 import { sha256 } from "../hash";
 
+/** The app name: it names the StatefulSet, its Services and its pods. */
+export const REDIS_APP = "redis";
+
 export const REDIS_PORT = 6379;
 export const REDIS_PATHS = {
     data: "/data",

@@ -3,13 +3,14 @@
 // redis.replicas > 1, every pod also runs a Sentinel, replicas authenticate to the primary as `replication`,
 // Sentinels to Redis as `sentinel`, and clients to the Sentinels with their own password (sentinel.ts).
 
-import { redisMonitoring } from "../monitoring/redis";
+import { redisExporterContainer, redisMonitoring } from "../monitoring/redis";
 import { IMAGE_USERS } from "../imageUsers";
 import { tlsConnection, TlsConnection } from "../connections";
-import { backupCronJobPlan, ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { backupContainer, backupCronJobPlan } from "../workload/operations";
+import { ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
-import { REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
+import { REDIS_APP, REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
 import { exporterPasswordFile, REDIS_BACKUP_PATHS, redisBackupScript } from "./backup";
 import { METRICS_USER, REDIS_REPLICATION_PATHS, redisReplicationAuthFile, replicationConfig } from "./files";
 import {
@@ -28,7 +29,6 @@ import {
 } from "./sentinel";
 import type { RedisSettings } from "./settings";
 
-export const REDIS_APP = "redis";
 /** Names of Redis's ConfigMap and Secrets. */
 export const REDIS_OBJECTS = {
     credentials: "redis-credentials",
@@ -47,8 +47,6 @@ export const REDIS_OBJECTS = {
 };
 /** The backup CronJob and its claim. */
 export const REDIS_BACKUP = { cronJob: "redis-backup", claim: "redis-backup" };
-/** The exporter sidecar's metrics port. */
-export const REDIS_EXPORTER_PORT = 9121;
 /** A snapshot streams at network speed; past an hour it is stuck. */
 export const REDIS_BACKUP_DEADLINE_SECONDS = 3600;
 /** The Secret key of the admin (`default` user) password. */
@@ -79,6 +77,25 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
     const monitoring = platform.monitoring;
     const exporter = monitoring.exporters;
     const backup = settings.backup.enabled;
+    const backupJob = backup
+        ? backupCronJobPlan({
+              id: "backup",
+              name: REDIS_BACKUP.cronJob,
+              schedule: settings.backup.schedule,
+              activeDeadlineSeconds: REDIS_BACKUP_DEADLINE_SECONDS,
+              container: backupContainer({
+                  name: "backup",
+                  image: settings.image,
+                  command: ["sh", "/opt/backup/backup.sh"],
+                  resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+                  target: { claim: REDIS_BACKUP.claim, path: REDIS_BACKUP_PATHS.backup },
+                  scripts: mountObject("scripts", "/opt/backup", REDIS_OBJECTS.backupScripts),
+                  credentials: mountObject("credentials", REDIS_BACKUP_PATHS.credentialsDir, REDIS_OBJECTS.credentials),
+                  tls: tls ? tlsVolume(REDIS_PATHS.tls) : undefined,
+                  tmpPath: REDIS_BACKUP_PATHS.tmp,
+              }),
+          })
+        : undefined;
     const metrics = REDIS_GENERATED.metricsPassword;
     const admin = REDIS_GENERATED.adminPassword;
     const users = settings.users.map((u) => ({ user: u, password: REDIS_GENERATED.userPassword(u.name) }));
@@ -223,44 +240,25 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                           }),
                       ]
                     : []),
-                ...(exporter ? [redisExporterContainer(settings, tls)] : []),
+                ...(exporter
+                    ? [
+                          redisExporterContainer({
+                              image: settings.exporterImage,
+                              namespace: settings.namespace,
+                              credentials: mountObject("exporter-credentials", REDIS_BACKUP_PATHS.exporterDir, REDIS_OBJECTS.exporterCredentials),
+                              tls: tls ? tlsVolume(REDIS_PATHS.tls) : undefined,
+                          }),
+                      ]
+                    : []),
                 ...(replicated ? [sentinelContainer(settings, tls)] : []),
             ],
         },
         claims: backup ? [{ id: "backup-claim", name: REDIS_BACKUP.claim, size: settings.backup.storageSize, storageClass: platform.storageClass }] : [],
-        cronJobs: backup
-            ? [
-                  backupCronJobPlan({
-                      id: "backup",
-                      name: REDIS_BACKUP.cronJob,
-                      schedule: settings.backup.schedule,
-                      activeDeadlineSeconds: REDIS_BACKUP_DEADLINE_SECONDS,
-                      container: {
-                          name: "backup",
-                          image: settings.image,
-                          command: ["sh", "/opt/backup/backup.sh"],
-                          ports: [],
-                          env: [],
-                          resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-                          mounts: [
-                              { volume: "target", path: REDIS_BACKUP_PATHS.backup, source: { kind: "pvc", claim: REDIS_BACKUP.claim } },
-                              mountObject("scripts", "/opt/backup", REDIS_OBJECTS.backupScripts),
-                              mountObject("credentials", REDIS_BACKUP_PATHS.credentialsDir, REDIS_OBJECTS.credentials),
-                              ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : []),
-                              scratch("tmp", REDIS_BACKUP_PATHS.tmp),
-                          ],
-                          probes: {},
-                      },
-                  }),
-              ]
-            : [],
+        cronJobs: backupJob ? [backupJob] : [],
         extraObjects: redisMonitoring({
             namespace: settings.namespace,
             monitoring,
-            backup,
-            exporter,
-            schedule: settings.backup.schedule,
-            backupDeadlineSeconds: REDIS_BACKUP_DEADLINE_SECONDS,
+            backups: backupJob ? [{ job: backupJob, what: "The Redis RDB backup" }] : [],
         }),
     };
 }
@@ -336,30 +334,6 @@ function sentinelContainer(settings: RedisSettings, tls: boolean): ContainerPlan
             ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : []),
         ],
         probes: { liveness: { exec: { command: sentinelProbeCommand(tls) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 } },
-    };
-}
-
-/** The redis_exporter sidecar: the metrics ACL user, its password from a mounted file, no CONFIG command. */
-function redisExporterContainer(settings: RedisSettings, tls: boolean): ContainerPlan {
-    return {
-        name: "redis-exporter",
-        image: settings.exporterImage,
-        command: [
-            "/redis_exporter",
-            `--redis.addr=${tls ? "rediss" : "redis"}://localhost:${REDIS_PORT}`,
-            `--redis.user=${METRICS_USER}`,
-            `--redis.password-file=${REDIS_BACKUP_PATHS.exporterFile}`,
-            // CONFIG GET * would print every setting; maxmemory and maxclients come from INFO.
-            "--config-command=-",
-            `--web.listen-address=:${REDIS_EXPORTER_PORT}`,
-            "--connection-timeout=5s",
-            ...(tls ? [`--tls-ca-cert-file=${REDIS_PATHS.tls}/ca.crt`, `--tls-server-name=${serviceHost(REDIS_APP, settings.namespace)}`] : []),
-        ],
-        ports: [{ name: "metrics", port: REDIS_EXPORTER_PORT, exposure: "metrics" }],
-        env: [],
-        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
-        mounts: [mountObject("exporter-credentials", REDIS_BACKUP_PATHS.exporterDir, REDIS_OBJECTS.exporterCredentials), ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : [])],
-        probes: { liveness: { tcpSocket: { port: "metrics" }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 } },
     };
 }
 

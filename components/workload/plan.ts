@@ -210,24 +210,6 @@ export interface CronJobPlan {
     job: { containers: ContainerPlan[]; backoffLimit: number; activeDeadlineSeconds: number };
 }
 
-/**
- * A backup CronJob with the run policy every service's backups share: never two at once, a run that could
- * not start within 10 minutes of its time (a node down) is skipped and counts as missed, three runs of each
- * outcome kept, and one retry before the Job fails (and the backup alert fires).
- */
-export function backupCronJobPlan(o: { id: string; name: string; schedule: string; activeDeadlineSeconds: number; container: ContainerPlan }): CronJobPlan {
-    return {
-        id: o.id,
-        name: o.name,
-        schedule: o.schedule,
-        concurrencyPolicy: "Forbid",
-        startingDeadlineSeconds: 600,
-        successfulJobsHistoryLimit: 3,
-        failedJobsHistoryLimit: 3,
-        job: { backoffLimit: 1, activeDeadlineSeconds: o.activeDeadlineSeconds, containers: [o.container] },
-    };
-}
-
 /** A PersistentVolumeClaim of its own (not a StatefulSet claim template): e.g. where backups go. */
 export interface ClaimPlan {
     /** The resource is named `${name}-${id}`. */

@@ -9,7 +9,7 @@ import * as net from "net";
 import * as path from "path";
 import * as tls from "tls";
 import { cpuToMillis, quantityToBytes } from "../../components/config/units";
-import { REDIS_APP } from "../../components/redis/plan";
+import { REDIS_APP } from "../../components/redis/files";
 import { REDIS_DEFAULTS } from "../../components/redis/settings";
 import { commandLine, container, envValue, mountedFile, onlyObject, output } from "../../tests/helpers/rendered";
 import { directive, directives, rewriteDirectives, unquote } from "../../tests/helpers/redis";
