@@ -2,7 +2,7 @@
 // putting together what each layer below reads. Everything is checked before any resource is created, and
 // every problem is reported at once with the key, the bad value and what is accepted.
 //
-//   config/reader.ts      the validation toolkit (Reader, ConfigError)
+//   config/reader.ts      the validation toolkit (Reader)
 //   config/units.ts       Kubernetes quantities
 //   config/platform.ts    stack-wide settings (environment, storage, pod security, NetworkPolicies, TLS)
 //   config/service.ts     settings every service shares (namespace, image, replicas, size, resources)
@@ -13,11 +13,25 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MonitoringSettings, readMonitoringSettings } from "./config/operations";
 import { PLATFORM_KEYS, PlatformSettings, readPlatformSettings } from "./config/platform";
-import { ConfigError, PROJECT, Reader } from "./config/reader";
+import { PROJECT, Reader } from "./config/reader";
 import { KafkaSettings, readKafkaSettings } from "./kafka/settings";
 import { MariaDbSettings, readMariaDbSettings } from "./mariadb/settings";
 import { checkProductionRules } from "./productionRules";
 import { readRedisSettings, RedisSettings } from "./redis/settings";
+
+/**
+ * An invalid stack configuration; `problems` lists every offending key. A RunError, so the Pulumi CLI
+ * prints just the message, without a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
+    constructor(public readonly problems: string[]) {
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
 
 /** The validated stack configuration. */
 export interface PlatformConfig extends PlatformSettings {

@@ -1,7 +1,6 @@
 import * as assert from "assert";
-import { ConfigError } from "../components/config/reader";
+import { ConfigError, decodeConfigValue, parseStackConfig } from "../components/stackConfig";
 import { cpuToMillis, quantityToBytes } from "../components/config/units";
-import { decodeConfigValue, parseStackConfig } from "../components/stackConfig";
 
 function problems(raw: Record<string, unknown>): string[] {
     try {

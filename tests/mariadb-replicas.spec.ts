@@ -5,8 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError } from "../components/config/reader";
-import { parseStackConfig } from "../components/stackConfig";
+import { ConfigError, parseStackConfig } from "../components/stackConfig";
 import {
     MARIADB_GENERATED,
     MARIADB_PATHS,

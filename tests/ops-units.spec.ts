@@ -5,8 +5,7 @@
 
 import * as assert from "assert";
 import * as path from "path";
-import { ConfigError } from "../components/config/reader";
-import { parseStackConfig } from "../components/stackConfig";
+import { ConfigError, parseStackConfig } from "../components/stackConfig";
 import { MONITORING_DEFAULTS, readMonitoringSettings } from "../components/config/operations";
 import { Reader } from "../components/config/reader";
 import { mariadbInitSql, mariadbServerConfig, planMariaDb } from "../components/mariadb";

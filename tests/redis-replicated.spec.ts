@@ -4,8 +4,7 @@
 
 import * as assert from "assert";
 import { PlatformSettings } from "../components/config/platform";
-import { ConfigError } from "../components/config/reader";
-import { parseStackConfig } from "../components/stackConfig";
+import { ConfigError, parseStackConfig } from "../components/stackConfig";
 import {
     planRedis,
     REDIS_GENERATED,

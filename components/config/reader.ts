@@ -1,24 +1,9 @@
 // The validation toolkit for stack config: a Reader collects every problem (the key, the bad value and
-// what is accepted) so that one run reports them all, and ConfigError hands them to the user.
-
-import * as pulumi from "@pulumi/pulumi";
+// what is accepted) so that one run reports them all (stackConfig.ts's ConfigError hands them to the user).
+// Pure: settings and plans that use it load no Pulumi SDK.
 
 /** The Pulumi project name; stack config keys live under `msa-infra:`. */
 export const PROJECT = "msa-infra";
-
-/**
- * An invalid stack configuration; `problems` lists every offending key. A RunError, so the Pulumi CLI
- * prints just the message, without a stack trace.
- */
-export class ConfigError extends pulumi.RunError {
-    constructor(public readonly problems: string[]) {
-        super(
-            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
-        this.name = "ConfigError";
-    }
-}
 
 /** Kubernetes object and namespace names. */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
