@@ -106,7 +106,7 @@ describe("Redis component", () => {
 describe("Kafka component", () => {
     let r: RenderResult;
     before(async () => {
-        const settings = { ...defaults.kafka, replicas: 3, users: [{ name: "shop" }] };
+        const settings = { ...defaults.kafka, replicas: 3, users: [{ name: "shop", topics: [], groups: [] }] };
         r = await renderComponent(() => new Kafka("events", { settings, plan: planKafka(settings, context), platform }));
     });
 

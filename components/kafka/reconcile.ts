@@ -25,12 +25,12 @@ export interface AclBinding {
 export function userAcls(user: KafkaUser): AclBinding[] {
     const principal = `User:${user.name}`;
     const out: AclBinding[] = [];
-    for (const g of user.topics ?? []) {
+    for (const g of user.topics) {
         for (const a of g.access) {
             out.push({ resourceType: "TOPIC", patternType: g.pattern === "prefixed" ? "PREFIXED" : "LITERAL", name: g.name, principal, operation: a === "read" ? "READ" : "WRITE" });
         }
     }
-    for (const prefix of user.groups ?? []) {
+    for (const prefix of user.groups) {
         out.push({ resourceType: "GROUP", patternType: "PREFIXED", name: prefix, principal, operation: "READ" });
     }
     return out;

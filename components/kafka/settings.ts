@@ -33,9 +33,9 @@ export interface KafkaUser {
     /** SASL user name. */
     name: string;
     /** Topics the user may read and/or write. Default none (the authorizer denies what is not granted). */
-    topics?: KafkaTopicGrant[];
+    topics: KafkaTopicGrant[];
     /** Consumer group name prefixes the user may join and commit offsets in. Default none. */
-    groups?: string[];
+    groups: string[];
 }
 
 /** cleanup.policy values. */

@@ -68,9 +68,9 @@ function declared(c: KafkaCluster, kafka: Record<string, unknown>): Manifest[] {
         namespace: cfg.kafka.namespace,
         tls: cfg.tls.enabled,
         clientAuth: cfg.kafka.clientAuth,
-        topics: cfg.kafka.topics ?? [],
+        topics: cfg.kafka.topics,
         users: cfg.kafka.users,
-        deleteUndeclaredTopics: cfg.kafka.deleteUndeclaredTopics ?? false,
+        deleteUndeclaredTopics: cfg.kafka.deleteUndeclaredTopics,
     });
     let objects = c.rendered.objects;
     for (const [key, value] of Object.entries(files)) objects = withDataKey(objects, "ConfigMap", c.namespace, "kafka-reconcile", key, value);
