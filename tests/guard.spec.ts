@@ -8,6 +8,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { decodeConfigValue, parseStackConfig } from "../components/stackConfig";
 import { planKafka } from "../components/kafka";
+import { planMariaDb } from "../components/mariadb";
 import {
     checkImmutableChanges,
     ImmutableFieldError,
@@ -22,6 +23,11 @@ function stackConfig(stack: string): Record<string, unknown> {
     return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^msa-infra:/, ""), typeof v === "string" ? decodeConfigValue(v) : v]));
 }
 
+function planMariaDbOf(raw: Record<string, unknown>) {
+    const config = parseStackConfig(raw);
+    return planMariaDb(config.mariadb, config);
+}
+
 function kafkaRecord(raw: Record<string, unknown>): StatefulSetRecord {
     const config = parseStackConfig(raw);
     return statefulSetRecord(planKafka(config.kafka, config));
@@ -30,9 +36,31 @@ function kafkaRecord(raw: Record<string, unknown>): StatefulSetRecord {
 describe("immutable-field guard (pure)", () => {
     const base = kafkaRecord({ kafka: { storageSize: "10Gi" } });
 
-    it("finds nothing when only mutable settings change (image, heap, users, replicas)", () => {
-        const next = kafkaRecord({ kafka: { storageSize: "10Gi", image: "apache/kafka:3.8.2", heapPercent: 40, replicas: 3, users: [{ name: "a" }] } });
+    it("finds nothing when only mutable settings change (image, heap, users)", () => {
+        const next = kafkaRecord({ kafka: { storageSize: "10Gi", image: "apache/kafka:3.8.2", heapPercent: 40, users: [{ name: "a" }] } });
         assert.deepStrictEqual(immutableChanges([base], [next]), []);
+    });
+
+    it("refuses a new KRaft quorum size even with allowStatefulSetReplacement, naming the key and the migration", () => {
+        const three = kafkaRecord({ kafka: { storageSize: "10Gi", replicas: 3 } });
+        const five = kafkaRecord({ kafka: { storageSize: "10Gi", replicas: 5 } });
+        assert.strictEqual(three.fixedReplicas, 3);
+        const [c, ...rest] = immutableChanges([three], [five]);
+        assert.deepStrictEqual(rest, []);
+        assert.deepStrictEqual([c.field, c.before, c.after, c.cause], ["spec.replicas", "3", "5", "msa-infra:kafka.replicas"]);
+        assert.match(c.procedure, /Keep kafka\.replicas at 3; to run 5 brokers, deploy a new cluster/);
+        assert.throws(() => checkImmutableChanges([three], [five], ["kafka"]), (e: ImmutableFieldError) => {
+            assert.match(e.message, /spec\.replicas: 3 → 5 \(from msa-infra:kafka\.replicas\)/);
+            assert.match(e.message, /cannot change in place, with or without allowStatefulSetReplacement/);
+            assert.doesNotMatch(e.message, /run one `pulumi up` with msa-infra:allowStatefulSetReplacement/);
+            return true;
+        });
+        assert.throws(() => checkImmutableChanges([base], [three], []), /spec\.replicas: 1 → 3/, "1 → 3 is a new quorum too");
+        // A record from before the guard knew the quorum size (no fixedReplicas) is not refused: the next one has it.
+        const { fixedReplicas: _, ...older } = three;
+        assert.deepStrictEqual(immutableChanges([older], [five]), []);
+        // MariaDB and Redis replica counts change in place.
+        assert.strictEqual(statefulSetRecord(planMariaDbOf({ mariadb: { replicas: 2 } })).fixedReplicas, undefined);
     });
 
     it("names a grown volume with its config key and the expand-then-replace procedure", () => {
@@ -99,6 +127,20 @@ describe("immutable-field guard in the program", function () {
             ["pulumi:pulumi:StackReference"],
             `declared before the guard stopped the run: ${declared.map((r) => `${r.type}::${r.name}`).join(", ")}`,
         );
+    });
+
+    it("stops a prod run that would change the KRaft quorum from 3 to 5 voters, even with allowStatefulSetReplacement", async () => {
+        const first = await renderStack("prod", { seed: "guard" });
+        const previous = { statefulSets: first.outputs.statefulSets };
+        const raw = stackConfig("prod");
+        const five = { ...raw, kafka: { ...(raw.kafka as object), replicas: 5 }, allowStatefulSetReplacement: ["kafka"] };
+        const declared: RegisteredResource[] = [];
+        await assert.rejects(renderStack("prod", { config: five, previousOutputs: previous, onRegister: (r) => declared.push(r) }), (e: Error) => {
+            assert.ok(e instanceof ImmutableFieldError, `expected the guard's error, got ${e}`);
+            assert.match(e.message, /StatefulSet messaging\/kafka: spec\.replicas: 3 → 5 \(from msa-infra:kafka\.replicas\)/);
+            return true;
+        });
+        assert.deepStrictEqual(declared.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack"), ["pulumi:pulumi:StackReference"]);
     });
 
     it("lets the same run through with allowStatefulSetReplacement, and an ordinary change through without it", async () => {

@@ -168,6 +168,9 @@ export function planKafka(settings: KafkaSettings, platform: PlanContext): Servi
             user: IMAGE_USERS.kafka,
             // Two voters on one node would lose the quorum's majority with that node.
             placement: replicaPlacement(settings.replicas, platform.environment),
+            // The voter list (controller.quorum.voters) names every node: 3-voter and 5-voter nodes side by
+            // side during a roll could elect two leaders.
+            fixedReplicas: true,
             storage: { size: settings.storageSize, storageClass: platform.storageClass },
             ...(metrics.initContainers.length > 0 ? { initContainers: metrics.initContainers } : {}),
             containers: [

@@ -20,6 +20,8 @@ export interface StatefulSetRecord {
     selector: Record<string, string>;
     podManagementPolicy: string;
     claims: { name: string; storageClassName: string; accessModes: string[]; storage: string }[];
+    /** The replica count, for a set whose count cannot change once deployed (StatefulSetPlan.fixedReplicas). */
+    fixedReplicas?: number;
 }
 
 /** The record of a plan's StatefulSet (what renderService creates from it). */
@@ -31,6 +33,7 @@ export function statefulSetRecord(plan: ServicePlan): StatefulSetRecord {
         selector: selectorLabels(plan.app),
         podManagementPolicy: plan.workload.podManagementPolicy,
         claims: [{ name: "data", storageClassName: plan.workload.storage.storageClass, accessModes: ["ReadWriteOnce"], storage: plan.workload.storage.size }],
+        ...(plan.workload.fixedReplicas ? { fixedReplicas: plan.workload.replicas } : {}),
     };
 }
 
@@ -45,6 +48,11 @@ export interface ImmutableChange {
     cause: string;
     /** What to do instead. */
     procedure: string;
+    /**
+     * Replacing the StatefulSet would not make the change safe (the pods keep their data and their roles), so
+     * allowStatefulSetReplacement does not let it through. Default false.
+     */
+    refusedAlways?: boolean;
 }
 
 const ORPHAN_REPLACE =
@@ -115,6 +123,21 @@ export function immutableChanges(previous: StatefulSetRecord[], planned: Statefu
                 changes.push({ ...base, field: `${at}.accessModes`, before: JSON.stringify(old.accessModes), after: JSON.stringify(claim.accessModes), cause: program, procedure: ORPHAN_REPLACE });
             }
         }
+        if (prev.fixedReplicas !== undefined && next.fixedReplicas !== undefined && prev.fixedReplicas !== next.fixedReplicas) {
+            changes.push({
+                ...base,
+                field: "spec.replicas",
+                before: String(prev.fixedReplicas),
+                after: String(next.fixedReplicas),
+                cause: `msa-infra:${next.app}.replicas`,
+                procedure:
+                    `a KRaft quorum of static voters cannot change its size: every node's controller.quorum.voters names ${prev.fixedReplicas} voters, ` +
+                    `and nodes with ${prev.fixedReplicas}-voter and ${next.fixedReplicas}-voter lists side by side during the roll could elect two leaders. ` +
+                    `Keep ${next.app}.replicas at ${prev.fixedReplicas}; to run ${next.fixedReplicas} brokers, deploy a new cluster of that size (another stack), ` +
+                    "mirror the topics to it (MirrorMaker 2), move the clients, then retire this one",
+                refusedAlways: true,
+            });
+        }
         for (const old of prev.claims.filter((o) => !next.claims.some((c) => c.name === o.name))) {
             changes.push({ ...base, field: `spec.volumeClaimTemplates[${old.name}]`, before: JSON.stringify(old), after: "(absent)", cause: program, procedure: ORPHAN_REPLACE });
         }
@@ -128,10 +151,15 @@ export function formatImmutableChanges(changes: ImmutableChange[]): string {
     for (const c of changes) {
         lines.push(`  - StatefulSet ${c.statefulSet}: ${c.field}: ${c.before} → ${c.after} (from ${c.cause})`, `    safe procedure: ${c.procedure}`);
     }
-    const apps = [...new Set(changes.map((c) => c.app))];
-    lines.push(
-        `To go ahead once the procedure is done, run one \`pulumi up\` with msa-infra:allowStatefulSetReplacement: [${apps.join(", ")}] and remove it afterwards.`,
-    );
+    const apps = [...new Set(changes.filter((c) => !c.refusedAlways).map((c) => c.app))];
+    if (apps.length > 0) {
+        lines.push(
+            `To go ahead once the procedure is done, run one \`pulumi up\` with msa-infra:allowStatefulSetReplacement: [${apps.join(", ")}] and remove it afterwards.`,
+        );
+    }
+    if (changes.some((c) => c.refusedAlways)) {
+        lines.push("A KRaft quorum's size (spec.replicas) cannot change in place, with or without allowStatefulSetReplacement.");
+    }
     return lines.join("\n");
 }
 
@@ -145,7 +173,7 @@ export class ImmutableFieldError extends pulumi.RunError {
 
 /** Throws ImmutableFieldError for the changes not allowed by `allowReplacement` (service names). */
 export function checkImmutableChanges(previous: StatefulSetRecord[], planned: StatefulSetRecord[], allowReplacement: readonly string[]): void {
-    const refused = immutableChanges(previous, planned).filter((c) => !allowReplacement.includes(c.app));
+    const refused = immutableChanges(previous, planned).filter((c) => c.refusedAlways || !allowReplacement.includes(c.app));
     if (refused.length > 0) {
         throw new ImmutableFieldError(refused);
     }

@@ -164,6 +164,12 @@ export function replicaPlacement(replicas: number, environment: Environment): Pl
 
 export interface StatefulSetPlan {
     replicas: number;
+    /**
+     * The replica count cannot change on a deployed set: it is written into every pod's configuration (Kafka's
+     * static KRaft voter list), so pods with the old and the new count would coexist during the roll. The
+     * guard refuses the change. Default false.
+     */
+    fixedReplicas?: boolean;
     podManagementPolicy: PodManagementPolicy;
     terminationGracePeriodSeconds: number;
     /** The image's non-root user: the pod's and every container's identity. */
