@@ -122,7 +122,10 @@ describe("Redis plan, replicated", () => {
         const where = (id: string) => secrets.filter((o) => o.data.some((d) => resolveContent(d.content, v).includes(v[id]))).map((o) => o.name);
         assert.deepStrictEqual(where(REDIS_GENERATED.replicationPassword), [REDIS_OBJECTS.replication]);
         assert.deepStrictEqual(where(REDIS_GENERATED.sentinelUserPassword), [REDIS_OBJECTS.sentinelAuth]);
-        assert.deepStrictEqual(where(REDIS_GENERATED.sentinelPassword).sort(), [REDIS_OBJECTS.sentinelAuth, REDIS_OBJECTS.sentinelCredentials].sort());
+        // The ACL file holds only hashes: the clients' password is in their Secret alone, the peers' in the auth file.
+        assert.deepStrictEqual(where(REDIS_GENERATED.sentinelPassword), [REDIS_OBJECTS.sentinelCredentials]);
+        assert.deepStrictEqual(where(REDIS_GENERATED.sentinelPeerPassword), [REDIS_OBJECTS.sentinelAuth]);
+        assert.deepStrictEqual(where(REDIS_GENERATED.sentinelAdminPassword), [REDIS_OBJECTS.sentinelAdmin]);
         const sentinel = plan3.workload.containers.find((c) => c.name === "sentinel")!;
         assert.deepStrictEqual(sentinel.env, [{ name: "REDISCLI_AUTH", from: { object: REDIS_OBJECTS.sentinelCredentials, key: "password" } }]);
     });
@@ -179,8 +182,16 @@ describe("Redis plan, replicated", () => {
         assert.strictEqual(scripts.kind, "ConfigMap");
         const auth = entry(plan3, REDIS_OBJECTS.sentinelAuth, "sentinel-auth.conf", v);
         assert.match(auth, new RegExp(`^sentinel auth-user redis sentinel\nsentinel auth-pass redis ${v[REDIS_GENERATED.sentinelUserPassword]}$`, "m"));
-        assert.match(auth, new RegExp(`^sentinel sentinel-pass ${v[REDIS_GENERATED.sentinelPassword]}$`, "m"));
-        assert.match(entry(plan3, REDIS_OBJECTS.sentinelAuth, "users.acl", v), /^user default on #[0-9a-f]{64} ~\* &\* \+@all\n$/);
+        // The Sentinels authenticate to each other as `sentinels` with their own password, not the clients'.
+        assert.match(auth, new RegExp(`^sentinel sentinel-user sentinels\nsentinel sentinel-pass ${v[REDIS_GENERATED.sentinelPeerPassword]}$`, "m"));
+        assert.ok(!auth.includes(v[REDIS_GENERATED.sentinelPassword]), "the clients' password is not what the Sentinels use among themselves");
+        const acl = entry(plan3, REDIS_OBJECTS.sentinelAuth, "users.acl", v).split("\n");
+        assert.match(acl[0], /^user default on #[0-9a-f]{64} resetchannels &\* -@all \+ping /);
+        assert.doesNotMatch(acl[0], /@all \+@all|\+acl|\+publish|\+sentinel\|set|\+sentinel\|remove|\+sentinel\|config|\+sentinel\|failover|\+sentinel\|reset|~\*/);
+        assert.match(acl[1], /^user sentinels on #[0-9a-f]{64} resetchannels -@all \+ping \+client\|setname \+sentinel\|is-master-down-by-addr$/);
+        assert.match(acl[2], /^user admin on #[0-9a-f]{64} ~\* &\* \+@all$/);
+        const hashes = acl.slice(0, 3).map((l) => /#([0-9a-f]{64})/.exec(l)![1]);
+        assert.strictEqual(new Set(hashes).size, 3, "three users, three passwords");
     });
 
     it("start scripts: each pod knows its own address, asks the other pods' Sentinels first, falls back to pod 0", () => {

@@ -20,6 +20,7 @@ import {
     SENTINEL_MASTER_NAME,
     SENTINEL_PATHS,
     SENTINEL_PORT,
+    SENTINEL_USERS,
     sentinelAclFile,
     sentinelAuthConfig,
     sentinelConfig,
@@ -42,6 +43,8 @@ export const REDIS_OBJECTS = {
     sentinelAuth: "redis-sentinel-auth",
     /** Replicated only: the password clients authenticate to the Sentinels with (key `password`). */
     sentinelCredentials: "redis-sentinel-credentials",
+    /** Replicated only: the operators' Sentinel user `admin` (keys `username`, `password`). */
+    sentinelAdmin: "redis-sentinel-admin",
     /** Replicated only: the start scripts of both containers and sentinel.conf (no passwords). */
     scripts: "redis-scripts",
 };
@@ -57,10 +60,14 @@ export const REDIS_GENERATED = {
     userPassword: (user: string) => `user-${user}-password`,
     metricsPassword: "metrics-password",
     replicationPassword: "replication-password",
-    /** What clients (and the Sentinels among themselves) authenticate to the Sentinels with. */
+    /** What clients authenticate to the Sentinels with (their `default` user: discovery and events only). */
     sentinelPassword: "sentinel-password",
     /** What the Sentinels authenticate to Redis with (ACL user `sentinel`). */
     sentinelUserPassword: "sentinel-user-password",
+    /** What the Sentinels authenticate to each other with (Sentinel ACL user `sentinels`). */
+    sentinelPeerPassword: "sentinel-peer-password",
+    /** The operators' Sentinel user `admin` (SENTINEL FAILOVER, RESET): Secret redis-sentinel-admin only. */
+    sentinelAdminPassword: "sentinel-admin-password",
 };
 
 /** Whether the settings ask for a primary with replicas and Sentinels. */
@@ -111,7 +118,12 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
             { id: admin, kind: "password" },
             ...users.map((u) => ({ id: u.password, kind: "password" as const })),
             ...(exporter ? [{ id: metrics, kind: "password" as const }] : []),
-            ...(replicated ? [G.replicationPassword, G.sentinelPassword, G.sentinelUserPassword].map((id) => ({ id, kind: "password" as const })) : []),
+            ...(replicated
+                ? [G.replicationPassword, G.sentinelPassword, G.sentinelUserPassword, G.sentinelPeerPassword, G.sentinelAdminPassword].map((id) => ({
+                      id,
+                      kind: "password" as const,
+                  }))
+                : []),
         ],
         objects: [
             { id: "credentials", kind: "Secret", name: REDIS_OBJECTS.credentials, data: [{ key: ADMIN_PASSWORD_KEY, content: generatedValue(admin) }], protect: true },
@@ -282,11 +294,16 @@ function replicationObjects(settings: RedisSettings, tls: boolean): DataObjectPl
             data: [
                 {
                     key: "sentinel-auth.conf",
-                    content: derived([G.sentinelPassword, G.sentinelUserPassword], (v) =>
-                        sentinelAuthConfig({ sentinelPassword: v[G.sentinelPassword], sentinelUserPassword: v[G.sentinelUserPassword] }),
+                    content: derived([G.sentinelPeerPassword, G.sentinelUserPassword], (v) =>
+                        sentinelAuthConfig({ peerPassword: v[G.sentinelPeerPassword], sentinelUserPassword: v[G.sentinelUserPassword] }),
                     ),
                 },
-                { key: "users.acl", content: derived([G.sentinelPassword], (v) => sentinelAclFile(v[G.sentinelPassword])) },
+                {
+                    key: "users.acl",
+                    content: derived([G.sentinelPassword, G.sentinelPeerPassword, G.sentinelAdminPassword], (v) =>
+                        sentinelAclFile({ clientPassword: v[G.sentinelPassword], peerPassword: v[G.sentinelPeerPassword], adminPassword: v[G.sentinelAdminPassword] }),
+                    ),
+                },
             ],
             protect: false,
         },
@@ -295,6 +312,18 @@ function replicationObjects(settings: RedisSettings, tls: boolean): DataObjectPl
             kind: "Secret",
             name: REDIS_OBJECTS.sentinelCredentials,
             data: [{ key: ADMIN_PASSWORD_KEY, content: generatedValue(G.sentinelPassword) }],
+            protect: true,
+        },
+        {
+            id: "sentinel-admin",
+            kind: "Secret",
+            name: REDIS_OBJECTS.sentinelAdmin,
+            // Read by operators (kubectl), not by the pods: a new admin password needs no restart to be stored,
+            // and reaches the Sentinels through users.acl, which does roll them.
+            data: [
+                { key: "username", content: SENTINEL_USERS.admin, rollout: false },
+                { key: ADMIN_PASSWORD_KEY, content: generatedValue(G.sentinelAdminPassword), rollout: false },
+            ],
             protect: true,
         },
         {

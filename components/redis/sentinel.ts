@@ -94,14 +94,42 @@ export function sentinelConfig(opts: { app: string; namespace: string; replicas:
     return lines.join("\n") + "\n";
 }
 
+/** The Sentinels' users: clients (`default`), the Sentinels among themselves, and operators. */
+export const SENTINEL_USERS = { clients: "default", peers: "sentinels", admin: "admin" } as const;
+
+/**
+ * What a client of the Sentinels may do: discover the primary, its replicas and the other Sentinels, and
+ * subscribe to their events (+switch-master). Nothing that changes a Sentinel: no SENTINEL SET, REMOVE,
+ * MONITOR, CONFIG SET, FAILOVER, RESET, no ACL, no PUBLISH. (CLIENT SETINFO, which 7.2 clients send, is left
+ * out: Redis 7.0 refuses the rule, and clients ignore its error.)
+ */
+export const SENTINEL_CLIENT_COMMANDS = [
+    "ping",
+    "hello",
+    "client|setname",
+    "sentinel|get-master-addr-by-name",
+    "sentinel|master",
+    "sentinel|masters",
+    "sentinel|replicas",
+    "sentinel|slaves",
+    "sentinel|sentinels",
+    "subscribe",
+    "psubscribe",
+    "unsubscribe",
+    "punsubscribe",
+];
+/** What one Sentinel sends another: PING, its connection name, and the vote on whether the primary is down. */
+export const SENTINEL_PEER_COMMANDS = ["ping", "client|setname", "sentinel|is-master-down-by-addr"];
+
 /**
  * sentinel-auth.conf, included on Sentinel's command line after its writable config, so the rendered
- * passwords win over whatever Sentinel rewrote: the password for the other Sentinels (their `default` user)
- * and the ACL user Sentinel authenticates to Redis as.
+ * passwords win over whatever Sentinel rewrote: the user and password for the other Sentinels and the ACL
+ * user Sentinel authenticates to Redis as.
  */
-export function sentinelAuthConfig(opts: { sentinelPassword: string; sentinelUserPassword: string }): string {
+export function sentinelAuthConfig(opts: { peerPassword: string; sentinelUserPassword: string }): string {
     return [
-        `sentinel sentinel-pass ${opts.sentinelPassword}`,
+        `sentinel sentinel-user ${SENTINEL_USERS.peers}`,
+        `sentinel sentinel-pass ${opts.peerPassword}`,
         `sentinel auth-user ${SENTINEL_MASTER_NAME} ${SENTINEL_USER}`,
         `sentinel auth-pass ${SENTINEL_MASTER_NAME} ${opts.sentinelUserPassword}`,
         "",
@@ -109,12 +137,19 @@ export function sentinelAuthConfig(opts: { sentinelPassword: string; sentinelUse
 }
 
 /**
- * The Sentinel's ACL file (given on its command line): clients and the other Sentinels log in as `default`
- * with the Sentinel password. An ACL file rather than requirepass, so the password is never in a file
- * Sentinel rewrites.
+ * The Sentinel's ACL file (given on its command line): clients log in as `default` with the Sentinel
+ * password (output redisSentinelPassword) and may only discover and subscribe; the other Sentinels log in as
+ * `sentinels`, operators as `admin` (Secret redis-sentinel-admin), each with a password of its own. An ACL
+ * file rather than requirepass, so no password is in a file Sentinel rewrites.
  */
-export function sentinelAclFile(sentinelPassword: string): string {
-    return `user default on #${sha256(sentinelPassword)} ~* &* +@all\n`;
+export function sentinelAclFile(opts: { clientPassword: string; peerPassword: string; adminPassword: string }): string {
+    const rules = (commands: string[]) => `-@all ${commands.map((c) => `+${c}`).join(" ")}`;
+    return [
+        `user ${SENTINEL_USERS.clients} on #${sha256(opts.clientPassword)} resetchannels &* ${rules(SENTINEL_CLIENT_COMMANDS)}`,
+        `user ${SENTINEL_USERS.peers} on #${sha256(opts.peerPassword)} resetchannels ${rules(SENTINEL_PEER_COMMANDS)}`,
+        `user ${SENTINEL_USERS.admin} on #${sha256(opts.adminPassword)} ~* &* +@all`,
+        "",
+    ].join("\n");
 }
 
 function cliPrefix(tls: boolean): string {
