@@ -1,6 +1,6 @@
 // A replicated Redis (redis.replicas > 1) without a runtime: the settings it accepts and refuses, and the
 // plan it makes (Sentinel in every pod, ACL users, Secrets, placement, ports, outputs). The real processes
-// are in servers.redis-sentinel.spec.ts.
+// are in tests/servers/redis/sentinel.spec.ts.
 
 import * as assert from "assert";
 import { ConfigError, parseStackConfig, PlatformSettings } from "../components/config";

@@ -79,6 +79,10 @@ describe("delivery workflows (.github/workflows)", function () {
             const runs = steps(job).map((s) => String(s.run ?? ""));
             assert.ok(runs.some((r) => r.includes("scripts/go-tools.sh all")), "builds promtool, redis_exporter and actionlint");
             assert.ok(runs.findIndex((r) => r === "npm ci") < runs.indexOf("npm test"));
+            const servers = steps(job).find((s) => s.run === "npm run test:servers");
+            assert.ok(servers, "a step runs the real-server suite (npm run test:servers)");
+            assert.strictEqual(servers.env?.MSA_REQUIRE_SERVERS, "1", "a missing server fails the real-server suite instead of skipping");
+            assert.ok(runs.indexOf("npm test") < runs.indexOf("npm run test:servers"), "offline suite first, then the real servers");
         });
 
         it("pull requests: tests first, then a render and a preview of every stack with that stack's policy config", function () {

@@ -172,7 +172,7 @@ export async function loadRendered(stack = "dev"): Promise<RedisUnderTest> {
     if (argv.length === 2 && argv[0] === "sh" && argv[1].startsWith("/")) {
         // A replicated render: a start script decides the role, then runs redis-server. Take the server of
         // its primary line with its config file; the replication includes and the role are run by
-        // servers.redis-sentinel.spec.ts, which starts the whole set.
+        // tests/servers/redis/sentinel.spec.ts, which starts the whole set.
         const script = mountedFile(r.objects, sts, c, argv[1]).value;
         const exec = script.split("\n").map((l) => l.trim().split(/\s+/)).find((w) => w[0] === "exec" && w[1] === "redis-server");
         assert.ok(exec && exec[2]?.startsWith("/"), `${argv[1]}: no 'exec redis-server <config>' line:\n${script}`);

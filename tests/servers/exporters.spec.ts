@@ -15,15 +15,15 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { MARIADB_BACKUP_PATHS, MARIADB_PATHS } from "../components/mariadb";
-import { METRICS_USER, REDIS_BACKUP_PATHS } from "../components/redis";
-import { renderStack, type Manifest } from "../scripts/lib/mockRuntime";
-import { find, podSpec } from "./helpers/manifests";
-import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "./helpers/mariadb";
-import { clientOptions, fileOf, httpGet, parseMetrics, prodWithoutTls, requireTool, sampleValue } from "./helpers/ops";
-import { assertError, RedisConn, rewriteDirectives } from "./helpers/redis";
-import { configMapData, secretData, type Container } from "./helpers/rendered";
-import { describeRun, freePort, makeTempDir, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "./helpers/servers";
+import { MARIADB_BACKUP_PATHS, MARIADB_PATHS } from "../../components/mariadb";
+import { METRICS_USER, REDIS_BACKUP_PATHS } from "../../components/redis";
+import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
+import { find, podSpec } from "../helpers/manifests";
+import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "../helpers/mariadb";
+import { clientOptions, fileOf, httpGet, parseMetrics, prodWithoutTls, requireTool, sampleValue } from "../helpers/ops";
+import { assertError, RedisConn, rewriteDirectives } from "../helpers/redis";
+import { configMapData, secretData, type Container } from "../helpers/rendered";
+import { describeRun, freePort, makeTempDir, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "../helpers/servers";
 
 registerRealServerSummary();
 

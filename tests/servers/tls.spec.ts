@@ -8,11 +8,11 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { selfSignedCertificate } from "../scripts/lib/certificates";
-import { BINARIES, INSTALL_HINT, loadRendered as loadMariaDb, LocalMariaDb, MariaDbRendered, PROBES, SOCKET } from "./helpers/mariadb";
-import { directive, loadRendered as loadRedis, RedisConn, RedisUnderTest, rewriteDirectives } from "./helpers/redis";
-import { describeRun, freePort, makeTempDir, randomToken, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "./helpers/servers";
-import { reloaderLivenessCommand, renewedCertificate, startReloader, writeCertificateFiles } from "./helpers/tlsReload";
+import { selfSignedCertificate } from "../../scripts/lib/certificates";
+import { BINARIES, INSTALL_HINT, loadRendered as loadMariaDb, LocalMariaDb, MariaDbRendered, PROBES, SOCKET } from "../helpers/mariadb";
+import { directive, loadRendered as loadRedis, RedisConn, RedisUnderTest, rewriteDirectives } from "../helpers/redis";
+import { describeRun, freePort, makeTempDir, randomToken, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "../helpers/servers";
+import { reloaderLivenessCommand, renewedCertificate, startReloader, writeCertificateFiles } from "../helpers/tlsReload";
 
 registerRealServerSummary();
 

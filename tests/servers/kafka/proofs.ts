@@ -1,7 +1,7 @@
 // Checks shared by the dev and prod proofs (not a spec file: the specs call these).
 
 import * as assert from "assert";
-import type { KafkaCluster, KafkaNode } from "../helpers/kafka";
+import type { KafkaCluster, KafkaNode } from "../../helpers/kafka";
 
 export const SASL_AUTH_FAILED = "org.apache.kafka.common.errors.SaslAuthenticationException";
 

@@ -12,13 +12,13 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { MARIADB_PATHS, MARIADB_PORT, mariadbPodHost, REPLICATION_USER } from "../components/mariadb";
-import { renderStack, ROOT, type Manifest } from "../scripts/lib/mockRuntime";
-import { find } from "./helpers/manifests";
-import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "./helpers/mariadb";
-import { localizeScript, prodWithoutTls } from "./helpers/ops";
-import { secretData } from "./helpers/rendered";
-import { describeRun, freePort, makeTempDir, randomToken, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "./helpers/servers";
+import { MARIADB_PATHS, MARIADB_PORT, mariadbPodHost, REPLICATION_USER } from "../../../components/mariadb";
+import { renderStack, ROOT, type Manifest } from "../../../scripts/lib/mockRuntime";
+import { find } from "../../helpers/manifests";
+import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "../../helpers/mariadb";
+import { localizeScript, prodWithoutTls } from "../../helpers/ops";
+import { secretData } from "../../helpers/rendered";
+import { describeRun, freePort, makeTempDir, randomToken, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "../../helpers/servers";
 
 registerRealServerSummary();
 

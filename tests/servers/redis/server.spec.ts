@@ -5,8 +5,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { persistentMountPath } from "./helpers/rendered";
-import { assertError, directive, directives, loadRendered, RedisConn, RedisUnderTest, RespError, rewriteDirectives, show, unquote } from "./helpers/redis";
+import { persistentMountPath } from "../../helpers/rendered";
+import { assertError, directive, directives, loadRendered, RedisConn, RedisUnderTest, RespError, rewriteDirectives, show, unquote } from "../../helpers/redis";
 import {
     describeRun,
     freePort,
@@ -20,7 +20,7 @@ import {
     startServer,
     waitFor,
     type ServerProcess,
-} from "./helpers/servers";
+} from "../../helpers/servers";
 
 registerRealServerSummary();
 

@@ -5,8 +5,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { envValue } from "../helpers/rendered";
-import { randomToken, registerRealServerSummary, startClock } from "../helpers/servers";
+import { envValue } from "../../helpers/rendered";
+import { randomToken, registerRealServerSummary, startClock } from "../../helpers/servers";
 import {
     hostLogDirs,
     KafkaCluster,
@@ -19,7 +19,7 @@ import {
     withPassword,
     withUsername,
     type KafkaRendered,
-} from "../helpers/kafka";
+} from "../../helpers/kafka";
 import { prewarmProdCluster } from "./prodCluster";
 import { assertCleanStop, assertRefusedLogin, assertRefusedPlaintext, indent, uniqueIds } from "./proofs";
 

@@ -5,14 +5,14 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { dataKey, envValue } from "../helpers/rendered";
-import { randomToken, registerRealServerSummary, startClock } from "../helpers/servers";
-import { clientJaasConfig, kafkaJaasConfig, type KafkaBrokerIdentity } from "../../components/kafka";
-import type { Manifest } from "../../scripts/lib/mockRuntime";
-import { hostLogDirs, metaProperties, parseBrokerJaas, registerKafkaTeardown, rollNode, waitIsr, withDataKey, withPassword, withUsername, type KafkaCluster } from "../helpers/kafka";
+import { dataKey, envValue } from "../../helpers/rendered";
+import { randomToken, registerRealServerSummary, startClock } from "../../helpers/servers";
+import { clientJaasConfig, kafkaJaasConfig, type KafkaBrokerIdentity } from "../../../components/kafka";
+import type { Manifest } from "../../../scripts/lib/mockRuntime";
+import { hostLogDirs, metaProperties, parseBrokerJaas, registerKafkaTeardown, rollNode, waitIsr, withDataKey, withPassword, withUsername, type KafkaCluster } from "../../helpers/kafka";
 import { prodCluster } from "./prodCluster";
-import { kafkaRuleGroups } from "../../components/monitoring/kafka";
-import type { Sample } from "../helpers/ops";
+import { kafkaRuleGroups } from "../../../components/monitoring/kafka";
+import type { Sample } from "../../helpers/ops";
 import { assertCleanStop, assertRefusedLogin, assertRefusedPlaintext, uniqueIds } from "./proofs";
 
 registerRealServerSummary(180);

@@ -3,9 +3,9 @@
 // starts it in the background (prewarmProdCluster) while the dev proofs run.
 
 import * as assert from "assert";
-import { sharedCluster, KafkaCluster, renderKafka, requireKafka, stackConfig, withKafkaUsers, type KafkaDist, type KafkaRendered, type ReconcileRun } from "../helpers/kafka";
-import { envValue } from "../helpers/rendered";
-import { TEST_JMX_AGENT } from "../helpers/ops";
+import { sharedCluster, KafkaCluster, renderKafka, requireKafka, stackConfig, withKafkaUsers, type KafkaDist, type KafkaRendered, type ReconcileRun } from "../../helpers/kafka";
+import { envValue } from "../../helpers/rendered";
+import { TEST_JMX_AGENT } from "../../helpers/ops";
 import { indent } from "./proofs";
 
 export const PROD = "prod";

@@ -6,10 +6,10 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { MARIADB_PATHS } from "../components/mariadb";
-import { ROOT } from "../scripts/lib/mockRuntime";
-import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, SOCKET, TCP } from "./helpers/mariadb";
-import { describeRun, randomToken, registerRealServerSummary, requireBinaries, run, startClock } from "./helpers/servers";
+import { MARIADB_PATHS } from "../../../components/mariadb";
+import { ROOT } from "../../../scripts/lib/mockRuntime";
+import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, SOCKET, TCP } from "../../helpers/mariadb";
+import { describeRun, randomToken, registerRealServerSummary, requireBinaries, run, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
 

@@ -9,13 +9,13 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { MARIADB_BACKUP, MARIADB_BACKUP_PATHS, MARIADB_OPERATIONS_USERS, MARIADB_PATHS } from "../components/mariadb";
-import { renderStack, ROOT, type Manifest } from "../scripts/lib/mockRuntime";
-import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "./helpers/mariadb";
-import { find } from "./helpers/manifests";
-import { secretData } from "./helpers/rendered";
-import { clientOptions, fileOf, prodWithoutTls, localizeScript, renderedCronJob, rewriteClientOptions, type RenderedRun } from "./helpers/ops";
-import { describeRun, makeTempDir, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock } from "./helpers/servers";
+import { MARIADB_BACKUP, MARIADB_BACKUP_PATHS, MARIADB_OPERATIONS_USERS, MARIADB_PATHS } from "../../../components/mariadb";
+import { renderStack, ROOT, type Manifest } from "../../../scripts/lib/mockRuntime";
+import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "../../helpers/mariadb";
+import { find } from "../../helpers/manifests";
+import { secretData } from "../../helpers/rendered";
+import { clientOptions, fileOf, prodWithoutTls, localizeScript, renderedCronJob, rewriteClientOptions, type RenderedRun } from "../../helpers/ops";
+import { describeRun, makeTempDir, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
 

@@ -2,7 +2,7 @@
 // lead fixes the component (each test says what it expects). Run on real Kafka 3.8.1 like the other proofs.
 
 import * as assert from "assert";
-import { randomToken, registerRealServerSummary, startClock } from "../helpers/servers";
+import { randomToken, registerRealServerSummary, startClock } from "../../helpers/servers";
 import {
     clusterIdStartingWithDash,
     formatBytes,
@@ -14,7 +14,7 @@ import {
     requireKafka,
     rollNode,
     withDataKey,
-} from "../helpers/kafka";
+} from "../../helpers/kafka";
 import { prodBaseline, prodCluster } from "./prodCluster";
 import { assertCleanStop, uniqueIds } from "./proofs";
 
