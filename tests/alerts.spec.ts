@@ -10,7 +10,7 @@ import * as YAML from "yaml";
 import { ROOT } from "../scripts/lib/mockRuntime";
 import { requireTool } from "./helpers/ops";
 import { SERVICES, writeRuleFiles } from "./helpers/opsAlerts";
-import { describeRun, makeTempDir, removeTempDir, run } from "./helpers/servers";
+import { describeRun, makeTempDir, removeTempDir, run } from "../scripts/lib/servers";
 
 const FIXTURES = path.join(ROOT, "tests", "fixtures", "alerts");
 

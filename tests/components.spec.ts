@@ -10,7 +10,7 @@ import { buildNetworkPolicies } from "../components/networkPolicies";
 import { containerSecurityContext, IMAGE_USERS, podSecurityContext, podSecurityLabels } from "../components/podSecurity";
 import { Redis, redisAclFile, redisProbeCommand, redisServerConfig } from "../components/redis";
 import { RenderResult, runOffline } from "../scripts/lib/mockRuntime";
-import { Any, containers, find } from "./helpers/manifests";
+import { Any, containers, find } from "../scripts/lib/manifests";
 
 const defaults = parseStackConfig({});
 const platform = {

@@ -19,9 +19,9 @@ import {
 } from "../components/mariadb";
 import { allContainers, planProblems, resolveContent, ServicePlan } from "../components/workload/plan";
 import { renderStack, type Manifest } from "../scripts/lib/mockRuntime";
-import { Any, find } from "./helpers/manifests";
+import { Any, find } from "../scripts/lib/manifests";
 import { connectionAllowed, Pod } from "./helpers/netpol";
-import { makeTempDir, removeTempDir, run } from "./helpers/servers";
+import { makeTempDir, removeTempDir, run } from "../scripts/lib/servers";
 
 function configError(mariadb: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
     try {

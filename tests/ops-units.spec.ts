@@ -15,7 +15,7 @@ import { planRedis, redisAclFile } from "../components/redis";
 import { planKafka } from "../components/kafka";
 import { KAFKA_JMX_PATHS, KAFKA_METRICS_PORT, kafkaMetricsGap } from "../components/monitoring/kafka";
 import { renderPlan } from "./helpers/renderPlan";
-import type { Any } from "./helpers/manifests";
+import type { Any } from "../scripts/lib/manifests";
 import { planContainers, planProblems } from "../components/workload/plan";
 import { requireTool } from "./helpers/ops";
 import { asManifest, crdSchema, monitoringObjects, schemaErrors } from "./helpers/opsAlerts";

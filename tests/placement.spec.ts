@@ -8,7 +8,7 @@ import { planMariaDb } from "../components/mariadb";
 import { buildPodSpec, PodReferences } from "../components/workload/podTemplate";
 import { planProblems, ServicePlan } from "../components/workload/plan";
 import type { RenderResult } from "../scripts/lib/mockRuntime";
-import { Any, find } from "./helpers/manifests";
+import { Any, find } from "../scripts/lib/manifests";
 import { renderPlan } from "./helpers/renderPlan";
 
 const config = parseStackConfig({ networkPolicies: { enabled: true, egress: true, allowedNamespaces: ["clients"] } });

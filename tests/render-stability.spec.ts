@@ -12,7 +12,7 @@ import * as YAML from "yaml";
 import { ROOT } from "../scripts/lib/mockRuntime";
 import { diffRenders, RenderDiff } from "../scripts/lib/renderDiff";
 import { DIFF_SEED, renderGitRef, renderWorkingTree } from "../scripts/lib/renderSides";
-import { serversRequired } from "./helpers/servers";
+import { serversRequired } from "../scripts/lib/servers";
 
 interface DeclaredChange {
     stack: string;

@@ -6,7 +6,7 @@ import { parseStackConfig } from "../components/config";
 import { planRedis } from "../components/redis";
 import { ContainerPlan, planProblems, ServicePlan } from "../components/workload/plan";
 import type { RenderResult } from "../scripts/lib/mockRuntime";
-import { Any, find } from "./helpers/manifests";
+import { Any, find } from "../scripts/lib/manifests";
 import { renderPlan } from "./helpers/renderPlan";
 
 const config = parseStackConfig({ protect: true });

@@ -7,9 +7,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { renderStack, type Manifest } from "../scripts/lib/mockRuntime";
-import { find, podSpec, type Any } from "./helpers/manifests";
-import { commandLine, configMapData, container, envValue, onlyObject, output, persistentMountPath, secretData, type Container } from "./helpers/rendered";
-import { describeRun, makeTempDir, removeTempDir, requireBinaries, run } from "./helpers/servers";
+import { find, podSpec, type Any } from "../scripts/lib/manifests";
+import { commandLine, configMapData, container, envValue, onlyObject, output, persistentMountPath, secretData, type Container } from "../scripts/lib/rendered";
+import { describeRun, makeTempDir, removeTempDir, run } from "../scripts/lib/servers";
+import { requireBinaries } from "./helpers/servers";
 
 /** The apache/kafka image's built-in default cluster id (/etc/kafka/docker/...): must never be used. */
 const IMAGE_DEFAULT_CLUSTER_ID = "5L6g3nShT-eMCtK--X86sw";

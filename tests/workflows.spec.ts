@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { requireTool } from "./helpers/ops";
-import { makeTempDir, removeTempDir, requireBinaries, run } from "./helpers/servers";
+import { makeTempDir, removeTempDir, run } from "../scripts/lib/servers";
+import { requireBinaries } from "./helpers/servers";
 
 const ROOT = path.resolve(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");

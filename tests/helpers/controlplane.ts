@@ -10,7 +10,7 @@ import * as https from "https";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
-import { describeRun, makeTempDir, removeTempDir, run, serversRequired, waitFor, type RunResult } from "./servers";
+import { describeRun, makeTempDir, removeTempDir, run, serversRequired, waitFor, type RunResult } from "../../scripts/lib/servers";
 
 export const SCRIPT = path.join(ROOT, "scripts", "controlplane.sh");
 export const BUILD_HINT = "bash scripts/controlplane.sh build";

@@ -21,11 +21,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { decodeConfigValue } from "../../components/config";
 import { readProjectName, readStackFile, renderStack, ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
-import { find, podSpec, type Any } from "./manifests";
-import { commandLine, configMapData, container, dataKey, envValue, mountedFile, onlyObject, output, secretData, type Container } from "./rendered";
+import { find, podSpec, type Any } from "../../scripts/lib/manifests";
+import { commandLine, configMapData, container, dataKey, envValue, mountedFile, onlyObject, output, secretData, type Container } from "../../scripts/lib/rendered";
 import { KAFKA_JMX_AGENT_VERSION } from "../../components/monitoring/kafka";
 import { httpGet, parseMetrics, TEST_JMX_AGENT, type Sample } from "./ops";
-import { describeRun, makeTempDir, removeTempDir, requireBinaries, run, serversRequired, startServer, type RunResult, type ServerProcess } from "./servers";
+import { describeRun, makeTempDir, removeTempDir, run, serversRequired, startServer, type RunResult, type ServerProcess } from "../../scripts/lib/servers";
+import { requireBinaries } from "./servers";
 
 export const KAFKA_VERSION = "3.8.1";
 

@@ -9,10 +9,10 @@ import * as os from "os";
 import * as path from "path";
 import { MARIADB_APP, MARIADB_PATHS } from "../../components/mariadb";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
-import { find } from "./manifests";
-import { podSpec } from "./manifests";
-import { container, envValue, mountedFile, onlyObject, output, persistentMountPath, secretData, type Container } from "./rendered";
-import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type RunResult, type ServerProcess } from "./servers";
+import { find } from "../../scripts/lib/manifests";
+import { podSpec } from "../../scripts/lib/manifests";
+import { container, envValue, mountedFile, onlyObject, output, persistentMountPath, secretData, type Container } from "../../scripts/lib/rendered";
+import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type RunResult, type ServerProcess } from "../../scripts/lib/servers";
 
 export const BINARIES = ["mariadbd", "mariadb-install-db", "mariadb"];
 export const INSTALL_HINT = "install: apt-get install mariadb-server mariadb-client";

@@ -6,8 +6,9 @@ import * as net from "net";
 import * as tls from "tls";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { encodeCommands, parseReply, RespError, type Reply } from "../../scripts/lib/resp";
-import { find } from "./manifests";
-import { commandLine, container, envValue, mountedFile, onlyObject, output, secretData, type Container } from "./rendered";
+import { find } from "../../scripts/lib/manifests";
+import { commandLine, container, envValue, mountedFile, onlyObject, output, secretData, type Container } from "../../scripts/lib/rendered";
+import { directive, unquote } from "../../scripts/lib/redisConf";
 
 // ---------------------------------------------------------------------------------------------------
 // A minimal RESP2 client (scripts/lib/resp.ts): exact replies (and error strings such as NOAUTH / NOPERM)
@@ -114,50 +115,6 @@ export interface RedisUnderTest {
     tls?: { cert: string; key: string; ca: string; host: string };
     /** The certificate reloader container, when the stack has TLS. */
     reloader?: Container;
-}
-
-/** Directives of a redis.conf text: [name (lower case), raw value], in order. */
-export function directives(text: string): [string, string][] {
-    return text
-        .split("\n")
-        .map((l) => l.trim())
-        .filter((l) => l !== "" && !l.startsWith("#"))
-        .map((l) => {
-            const m = /^(\S+)\s*(.*)$/.exec(l)!;
-            return [m[1].toLowerCase(), m[2]];
-        });
-}
-
-export function directive(text: string, name: string): string {
-    const found = directives(text).filter(([n]) => n === name);
-    if (found.length !== 1) {
-        throw new Error(`redis.conf: expected one '${name}' directive, found ${found.length}`);
-    }
-    return found[0][1];
-}
-
-export function unquote(v: string): string {
-    return /^".*"$/.test(v) || /^'.*'$/.test(v) ? v.slice(1, -1) : v;
-}
-
-/** Replaces the value of each named directive (which must each be present exactly once). */
-export function rewriteDirectives(text: string, overrides: Record<string, string>): string {
-    const seen = new Map<string, number>();
-    const out = text.split("\n").map((line) => {
-        const m = /^\s*(\S+)/.exec(line);
-        const name = m?.[1].toLowerCase();
-        if (name && !name.startsWith("#") && name in overrides) {
-            seen.set(name, (seen.get(name) ?? 0) + 1);
-            return `${name} ${overrides[name]}`;
-        }
-        return line;
-    });
-    for (const name of Object.keys(overrides)) {
-        if (seen.get(name) !== 1) {
-            throw new Error(`redis.conf: expected the rendered config to set '${name}' once, found ${seen.get(name) ?? 0}`);
-        }
-    }
-    return out.join("\n");
 }
 
 export async function loadRendered(stack = "dev"): Promise<RedisUnderTest> {

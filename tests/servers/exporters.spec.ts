@@ -18,12 +18,14 @@ import * as path from "path";
 import { MARIADB_BACKUP_PATHS, MARIADB_PATHS } from "../../components/mariadb";
 import { METRICS_USER, REDIS_BACKUP_PATHS } from "../../components/redis";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
-import { find, podSpec } from "../helpers/manifests";
+import { find, podSpec } from "../../scripts/lib/manifests";
 import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "../helpers/mariadb";
 import { clientOptions, fileOf, httpGet, parseMetrics, prodWithoutTls, requireTool, sampleValue } from "../helpers/ops";
-import { assertError, RedisConn, rewriteDirectives } from "../helpers/redis";
-import { configMapData, secretData, type Container } from "../helpers/rendered";
-import { describeRun, freePort, makeTempDir, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "../helpers/servers";
+import { assertError, RedisConn } from "../helpers/redis";
+import { rewriteDirectives } from "../../scripts/lib/redisConf";
+import { configMapData, secretData, type Container } from "../../scripts/lib/rendered";
+import { describeRun, freePort, makeTempDir, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../scripts/lib/servers";
+import { registerRealServerSummary, requireBinaries, startClock } from "../helpers/servers";
 
 registerRealServerSummary();
 

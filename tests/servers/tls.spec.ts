@@ -10,8 +10,10 @@ import * as net from "net";
 import * as path from "path";
 import { selfSignedCertificate } from "../../scripts/lib/certificates";
 import { BINARIES, INSTALL_HINT, loadRendered as loadMariaDb, LocalMariaDb, MariaDbRendered, PROBES, SOCKET } from "../helpers/mariadb";
-import { directive, loadRendered as loadRedis, RedisConn, RedisUnderTest, rewriteDirectives } from "../helpers/redis";
-import { describeRun, freePort, makeTempDir, randomToken, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "../helpers/servers";
+import { loadRendered as loadRedis, RedisConn, RedisUnderTest } from "../helpers/redis";
+import { directive, rewriteDirectives } from "../../scripts/lib/redisConf";
+import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../scripts/lib/servers";
+import { registerRealServerSummary, requireBinaries, startClock } from "../helpers/servers";
 import { reloaderLivenessCommand, renewedCertificate, startReloader, writeCertificateFiles } from "../helpers/tlsReload";
 
 registerRealServerSummary();

@@ -5,8 +5,9 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { envValue } from "../../helpers/rendered";
-import { randomToken, registerRealServerSummary, startClock } from "../../helpers/servers";
+import { envValue } from "../../../scripts/lib/rendered";
+import { randomToken } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, startClock } from "../../helpers/servers";
 import {
     hostLogDirs,
     KafkaCluster,

@@ -5,8 +5,9 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { dataKey, envValue } from "../../helpers/rendered";
-import { randomToken, registerRealServerSummary, startClock } from "../../helpers/servers";
+import { dataKey, envValue } from "../../../scripts/lib/rendered";
+import { randomToken } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, startClock } from "../../helpers/servers";
 import { clientJaasConfig, kafkaJaasConfig, type KafkaBrokerIdentity } from "../../../components/kafka";
 import type { Manifest } from "../../../scripts/lib/mockRuntime";
 import { hostLogDirs, metaProperties, parseBrokerJaas, registerKafkaTeardown, rollNode, waitIsr, withDataKey, withPassword, withUsername, type KafkaCluster } from "../../helpers/kafka";

@@ -2,7 +2,8 @@
 // lead fixes the component (each test says what it expects). Run on real Kafka 3.8.1 like the other proofs.
 
 import * as assert from "assert";
-import { randomToken, registerRealServerSummary, startClock } from "../../helpers/servers";
+import { randomToken } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, startClock } from "../../helpers/servers";
 import {
     clusterIdStartingWithDash,
     formatBytes,

@@ -4,7 +4,7 @@
 
 import * as assert from "assert";
 import { sharedCluster, KafkaCluster, renderKafka, requireKafka, stackConfig, withKafkaUsers, type KafkaDist, type KafkaRendered, type ReconcileRun } from "../../helpers/kafka";
-import { envValue } from "../../helpers/rendered";
+import { envValue } from "../../../scripts/lib/rendered";
 import { TEST_JMX_AGENT } from "../../helpers/ops";
 import { indent } from "./proofs";
 

@@ -12,10 +12,11 @@ import * as path from "path";
 import { MARIADB_BACKUP, MARIADB_BACKUP_PATHS, MARIADB_OPERATIONS_USERS, MARIADB_PATHS } from "../../../components/mariadb";
 import { renderStack, ROOT, type Manifest } from "../../../scripts/lib/mockRuntime";
 import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "../../helpers/mariadb";
-import { find } from "../../helpers/manifests";
-import { secretData } from "../../helpers/rendered";
+import { find } from "../../../scripts/lib/manifests";
+import { secretData } from "../../../scripts/lib/rendered";
 import { clientOptions, fileOf, prodWithoutTls, localizeScript, renderedCronJob, rewriteClientOptions, type RenderedRun } from "../../helpers/ops";
-import { describeRun, makeTempDir, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock } from "../../helpers/servers";
+import { describeRun, makeTempDir, removeTempDir, run } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
 

@@ -14,11 +14,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { MARIADB_PATHS, MARIADB_PORT, mariadbPodHost, REPLICATION_USER } from "../../../components/mariadb";
 import { renderStack, ROOT, type Manifest } from "../../../scripts/lib/mockRuntime";
-import { find } from "../../helpers/manifests";
+import { find } from "../../../scripts/lib/manifests";
 import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "../../helpers/mariadb";
 import { localizeScript, prodWithoutTls } from "../../helpers/ops";
-import { secretData } from "../../helpers/rendered";
-import { describeRun, freePort, makeTempDir, randomToken, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "../../helpers/servers";
+import { secretData } from "../../../scripts/lib/rendered";
+import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
 

@@ -6,7 +6,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import { BINARIES, cnfOptions, errorLines, expectedVariable, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, PROBES, SECTION, SOCKET, TCP } from "../../helpers/mariadb";
-import { describeRun, randomToken, registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
+import { describeRun, randomToken } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
 

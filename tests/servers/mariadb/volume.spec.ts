@@ -9,7 +9,8 @@ import * as path from "path";
 import { MARIADB_PATHS } from "../../../components/mariadb";
 import { ROOT } from "../../../scripts/lib/mockRuntime";
 import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, SOCKET, TCP } from "../../helpers/mariadb";
-import { describeRun, randomToken, registerRealServerSummary, requireBinaries, run, startClock } from "../../helpers/servers";
+import { describeRun, randomToken, run } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
 

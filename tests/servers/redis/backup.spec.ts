@@ -10,11 +10,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { REDIS_BACKUP, REDIS_BACKUP_PATHS, REDIS_PORT } from "../../../components/redis";
 import { renderStack, ROOT, type Manifest } from "../../../scripts/lib/mockRuntime";
-import { find } from "../../helpers/manifests";
+import { find } from "../../../scripts/lib/manifests";
 import { localizeScript, prodWithoutTls, renderedCronJob, type RenderedRun } from "../../helpers/ops";
-import { directive, RedisConn, rewriteDirectives, show } from "../../helpers/redis";
-import { configMapData, secretData } from "../../helpers/rendered";
-import { describeRun, freePort, makeTempDir, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "../../helpers/servers";
+import { RedisConn, show } from "../../helpers/redis";
+import { directive, rewriteDirectives } from "../../../scripts/lib/redisConf";
+import { configMapData, secretData } from "../../../scripts/lib/rendered";
+import { describeRun, freePort, makeTempDir, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
 

@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { assertError, RedisConn, RespError, show, type Reply } from "../../helpers/redis";
 import { infoField, layOutPod, loadSentinelSet, openAuthed, type LocalPod, type RenderedSentinelSet, type Substitution } from "../../helpers/redisSentinel";
-import { describeRun, freePort, makeTempDir, randomToken, registerRealServerSummary, removeTempDir, requireBinaries, run, startClock, startServer, waitFor, type ServerProcess } from "../../helpers/servers";
+import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
 

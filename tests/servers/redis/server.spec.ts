@@ -5,22 +5,11 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { persistentMountPath } from "../../helpers/rendered";
-import { assertError, directive, directives, loadRendered, RedisConn, RedisUnderTest, RespError, rewriteDirectives, show, unquote } from "../../helpers/redis";
-import {
-    describeRun,
-    freePort,
-    makeTempDir,
-    randomToken,
-    registerRealServerSummary,
-    removeTempDir,
-    requireBinaries,
-    run,
-    startClock,
-    startServer,
-    waitFor,
-    type ServerProcess,
-} from "../../helpers/servers";
+import { persistentMountPath } from "../../../scripts/lib/rendered";
+import { assertError, loadRendered, RedisConn, RedisUnderTest, RespError, show } from "../../helpers/redis";
+import { directive, directives, rewriteDirectives, unquote } from "../../../scripts/lib/redisConf";
+import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
 

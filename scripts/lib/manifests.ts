@@ -1,6 +1,6 @@
 // Accessors over rendered manifests.
 
-import type { Manifest } from "../../scripts/lib/mockRuntime";
+import type { Manifest } from "./mockRuntime";
 
 export function find(objects: Manifest[], kind: string, namespace: string | undefined, name: string): Manifest {
     const found = objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);

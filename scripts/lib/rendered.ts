@@ -4,7 +4,7 @@
 // would give the container and never copies of them.
 
 import * as path from "path";
-import { REDACTED, type Manifest } from "../../scripts/lib/mockRuntime";
+import { REDACTED, type Manifest } from "./mockRuntime";
 import { find, podSpec, type Any } from "./manifests";
 
 export interface EnvVar {
