@@ -1,6 +1,6 @@
 // The dev stack's Kafka (1 combined broker+controller node) as real Kafka 3.8.1: the rendered start.sh,
 // server.properties template and JAAS file run unchanged but for the paths printed in before() (see
-// tests/helpers/kafka.ts), in a network namespace of its own so the advertised pod DNS name is the rendered one.
+// tests/helpers/kafka/), in a network namespace of its own so the advertised pod DNS name is the rendered one.
 
 import * as assert from "assert";
 import * as fs from "fs";
