@@ -5,20 +5,20 @@
 
 import * as assert from "assert";
 import * as path from "path";
-import { ConfigError, parseStackConfig } from "../components/config";
-import { MONITORING_DEFAULTS, readMonitoringSettings } from "../components/config/operations";
-import { Reader } from "../components/config/reader";
-import { mariadbInitSql, mariadbServerConfig, planMariaDb } from "../components/mariadb";
-import { buildNetworkPolicies } from "../components/networkPolicies";
-import { backupMaxAgeSeconds, cronPeriodSeconds } from "../components/monitoring/rules";
-import { planRedis, redisAclFile } from "../components/redis";
-import { planKafka } from "../components/kafka";
-import { KAFKA_JMX_PATHS, KAFKA_METRICS_PORT, kafkaMetricsGap } from "../components/monitoring/kafka";
-import { renderPlan } from "./helpers/renderPlan";
-import type { Any } from "../scripts/lib/manifests";
-import { planContainers, planProblems } from "../components/workload/plan";
-import { requireTool } from "./helpers/ops";
-import { asManifest, crdSchema, monitoringObjects, schemaErrors } from "./helpers/opsAlerts";
+import { ConfigError, parseStackConfig } from "../../components/config";
+import { MONITORING_DEFAULTS, readMonitoringSettings } from "../../components/config/operations";
+import { Reader } from "../../components/config/reader";
+import { mariadbInitSql, mariadbServerConfig, planMariaDb } from "../../components/mariadb";
+import { buildNetworkPolicies } from "../../components/networkPolicies";
+import { backupMaxAgeSeconds, cronPeriodSeconds } from "../../components/monitoring/rules";
+import { planRedis, redisAclFile } from "../../components/redis";
+import { planKafka } from "../../components/kafka";
+import { KAFKA_JMX_PATHS, KAFKA_METRICS_PORT, kafkaMetricsGap } from "../../components/monitoring/kafka";
+import { renderPlan } from "../helpers/renderPlan";
+import type { Any } from "../../scripts/lib/manifests";
+import { planContainers, planProblems } from "../../components/workload/plan";
+import { requireTool } from "../helpers/ops";
+import { asManifest, crdSchema, monitoringObjects, schemaErrors } from "../helpers/opsAlerts";
 
 function config(extra: Record<string, unknown> = {}) {
     return parseStackConfig({ mariadb: { databases: [{ name: "orders", user: "orders" }] }, ...extra });

@@ -4,8 +4,8 @@
 // deletes only the Sentinel and replication objects, and the claims of the removed pods stay (Retain).
 
 import * as assert from "assert";
-import { manifestPath, readStackFile, renderStack, ROOT, type Manifest } from "../scripts/lib/mockRuntime";
-import { diffRenders, type RenderDiff } from "../scripts/lib/renderDiff";
+import { manifestPath, readStackFile, renderStack, ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
+import { diffRenders, type RenderDiff } from "../../scripts/lib/renderDiff";
 
 async function renderWithRedisReplicas(stack: string, replicas: number): Promise<{ objects: Map<string, Manifest> }> {
     const config = readStackFile(ROOT, stack);

@@ -3,13 +3,13 @@
 // service's own pods (NetworkPolicies). Any replicated service uses these; Redis is only the carrier.
 
 import * as assert from "assert";
-import { parseStackConfig } from "../components/config";
-import { planMariaDb } from "../components/mariadb";
-import { buildPodSpec, PodReferences } from "../components/workload/podTemplate";
-import { planProblems, ServicePlan } from "../components/workload/plan";
-import type { RenderResult } from "../scripts/lib/mockRuntime";
-import { Any, find } from "../scripts/lib/manifests";
-import { renderPlan } from "./helpers/renderPlan";
+import { parseStackConfig } from "../../components/config";
+import { planMariaDb } from "../../components/mariadb";
+import { buildPodSpec, PodReferences } from "../../components/workload/podTemplate";
+import { planProblems, ServicePlan } from "../../components/workload/plan";
+import type { RenderResult } from "../../scripts/lib/mockRuntime";
+import { Any, find } from "../../scripts/lib/manifests";
+import { renderPlan } from "../helpers/renderPlan";
 
 const config = parseStackConfig({ networkPolicies: { enabled: true, egress: true, allowedNamespaces: ["clients"] } });
 const base = planMariaDb(config.mariadb, config);
@@ -76,7 +76,7 @@ describe("placement invariants of the rendered stacks", function () {
     let prod: RenderResult;
     let dev: RenderResult;
     before(async () => {
-        const { renderStack } = await import("../scripts/lib/mockRuntime");
+        const { renderStack } = await import("../../scripts/lib/mockRuntime");
         prod = await renderStack("prod");
         dev = await renderStack("dev");
     });
@@ -111,7 +111,7 @@ describe("placement invariants of the rendered stacks", function () {
 describe("priorityClassName", function () {
     this.timeout(120_000);
     it("puts the stack's PriorityClass on every data service's pods, not on backup or reconcile pods", async () => {
-        const { renderStack } = await import("../scripts/lib/mockRuntime");
+        const { renderStack } = await import("../../scripts/lib/mockRuntime");
         const r = await renderStack("prod", { config: { ...prodConfig(), priorityClassName: "data-critical" } });
         const sts = r.objects.filter((o) => o.kind === "StatefulSet") as Any[];
         assert.deepStrictEqual(sts.map((s) => s.spec.template.spec.priorityClassName), ["data-critical", "data-critical", "data-critical"]);
@@ -133,7 +133,7 @@ describe("priorityClassName", function () {
 /** prod's stack config, keys without the project prefix. */
 function prodConfig(): Record<string, unknown> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { readStackFile, ROOT } = require("../scripts/lib/mockRuntime");
+    const { readStackFile, ROOT } = require("../../scripts/lib/mockRuntime");
     const raw: Record<string, string> = readStackFile(ROOT, "prod");
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(/^msa-infra:/, ""), (() => { try { return JSON.parse(v); } catch { return v; } })()]));
 }

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ROOT } from "../scripts/lib/mockRuntime";
+import { ROOT } from "../../scripts/lib/mockRuntime";
 
 function render(args: string[]) {
     const r = spawnSync(process.execPath, ["-r", "./scripts/lib/register.js", "scripts/render.ts", ...args], {

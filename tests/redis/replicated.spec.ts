@@ -3,20 +3,18 @@
 // are in tests/servers/redis/sentinel.spec.ts.
 
 import * as assert from "assert";
-import { ConfigError, parseStackConfig, PlatformSettings } from "../components/config";
+import { ConfigError, parseStackConfig, PlatformSettings } from "../../components/config";
 import {
     planRedis,
     REDIS_GENERATED,
     REDIS_OBJECTS,
     redisAclFile,
     redisConnection,
-    redisServerConfig,
-    replicaOutputBufferBytes,
     replicationConfig,
     sentinelConfig,
     sentinelQuorum,
-} from "../components/redis";
-import { planProblems, portsExposed, resolveContent, ServicePlan } from "../components/workload/plan";
+} from "../../components/redis";
+import { planProblems, portsExposed, resolveContent, ServicePlan } from "../../components/workload/plan";
 
 function problems(raw: Record<string, unknown>): string[] {
     try {
@@ -147,20 +145,6 @@ describe("Redis plan, replicated", () => {
         assert.doesNotMatch(conf, /^replicaof/m, "the role is decided at start, not rendered");
         assert.strictEqual(entry(plan3, REDIS_OBJECTS.replication, "replication.conf", v), `masteruser replication\nmasterauth ${v[REDIS_GENERATED.replicationPassword]}\n`);
         assert.doesNotMatch(replicationConfig({ memoryLimit: "512Mi", maxmemoryPercent: 50, replicas: 3, tls: false }), /tls-replication/);
-    });
-
-    it("sizing: the replicas' output buffers together take at most half the headroom above maxmemory", () => {
-        // prod: 2Gi limit, maxmemory 50% → 1Gi headroom; 2 replicas → 256Mi each (hard), soft half of it.
-        assert.strictEqual(replicaOutputBufferBytes({ memoryLimit: "2Gi", maxmemoryPercent: 50, replicas: 3 }), 256 * 1024 * 1024);
-        assert.strictEqual(replicaOutputBufferBytes({ memoryLimit: "512Mi", maxmemoryPercent: 50, replicas: 5 }), 32 * 1024 * 1024);
-        for (const [limit, pct, n] of [["512Mi", 50, 3], ["2Gi", 75, 7], ["1Gi", 10, 5]] as const) {
-            const buffer = replicaOutputBufferBytes({ memoryLimit: limit, maxmemoryPercent: pct, replicas: n });
-            const conf = replicationConfig({ memoryLimit: limit, maxmemoryPercent: pct, replicas: n, tls: false });
-            const maxmemory = Number(/^maxmemory (\d+)$/m.exec(redisServerConfig({ memoryLimit: limit, maxmemoryPercent: pct, maxmemoryPolicy: "noeviction", tls: false }))![1]);
-            const limitBytes = Number(/^(\d+)/.exec(limit)![1]) * (limit.endsWith("Gi") ? 1024 ** 3 : 1024 ** 2);
-            assert.ok(maxmemory + (n - 1) * buffer <= maxmemory + (limitBytes - maxmemory) / 2, `${limit} ${pct}% ${n}`);
-            assert.match(conf, new RegExp(`^client-output-buffer-limit replica ${buffer} ${Math.floor(buffer / 2)} 60$`, "m"));
-        }
     });
 
     it("sentinel.conf: a majority quorum, host names, TLS, and no password (those are in Secret redis-sentinel-auth)", () => {

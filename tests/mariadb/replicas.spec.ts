@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, parseStackConfig } from "../components/config";
+import { ConfigError, parseStackConfig } from "../../components/config";
 import {
     MARIADB_GENERATED,
     MARIADB_PATHS,
@@ -16,12 +16,12 @@ import {
     planMariaDb,
     POD_NAME_LABEL,
     REPLICATION_USER,
-} from "../components/mariadb";
-import { allContainers, planProblems, resolveContent, ServicePlan } from "../components/workload/plan";
-import { renderStack, type Manifest } from "../scripts/lib/mockRuntime";
-import { Any, find } from "../scripts/lib/manifests";
-import { connectionAllowed, Pod } from "./helpers/netpol";
-import { makeTempDir, removeTempDir, run } from "../scripts/lib/servers";
+} from "../../components/mariadb";
+import { allContainers, planProblems, resolveContent, ServicePlan } from "../../components/workload/plan";
+import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
+import { Any, find } from "../../scripts/lib/manifests";
+import { connectionAllowed, Pod } from "../helpers/netpol";
+import { makeTempDir, removeTempDir, run } from "../../scripts/lib/servers";
 
 function configError(mariadb: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
     try {

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { ConfigError, cpuToMillis, decodeConfigValue, parseStackConfig, quantityToBytes } from "../components/config";
+import { ConfigError, cpuToMillis, decodeConfigValue, parseStackConfig, quantityToBytes } from "../../components/config";
 
 function problems(raw: Record<string, unknown>): string[] {
     try {

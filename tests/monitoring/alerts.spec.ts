@@ -7,10 +7,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ROOT } from "../scripts/lib/mockRuntime";
-import { requireTool } from "./helpers/ops";
-import { SERVICES, writeRuleFiles } from "./helpers/opsAlerts";
-import { describeRun, makeTempDir, removeTempDir, run } from "../scripts/lib/servers";
+import { ROOT } from "../../scripts/lib/mockRuntime";
+import { requireTool } from "../helpers/ops";
+import { SERVICES, writeRuleFiles } from "../helpers/opsAlerts";
+import { describeRun, makeTempDir, removeTempDir, run } from "../../scripts/lib/servers";
 
 const FIXTURES = path.join(ROOT, "tests", "fixtures", "alerts");
 

@@ -9,10 +9,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ROOT } from "../scripts/lib/mockRuntime";
-import { diffRenders, RenderDiff } from "../scripts/lib/renderDiff";
-import { DIFF_SEED, renderGitRef, renderWorkingTree } from "../scripts/lib/renderSides";
-import { serversRequired } from "../scripts/lib/servers";
+import { ROOT } from "../../scripts/lib/mockRuntime";
+import { diffRenders, RenderDiff } from "../../scripts/lib/renderDiff";
+import { DIFF_SEED, renderGitRef, renderWorkingTree } from "../../scripts/lib/renderSides";
+import { serversRequired } from "../../scripts/lib/servers";
 
 interface DeclaredChange {
     stack: string;

@@ -7,9 +7,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import type { Manifest } from "../scripts/lib/mockRuntime";
-import { ROOT } from "../scripts/lib/mockRuntime";
-import { diffRenders, fieldChanges, formatDiff, isDangerous, isImmutable } from "../scripts/lib/renderDiff";
+import type { Manifest } from "../../scripts/lib/mockRuntime";
+import { ROOT } from "../../scripts/lib/mockRuntime";
+import { diffRenders, fieldChanges, formatDiff, isDangerous, isImmutable } from "../../scripts/lib/renderDiff";
 
 function sts(patch: (s: Record<string, any>) => void = () => undefined): Manifest {
     const s: Record<string, any> = {

@@ -6,11 +6,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { renderStack, type Manifest } from "../scripts/lib/mockRuntime";
-import { find, podSpec, type Any } from "../scripts/lib/manifests";
-import { commandLine, configMapData, container, envValue, onlyObject, output, persistentMountPath, secretData, type Container } from "../scripts/lib/rendered";
-import { describeRun, makeTempDir, removeTempDir, run } from "../scripts/lib/servers";
-import { requireBinaries } from "./helpers/servers";
+import { kafkaHeapMiB, kafkaJaasConfig, kafkaServerProperties, quorumVoters, replicationSettings } from "../../components/kafka";
+import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
+import { find, podSpec, type Any } from "../../scripts/lib/manifests";
+import { commandLine, configMapData, container, envValue, onlyObject, output, persistentMountPath, secretData, type Container } from "../../scripts/lib/rendered";
+import { describeRun, makeTempDir, removeTempDir, run } from "../../scripts/lib/servers";
+import { requireBinaries } from "../helpers/servers";
 
 /** The apache/kafka image's built-in default cluster id (/etc/kafka/docker/...): must never be used. */
 const IMAGE_DEFAULT_CLUSTER_ID = "5L6g3nShT-eMCtK--X86sw";
@@ -364,3 +365,32 @@ function mountForReadOnly(k: KafkaRendered, file: string): boolean {
     assert.ok(m, `${file} is on no mount`);
     return m.readOnly === true;
 }
+
+
+describe("pure helpers", () => {
+    for (const [replicas, rf, isr] of [
+        [1, 1, 1],
+        [3, 3, 2],
+        [5, 3, 2],
+        [7, 3, 2],
+    ]) {
+        it(`kafka: ${replicas} node(s) → RF ${rf}, min ISR ${isr}, ${replicas} voters`, () => {
+            assert.deepStrictEqual(replicationSettings(replicas), { replicationFactor: rf, minInsyncReplicas: isr });
+            const voters = quorumVoters(replicas, "messaging").split(",");
+            assert.strictEqual(voters.length, replicas);
+            voters.forEach((v, i) => assert.strictEqual(v, `${i}@kafka-${i}.kafka-headless.messaging.svc.cluster.local:9093`));
+            const props = kafkaServerProperties({ replicas, namespace: "messaging", clientAuth: "sasl", tls: false });
+            assert.match(props, new RegExp(`^offsets\\.topic\\.replication\\.factor=${rf}$`, "m"));
+            assert.match(props, new RegExp(`^transaction\\.state\\.log\\.min\\.isr=${isr}$`, "m"));
+        });
+    }
+
+    it("kafka: JAAS file lists the broker login and every user; heap from the memory limit", () => {
+        const jaas = kafkaJaasConfig("b", [{ name: "shop", password: 's"1' }]);
+        assert.match(jaas, /^KafkaServer \{$/m);
+        assert.match(jaas, /username="broker"/);
+        assert.match(jaas, /user_shop="s\\"1";/);
+        assert.strictEqual(kafkaHeapMiB("2Gi", 50), 1024);
+        assert.strictEqual(kafkaHeapMiB("300Mi", 25), 256);
+    });
+});

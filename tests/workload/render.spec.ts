@@ -2,12 +2,12 @@
 // objects), under the mock runtime: hardened like the StatefulSet's pods, Jobs named by their content.
 
 import * as assert from "assert";
-import { parseStackConfig } from "../components/config";
-import { planRedis } from "../components/redis";
-import { ContainerPlan, planProblems, ServicePlan } from "../components/workload/plan";
-import type { RenderResult } from "../scripts/lib/mockRuntime";
-import { Any, find } from "../scripts/lib/manifests";
-import { renderPlan } from "./helpers/renderPlan";
+import { parseStackConfig } from "../../components/config";
+import { planRedis } from "../../components/redis";
+import { ContainerPlan, planProblems, ServicePlan } from "../../components/workload/plan";
+import type { RenderResult } from "../../scripts/lib/mockRuntime";
+import { Any, find } from "../../scripts/lib/manifests";
+import { renderPlan } from "../helpers/renderPlan";
 
 const config = parseStackConfig({ protect: true });
 
