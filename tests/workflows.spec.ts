@@ -22,12 +22,15 @@ function workflow(name: string): Any {
 function steps(job: Any): Any[] {
     return job.steps ?? [];
 }
-/** The stacks this repository has (Pulumi.<stack>.yaml). */
+/**
+ * The stacks this repository has (Pulumi.<stack>.yaml), without Pulumi.test-*.yaml: the render and policy
+ * specs write those temporary, gitignored stack files while they run, possibly at the same time as this one.
+ */
 function stacks(): string[] {
     return fs
         .readdirSync(ROOT)
         .map((f) => /^Pulumi\.([a-z0-9-]+)\.yaml$/.exec(f)?.[1])
-        .filter((s): s is string => s !== undefined)
+        .filter((s): s is string => s !== undefined && !s.startsWith("test-"))
         .sort();
 }
 
