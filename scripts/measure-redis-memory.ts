@@ -25,7 +25,7 @@
 import * as path from "path";
 import { parseArgs } from "util";
 import { quantityToBytes } from "../components/config/units";
-import { findBinary, freePort, makeTempDir, removeTempDir, serversRequired, startServer, waitFor, type ServerProcess } from "../tests/helpers/servers";
+import { findBinary, freePort, makeTempDir, removeTempDir, serversRequired, startServer, waitFor, type ServerProcess } from "./lib/servers";
 import { RenderError } from "./lib/mockRuntime";
 import { childPids, prepareLocal, schedstat, renderRedis, RespClient, SessionData, smapsRollup, vmRss, type RenderedRedis } from "./lib/redisMemory";
 import { RespError } from "./lib/resp";

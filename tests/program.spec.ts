@@ -7,7 +7,7 @@ import * as YAML from "yaml";
 import { parseStackConfig } from "../components/stackConfig";
 import { IMAGE_USERS } from "../components/imageUsers";
 import { Manifest, REDACTED, RenderResult, renderStack, ROOT, secretFieldPaths } from "../scripts/lib/mockRuntime";
-import { Any, containers, find, ofKind, podSpec } from "./helpers/manifests";
+import { Any, containers, find, ofKind, podSpec } from "../scripts/lib/manifests";
 import { connectionAllowed, Pod } from "./helpers/netpol";
 import { validateManifest } from "./helpers/schema";
 

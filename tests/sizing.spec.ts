@@ -9,7 +9,7 @@ import * as path from "path";
 import { BUFFER_POOL_PERCENT } from "../components/mariadb";
 import { cpuToMillis, quantityToBytes } from "../components/config/units";
 import { renderStack, ROOT, type Manifest } from "../scripts/lib/mockRuntime";
-import { Any, find, ofKind } from "./helpers/manifests";
+import { Any, find, ofKind } from "../scripts/lib/manifests";
 
 interface Row {
     stack: string;

@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { requireTool } from "./helpers/ops";
-import { makeTempDir, removeTempDir, requireBinaries, run } from "./helpers/servers";
+import { makeTempDir, removeTempDir, run } from "../scripts/lib/servers";
+import { requireBinaries } from "./helpers/servers";
 
 const ROOT = path.resolve(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -21,12 +22,15 @@ function workflow(name: string): Any {
 function steps(job: Any): Any[] {
     return job.steps ?? [];
 }
-/** The stacks this repository has (Pulumi.<stack>.yaml). */
+/**
+ * The stacks this repository has (Pulumi.<stack>.yaml), without Pulumi.test-*.yaml: the render and policy
+ * specs write those temporary, gitignored stack files while they run, possibly at the same time as this one.
+ */
 function stacks(): string[] {
     return fs
         .readdirSync(ROOT)
         .map((f) => /^Pulumi\.([a-z0-9-]+)\.yaml$/.exec(f)?.[1])
-        .filter((s): s is string => s !== undefined)
+        .filter((s): s is string => s !== undefined && !s.startsWith("test-"))
         .sort();
 }
 
@@ -79,6 +83,10 @@ describe("delivery workflows (.github/workflows)", function () {
             const runs = steps(job).map((s) => String(s.run ?? ""));
             assert.ok(runs.some((r) => r.includes("scripts/go-tools.sh all")), "builds promtool, redis_exporter and actionlint");
             assert.ok(runs.findIndex((r) => r === "npm ci") < runs.indexOf("npm test"));
+            const servers = steps(job).find((s) => s.run === "npm run test:servers");
+            assert.ok(servers, "a step runs the real-server suite (npm run test:servers)");
+            assert.strictEqual(servers.env?.MSA_REQUIRE_SERVERS, "1", "a missing server fails the real-server suite instead of skipping");
+            assert.ok(runs.indexOf("npm test") < runs.indexOf("npm run test:servers"), "offline suite first, then the real servers");
         });
 
         it("pull requests: tests first, then a render and a preview of every stack with that stack's policy config", function () {

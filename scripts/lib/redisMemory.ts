@@ -11,8 +11,8 @@ import * as tls from "tls";
 import { cpuToMillis, quantityToBytes } from "../../components/config/units";
 import { REDIS_APP } from "../../components/redis/files";
 import { REDIS_DEFAULTS } from "../../components/redis/settings";
-import { commandLine, container, envValue, mountedFile, onlyObject, output } from "../../tests/helpers/rendered";
-import { directive, directives, rewriteDirectives, unquote } from "../../tests/helpers/redis";
+import { commandLine, container, envValue, mountedFile, onlyObject, output } from "./rendered";
+import { directive, directives, rewriteDirectives, unquote } from "./redisConf";
 import { readProjectName, readStackFile, renderStack, ROOT } from "./mockRuntime";
 import { encodeCommands, parseReply, RespError, type Reply } from "./resp";
 

@@ -16,7 +16,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderStack, type RenderResult } from "../../scripts/lib/mockRuntime";
 import { ControlPlane, requireControlPlane } from "../helpers/controlplane";
 import { automationErrorText, bounded, copyProject, EngineHome, inlineStack, repoRoot, requireEngine } from "../helpers/engine";
-import { makeTempDir, registerRealServerSummary, removeTempDir, startClock } from "../helpers/servers";
+import { makeTempDir, removeTempDir } from "../../scripts/lib/servers";
+import { registerRealServerSummary, startClock } from "../helpers/servers";
 
 registerRealServerSummary(600);
 

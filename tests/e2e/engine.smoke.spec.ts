@@ -11,7 +11,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { automationErrorText, bounded, copyProject, EngineHome, engineVersions, inlineStack, repoRoot, requireEngine } from "../helpers/engine";
 import { coreProgram } from "./fixtures/engine-smoke/program";
-import { freePort, randomToken, registerRealServerSummary, startClock } from "../helpers/servers";
+import { freePort, randomToken } from "../../scripts/lib/servers";
+import { registerRealServerSummary, startClock } from "../helpers/servers";
 
 registerRealServerSummary(600);
 

@@ -6,7 +6,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { describeRun, makeTempDir, removeTempDir, run, serversRequired, type RunResult } from "./servers";
+import { describeRun, makeTempDir, removeTempDir, run, serversRequired, type RunResult } from "../../scripts/lib/servers";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 const engineScript = path.join(repoRoot, "scripts", "pulumi-engine.sh");

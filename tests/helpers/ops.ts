@@ -8,9 +8,9 @@ import * as http from "http";
 import * as path from "path";
 import { decodeConfigValue } from "../../components/stackConfig";
 import { readProjectName, readStackFile, ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
-import { find, type Any } from "./manifests";
-import { mountedFile, type Container } from "./rendered";
-import { run, serversRequired } from "./servers";
+import { find, type Any } from "../../scripts/lib/manifests";
+import { mountedFile, type Container } from "../../scripts/lib/rendered";
+import { run, serversRequired } from "../../scripts/lib/servers";
 
 /** A CronJob as a workload (spec.template), so the resolvers of rendered.ts read its pod. */
 export function cronJobAsWorkload(cron: Manifest): Manifest {

@@ -6,8 +6,9 @@ import * as net from "net";
 import * as tls from "tls";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { encodeCommands, parseReply, RespError, type Reply } from "../../scripts/lib/resp";
-import { find } from "./manifests";
-import { commandLine, container, envValue, mountedFile, onlyObject, output, secretData, type Container } from "./rendered";
+import { find } from "../../scripts/lib/manifests";
+import { commandLine, container, envValue, mountedFile, onlyObject, output, secretData, type Container } from "../../scripts/lib/rendered";
+import { directive, unquote } from "../../scripts/lib/redisConf";
 
 // ---------------------------------------------------------------------------------------------------
 // A minimal RESP2 client (scripts/lib/resp.ts): exact replies (and error strings such as NOAUTH / NOPERM)
@@ -116,50 +117,6 @@ export interface RedisUnderTest {
     reloader?: Container;
 }
 
-/** Directives of a redis.conf text: [name (lower case), raw value], in order. */
-export function directives(text: string): [string, string][] {
-    return text
-        .split("\n")
-        .map((l) => l.trim())
-        .filter((l) => l !== "" && !l.startsWith("#"))
-        .map((l) => {
-            const m = /^(\S+)\s*(.*)$/.exec(l)!;
-            return [m[1].toLowerCase(), m[2]];
-        });
-}
-
-export function directive(text: string, name: string): string {
-    const found = directives(text).filter(([n]) => n === name);
-    if (found.length !== 1) {
-        throw new Error(`redis.conf: expected one '${name}' directive, found ${found.length}`);
-    }
-    return found[0][1];
-}
-
-export function unquote(v: string): string {
-    return /^".*"$/.test(v) || /^'.*'$/.test(v) ? v.slice(1, -1) : v;
-}
-
-/** Replaces the value of each named directive (which must each be present exactly once). */
-export function rewriteDirectives(text: string, overrides: Record<string, string>): string {
-    const seen = new Map<string, number>();
-    const out = text.split("\n").map((line) => {
-        const m = /^\s*(\S+)/.exec(line);
-        const name = m?.[1].toLowerCase();
-        if (name && !name.startsWith("#") && name in overrides) {
-            seen.set(name, (seen.get(name) ?? 0) + 1);
-            return `${name} ${overrides[name]}`;
-        }
-        return line;
-    });
-    for (const name of Object.keys(overrides)) {
-        if (seen.get(name) !== 1) {
-            throw new Error(`redis.conf: expected the rendered config to set '${name}' once, found ${seen.get(name) ?? 0}`);
-        }
-    }
-    return out.join("\n");
-}
-
 export async function loadRendered(stack = "dev"): Promise<RedisUnderTest> {
     const r = await renderStack(stack, { withSecrets: true });
     const conn = output<{ host: string; tls: { enabled: boolean }; namespace: string; passwordSecret: { name: string; key: string }; users: { user: string; keyPattern: string; secretName: string }[] }>(
@@ -172,7 +129,7 @@ export async function loadRendered(stack = "dev"): Promise<RedisUnderTest> {
     if (argv.length === 2 && argv[0] === "sh" && argv[1].startsWith("/")) {
         // A replicated render: a start script decides the role, then runs redis-server. Take the server of
         // its primary line with its config file; the replication includes and the role are run by
-        // servers.redis-sentinel.spec.ts, which starts the whole set.
+        // tests/servers/redis/sentinel.spec.ts, which starts the whole set.
         const script = mountedFile(r.objects, sts, c, argv[1]).value;
         const exec = script.split("\n").map((l) => l.trim().split(/\s+/)).find((w) => w[0] === "exec" && w[1] === "redis-server");
         assert.ok(exec && exec[2]?.startsWith("/"), `${argv[1]}: no 'exec redis-server <config>' line:\n${script}`);

@@ -7,9 +7,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
-import { find } from "./manifests";
-import { Any } from "./manifests";
-import { commandLine, configMapData, container, envValue, output, secretData, type Container } from "./rendered";
+import { find } from "../../scripts/lib/manifests";
+import { Any } from "../../scripts/lib/manifests";
+import { commandLine, configMapData, container, envValue, output, secretData, type Container } from "../../scripts/lib/rendered";
 import { RedisConn, RespError, type Reply } from "./redis";
 
 export interface SentinelConnectionOutput {

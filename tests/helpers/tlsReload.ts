@@ -8,8 +8,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { certificateRequest, locallySignedCertificate, selfSignedCertificate } from "../../scripts/lib/certificates";
-import type { Container } from "./rendered";
-import { startServer, type ServerProcess } from "./servers";
+import type { Container } from "../../scripts/lib/rendered";
+import { startServer, type ServerProcess } from "../../scripts/lib/servers";
 
 /** A renewed certificate for the names of `current`, from a new CA. */
 export async function renewedCertificate(current: string): Promise<{ cert: string; key: string; ca: string; serial: string }> {

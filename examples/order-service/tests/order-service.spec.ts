@@ -6,8 +6,8 @@
 import * as assert from "assert";
 import * as path from "path";
 import { readStackFile, renderStack, runOffline, type Manifest, type RenderResult } from "../../../scripts/lib/mockRuntime";
-import { dataKey } from "../../../tests/helpers/rendered";
-import { find } from "../../../tests/helpers/manifests";
+import { dataKey } from "../../../scripts/lib/rendered";
+import { find } from "../../../scripts/lib/manifests";
 import { BACKBONE_OUTPUTS, CA_FILE, serviceCredentials, type BackboneOutputs } from "../backbone";
 import { readOrderServiceSettings, ORDER_SERVICE_DEFAULTS } from "../settings";
 

@@ -1,0 +1,108 @@
+// Stack config (components/config/): defaults, production rules, every settings error with its key, config
+// strings decoded. Kafka topics and grants are in tests/kafka/settings.spec.ts, quantities in units.spec.ts.
+
+import * as assert from "assert";
+import { decodeConfigValue, parseStackConfig } from "../../components/stackConfig";
+import { problems } from "../helpers/config";
+
+describe("stack config", () => {
+    it("defaults to the seed's names, images, ports and sizes on local-path", () => {
+        const c = parseStackConfig({});
+        assert.strictEqual(c.environment, "development");
+        assert.strictEqual(c.storageClass, "local-path");
+        assert.deepStrictEqual(
+            [c.mariadb.namespace, c.mariadb.image, c.mariadb.storageSize],
+            ["db", "mariadb:10.11", "10Gi"],
+        );
+        assert.deepStrictEqual([c.redis.namespace, c.redis.image, c.redis.storageSize], ["cache", "redis:7.2-alpine", "5Gi"]);
+        assert.deepStrictEqual([c.kafka.namespace, c.kafka.image, c.kafka.storageSize], ["messaging", "apache/kafka:3.8.1", "10Gi"]);
+        assert.strictEqual(c.kafka.replicas, 1);
+        assert.strictEqual(c.protect, false);
+        assert.strictEqual(c.networkPolicies.enabled, false);
+        assert.strictEqual(c.podSecurityLevel, "restricted");
+        assert.strictEqual(c.kafka.clientAuth, "sasl");
+    });
+
+    it("production turns protection and NetworkPolicies on by default", () => {
+        const c = parseStackConfig({
+            environment: "production",
+            storageClass: "longhorn",
+            networkPolicies: { allowedNamespaces: ["orders"] },
+        });
+        assert.strictEqual(c.protect, true);
+        assert.strictEqual(c.networkPolicies.enabled, true);
+    });
+
+    const bad: [string, Record<string, unknown>, RegExp][] = [
+        ["unknown top-level key", { storgeClass: "x" }, /msa-infra:storgeClass: unknown key; accepted keys are .*storageClass/],
+        ["unknown nested key", { redis: { storage: "5Gi" } }, /msa-infra:redis\.storage: unknown key; accepted keys are .*storageSize/],
+        ["even Kafka replicas", { kafka: { replicas: 2 } }, /msa-infra:kafka\.replicas: 2 is not valid; expected 1 or an odd number/],
+        ["too many Kafka replicas", { kafka: { replicas: 11 } }, /msa-infra:kafka\.replicas: 11/],
+        ["too many MariaDB replicas", { mariadb: { replicas: 6 } }, /msa-infra:mariadb\.replicas: 6 is not valid; expected 1 \(standalone\) or 2 to 5/],
+        ["bad storage size", { redis: { storageSize: "5GB" } }, /msa-infra:redis\.storageSize: "5GB" is not valid; expected a quantity such as 10Gi/],
+        ["bad memory", { kafka: { resources: { limits: { memory: "lots" } } } }, /msa-infra:kafka\.resources\.limits\.memory: "lots"/],
+        ["request above limit", { redis: { resources: { requests: { memory: "1Gi" } } } }, /requests\.memory 1Gi exceeds limits\.memory 512Mi/],
+        ["image without tag", { mariadb: { image: "mariadb" } }, /msa-infra:mariadb\.image: "mariadb" is not valid; expected an image reference with an explicit tag/],
+        ["bad environment", { environment: "prod" }, /msa-infra:environment: "prod" is not valid; expected one of development, production/],
+        ["non-boolean protect", { protect: "yes" }, /msa-infra:protect: "yes" is not valid; expected true or false/],
+        ["bad pod security level", { podSecurityLevel: "strict" }, /podSecurityLevel: "strict" is not valid; expected one of restricted, baseline, privileged/],
+        ["bad database name", { mariadb: { databases: [{ name: "Orders-DB", user: "orders" }] } }, /mariadb\.databases\[0\]\.name: "Orders-DB"/],
+        ["duplicate user", { mariadb: { databases: [{ name: "a", user: "u" }, { name: "b", user: "u" }] } }, /"u" is declared twice/],
+        ["reserved MariaDB user", { mariadb: { databases: [{ name: "a", user: "root" }] } }, /other than root/],
+        ["reserved Kafka user", { kafka: { users: [{ name: "broker" }] } }, /other than admin or broker/],
+        ["redis default user", { redis: { users: [{ name: "default" }] } }, /other than default/],
+        ["bad key pattern", { redis: { users: [{ name: "a", keyPattern: "a b" }] } }, /keyPattern: "a b"/],
+        ["bad client auth", { kafka: { clientAuth: "scram" } }, /kafka\.clientAuth: "scram" is not valid; expected one of sasl, none/],
+        ["policies with no clients", { networkPolicies: { enabled: true } }, /networkPolicies: enabled but neither allowedNamespaces nor allowedNamespaceSelector/],
+        ["shared namespace", { redis: { namespace: "db" } }, /each service needs its own namespace/],
+        ["bad namespace", { kafka: { namespace: "Messaging" } }, /kafka\.namespace: "Messaging" is not valid; expected a DNS-1123 label/],
+        ["redis memory share out of range", { redis: { maxmemoryPercent: 95 } }, /msa-infra:redis\.maxmemoryPercent: 95 is not valid; expected an integer from 10 to 90/],
+        ["even Redis replicas", { redis: { replicas: 2 } }, /msa-infra:redis\.replicas: 2 is not valid; expected 1 \(standalone\) or an odd number from 3 to 7/],
+        ["issuer without name", { tls: { enabled: true, issuer: { kind: "Issuer" } } }, /tls\.issuer\.name/],
+    ];
+    for (const [title, raw, expected] of bad) {
+        it(`rejects ${title}`, () => {
+            const found = problems(raw);
+            assert.ok(found.some((p) => expected.test(p)), `no problem matched ${expected}:\n${found.join("\n")}`);
+        });
+    }
+
+    it("rejects PLAINTEXT, local-path and unprotected stacks in production, all at once", () => {
+        const found = problems({
+            environment: "production",
+            protect: false,
+            kafka: { clientAuth: "none" },
+            networkPolicies: { allowedNamespaces: ["orders"] },
+        });
+        assert.ok(found.some((p) => /kafka\.clientAuth: "none" \(PLAINTEXT without authentication\) is not allowed when environment is production/.test(p)));
+        assert.ok(found.some((p) => /storageClass: "local-path" is not allowed when environment is production/.test(p)));
+        assert.ok(found.some((p) => /protect: false is not allowed when environment is production/.test(p)));
+    });
+
+    it("accepts PLAINTEXT in development", () => {
+        assert.strictEqual(parseStackConfig({ kafka: { clientAuth: "none" } }).kafka.clientAuth, "none");
+    });
+
+    it("accepts 3 and 5 Kafka replicas", () => {
+        assert.strictEqual(parseStackConfig({ kafka: { replicas: 3 } }).kafka.replicas, 3);
+        assert.strictEqual(parseStackConfig({ kafka: { replicas: 5 } }).kafka.replicas, 5);
+    });
+
+    it("the error message lists every problem with its key", () => {
+        try {
+            parseStackConfig({ kafka: { replicas: 4 }, redis: { storageSize: "x" } });
+            assert.fail("expected an error");
+        } catch (e) {
+            const message = (e as Error).message;
+            assert.match(message, /Invalid stack configuration \(2 problems\)/);
+            assert.match(message, /msa-infra:kafka\.replicas: 4/);
+            assert.match(message, /msa-infra:redis\.storageSize: "x"/);
+        }
+    });
+
+    it("decodes Pulumi config strings", () => {
+        assert.deepStrictEqual(decodeConfigValue('{"replicas":3}'), { replicas: 3 });
+        assert.strictEqual(decodeConfigValue("true"), true);
+        assert.strictEqual(decodeConfigValue("local-path"), "local-path");
+    });
+});

@@ -1,0 +1,251 @@
+// MariaDB with replicas, without any runtime: the settings' validation, the plan (roles, objects, placement,
+// the client Service's selector), the connection output, the start script's role decision (run with bash),
+// and the prod render's Services and NetworkPolicies for replication.
+
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, parseStackConfig } from "../../components/stackConfig";
+import {
+    MARIADB_GENERATED,
+    MARIADB_PATHS,
+    mariadbConnection,
+    mariadbPodHost,
+    mariadbRoleSql,
+    mariadbStartScript,
+    planMariaDb,
+    POD_NAME_LABEL,
+    REPLICATION_USER,
+} from "../../components/mariadb";
+import { allContainers, planProblems, resolveContent, ServicePlan } from "../../components/workload/plan";
+import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
+import { Any, find } from "../../scripts/lib/manifests";
+import { connectionAllowed, Pod } from "../helpers/netpol";
+import { makeTempDir, removeTempDir, run } from "../../scripts/lib/servers";
+
+function configError(mariadb: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
+    try {
+        parseStackConfig({ ...extra, mariadb });
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, String(e));
+        return e.message;
+    }
+    assert.fail(`accepted ${JSON.stringify(mariadb)}`);
+}
+
+/** What a production stack must set besides its service settings. */
+const PRODUCTION = { environment: "production", storageClass: "longhorn", protect: true, networkPolicies: { enabled: true, allowedNamespaces: ["app"] } };
+
+function files(plan: ServicePlan): Map<string, string> {
+    const values = Object.fromEntries(plan.generated.map((g) => [g.id, `value-of-${g.id}`]));
+    return new Map(plan.objects.flatMap((o) => o.data.map((d) => [`${o.name}/${d.key}`, resolveContent(d.content, values)] as [string, string])));
+}
+
+describe("MariaDB settings: replicas, primary, semiSync", () => {
+    it("defaults to a standalone server: 1 pod, primary 0, no semi-sync", () => {
+        const m = parseStackConfig({}).mariadb;
+        assert.deepStrictEqual([m.replicas, m.primary, m.semiSync], [1, 0, false]);
+    });
+
+    it("accepts 2 to 5 pods with any of them as the primary", () => {
+        for (let replicas = 2; replicas <= 5; replicas++) {
+            for (let primary = 0; primary < replicas; primary++) {
+                const m = parseStackConfig({ mariadb: { replicas, primary, semiSync: true } }).mariadb;
+                assert.deepStrictEqual([m.replicas, m.primary, m.semiSync], [replicas, primary, true]);
+            }
+        }
+    });
+
+    it("names the key, the value and what is accepted", () => {
+        assert.match(configError({ replicas: 6 }), /msa-infra:mariadb\.replicas: 6 is not valid; expected 1 \(standalone\) or 2 to 5/);
+        assert.match(configError({ replicas: 0 }), /msa-infra:mariadb\.replicas: 0 is not valid/);
+        assert.match(configError({ replicas: 2, primary: 2 }), /msa-infra:mariadb\.primary: 2 is not valid; expected the ordinal of an existing pod: 0 to 1 \(mariadb\.replicas is 2\)/);
+        assert.match(configError({ primary: 1 }), /msa-infra:mariadb\.primary: 1 is not valid; expected the ordinal of an existing pod: 0 \(mariadb\.replicas is 1\)/);
+        assert.match(configError({ replicas: 2, primary: -1 }), /msa-infra:mariadb\.primary: -1 is not valid/);
+        assert.match(configError({ replicas: 2, primary: "1" }), /msa-infra:mariadb\.primary: "1" is not valid/);
+        assert.match(configError({ semiSync: true }), /msa-infra:mariadb\.semiSync: true needs mariadb\.replicas of 2 or more/);
+        assert.match(configError({ replicas: 2, semiSync: "yes" }), /msa-infra:mariadb\.semiSync/);
+        assert.match(configError({ databases: [{ name: "x", user: REPLICATION_USER }] }), /mariadb\.databases\[\]\.user: "replication" is not valid; expected an application user name other than .*replication/);
+    });
+});
+
+describe("MariaDB plan with replicas", () => {
+    it("every combination of pods, primary, TLS, semi-sync and environment is a sound plan", () => {
+        for (const environment of ["development", "production"]) {
+            for (const tls of [false, true]) {
+                for (let replicas = 1; replicas <= 5; replicas++) {
+                    for (let primary = 0; primary < replicas; primary++) {
+                        const config = parseStackConfig({
+                            ...(environment === "production" ? PRODUCTION : {}),
+                            tls: { enabled: tls },
+                            mariadb: { replicas, primary, semiSync: replicas > 1 },
+                        });
+                        assert.deepStrictEqual(planProblems(planMariaDb(config.mariadb, config)), [], `${environment} tls ${tls} ${replicas}/${primary}`);
+                    }
+                }
+            }
+        }
+    });
+
+    it("standalone: nothing of replication (the dev render stays as it was)", () => {
+        const config = parseStackConfig({});
+        const plan = planMariaDb(config.mariadb, config);
+        const f = files(plan);
+        assert.strictEqual(plan.clientSelector, undefined);
+        assert.strictEqual(plan.workload.placement, undefined);
+        assert.ok(!plan.generated.some((g) => g.id === MARIADB_GENERATED.replicationPassword));
+        assert.ok(!f.has("mariadb-init/init-replica.sql") && !f.has("mariadb-replication/start.sh"));
+        assert.doesNotMatch(f.get("mariadb-init/init.sql")!, /SLAVE|read_only|replication/);
+        assert.doesNotMatch(f.get("mariadb-config/my.cnf")!, /gtid|log-bin|semi_sync/);
+        assert.strictEqual(plan.workload.containers[0].command, undefined, "the image's own entrypoint and command");
+        assert.deepStrictEqual(allContainers(plan.workload).map((c) => c.name), ["prepare-volume", "mariadb"]);
+        assert.strictEqual(mariadbConnection(config.mariadb, config).readHosts, undefined);
+    });
+
+    it("replicated: the client Service selects the primary, replicas point at it, the roles come from the ordinal", () => {
+        for (const tls of [false, true]) {
+            const config = parseStackConfig({ tls: { enabled: tls }, mariadb: { replicas: 3, primary: 1, semiSync: true } });
+            const plan = planMariaDb(config.mariadb, config);
+            const f = files(plan);
+            const password = `value-of-${MARIADB_GENERATED.replicationPassword}`;
+            assert.deepStrictEqual(plan.clientSelector, { [POD_NAME_LABEL]: "mariadb-1" });
+            assert.ok(plan.generated.some((g) => g.id === MARIADB_GENERATED.replicationPassword && g.kind === "password"));
+            const init = f.get("mariadb-init/init.sql")!;
+            const replica = f.get("mariadb-init/init-replica.sql")!;
+            for (const sql of [init, replica]) {
+                assert.match(sql, /^SET SESSION sql_log_bin = 0;$/m, "accounts are per pod, never replicated");
+                assert.ok(sql.includes(`CREATE USER IF NOT EXISTS 'replication'@'%' IDENTIFIED BY '${password}';`));
+                assert.match(sql, /^GRANT REPLICATION SLAVE ON \*\.\* TO 'replication'@'%';$/m);
+                assert.doesNotMatch(sql, /GRANT [^\n]*ON `[^`]*`\.\* TO 'replication'/, "no database privilege");
+            }
+            assert.ok(init.endsWith(mariadbRoleSql({ primary: true, semiSync: true }).join("\n") + "\n"));
+            assert.match(init, /^SET GLOBAL read_only = OFF;$/m);
+            assert.match(init, /^SET GLOBAL rpl_semi_sync_master_enabled = ON;$/m);
+            assert.match(replica, /^SET GLOBAL read_only = ON;$/m);
+            assert.match(replica, /^SET GLOBAL gtid_strict_mode = ON;$/m, "replicas refuse a diverged history");
+            assert.match(init, /^SET GLOBAL gtid_strict_mode = OFF;$/m, "the primary accepts a point-in-time replay");
+            const change = replica.split("\n").find((l) => l.startsWith("CHANGE MASTER TO"))!;
+            assert.ok(change.includes(`MASTER_HOST = '${mariadbPodHost(1, "db")}', MASTER_PORT = 3306, MASTER_USER = 'replication', MASTER_PASSWORD = '${password}', MASTER_USE_GTID = current_pos`), change);
+            assert.strictEqual(change.includes("MASTER_SSL = 1, MASTER_SSL_CA = '/etc/mysql/tls/ca.crt', MASTER_SSL_VERIFY_SERVER_CERT = 1"), tls, `MASTER_SSL with tls ${tls}`);
+            assert.ok(replica.trimEnd().endsWith("START SLAVE;"));
+            const cnf = f.get("mariadb-config/my.cnf")!;
+            assert.doesNotMatch(cnf, /server_id/, "server_id comes from the start script, per pod");
+            for (const line of ["log-bin", "log_slave_updates = ON", "skip_slave_start = ON", "rpl_semi_sync_slave_enabled = ON", "rpl_semi_sync_master_wait_point = AFTER_SYNC", "rpl_semi_sync_master_timeout = 10000"]) {
+                assert.ok(cnf.split("\n").includes(line), `my.cnf: ${line}`);
+            }
+            const [server] = plan.workload.containers;
+            assert.deepStrictEqual(server.command, ["bash", MARIADB_PATHS.startScript]);
+            assert.strictEqual(server.ports[0].peers, true, "replicas reach the primary's client port");
+            assert.deepStrictEqual(allContainers(plan.workload).map((c) => c.name).slice(0, 3), ["prepare-volume", "clone-primary", "mariadb"]);
+            // No credential on a command line or in an env value: the generated values appear only in Secrets.
+            const values = plan.generated.map((g) => `value-of-${g.id}`);
+            for (const c of allContainers(plan.workload)) {
+                const text = JSON.stringify([c.command, c.env]);
+                for (const v of values) assert.ok(!text.includes(v), `${c.name} carries ${v}`);
+            }
+            for (const [key, text] of f) {
+                const object = plan.objects.find((o) => o.name === key.split("/")[0])!;
+                if (text.includes(password)) assert.strictEqual(object.kind, "Secret", `${key} holds the replication password`);
+            }
+        }
+    });
+
+    it("placement: one pod per node in production (required), preferred in development, spread over zones", () => {
+        const prod = parseStackConfig({ ...PRODUCTION, mariadb: { replicas: 2 } });
+        assert.deepStrictEqual(planMariaDb(prod.mariadb, prod).workload.placement, { nodeSpread: "required", zoneSpread: true });
+        const dev = parseStackConfig({ mariadb: { replicas: 2 } });
+        assert.deepStrictEqual(planMariaDb(dev.mariadb, dev).workload.placement, { nodeSpread: "preferred", zoneSpread: true });
+    });
+
+    it("the connection output keeps its fields and adds the replicas by pod name", () => {
+        const config = parseStackConfig({ tls: { enabled: true }, mariadb: { replicas: 3, primary: 1 } });
+        const c = mariadbConnection(config.mariadb, config);
+        const standalone = mariadbConnection(parseStackConfig({ tls: { enabled: true } }).mariadb, config);
+        for (const k of Object.keys(standalone) as (keyof typeof c)[]) assert.deepStrictEqual(c[k], standalone[k], `${k} unchanged`);
+        assert.strictEqual(c.host, "mariadb.db.svc.cluster.local");
+        assert.deepStrictEqual(c.readHosts, [mariadbPodHost(0, "db"), mariadbPodHost(2, "db")]);
+        assert.strictEqual(c.readHost, mariadbPodHost(0, "db"));
+        assert.strictEqual(c.readJdbcUrl, `jdbc:mariadb:loadbalance://${mariadbPodHost(0, "db")}:3306,${mariadbPodHost(2, "db")}:3306/?sslMode=verify-full`);
+    });
+});
+
+describe("MariaDB start script (run with bash): the role from the pod's ordinal", () => {
+    let dir: string;
+    before(() => {
+        dir = makeTempDir("mariadb-start");
+        fs.writeFileSync(path.join(dir, "docker-entrypoint.sh"), '#!/bin/bash\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+    });
+    after(() => removeTempDir(dir));
+    const start = (hostname: string, primary: number) => run("bash", ["-c", mariadbStartScript(primary)], { env: { PATH: `${dir}:${process.env.PATH}`, HOSTNAME: hostname } });
+
+    it("primary: server_id = ordinal + 1 and nothing else; replica: read-only, the replica init SQL, crash recovery as a replica", async () => {
+        const p = await start("mariadb-2", 2);
+        assert.strictEqual(p.code, 0, p.stderr);
+        assert.deepStrictEqual(p.stdout.trim().split("\n").slice(1), ["mariadbd", "--server-id=3"]);
+        const r = await start("mariadb-10", 2);
+        assert.deepStrictEqual(r.stdout.trim().split("\n").slice(1), ["mariadbd", "--server-id=11", "--read-only=ON", `--init-file=${MARIADB_PATHS.replicaInitFile}`, "--init-rpl-role=SLAVE"]);
+        assert.match(r.stdout, /mariadb-10 is the replica of mariadb-2 \(server_id 11\)/);
+    });
+
+    it("refuses a host name without an ordinal instead of guessing a role", async () => {
+        for (const h of ["mariadb", "mariadb-x", ""]) {
+            const r = await start(h, 0);
+            assert.strictEqual(r.code, 1, `HOSTNAME=${h}: ${r.stdout}`);
+            assert.match(r.stderr, /no pod ordinal/);
+        }
+    });
+});
+
+describe("prod render: MariaDB primary and replica", () => {
+    let objects: Manifest[];
+    let outputs: Any;
+    before(async function () {
+        this.timeout(120_000);
+        const r = await renderStack("prod");
+        objects = r.objects;
+        outputs = r.outputs;
+    });
+    const pod = (namespace: string, app?: string, name?: string): Pod => ({
+        namespace,
+        labels: app ? { "app.kubernetes.io/name": app, "app.kubernetes.io/instance": app, ...(name ? { [POD_NAME_LABEL]: name } : {}) } : { app: "client" },
+    });
+
+    it("2 pods, the client Service on mariadb-0 only, required anti-affinity and a zone spread, PDB maxUnavailable 1", () => {
+        const sts = find(objects, "StatefulSet", "db", "mariadb") as Any;
+        assert.strictEqual(sts.spec.replicas, 2);
+        assert.strictEqual(sts.spec.podManagementPolicy, "OrderedReady");
+        const spec = sts.spec.template.spec;
+        assert.strictEqual(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey, "kubernetes.io/hostname");
+        assert.deepStrictEqual(
+            spec.topologySpreadConstraints.map((t: Any) => [t.topologyKey, t.whenUnsatisfiable, t.maxSkew]),
+            [["topology.kubernetes.io/zone", "ScheduleAnyway", 1]],
+        );
+        const svc = find(objects, "Service", "db", "mariadb") as Any;
+        assert.strictEqual(svc.spec.selector[POD_NAME_LABEL], "mariadb-0");
+        assert.strictEqual((find(objects, "Service", "db", "mariadb-headless") as Any).spec.selector[POD_NAME_LABEL], undefined, "the headless Service names every pod");
+        assert.strictEqual((find(objects, "PodDisruptionBudget", "db", "mariadb") as Any).spec.maxUnavailable, 1);
+        assert.strictEqual(outputs.mariadbConnection.readHost, mariadbPodHost(1, "db"));
+        assert.match(outputs.mariadbConnection.readJdbcUrl, /^jdbc:mariadb:loadbalance:\/\/mariadb-1\.mariadb-headless\.db\.svc\.cluster\.local:3306\/\?sslMode=verify-full$/);
+    });
+
+    it("the backups still reach the primary: their option file names the client Service, which selects only mariadb-0", () => {
+        const config = parseStackConfig({ ...PRODUCTION, mariadb: { replicas: 2 } });
+        const cnf = files(planMariaDb(config.mariadb, config)).get("mariadb-backup-credentials/client.cnf")!;
+        assert.match(cnf, /^host = mariadb\.db\.svc\.cluster\.local$/m);
+        assert.strictEqual((find(objects, "Service", "db", "mariadb") as Any).metadata.name, "mariadb");
+    });
+
+    const cases: [string, Pod, Pod, number, boolean][] = [
+        ["a MariaDB replica → the primary's 3306 (replication, the clone)", pod("db", "mariadb", "mariadb-1"), pod("db", "mariadb", "mariadb-0"), 3306, true],
+        ["the primary → a replica's 3306 (a promoted replica's replicas)", pod("db", "mariadb", "mariadb-0"), pod("db", "mariadb", "mariadb-1"), 3306, true],
+        ["a MariaDB pod → another's 9104 (exporter)", pod("db", "mariadb", "mariadb-1"), pod("db", "mariadb", "mariadb-0"), 9104, false],
+        ["another pod in db → a replica's 3306", pod("db"), pod("db", "mariadb", "mariadb-1"), 3306, false],
+        ["a client namespace → a replica's 3306 (reads)", pod("order-service"), pod("db", "mariadb", "mariadb-1"), 3306, true],
+        ["a MariaDB pod → Redis", pod("db", "mariadb", "mariadb-1"), pod("cache", "redis"), 6379, false],
+    ];
+    for (const [title, from, to, port, expected] of cases) {
+        it(`NetworkPolicies: ${title} is ${expected ? "allowed" : "denied"}`, () => {
+            assert.strictEqual(connectionAllowed(objects, from, to, port, "TCP"), expected);
+        });
+    }
+});

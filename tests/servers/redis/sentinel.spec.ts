@@ -1,0 +1,396 @@
+// Real-process test of the replicated Redis as the prod stack renders it (redis.replicas 3, TLS): three
+// "pods" on 127.0.0.1, each a redis-server and a Sentinel started with the containers' own command lines
+// (the rendered start scripts, redis.conf, sentinel.conf, ACL files and certificates). Proves replication
+// through the replication user, the Sentinels' authentication, the least privilege of the replication and
+// sentinel users, and a failover after kill -9 of the primary's pod with what it loses, measured.
+// Skips locally without redis-server (Sentinel is `redis-server --sentinel`); fails in CI.
+
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { assertError, RedisConn, RespError, show, type Reply } from "../../helpers/redis";
+import { infoField, layOutPod, loadSentinelSet, openAuthed, type LocalPod, type RenderedSentinelSet, type Substitution } from "../../helpers/redisSentinel";
+import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
+import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
+
+registerRealServerSummary();
+
+/** kill -9 of the primary to a write accepted by the new one: Sentinel's 5 s down-after plus the election. */
+const FAILOVER_BOUND_MS = 20_000;
+
+describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates, authenticates and fails over", function () {
+    let bins: Record<string, string> = {};
+    let stopClock: (() => void) | undefined;
+    let tmp: string | undefined;
+    let set: RenderedSentinelSet;
+    const pods: LocalPod[] = [];
+    const procs = new Map<string, ServerProcess>();
+    const conns: RedisConn[] = [];
+    let primary = 0;
+
+    const envOf = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ PATH: `${path.dirname(bins["redis-server"])}:/usr/bin:/bin`, HOME: tmp, ...extra });
+
+    function startPod(p: LocalPod): void {
+        const log = (what: string) => path.join(p.root, `${what}.log`);
+        procs.set(`redis-${p.ordinal}`, startServer(`redis-${p.ordinal}`, p.redisArgv[0], p.redisArgv.slice(1), { logFile: log("redis"), env: envOf(p.redisEnv) }));
+        procs.set(`sentinel-${p.ordinal}`, startServer(`sentinel-${p.ordinal}`, p.sentinelArgv[0], p.sentinelArgv.slice(1), { logFile: log("sentinel"), env: envOf(p.sentinelEnv) }));
+    }
+
+    async function admin(i: number): Promise<RedisConn> {
+        const c = await openAuthed(set, pods[i].redisPort, i, { password: set.passwords.admin });
+        conns.push(c);
+        return c;
+    }
+
+    async function sentinelConn(i: number): Promise<RedisConn> {
+        const c = await openAuthed(set, pods[i].sentinelPort, i, { password: set.passwords.sentinel });
+        conns.push(c);
+        return c;
+    }
+
+    /** Pod i's redis-server answers PING as the admin: the readiness the StatefulSet waits for (OrderedReady). */
+    async function waitReady(i: number): Promise<void> {
+        await waitFor(
+            `redis-${i} to answer PING`,
+            async () => {
+                const c = await openAuthed(set, pods[i].redisPort, i, { password: set.passwords.admin });
+                try {
+                    return (await c.command("PING")) === "PONG";
+                } finally {
+                    c.close();
+                }
+            },
+            { server: procs.get(`redis-${i}`), timeoutMs: 20_000 },
+        );
+    }
+
+    /** The primary's address as a Sentinel reports it. */
+    async function askSentinel(i: number): Promise<string | undefined> {
+        const c = await openAuthed(set, pods[i].sentinelPort, i, { password: set.passwords.sentinel });
+        try {
+            const r = await c.command("SENTINEL", "get-master-addr-by-name", set.masterName);
+            return Array.isArray(r) ? `${r[0]}:${r[1]}` : undefined;
+        } finally {
+            c.close();
+        }
+    }
+
+    const addr = (i: number) => `127.0.0.1:${pods[i].redisPort}`;
+
+    before(async function () {
+        bins = requireBinaries(this, ["redis-server", "redis-cli", "sh", "timeout", "sed"], "install: apt-get install redis-server redis-tools coreutils sed");
+        stopClock = startClock("redis-sentinel");
+        set = await loadSentinelSet("prod");
+        assert.strictEqual(set.replicas, 3, "prod runs 3 Redis pods");
+        assert.ok(set.tls, "prod renders TLS");
+        tmp = makeTempDir("redis-sentinel");
+        const ports: { redis: number; sentinel: number }[] = [];
+        for (let i = 0; i < set.replicas; i++) ports.push({ redis: await freePort(), sentinel: await freePort() });
+        const all: Substitution[] = [];
+        for (let i = 0; i < set.replicas; i++) {
+            const { pod, substitutions } = layOutPod(set, { ordinal: i, root: path.join(tmp, `pod-${i}`), ports });
+            pods.push(pod);
+            all.push(...substitutions.map((s) => ({ ...s, where: `pod ${i} ${s.where}` })));
+        }
+        // What differs from the rendered text, once per kind (the mount-path prefix is the same everywhere).
+        const seen = new Set<string>();
+        console.log(`      substitutions (pod i's files are under ${tmp}/pod-i; ports: ${ports.map((p, i) => `pod ${i} redis ${p.redis} sentinel ${p.sentinel}`).join(", ")}):`);
+        for (const s of all) {
+            const kind = s.from.startsWith("/") ? `${s.from} → <pod>${s.from}` : `${s.from} → ${s.to}`;
+            const line = `${kind}   (${s.where.replace(/ \/.*\//, " ")})`;
+            if (!seen.has(kind)) {
+                seen.add(kind);
+                console.log(`        ${line}`);
+            }
+        }
+        console.log("      no per-pod host name resolves on this machine, so every pod host is 127.0.0.1 and the pods differ by port");
+        // Cold start in StatefulSet order (OrderedReady): pod i+1 starts once pod i is ready.
+        for (const p of pods) {
+            startPod(p);
+            await waitReady(p.ordinal);
+        }
+    });
+
+    after(async function () {
+        for (const c of conns) c.close();
+        for (const s of procs.values()) await s.stop(5000);
+        removeTempDir(tmp);
+        stopClock?.();
+    });
+
+    it("cold start: pod 0 becomes the primary (no Sentinel answered), pods 1 and 2 replicate it as the Sentinels report, through the replication user", async function () {
+        assert.match(procs.get("redis-0")!.log(), /starts as the primary \(no Sentinel answered: pod 0 is the primary\)/);
+        for (const i of [1, 2]) {
+            assert.match(procs.get(`redis-${i}`)!.log(), new RegExp(`starts as a replica of ${addr(0).replace(/\./g, "\\.")} \\(the Sentinels\\)`), `redis-${i}'s start script asked the Sentinels`);
+        }
+        const p = await admin(0);
+        assert.strictEqual(infoField(await p.command("INFO", "replication"), "role"), "master");
+        // min-replicas-to-write 1: the primary takes writes once a replica is online and acknowledging.
+        await waitFor("2 good replicas on the primary", async () => infoField(await p.command("INFO", "replication"), "min_slaves_good_slaves") === "2", { timeoutMs: 15_000 });
+        // Both replication links are the replication ACL user's (CLIENT LIST shows the user of each connection).
+        const replicaClients = String(await p.command("CLIENT", "LIST", "TYPE", "replica")).trim().split("\n");
+        assert.strictEqual(replicaClients.length, 2, `replica connections: ${replicaClients.join(" | ")}`);
+        for (const line of replicaClients) assert.match(line, / user=replication /, line);
+        const key = `session:repl-${randomToken(8)}`;
+        const value = randomToken(24);
+        assert.strictEqual(await p.command("SET", key, value), "OK");
+        for (const i of [1, 2]) {
+            const r = await admin(i);
+            assert.strictEqual(infoField(await r.command("INFO", "replication"), "master_link_status"), "up", `redis-${i} link`);
+            await waitFor(`${key} on redis-${i}`, async () => (await r.command("GET", key)) === value, { timeoutMs: 5000 });
+            assertError(await r.command("SET", key, "x"), /^READONLY/, `a write on replica redis-${i}`);
+            assert.deepStrictEqual(await r.command("CONFIG", "GET", "appendonly"), ["appendonly", "yes"], `AOF on redis-${i}`);
+            assert.deepStrictEqual(await r.command("CONFIG", "GET", "tls-replication"), ["tls-replication", "yes"], `redis-${i} replicates over TLS`);
+        }
+    });
+
+    it("a replica with a wrong replication password is refused by the primary (the replication user's password is what lets it in)", async function () {
+        const p = await admin(0);
+        const wrongPort = await freePort();
+        const dir = path.join(tmp!, "intruder");
+        fs.mkdirSync(dir);
+        const conf = path.join(dir, "redis.conf");
+        // Pod 2's redis.conf and replication settings, its own port and dir, and a wrong masterauth.
+        const text = fs
+            .readFileSync(path.join(pods[2].root, "etc/redis/redis.conf"), "utf8")
+            .replace(/^tls-port \d+$/m, `tls-port ${wrongPort}`)
+            .replace(/^dir .*$/m, `dir ${dir}`);
+        const replication = fs.readFileSync(path.join(pods[2].root, "etc/redis/scripts/replication.conf"), "utf8");
+        fs.writeFileSync(conf, `${text}\n${replication}\nmasteruser replication\nmasterauth wrong-${randomToken()}\n`, { mode: 0o600 });
+        const intruder = startServer("intruder", bins["redis-server"], [conf, "--replicaof", "127.0.0.1", String(pods[0].redisPort)], { logFile: path.join(dir, "log") });
+        procs.set("intruder", intruder);
+        await waitFor("the primary to refuse the intruder's AUTH", async () => /WRONGPASS|invalid username-password|Unable to AUTH/i.test(intruder.log()), { timeoutMs: 10_000 });
+        assert.strictEqual(infoField(await p.command("INFO", "replication"), "connected_slaves"), "2", "still only the two real replicas");
+        await intruder.stop(5000);
+        procs.delete("intruder");
+    });
+
+    it("the Sentinels agree on the primary, see each other and both replicas, and have a quorum (2 of 3)", async function () {
+        for (let i = 0; i < 3; i++) {
+            const s = await sentinelConn(i);
+            assert.strictEqual(await askSentinel(i), addr(0), `sentinel-${i} reports the primary`);
+            await waitFor(`sentinel-${i} to know the 2 other Sentinels and 2 replicas`, async () => {
+                const others = await s.command("SENTINEL", "sentinels", set.masterName);
+                const replicas = await s.command("SENTINEL", "replicas", set.masterName);
+                return Array.isArray(others) && others.length === 2 && Array.isArray(replicas) && replicas.length === 2;
+            }, { timeoutMs: 15_000 });
+            const ck = await s.command("SENTINEL", "ckquorum", set.masterName);
+            assert.ok(typeof ck === "string" && /^OK 3 usable Sentinels\. Quorum and failover authorization can be reached/.test(ck), `sentinel-${i} CKQUORUM: ${show(ck)}`);
+        }
+    });
+
+    it("Sentinels refuse clients without the Sentinel password (and with the Redis admin password)", async function () {
+        for (let i = 0; i < 3; i++) {
+            const c = await openAuthed(set, pods[i].sentinelPort, i);
+            conns.push(c);
+            assertError(await c.command("PING"), /^NOAUTH/, `PING to sentinel-${i} without AUTH`);
+            assertError(await c.command("SENTINEL", "get-master-addr-by-name", set.masterName), /^NOAUTH/, `SENTINEL get-master-addr-by-name on sentinel-${i} without AUTH`);
+            assertError(await c.command("AUTH", `wrong-${randomToken()}`), /^WRONGPASS/, "a wrong password");
+            assertError(await c.command("AUTH", set.passwords.admin), /^WRONGPASS/, "the Redis admin password");
+            assert.strictEqual(await c.command("AUTH", set.passwords.sentinel), "OK");
+            assert.strictEqual(await c.command("PING"), "PONG");
+        }
+        // The rendered liveness probe of the Sentinel container passes only with the password.
+        const probe: string[] = set.sentinel.livenessProbe.exec.command;
+        const script = probe[2].replace(/-p 26379/, `-p ${pods[0].sentinelPort}`).split("/etc/redis/tls").join(`${pods[0].root}/etc/redis/tls`);
+        const ok = await run(probe[0], [probe[1], script], { env: envOf({ REDISCLI_AUTH: set.passwords.sentinel }) });
+        assert.strictEqual(ok.code, 0, `sentinel liveness probe with the password: ${describeRun(ok)}`);
+        const bad = await run(probe[0], [probe[1], script], { env: envOf({}) });
+        assert.notStrictEqual(bad.code, 0, `sentinel liveness probe without a password: ${describeRun(bad)}`);
+    });
+
+    it("the replication and sentinel ACL users cannot read or write keys, FLUSHALL, CONFIG GET or KEYS", async function () {
+        const p = await admin(0);
+        const key = `session:keep-${randomToken(8)}`;
+        assert.strictEqual(await p.command("SET", key, "still-here"), "OK");
+        for (const [user, password] of [["replication", set.passwords.replication], ["sentinel", set.passwords.sentinelUser]] as const) {
+            const c = await openAuthed(set, pods[0].redisPort, 0, { user, password });
+            conns.push(c);
+            for (const cmd of [["GET", key], ["SET", key, "x"], ["FLUSHALL"], ["FLUSHDB"], ["KEYS", "*"], ["CONFIG", "GET", "*"], ["ACL", "LIST"]]) {
+                assertError(await c.command(...cmd), /^NOPERM/, `${user} ${cmd.join(" ")}`);
+                const dry = await p.command("ACL", "DRYRUN", user, ...cmd);
+                assert.ok(typeof dry === "string" && /no permissions/i.test(dry), `ACL DRYRUN ${user} ${cmd.join(" ")}: ${show(dry)}`);
+            }
+        }
+        assert.strictEqual(await p.command("GET", key), "still-here", "the data survived the refused FLUSHALL");
+        // Control: what each does need is allowed.
+        assert.strictEqual(await p.command("ACL", "DRYRUN", "replication", "PSYNC", "?", "-1"), "OK");
+        assert.strictEqual(await p.command("ACL", "DRYRUN", "sentinel", "INFO"), "OK");
+    });
+
+    it(`kill -9 of the primary's pod during writes (WAIT 1): a new primary within ${FAILOVER_BOUND_MS / 1000} s, no write acknowledged by WAIT lost, the old primary rejoins as a replica`, async function () {
+        type Write = { n: number; key: string; ackAt: number; waitReplicas: number | undefined; waitMs: number | undefined };
+        const writes: Write[] = [];
+        let killAt = 0;
+        let firstAfter: { at: number; node: string } | undefined;
+        let switchAt: number | undefined;
+        const errors = new Map<string, number>();
+        const live = [1, 2];
+        let writer: RedisConn | undefined = await openAuthed(set, pods[0].redisPort, 0, { password: set.passwords.admin });
+        let writerAddr = addr(0);
+        const until = () => (firstAfter ? firstAfter.at + 2000 : Date.now() + 1);
+        const connectToPrimary = async (): Promise<void> => {
+            for (const i of live) {
+                try {
+                    const a = await askSentinel(i);
+                    const j = pods.findIndex((p) => a === addr(p.ordinal));
+                    if (j < 0) continue;
+                    const c = await openAuthed(set, pods[j].redisPort, j, { password: set.passwords.admin });
+                    const role = await c.command("ROLE");
+                    if (Array.isArray(role) && role[0] === "master") {
+                        writer = c;
+                        writerAddr = a!;
+                        return;
+                    }
+                    c.close();
+                } catch {
+                    // that Sentinel or node is not answering: the next one
+                }
+            }
+        };
+        // Sentinel's view, polled: when the reported primary changes.
+        let polling = true;
+        const poll = (async () => {
+            while (polling) {
+                if (killAt && !switchAt) {
+                    for (const i of live) {
+                        const a = await askSentinel(i).catch(() => undefined);
+                        if (a && a !== addr(0)) switchAt ??= Date.now();
+                    }
+                }
+                await new Promise((r) => setTimeout(r, 50));
+            }
+        })();
+        const writeLoop = (async () => {
+            let n = 0;
+            const start = Date.now();
+            while (Date.now() < start + 60_000 && Date.now() < until()) {
+                if (!killAt && Date.now() > start + 2000) {
+                    // The node is lost: redis-server and Sentinel of pod 0, without a chance to say so.
+                    killAt = Date.now();
+                    for (const name of ["redis-0", "sentinel-0"]) process.kill(procs.get(name)!.child.pid!, "SIGKILL");
+                }
+                if (!writer) {
+                    await connectToPrimary();
+                    if (!writer) {
+                        await new Promise((r) => setTimeout(r, 50));
+                        continue;
+                    }
+                }
+                const key = `session:w-${n}`;
+                const t0 = Date.now();
+                let reply: Reply;
+                try {
+                    reply = await writer.command("SET", key, String(t0));
+                } catch (e) {
+                    errors.set((e as Error).message, (errors.get((e as Error).message) ?? 0) + 1);
+                    writer.close();
+                    writer = undefined;
+                    continue;
+                }
+                if (reply !== "OK") {
+                    const kind = reply instanceof RespError ? reply.message.split(" ")[0] : show(reply);
+                    errors.set(kind, (errors.get(kind) ?? 0) + 1);
+                    writer.close();
+                    writer = undefined;
+                    await new Promise((r) => setTimeout(r, 50));
+                    continue;
+                }
+                const ackAt = Date.now();
+                const w: Write = { n, key, ackAt, waitReplicas: undefined, waitMs: undefined };
+                writes.push(w);
+                n++;
+                if (killAt && ackAt > killAt && !firstAfter) firstAfter = { at: ackAt, node: writerAddr };
+                try {
+                    const acked = await writer.command("WAIT", "1", "200");
+                    w.waitReplicas = typeof acked === "number" ? acked : undefined;
+                    w.waitMs = Date.now() - ackAt;
+                } catch {
+                    writer.close();
+                    writer = undefined;
+                }
+            }
+        })();
+        await writeLoop;
+        polling = false;
+        await poll;
+        (writer as RedisConn | undefined)?.close();
+
+        assert.ok(firstAfter, `no write was accepted after the kill within 60 s; errors: ${JSON.stringify([...errors])}\n${procs.get("sentinel-1")!.logTail()}`);
+        const failoverMs = firstAfter.at - killAt;
+        const newPrimary = pods.findIndex((p) => addr(p.ordinal) === firstAfter!.node);
+        assert.ok(newPrimary === 1 || newPrimary === 2, `the new primary is a former replica: ${firstAfter.node}`);
+        primary = newPrimary;
+
+        // What the new primary has of what was acknowledged before the kill.
+        const np = await admin(newPrimary);
+        const before = writes.filter((w) => w.ackAt <= killAt);
+        const present = new Set<number>();
+        for (const w of writes) if ((await np.command("GET", w.key)) !== null) present.add(w.n);
+        const waited = before.filter((w) => (w.waitReplicas ?? 0) >= 1);
+        const lostWaited = waited.filter((w) => !present.has(w.n));
+        const lostSetOnly = before.filter((w) => (w.waitReplicas ?? 0) < 1 && !present.has(w.n));
+        // The replication window: how long after its SET reply a write took to reach a replica (WAIT's time).
+        const waitTimes = waited.map((w) => w.waitMs!).sort((a, b) => a - b);
+        const windowMs = waitTimes[waitTimes.length - 1];
+        const lostOlderThanWindow = before.filter((w) => !present.has(w.n) && killAt - w.ackAt > windowMs);
+        const after = writes.filter((w) => w.ackAt > killAt);
+        console.log(
+            [
+                `      failover: kill -9 of pod 0 (redis-server and Sentinel) → Sentinel reports ${firstAfter.node} after ${switchAt ? switchAt - killAt : "?"} ms → first write accepted there after ${failoverMs} ms (bound ${FAILOVER_BOUND_MS} ms; down-after 5000 ms)`,
+                `      writes before the kill: ${before.length} acknowledged by SET, ${waited.length} of them also by WAIT 1; lost: ${lostWaited.length} WAIT-acknowledged, ${lostSetOnly.length} SET-only`,
+                `      replication window (SET reply → WAIT 1 reply, before the kill): median ${waitTimes[Math.floor(waitTimes.length / 2)]} ms, max ${windowMs} ms; writes older than the window lost: ${lostOlderThanWindow.length}`,
+                `      writes after the failover: ${after.length} acknowledged by the new primary; client errors meanwhile: ${JSON.stringify(Object.fromEntries(errors))}`,
+            ].join("\n"),
+        );
+        assert.ok(failoverMs <= FAILOVER_BOUND_MS, `failover took ${failoverMs} ms`);
+        assert.ok(waited.length > 50, `the writer wrote enough before the kill: ${waited.length}`);
+        assert.deepStrictEqual(lostWaited.map((w) => w.key), [], "writes acknowledged by WAIT 1 before the kill were lost");
+        assert.deepStrictEqual(lostOlderThanWindow.map((w) => w.key), [], `writes acknowledged more than the replication window (${windowMs} ms) before the kill were lost`);
+        for (const w of after) assert.ok(present.has(w.n), `${w.key}, acknowledged by the new primary, is there`);
+        // The other former replica follows the new primary.
+        const other = newPrimary === 1 ? 2 : 1;
+        const o = await admin(other);
+        await waitFor(`redis-${other} to replicate the new primary`, async () => {
+            const info = await o.command("INFO", "replication");
+            return infoField(info, "master_port") === String(pods[newPrimary].redisPort) && infoField(info, "master_link_status") === "up";
+        }, { timeoutMs: 15_000 });
+        // Pod 0 comes back as a new pod on the same volume: its data dir is kept, its Sentinel's emptyDir is new.
+        fs.rmSync(pods[0].sentinelRunDir, { recursive: true, force: true });
+        fs.mkdirSync(pods[0].sentinelRunDir, { mode: 0o700 });
+        const restartedAt = Date.now();
+        startPod(pods[0]);
+        await waitReady(0);
+        const old = await admin(0);
+        await waitFor("the old primary to replicate the new one", async () => {
+            const info = await old.command("INFO", "replication");
+            return infoField(info, "role") === "slave" && infoField(info, "master_port") === String(pods[newPrimary].redisPort) && infoField(info, "master_link_status") === "up";
+        }, { timeoutMs: 20_000 });
+        const rejoinMs = Date.now() - restartedAt;
+        assert.match(procs.get("redis-0")!.log(), new RegExp(`starts as a replica of ${addr(newPrimary).replace(/\./g, "\\.")} \\(the Sentinels\\)`), "the old primary's start script asked the Sentinels");
+        assert.match(procs.get("sentinel-0")!.log(), new RegExp(`monitoring ${addr(newPrimary).replace(/\./g, "\\.")} \\(the other Sentinels\\)`), "the new pod's Sentinel monitors the new primary");
+        const last = after[after.length - 1];
+        await waitFor(`${last.key} on the old primary`, async () => (await old.command("GET", last.key)) !== null, { timeoutMs: 5000 });
+        const np2 = await admin(newPrimary);
+        await waitFor("2 replicas on the new primary", async () => infoField(await np2.command("INFO", "replication"), "connected_slaves") === "2", { timeoutMs: 15_000 });
+        const s0 = await sentinelConn(0);
+        await waitFor("sentinel-0 to know the other 2 Sentinels and agree on the primary", async () => {
+            const others = await s0.command("SENTINEL", "sentinels", set.masterName);
+            return Array.isArray(others) && others.length === 2 && (await askSentinel(0)) === addr(newPrimary);
+        }, { timeoutMs: 20_000 });
+        console.log(`      the old primary rejoined as a replica of ${addr(newPrimary)} ${rejoinMs} ms after its restart`);
+    });
+
+    it("after the failover, the Sentinels see the set whole again: quorum reachable, nobody down", async function () {
+        for (let i = 0; i < 3; i++) {
+            const s = await sentinelConn(i);
+            await waitFor(`sentinel-${i}: 2 replicas of redis-${primary}, none down`, async () => {
+                const replicas = await s.command("SENTINEL", "replicas", set.masterName);
+                if (!Array.isArray(replicas) || replicas.length !== 2) return false;
+                return replicas.every((r) => Array.isArray(r) && !/s_down|o_down|disconnected/.test(String(r[r.indexOf("flags") + 1])));
+            }, { timeoutMs: 20_000 });
+            const ck = await s.command("SENTINEL", "ckquorum", set.masterName);
+            assert.ok(typeof ck === "string" && /^OK 3 usable Sentinels/.test(ck), `sentinel-${i}: ${show(ck)}`);
+        }
+    });
+});
