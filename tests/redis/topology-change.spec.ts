@@ -40,7 +40,13 @@ describe("redis.replicas changes as a render diff (what pulumi up would do)", fu
             const created = diffRenders(one, three).objects.filter((o) => o.change === "create").map((o) => o.file).sort();
             assert.deepStrictEqual(
                 created.filter((f) => f.startsWith("cache/") && !f.includes("networkpolicy")),
-                ["cache/configmap-redis-scripts.yaml", "cache/secret-redis-replication.yaml", "cache/secret-redis-sentinel-auth.yaml", "cache/secret-redis-sentinel-credentials.yaml"],
+                [
+                    "cache/configmap-redis-scripts.yaml",
+                    "cache/secret-redis-replication.yaml",
+                    "cache/secret-redis-sentinel-admin.yaml",
+                    "cache/secret-redis-sentinel-auth.yaml",
+                    "cache/secret-redis-sentinel-credentials.yaml",
+                ],
             );
         });
     }
@@ -54,6 +60,7 @@ describe("redis.replicas changes as a render diff (what pulumi up would do)", fu
                 "cache/configmap-redis-scripts.yaml",
                 "cache/networkpolicy-allow-peers.yaml",
                 "cache/secret-redis-replication.yaml",
+                "cache/secret-redis-sentinel-admin.yaml",
                 "cache/secret-redis-sentinel-auth.yaml",
                 "cache/secret-redis-sentinel-credentials.yaml",
             ],
