@@ -98,8 +98,8 @@ export function sentinelConfig(opts: { app: string; namespace: string; replicas:
 export const SENTINEL_USERS = { clients: "default", peers: "sentinels", admin: "admin" } as const;
 
 /**
- * What a client of the Sentinels may do: discover the primary, its replicas and the other Sentinels, and
- * subscribe to their events (+switch-master). Nothing that changes a Sentinel: no SENTINEL SET, REMOVE,
+ * What a client of the Sentinels may do: discover the primary, its replicas and the other Sentinels, check
+ * the quorum, and subscribe to their events (+switch-master). Nothing that changes a Sentinel: no SENTINEL SET, REMOVE,
  * MONITOR, CONFIG SET, FAILOVER, RESET, no ACL, no PUBLISH. (CLIENT SETINFO, which 7.2 clients send, is left
  * out: Redis 7.0 refuses the rule, and clients ignore its error.)
  */
@@ -113,6 +113,8 @@ export const SENTINEL_CLIENT_COMMANDS = [
     "sentinel|replicas",
     "sentinel|slaves",
     "sentinel|sentinels",
+    // Read-only health check: can the Sentinels reach a majority to fail over.
+    "sentinel|ckquorum",
     "subscribe",
     "psubscribe",
     "unsubscribe",

@@ -28,7 +28,12 @@ export interface RenderedSentinelSet {
     conn: SentinelConnectionOutput;
     redis: Container;
     sentinel: Container;
-    passwords: { admin: string; sentinel: string; replication: string; sentinelUser: string };
+    /**
+     * admin: Redis's `default`; sentinel: the Sentinels' clients (`default` there); sentinelPeer: what the
+     * Sentinels authenticate to each other with (`sentinels`); sentinelAdmin: the Sentinels' `admin`;
+     * sentinelUser: what the Sentinels authenticate to Redis with (`sentinel`).
+     */
+    passwords: { admin: string; sentinel: string; replication: string; sentinelUser: string; sentinelPeer: string; sentinelAdmin: string };
     /** The pods' headless host names, by ordinal. */
     hosts: string[];
     masterName: string;
@@ -75,6 +80,8 @@ export async function loadSentinelSet(stack: string): Promise<RenderedSentinelSe
             sentinel: envValue(r.objects, sts, sentinel, "REDISCLI_AUTH").value,
             replication: lineValue(secret("redis-replication")["replication.conf"], "masterauth "),
             sentinelUser: lineValue(secret("redis-sentinel-auth")["sentinel-auth.conf"], `sentinel auth-pass ${conn.sentinel.masterName} `),
+            sentinelPeer: lineValue(secret("redis-sentinel-auth")["sentinel-auth.conf"], "sentinel sentinel-pass "),
+            sentinelAdmin: secret("redis-sentinel-admin").password,
         },
         tls: tlsFiles ? { cert: tlsFiles["tls.crt"], key: tlsFiles["tls.key"], ca: tlsFiles["ca.crt"] } : undefined,
     };

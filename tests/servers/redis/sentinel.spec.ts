@@ -8,6 +8,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { SENTINEL_DOWN_AFTER_MS } from "../../../components/redis";
 import { assertError, RedisConn, RespError, show, type Reply } from "../../helpers/redis";
 import { infoField, layOutPod, loadSentinelSet, openAuthed, type LocalPod, type RenderedSentinelSet, type Substitution } from "../../helpers/redisSentinel";
 import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
@@ -197,6 +198,61 @@ describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates
         assert.strictEqual(ok.code, 0, `sentinel liveness probe with the password: ${describeRun(ok)}`);
         const bad = await run(probe[0], [probe[1], script], { env: envOf({}) });
         assert.notStrictEqual(bad.code, 0, `sentinel liveness probe without a password: ${describeRun(bad)}`);
+    });
+
+    it("the clients' Sentinel password discovers and subscribes only; the Sentinels and operators have their own users", async function () {
+        const m = set.masterName;
+        const watcher = await sentinelConn(0);
+        // The settings a refused command would have changed (SENTINEL master also reports times that move).
+        const settled = async () => {
+            const reply = (await watcher.command("SENTINEL", "master", m)) as string[];
+            const fields = Object.fromEntries(reply.flatMap((v, i) => (i % 2 === 0 ? [[v, reply[i + 1]]] : [])));
+            return ["name", "ip", "port", "quorum", "down-after-milliseconds", "failover-timeout", "parallel-syncs", "num-other-sentinels"].map((k) => `${k}=${fields[k]}`);
+        };
+        const before = await settled();
+        const client = await sentinelConn(0);
+        const address = await client.command("SENTINEL", "get-master-addr-by-name", m);
+        assert.ok(Array.isArray(address) && address.length === 2, `get-master-addr-by-name: ${show(address)}`);
+        for (const cmd of [["SENTINEL", "master", m], ["SENTINEL", "replicas", m], ["SENTINEL", "sentinels", m], ["SENTINEL", "masters"], ["SENTINEL", "ckquorum", m], ["PING"]]) {
+            const reply = await client.command(...cmd);
+            assert.ok(!(reply instanceof RespError), `${cmd.join(" ")} is allowed: ${show(reply)}`);
+        }
+        // What the clients' credential could do before, and more: each refused, nothing changed.
+        const refused = [
+            ["ACL", "SETUSER", `evil-${randomToken(6)}`, "on", `>${randomToken()}`, "+@all"],
+            ["ACL", "LIST"],
+            ["SENTINEL", "REMOVE", m],
+            ["SENTINEL", "SET", m, "down-after-milliseconds", "1"],
+            ["SENTINEL", "CONFIG", "SET", "announce-ip", "203.0.113.7"],
+            ["SENTINEL", "MONITOR", `evil-${randomToken(6)}`, "127.0.0.1", "1", "1"],
+            ["SENTINEL", "FAILOVER", m],
+            ["SENTINEL", "RESET", "*"],
+            ["SENTINEL", "FLUSHCONFIG"],
+            ["PUBLISH", "+switch-master", `${m} a 1 b 2`],
+            ["SHUTDOWN"],
+        ];
+        for (const cmd of refused) assertError(await client.command(...cmd), /^NOPERM/, `${cmd.slice(0, 3).join(" ")} with the clients' password`);
+        assert.deepStrictEqual(await settled(), before, "the monitored primary's settings are unchanged");
+        assert.match(before.join(" "), /down-after-milliseconds=\d+ /);
+        // Events: a client may subscribe to Sentinel's channels.
+        const events = await sentinelConn(0);
+        const subscribed = await events.command("SUBSCRIBE", "+switch-master");
+        assert.deepStrictEqual(subscribed, ["subscribe", "+switch-master", 1], `SUBSCRIBE +switch-master: ${show(subscribed)}`);
+        // The Sentinels' own user: only what one Sentinel asks another; its password is not the clients'.
+        assert.notStrictEqual(set.passwords.sentinelPeer, set.passwords.sentinel);
+        const peer = await openAuthed(set, pods[1].sentinelPort, 1, { user: "sentinels", password: set.passwords.sentinelPeer });
+        conns.push(peer);
+        assert.strictEqual(await peer.command("PING"), "PONG");
+        assertError(await peer.command("SENTINEL", "get-master-addr-by-name", m), /^NOPERM/, "the peers' user is no client credential");
+        assertError(await peer.command("SENTINEL", "SET", m, "down-after-milliseconds", "1"), /^NOPERM/, "the peers' user cannot change a Sentinel");
+        const wrong = await openAuthed(set, pods[1].sentinelPort, 1);
+        conns.push(wrong);
+        assertError(await wrong.command("AUTH", "sentinels", set.passwords.sentinel), /^WRONGPASS/, "the clients' password is not the peers'");
+        // The operators' user may change a Sentinel (here: to the value it already has).
+        const op = await openAuthed(set, pods[2].sentinelPort, 2, { user: "admin", password: set.passwords.sentinelAdmin });
+        conns.push(op);
+        assert.strictEqual(await op.command("SENTINEL", "SET", m, "down-after-milliseconds", String(SENTINEL_DOWN_AFTER_MS)), "OK");
+        assert.ok(Array.isArray(await op.command("ACL", "LIST")), "admin reads the ACL");
     });
 
     it("the replication and sentinel ACL users cannot read or write keys, FLUSHALL, CONFIG GET or KEYS", async function () {
