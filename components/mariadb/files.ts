@@ -287,20 +287,50 @@ export function mariadbRoleSql(role: MariaDbRole): string[] {
  * suffix of its host name) and the stack's primary. server_id is ordinal + 1 (0 would refuse to replicate);
  * a replica starts read-only with the replica init SQL. Then the image's entrypoint runs as it always does.
  * Only option names and paths are on the command line, never a credential.
+ *
+ * A primary whose volume holds no database (its claim was lost or recreated) would be initialised afresh by
+ * the entrypoint and take the client Service, while the replicas holding the data stop replicating (error
+ * 1236). So before that, it asks each replica (as root, through a private option file) for its GTID position;
+ * if one answers with data, the primary refuses to start and names the way out: promote that replica. A
+ * replica that does not answer cannot be asked: with every replica down too, the primary starts empty.
  */
-export function mariadbStartScript(primary: number): string {
+export function mariadbStartScript(o: { primary: number; namespace: string; replicas: number; tls: boolean }): string {
+    const { datadir, rootPasswordFile, tls } = MARIADB_PATHS;
+    const replicas = Array.from({ length: o.replicas }, (_, i) => i)
+        .filter((i) => i !== o.primary)
+        .map((i) => `${MARIADB_APP}-${i}=${mariadbPodHost(i, o.namespace)}:${MARIADB_PORT}`);
+    const emptyPrimaryCheck = [
+        `if [ "$ordinal" = "${o.primary}" ] && [ ! -d ${datadir}/mysql ]; then`,
+        `    if [ ! -r ${rootPasswordFile} ]; then echo "start: cannot read ${rootPasswordFile}: not asking the replicas for data" >&2; else`,
+        '    cnf="$(umask 077; mktemp)"',
+        `    printf '[client]\nuser = root\npassword = %s\nprotocol = tcp\nconnect-timeout = 5\n' "$(cat ${rootPasswordFile})" > "$cnf"`,
+        ...(o.tls ? [`    printf 'ssl-ca = ${tls}/ca.crt\nssl-verify-server-cert\n' >> "$cnf"`] : []),
+        `    for replica in ${replicas.join(" ")}; do`,
+        '        address="${replica#*=}"',
+        '        position="$(mariadb --defaults-extra-file="$cnf" --host="${address%:*}" --port="${address##*:}" --batch --skip-column-names --execute="SELECT @@gtid_current_pos" 2>/dev/null)" || continue',
+        '        if [ -n "$position" ]; then',
+        '            rm -f "$cnf"',
+        `            echo "start: mariadb-$ordinal is the primary but its volume holds no database, while \${replica%%=*} holds data (GTID $position): refusing to start an empty primary. Promote that replica (scripts/promote-mariadb.sh), or restore this volume." >&2`,
+        "            exit 1",
+        "        fi",
+        "    done",
+        '    rm -f "$cnf"',
+        "    fi",
+        "fi",
+    ];
     return [
         "set -euo pipefail",
         'ordinal="${HOSTNAME##*-}"',
         'case "$ordinal" in ""|*[!0-9]*) echo "start: no pod ordinal in HOSTNAME=$HOSTNAME" >&2; exit 1 ;; esac',
+        ...emptyPrimaryCheck,
         'args=(--server-id="$((ordinal + 1))")',
-        `if [ "$ordinal" != "${primary}" ]; then`,
+        `if [ "$ordinal" != "${o.primary}" ]; then`,
         // init-rpl-role SLAVE: after a crash, a server that returns as a replica discards from its binary log the
     // transactions no replica acknowledged (semi-sync), instead of committing them: it can then follow the
     // new primary, which never had them.
     `    args+=(--read-only=ON --init-file=${MARIADB_PATHS.replicaInitFile} --init-rpl-role=SLAVE)`,
         "fi",
-        `echo "start: mariadb-$ordinal is the $([ "$ordinal" = "${primary}" ] && echo primary || echo "replica of mariadb-${primary}") (server_id $((ordinal + 1)))"`,
+        `echo "start: mariadb-$ordinal is the $([ "$ordinal" = "${o.primary}" ] && echo primary || echo "replica of mariadb-${o.primary}") (server_id $((ordinal + 1)))"`,
         'exec docker-entrypoint.sh mariadbd "${args[@]}"',
         "",
     ].join("\n");

@@ -248,7 +248,7 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                           kind: "ConfigMap" as const,
                           name: MARIADB_OBJECTS.replication,
                           data: [
-                              { key: "start.sh", content: mariadbStartScript(settings.primary) },
+                              { key: "start.sh", content: mariadbStartScript({ primary: settings.primary, namespace: settings.namespace, replicas: settings.replicas, tls }) },
                               { key: "clone.sh", content: mariadbCloneScript({ primary: settings.primary, namespace: settings.namespace, tls }) },
                           ],
                           protect: false,

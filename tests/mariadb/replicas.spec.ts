@@ -176,7 +176,8 @@ describe("MariaDB start script (run with bash): the role from the pod's ordinal"
         fs.writeFileSync(path.join(dir, "docker-entrypoint.sh"), '#!/bin/bash\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
     });
     after(() => removeTempDir(dir));
-    const start = (hostname: string, primary: number) => run("bash", ["-c", mariadbStartScript(primary)], { env: { PATH: `${dir}:${process.env.PATH}`, HOSTNAME: hostname } });
+    const start = (hostname: string, primary: number) =>
+        run("bash", ["-c", mariadbStartScript({ primary, namespace: "db", replicas: 11, tls: false })], { env: { PATH: `${dir}:${process.env.PATH}`, HOSTNAME: hostname } });
 
     it("primary: server_id = ordinal + 1 and nothing else; replica: read-only, the replica init SQL, crash recovery as a replica", async () => {
         const p = await start("mariadb-2", 2);
@@ -185,6 +186,14 @@ describe("MariaDB start script (run with bash): the role from the pod's ordinal"
         const r = await start("mariadb-10", 2);
         assert.deepStrictEqual(r.stdout.trim().split("\n").slice(1), ["mariadbd", "--server-id=11", "--read-only=ON", `--init-file=${MARIADB_PATHS.replicaInitFile}`, "--init-rpl-role=SLAVE"]);
         assert.match(r.stdout, /mariadb-10 is the replica of mariadb-2 \(server_id 11\)/);
+    });
+
+    it("an empty primary asks every other pod, by its stable name, for data before it starts", () => {
+        const text = mariadbStartScript({ primary: 1, namespace: "db", replicas: 3, tls: true });
+        assert.match(text, /for replica in mariadb-0=mariadb-0\.mariadb-headless\.db\.svc\.cluster\.local:3306 mariadb-2=mariadb-2\.mariadb-headless\.db\.svc\.cluster\.local:3306; do/);
+        assert.match(text, /if \[ "\$ordinal" = "1" \] && \[ ! -d \/var\/lib\/mysql\/mariadb-data\/mysql \]; then/);
+        assert.match(text, /ssl-verify-server-cert/, "with TLS the replicas' certificates are verified");
+        assert.doesNotMatch(mariadbStartScript({ primary: 1, namespace: "db", replicas: 3, tls: false }), /ssl-/);
     });
 
     it("refuses a host name without an ordinal instead of guessing a role", async () => {

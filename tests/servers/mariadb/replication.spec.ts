@@ -194,6 +194,37 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         for (const p of pods) assert.deepStrictEqual(p.allErrors(), [], `${p.label}: errors in the server logs`);
     });
 
+    it("a primary whose volume lost its database refuses to start while a replica holds the data, and names the way out", async function () {
+        const empty = makeTempDir("mariadb-empty-volume");
+        try {
+            const run0 = async (replicaAddress: (i: number) => string) => {
+                const { text, replaced } = localizeScript(r0.start, {
+                    [MARIADB_PATHS.datadir]: path.join(empty, "mariadb-data"),
+                    [MARIADB_PATHS.rootPasswordFile]: pods[0].rootPasswordFile,
+                    ...Object.fromEntries([1, 2].map((i) => [`${mariadbPodHost(i, "db")}:${MARIADB_PORT}`, replicaAddress(i)])),
+                });
+                const out = path.join(shimDir, `args-empty-${randomToken(6)}`);
+                const res = await run("bash", ["-c", text], { env: { PATH: `${shimDir}:${process.env.PATH}`, HOSTNAME: "mariadb-0", SHIM_OUT: out }, timeoutMs: 60_000 });
+                return { res, replaced, entrypointRan: fs.existsSync(out) };
+            };
+            // The replicas are up and hold the data: the empty primary does not start.
+            const refused = await run0((i) => `127.0.0.1:${pods[i].port}`);
+            console.log(`      start.sh as mariadb-0 on an empty volume (${refused.replaced}): exit ${refused.res.code}: ${refused.res.stderr.trim().split("\n").pop()}`);
+            assert.strictEqual(refused.res.code, 1, describeRun(refused.res));
+            assert.strictEqual(refused.entrypointRan, false, "the image's entrypoint (which would initialise an empty database) never ran");
+            assert.match(refused.res.stderr, /mariadb-0 is the primary but its volume holds no database, while mariadb-1 holds data \(GTID 0-1-\d+\): refusing to start an empty primary\. Promote that replica \(scripts\/promote-mariadb\.sh\)/);
+            // No replica answers (a new cluster: the replicas do not exist yet): it starts, and the entrypoint initialises.
+            const closed = await freePort();
+            const fresh = await run0(() => `127.0.0.1:${closed}`);
+            assert.strictEqual(fresh.res.code, 0, describeRun(fresh.res));
+            assert.strictEqual(fresh.entrypointRan, true);
+            // The replicas kept replicating from the real primary throughout.
+            for (let i = 1; i < PODS; i++) assert.strictEqual((await slave(i)).Slave_IO_Running, "Yes");
+        } finally {
+            removeTempDir(empty);
+        }
+    });
+
     it("replicas catch up under a write load (lag measured), every commit acknowledged by a replica (semi-sync)", async function () {
         const status = async (name: string) => Number((await q(0, `SHOW STATUS LIKE '${name}'`)).split("\t")[1]);
         const before = await status("Rpl_semi_sync_master_yes_tx");
