@@ -2,10 +2,14 @@
 // kafka-reconcile) and a bash script the Kafka image runs with its own admin tools. Pure text builders.
 //
 // Ownership: topics are created and kept as declared, never deleted unless kafka.deleteUndeclaredTopics is
-// true. ACLs: every ACL of a principal `User:<name>` that is not a super user belongs to this program. PLAIN
-// users exist only through the JAAS file this program renders, so those principals are exactly the users
-// it declares now or declared before; their ACLs are made to match the declaration (a user removed from
-// config loses its ACLs). ACLs of other principal types are left alone.
+// true, and then never another tool's internal topics (names starting with _, Kafka Streams' -changelog and
+// -repartition, Kafka Connect's and MirrorMaker's own). ACLs: the ACLs of the shape this program writes
+// (ALLOW, any host, READ or WRITE on a topic or group, for a named `User:<name>` that is not a super user)
+// belong to it. PLAIN users exist only through the JAAS file this program renders, so those principals are
+// exactly the users it declares now or declared before; their ACLs are made to match the declaration (a user
+// removed from config loses its ACLs). Any other ACL is an operator's and is left alone: a DENY, a wildcard
+// `User:*`, another host, another operation or resource type. New ACLs are added before old ones are
+// removed, so a changed grant never passes through a moment without it.
 
 import { serviceHost } from "../dnsNames";
 import { ADMIN_USER, clientProtocol, KAFKA_APP, KAFKA_PATHS, KAFKA_PORTS, kafkaSuperUsers } from "./files";
@@ -193,10 +197,15 @@ while read -r name partitions rf; do
     fi
 done < "$spec/topics"
 
-# Topics the stack does not declare: kept, unless the stack lets this Job delete them.
+# Topics the stack does not declare: kept, unless the stack lets this Job delete them. Other tools' internal
+# topics are never this Job's to delete: Schema Registry's _schemas (any name starting with _), Kafka Streams'
+# <app>-...-changelog and -repartition, Kafka Connect's connect-configs/-offsets/-status, MirrorMaker's mm2-*,
+# *.internal and heartbeats.
 undeclared="$(awk 'FILENAME == ARGV[1] { declared[$1] = 1; next } !($1 in declared) && $1 !~ /^__/ { print $1 }' "$spec/topics" "$work/topics.now")"
 for t in $undeclared; do
-    if [ "$(cat "$spec/delete-undeclared-topics")" = "true" ]; then
+    if [[ "$t" =~ ^_|-changelog$|-repartition$|^connect-(configs|offsets|status)$|^mm2-|[.]internal$|^heartbeats$ ]]; then
+        echo "reconcile: kept topic $t: not declared, but another tool's internal topic"
+    elif [ "$(cat "$spec/delete-undeclared-topics")" = "true" ]; then
         # --topic is a regular expression: the name's dots match only dots.
         kt --delete --if-exists --topic "^$(echo "$t" | sed 's/[.]/[.]/g')$"
         change "deleted topic $t: not declared, and kafka.deleteUndeclaredTopics is true"
@@ -206,8 +215,12 @@ for t in $undeclared; do
 done
 
 # --- ACLs ------------------------------------------------------------------------------------------------
-# This program's ACLs: those of User principals other than the super users.
-awk 'FILENAME == ARGV[1] { su[$1] = 1; next } $4 ~ /^User:/ && !($4 in su)' "$spec/super-users" "$work/acls.now" > "$work/acls.have"
+# This program's ACLs: those of the shape it writes (ALLOW from any host, READ or WRITE on a topic or group) for
+# named User principals other than the super users. Everything else (a DENY, User:*, a host, another
+# operation or resource type) is an operator's, and stays.
+awk 'FILENAME == ARGV[1] { su[$1] = 1; next }
+    $4 ~ /^User:./ && $4 != "User:*" && !($4 in su) && $5 == "*" && $7 == "ALLOW" && ($6 == "READ" || $6 == "WRITE") && ($1 == "TOPIC" || $1 == "GROUP")' \
+    "$spec/super-users" "$work/acls.now" > "$work/acls.have"
 # The declaration as the listing shows it: allowed from any host.
 awk '{ print $1, $2, $3, $4, "*", $5, "ALLOW" }' "$spec/acls" > "$work/acls.want"
 minus "$work/acls.want" "$work/acls.have" > "$work/acls.add"
@@ -238,8 +251,9 @@ apply_acls() {
         change "$action ACL: $perm $principal $ops on $type $pattern:$names"
     done < "$work/acls.runs"
 }
-apply_acls remove "$work/acls.remove"
+# Add first: a grant that changes shape (a topic's name to a prefix) is never missing in between.
 apply_acls add "$work/acls.add"
+apply_acls remove "$work/acls.remove"
 
 echo "reconcile: done: changes=$changes problems=$problems"
 [ "$problems" -eq 0 ]
