@@ -67,7 +67,7 @@ build() {
     say "$tool built in $(($(date +%s) - t0)) s: $out"
 }
 
-# The CRDs the rendered PodMonitor/PrometheusRule objects are validated against (tests/ops-monitoring.spec.ts).
+# The CRDs the rendered PodMonitor/PrometheusRule objects are validated against (tests/monitoring/operations.spec.ts).
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
 crddir() { echo "${XDG_CACHE_HOME:-$HOME/.cache}/msa-infra/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION"; }
 crds() {

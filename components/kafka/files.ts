@@ -123,7 +123,7 @@ export function kafkaServerProperties(opts: KafkaPropertiesOptions): string {
         // yet seen a just-created topic answers a producer's metadata request with TOPIC_AUTHORIZATION_FAILED
         // (the user may not CREATE it), a fatal error for the send although the user has a grant; off, it
         // answers UNKNOWN_TOPIC_OR_PARTITION, which the producer retries. And a typo of a super user would
-        // create an undeclared topic. Found by the real-Kafka suite (tests/kafka/3-access.spec.ts).
+        // create an undeclared topic. Found by the real-Kafka suite (tests/servers/kafka/3-access.spec.ts).
         ["auto.create.topics.enable", "false"],
     ];
     if (opts.tls) {

@@ -1,5 +1,5 @@
 // Alert rules, as data: the same groups become the PrometheusRule objects (objects.ts) and the rules file
-// that promtool checks and unit-tests (tests/alerts.spec.ts). Thresholds and their reasons are here and in
+// that promtool checks and unit-tests (tests/monitoring/alerts.spec.ts). Thresholds and their reasons are here and in
 // the README's alert table.
 //
 // Series come from: the exporters (mysql_*, redis_*), the JMX exporter agent in the Kafka brokers (kafka_*),
