@@ -92,6 +92,17 @@ describe("immutable-field guard (pure)", () => {
         assert.deepStrictEqual(fields, ["spec.serviceName", "spec.selector", "spec.podManagementPolicy", "spec.volumeClaimTemplates[extra]"]);
     });
 
+    it("names why OrderedReady → Parallel (MariaDB and Redis stacks deployed before) and the orphan-and-adopt procedure", () => {
+        const before = statefulSetRecord(planMariaDbOf({}));
+        assert.strictEqual(before.podManagementPolicy, "Parallel");
+        const [c, ...rest] = immutableChanges([{ ...before, podManagementPolicy: "OrderedReady" }], [before]);
+        assert.deepStrictEqual(rest, []);
+        assert.deepStrictEqual([c.field, c.before, c.after], ["spec.podManagementPolicy", "OrderedReady", "Parallel"]);
+        assert.match(c.cause, /replaces and rolls pods while pod 0 is down/);
+        assert.match(c.procedure, /--cascade=orphan/);
+        assert.ok(!c.refusedAlways, "allowStatefulSetReplacement lets it through once the procedure is done");
+    });
+
     it("compares selectors by content, not key order (stack outputs come back sorted)", () => {
         const reordered = { ...base, selector: Object.fromEntries(Object.entries(base.selector).reverse()) };
         assert.deepStrictEqual(immutableChanges([reordered], [base]), []);

@@ -298,7 +298,10 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
         clientSelector: replicated ? { [POD_NAME_LABEL]: `${MARIADB_APP}-${settings.primary}` } : undefined,
         workload: {
             replicas: settings.replicas,
-            podManagementPolicy: "OrderedReady",
+            // Not OrderedReady: while pod 0 is not Running and Ready (a dead primary's node, a pod stuck
+            // terminating) the controller would recreate no other pod and roll nothing, and the promotion's
+            // `pulumi up` would wait forever. New replicas wait for the primary in their clone init container.
+            podManagementPolicy: "Parallel",
             terminationGracePeriodSeconds: 60,
             user: IMAGE_USERS.mariadb,
             // A node (or zone) loss takes at most one copy of the data.

@@ -206,7 +206,9 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
         tls,
         workload: {
             replicas: settings.replicas,
-            podManagementPolicy: "OrderedReady",
+            // Not OrderedReady: while pod 0 is not Running and Ready (a dead node, a pod stuck terminating) the
+            // controller would recreate no other pod and roll nothing. The start scripts decide roles themselves.
+            podManagementPolicy: "Parallel",
             terminationGracePeriodSeconds: 30,
             user: IMAGE_USERS.redis,
             placement: replicaPlacement(settings.replicas, platform.environment),

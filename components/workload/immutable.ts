@@ -95,7 +95,11 @@ export function immutableChanges(previous: StatefulSetRecord[], planned: Statefu
             changes.push({ ...base, field: "spec.selector", before: labelsText(prev.selector), after: labelsText(next.selector), cause: program, procedure: ORPHAN_REPLACE });
         }
         if (prev.podManagementPolicy !== next.podManagementPolicy) {
-            changes.push({ ...base, field: "spec.podManagementPolicy", before: prev.podManagementPolicy, after: next.podManagementPolicy, cause: program, procedure: ORPHAN_REPLACE });
+            const cause =
+                next.podManagementPolicy === "Parallel"
+                    ? "this version of the program: with Parallel the controller replaces and rolls pods while pod 0 is down, which OrderedReady never did"
+                    : program;
+            changes.push({ ...base, field: "spec.podManagementPolicy", before: prev.podManagementPolicy, after: next.podManagementPolicy, cause, procedure: ORPHAN_REPLACE });
         }
         for (const claim of next.claims) {
             const old = prev.claims.find((c) => c.name === claim.name);
