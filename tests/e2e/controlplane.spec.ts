@@ -514,6 +514,89 @@ describe("control plane: the rendered stacks on a real Kubernetes API server", f
                 objects = updated;
             });
 
+            it("moves a MariaDB or Redis StatefulSet deployed with OrderedReady to Parallel by the guard's procedure: the same pods and claims, adopted", async function () {
+                const c = plane();
+                const migrated: string[] = [];
+                for (const s of statefulSets.filter((x) => (x.spec as Obj).podManagementPolicy === "Parallel" && ["mariadb", "redis"].includes(x.metadata.name))) {
+                    const ns = s.metadata.namespace as string;
+                    const selector = selectorOf((s.spec as Obj).selector.matchLabels);
+                    const podUids = async () => new Map((await c.list("v1", "Pod", ns, selector)).map((p) => [p.metadata.name as string, p.metadata.uid as string]));
+                    const claimUids = async () => (await c.list("v1", "PersistentVolumeClaim", ns)).map((p) => `${p.metadata.name}=${p.metadata.uid}`).sort();
+                    const pods0 = await podUids();
+                    const claims0 = await claimUids();
+                    assert.ok(pods0.size > 0, `${key(s)} has no pods`);
+                    // Delete without the pods, apply `next`, wait until the new object owns every pod and they are ready.
+                    const orphanAndAdopt = async (next: Manifest) => {
+                        const d = await c.deleteObject(s, "Orphan");
+                        assert.ok(d.status === 200 || d.status === 202, `delete ${key(s)} --cascade=orphan: HTTP ${d.status} ${d.body?.message}`);
+                        await c.waitForGone(s, 60_000);
+                        const applied = await c.applyOne(next, FIELD_MANAGER);
+                        assert.strictEqual(applied.status, 201, describeOutcome(applied));
+                        const uid = (await c.getObject(s)).metadata.uid;
+                        const deadline = Date.now() + 120_000;
+                        for (;;) {
+                            const pods = await c.list("v1", "Pod", ns, selector);
+                            if (pods.length === pods0.size && pods.every((p) => (p.metadata.ownerReferences ?? []).some((o: Obj) => o.uid === uid && o.controller))) break;
+                            assert.ok(Date.now() < deadline, `${key(s)}: pods not adopted after 120 s: ${JSON.stringify(pods.map((p) => [p.metadata.name, p.metadata.ownerReferences]))}`);
+                            await new Promise((r) => setTimeout(r, 500));
+                        }
+                        await c.waitForStatefulSetReady(ns, s.metadata.name, 120_000);
+                    };
+                    /**
+                     * The failure this change is about: pod 0 stuck terminating (a finalizer stands in for a dead
+                     * node's pod) and the last pod deleted. Returns whether the controller recreated the last pod
+                     * within `waitMs` while pod 0 was still stuck; then lets pod 0 go and waits for the whole set.
+                     */
+                    const lastPodRecreatedWhilePod0Stuck = async (waitMs: number): Promise<boolean> => {
+                        const app = s.metadata.name;
+                        const last = `${app}-${pods0.size - 1}`;
+                        const k = async (args: string[]) => {
+                            const r = await c.kubectl([...args, "-n", ns]);
+                            assert.strictEqual(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
+                        };
+                        await k(["patch", "pod", `${app}-0`, "--type=merge", "-p", JSON.stringify({ metadata: { finalizers: ["msa-infra.test/hold"] } })]);
+                        await k(["delete", "pod", `${app}-0`, "--wait=false"]);
+                        const lastUid = (await c.getObject({ apiVersion: "v1", kind: "Pod", metadata: { namespace: ns, name: last } })).metadata.uid;
+                        await k(["delete", "pod", last, "--wait=false"]);
+                        let recreated = false;
+                        const deadline = Date.now() + waitMs;
+                        while (!recreated && Date.now() < deadline) {
+                            const p = await c.getObject({ apiVersion: "v1", kind: "Pod", metadata: { namespace: ns, name: last } });
+                            recreated = !!p && p.metadata.uid !== lastUid && !p.metadata.deletionTimestamp;
+                            if (!recreated) await new Promise((r) => setTimeout(r, 500));
+                        }
+                        const pod0 = await c.getObject({ apiVersion: "v1", kind: "Pod", metadata: { namespace: ns, name: `${app}-0` } });
+                        assert.ok(pod0?.metadata.deletionTimestamp, `${app}-0 should still be terminating`);
+                        await k(["patch", "pod", `${app}-0`, "--type=merge", "-p", JSON.stringify({ metadata: { finalizers: null } })]);
+                        await c.waitForStatefulSetReady(ns, app, 120_000);
+                        return recreated;
+                    };
+                    // A stack deployed before: the same StatefulSet with OrderedReady, adopting the running pods.
+                    const old = structuredClone(objects.find((o) => key(o) === key(s))!) as Obj;
+                    old.spec.podManagementPolicy = "OrderedReady";
+                    await orphanAndAdopt(old as Manifest);
+                    const multi = pods0.size > 1;
+                    if (multi) {
+                        assert.strictEqual(await lastPodRecreatedWhilePod0Stuck(15_000), false, `${key(s)} with OrderedReady: expected no replacement while pod 0 is stuck`);
+                    }
+                    const pods1 = await podUids();
+                    // What the guard stops, the server refuses: the policy cannot change in place.
+                    const inPlace = await c.applyOne(objects.find((o) => key(o) === key(s))!, FIELD_MANAGER, { dryRun: true });
+                    assert.strictEqual(inPlace.status, 422, describeOutcome(inPlace));
+                    // The guard's procedure: delete without the pods, then the new StatefulSet adopts them.
+                    await orphanAndAdopt(objects.find((o) => key(o) === key(s))!);
+                    assert.strictEqual((await c.getObject(s)).spec.podManagementPolicy, "Parallel");
+                    assert.deepStrictEqual(await podUids(), pods1, `${key(s)}: a pod was recreated by the migration`);
+                    assert.deepStrictEqual(await claimUids(), claims0, `${key(s)}: a claim changed`);
+                    if (multi) {
+                        assert.strictEqual(await lastPodRecreatedWhilePod0Stuck(30_000), true, `${key(s)} with Parallel: the last pod must come back while pod 0 is stuck`);
+                    }
+                    migrated.push(`${key(s)} (${pods0.size} pods${multi ? "; with pod 0 stuck terminating, the last pod was replaced under Parallel, not under OrderedReady" : ""})`);
+                }
+                assert.ok(migrated.length === 2, `expected MariaDB and Redis, migrated ${migrated.join(", ")}`);
+                console.log(`      OrderedReady → Parallel by orphan-and-adopt, pods and claims unchanged: ${migrated.join(", ")}`);
+            });
+
             it("deletes a StatefulSet the way the provider does (foreground) and keeps its claims", async function () {
                 const c = plane();
                 for (const s of statefulSets) {
