@@ -200,7 +200,7 @@ export function readStackFile(projectDir: string, stack: string): Record<string,
     return out;
 }
 
-/** The certificate maker, loaded on first use: only stacks with TLS pay for the X.509 libraries. */
+/** The certificate maker, loaded on first use: only stacks with TLS load it. */
 function certificates(): typeof import("./certificates") {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require("./certificates") as typeof import("./certificates");
