@@ -215,7 +215,8 @@ async function generatedState(
 ): Promise<Record<string, unknown>> {
     const inputs = rawInputs;
     // Inputs that came from other resources' secret outputs arrive wrapped; certificates need the plain PEM.
-    const plain = unwrapSecrets(rawInputs, true) as Record<string, any>;
+    // Unwrapped for the tls resources only: a deep copy of every Kubernetes object's inputs is wasted work.
+    const plain = (type.startsWith("tls:") ? unwrapSecrets(rawInputs, true) : rawInputs) as Record<string, any>;
     switch (type) {
         case "pulumi:pulumi:StackReference":
             return { ...inputs, outputs: previousOutputs ?? {}, secretOutputNames: [] };
