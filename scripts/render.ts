@@ -10,8 +10,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
+import { Worker } from "worker_threads";
 import * as YAML from "yaml";
-import { evaluate, formatReport, hasMandatory, loadPolicyConfig, PolicyConfigError, type PolicyPackConfig } from "../policy/runner";
+import { formatReport, hasMandatory, loadPolicyConfig, PolicyConfigError, type PolicyPackConfig, type Violation } from "../policy/runner";
 import { holdsSecrets, Manifest, manifestPath, RenderError, renderStack, ROOT } from "./lib/mockRuntime";
 import { MARKER, markerText, RESOURCES_FILE, resourceLines } from "./lib/renderDir";
 
@@ -77,6 +78,9 @@ async function main(): Promise<void> {
 
     // The stack's policy config is checked first: a malformed one fails before anything is rendered or written.
     const policyConfig = loadStackPolicyConfig(stack);
+    // The policy pack runs on a worker thread, started now so that its start-up overlaps the program and
+    // its evaluation overlaps writing the files; the report is printed after the files, as before.
+    const policies = new PolicyWorker();
     let result;
     try {
         result = await renderStack(stack, { withSecrets, seed });
@@ -87,6 +91,7 @@ async function main(): Promise<void> {
         throw e;
     }
 
+    const violations = policies.evaluate(result.objects, policyConfig.config);
     for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
     prepareOutputDir(outDir, stack, seed);
     const rows = [["KIND", "NAMESPACE", "NAME", "FILE"]];
@@ -114,7 +119,7 @@ async function main(): Promise<void> {
             ? "Secrets contain generated values (files mode 0600); do not commit or share them.\n"
             : "Secret values are redacted; use --with-secrets to fill them with generated values.\n",
     );
-    process.exitCode = await runPolicies(stack, result.objects, policyConfig);
+    process.exitCode = reportPolicies(await violations, policyConfig);
 }
 
 /** The stack's policy config (Pulumi.<stack>.policy.json), if it has one; a malformed file exits 2 with one line. */
@@ -134,9 +139,57 @@ function loadStackPolicyConfig(stack: string): { file: string; config?: PolicyPa
     }
 }
 
-/** Runs the policy pack on the rendered objects with the stack's policy config; returns the exit code. */
-async function runPolicies(stack: string, objects: Manifest[], policy: { file: string; config?: PolicyPackConfig }): Promise<number> {
-    const violations = await evaluate(objects, policy.config);
+/**
+ * The policy pack's evaluate() (policy/runner) on a worker thread: the same function on a structured clone
+ * of the rendered objects (plain data), with the same result, or the same error (its stack as text).
+ */
+class PolicyWorker {
+    private readonly worker: Worker;
+    private readonly result: Promise<Violation[]>;
+
+    constructor() {
+        const code = `
+            const { parentPort, workerData } = require("worker_threads");
+            require(workerData.register);
+            const { evaluate } = require(workerData.runner);
+            parentPort.once("message", ({ objects, config }) => {
+                evaluate(objects, config).then(
+                    (violations) => parentPort.postMessage({ violations }),
+                    (e) => parentPort.postMessage({ error: (e && e.stack) || String(e) }),
+                );
+            });`;
+        this.worker = new Worker(code, {
+            eval: true,
+            workerData: { register: path.join(__dirname, "lib", "register.js"), runner: path.join(__dirname, "..", "policy", "runner.ts") },
+        });
+        this.result = new Promise<Violation[]>((resolve, reject) => {
+            this.worker.once("message", (m: { violations?: Violation[]; error?: string }) => {
+                if (m.error !== undefined) {
+                    const e = new Error("policy pack failed");
+                    e.stack = m.error;
+                    reject(e);
+                } else {
+                    resolve(m.violations!);
+                }
+            });
+            this.worker.once("error", reject);
+            this.worker.once("exit", (code) => reject(new Error(`the policy worker stopped (exit code ${code}) before it reported`)));
+        }).finally(() => {
+            void this.worker.terminate();
+        });
+        // Nobody may be waiting yet (a failed render exits without asking): no unhandled rejection then.
+        this.result.catch(() => undefined);
+    }
+
+    /** Runs the pack on `objects` with `config`; resolves to evaluate()'s violations. */
+    evaluate(objects: Manifest[], config: PolicyPackConfig | undefined): Promise<Violation[]> {
+        this.worker.postMessage({ objects, config });
+        return this.result;
+    }
+}
+
+/** Prints the policy report for the rendered objects with the stack's policy config; returns the exit code. */
+function reportPolicies(violations: Violation[], policy: { file: string; config?: PolicyPackConfig }): number {
     process.stdout.write(
         `\nPolicy pack on the rendered objects (${policy.config ? path.basename(policy.file) : "default config: all mandatory"}):\n`,
     );
