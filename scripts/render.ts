@@ -11,10 +11,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { Worker } from "worker_threads";
-import * as YAML from "yaml";
 import { formatReport, hasMandatory, loadPolicyConfig, PolicyConfigError, type PolicyPackConfig, type Violation } from "../policy/runner";
 import { holdsSecrets, Manifest, manifestPath, RenderError, renderStack, ROOT } from "./lib/mockRuntime";
-import { MARKER, markerText, RESOURCES_FILE, resourceLines } from "./lib/renderDir";
+import { manifestYaml, MARKER, markerText, RESOURCES_FILE, resourceLines } from "./lib/renderDir";
 
 const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--with-secrets | --seed <text>]";
 
@@ -105,7 +104,7 @@ async function main(): Promise<void> {
         const file = path.join(outDir, rel);
         fs.mkdirSync(path.dirname(file), { recursive: true });
         const secretFile = withSecrets && holdsSecrets(m);
-        fs.writeFileSync(file, YAML.stringify(m, { lineWidth: 0 }), { mode: secretFile ? 0o600 : 0o644 });
+        fs.writeFileSync(file, manifestYaml(m), { mode: secretFile ? 0o600 : 0o644 });
         if (secretFile) {
             fs.chmodSync(file, 0o600); // an existing umask or file mode must not widen it
         }
