@@ -4,13 +4,19 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
+import type * as YAMLModule from "yaml";
 import type { Manifest, RegisteredResource } from "./mockRuntime";
 
 /** Written into every output directory, so a later render may clear it without touching unrelated folders. */
 export const MARKER = ".msa-infra-render";
 /** One line per resource, `<urn> [option ...]`, sorted. */
 export const RESOURCES_FILE = "pulumi-resources.txt";
+
+/** yaml, loaded on first use: render writes with its own emitter and reads nothing back. */
+function YAML(): typeof YAMLModule {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("yaml") as typeof YAMLModule;
+}
 
 /** The marker's text: what produced the directory. */
 export function markerText(stack: string, seed: string | undefined): string {
@@ -54,13 +60,18 @@ export function resourceLines(resources: RegisteredResource[]): string[] {
 
 /** How render writes one object: exactly YAML.stringify(m, { lineWidth: 0 }) (yaml 2.x), only faster. */
 export function manifestYaml(m: Manifest): string {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    fastPathUsable ??= (require("yaml/package.json") as { version: string }).version === CHECKED_YAML_VERSION;
     try {
+        if (!fastPathUsable) {
+            throw UNSUPPORTED;
+        }
         return fastYaml(m);
     } catch (e) {
         if (e !== UNSUPPORTED) {
             throw e;
         }
-        return YAML.stringify(m, { lineWidth: 0 });
+        return YAML().stringify(m, { lineWidth: 0 });
     }
 }
 
@@ -71,11 +82,24 @@ export function manifestYaml(m: Manifest): string {
 // YAML.stringify itself; yaml 2.x's stringify takes ~1 ms per object and is a tenth of a render.
 const UNSUPPORTED = new Error("not in the fast YAML subset");
 const INDENT = "  ";
-/** The core schema's resolvers: a plain string that one of them would read as null, bool, int or float. */
-const NON_STRING_TAGS = (() => {
-    const schema = new YAML.Document(null).schema as unknown as { tags: { default?: unknown; tag: string; test?: RegExp }[]; compat?: typeof schema.tags | null };
-    return [...schema.tags, ...(schema.compat ?? [])].filter((t) => t.default && t.tag !== "tag:yaml.org,2002:str" && t.test).map((t) => t.test!);
-})();
+/**
+ * The resolvers of yaml's default schema (YAML 1.2 core, yaml/dist/schema/core): a plain string one of
+ * them matches reads back as null, a boolean or a number, so yaml quotes it. Written out rather than read
+ * from yaml so that render need not load it; the fast path is used only with the yaml version they were
+ * checked against (package.json pins it), any other version writes everything through YAML.stringify.
+ */
+const NON_STRING_TAGS = [
+    /^(?:~|[Nn]ull|NULL)?$/,
+    /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
+    /^0o[0-7]+$/,
+    /^[-+]?[0-9]+$/,
+    /^0x[0-9a-fA-F]+$/,
+    /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+    /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+    /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
+];
+const CHECKED_YAML_VERSION = "2.9.1";
+let fastPathUsable: boolean | undefined;
 // yaml's plainString: characters and sequences a plain scalar may not have (stringifyString.js).
 const NOT_PLAIN = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
 const DOCUMENT_MARKER = /^(%|---|\.\.\.)/m;
@@ -212,7 +236,7 @@ export function readRenderDir(dir: string): RenderDir {
             if (entry.isDirectory()) {
                 walk(child);
             } else if (entry.name.endsWith(".yaml")) {
-                objects.set(child, YAML.parse(fs.readFileSync(path.join(dir, child), "utf8")) as Manifest);
+                objects.set(child, YAML().parse(fs.readFileSync(path.join(dir, child), "utf8")) as Manifest);
             }
         }
     };
