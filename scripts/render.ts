@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     prepareOutputDir(outDir, stack, seed);
     const rows = [["KIND", "NAMESPACE", "NAME", "FILE"]];
     const written = new Set<string>();
+    const dirs = new Set<string>([outDir]);
     for (const m of result.objects as Manifest[]) {
         const rel = manifestPath(m);
         if (written.has(rel)) {
@@ -105,7 +106,10 @@ async function main(): Promise<void> {
         }
         written.add(rel);
         const file = path.join(outDir, rel);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
+        if (!dirs.has(path.dirname(file))) {
+            fs.mkdirSync(path.dirname(file), { recursive: true });
+            dirs.add(path.dirname(file));
+        }
         const secretFile = withSecrets && holdsSecrets(m);
         fs.writeFileSync(file, manifestYaml(m), { mode: secretFile ? 0o600 : 0o644 });
         if (secretFile) {
