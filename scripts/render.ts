@@ -10,10 +10,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import * as YAML from "yaml";
-import { evaluate, formatReport, hasMandatory, loadPolicyConfig, PolicyConfigError, type PolicyPackConfig } from "../policy/runner";
+import { Worker } from "worker_threads";
 import { holdsSecrets, Manifest, manifestPath, RenderError, renderStack, ROOT } from "./lib/mockRuntime";
-import { MARKER, markerText, RESOURCES_FILE, resourceLines } from "./lib/renderDir";
+import { manifestYaml, MARKER, markerText, RESOURCES_FILE, resourceLines } from "./lib/renderDir";
 
 const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--with-secrets | --seed <text>]";
 
@@ -75,22 +74,31 @@ async function main(): Promise<void> {
     }
     const outDir = path.resolve(values.out ?? path.join(ROOT, "rendered", stack));
 
-    // The stack's policy config is checked first: a malformed one fails before anything is rendered or written.
-    const policyConfig = loadStackPolicyConfig(stack);
+    // The policy pack (policy/runner) runs on a worker thread, started now: it reads the stack's policy
+    // config (Pulumi.<stack>.policy.json, if there is one) and loads the pack while this thread runs the
+    // program, and evaluates the objects while this thread writes the files. The config's verdict is
+    // awaited before anything else is reported or written, so a malformed config still fails first, with
+    // exit code 2 and one line, and nothing written.
+    const policyFile = path.join(ROOT, `Pulumi.${stack}.policy.json`);
+    const policies = new PolicyWorker(fs.existsSync(policyFile) ? policyFile : undefined);
     let result;
     try {
         result = await renderStack(stack, { withSecrets, seed });
     } catch (e) {
+        await policies.configChecked;
         if (e instanceof RenderError || (e as Error)?.name === "ConfigError") {
             fail((e as Error).message);
         }
         throw e;
     }
+    await policies.configChecked;
 
+    const report = policies.evaluate(result.objects);
     for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
     prepareOutputDir(outDir, stack, seed);
     const rows = [["KIND", "NAMESPACE", "NAME", "FILE"]];
     const written = new Set<string>();
+    const dirs = new Set<string>([outDir]);
     for (const m of result.objects as Manifest[]) {
         const rel = manifestPath(m);
         if (written.has(rel)) {
@@ -98,9 +106,12 @@ async function main(): Promise<void> {
         }
         written.add(rel);
         const file = path.join(outDir, rel);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
+        if (!dirs.has(path.dirname(file))) {
+            fs.mkdirSync(path.dirname(file), { recursive: true });
+            dirs.add(path.dirname(file));
+        }
         const secretFile = withSecrets && holdsSecrets(m);
-        fs.writeFileSync(file, YAML.stringify(m, { lineWidth: 0 }), { mode: secretFile ? 0o600 : 0o644 });
+        fs.writeFileSync(file, manifestYaml(m), { mode: secretFile ? 0o600 : 0o644 });
         if (secretFile) {
             fs.chmodSync(file, 0o600); // an existing umask or file mode must not widen it
         }
@@ -114,34 +125,97 @@ async function main(): Promise<void> {
             ? "Secrets contain generated values (files mode 0600); do not commit or share them.\n"
             : "Secret values are redacted; use --with-secrets to fill them with generated values.\n",
     );
-    process.exitCode = await runPolicies(stack, result.objects, policyConfig);
+    const { text, mandatory } = await report;
+    process.stdout.write(`\nPolicy pack on the rendered objects (${policies.configFile ? path.basename(policies.configFile) : "default config: all mandatory"}):\n`);
+    process.stdout.write(text + "\n");
+    process.exitCode = mandatory ? 1 : 0;
 }
 
-/** The stack's policy config (Pulumi.<stack>.policy.json), if it has one; a malformed file exits 2 with one line. */
-function loadStackPolicyConfig(stack: string): { file: string; config?: PolicyPackConfig } {
-    const file = path.join(ROOT, `Pulumi.${stack}.policy.json`);
-    if (!fs.existsSync(file)) {
-        return { file };
-    }
-    try {
-        return { file, config: loadPolicyConfig(file) };
-    } catch (e) {
-        if (e instanceof PolicyConfigError) {
-            // A config error is the user's to fix: one line naming the file and the problem, exit 2.
-            fail(e.message.replace(/\s*\n\s*/g, " "));
-        }
-        throw e;
-    }
-}
+/** What the worker sends: the config's verdict first, then the report (or the pack's error). */
+type WorkerMessage =
+    | { config: "ok" }
+    | { configError: string }
+    | { error: string }
+    | { report: { text: string; mandatory: boolean } };
 
-/** Runs the policy pack on the rendered objects with the stack's policy config; returns the exit code. */
-async function runPolicies(stack: string, objects: Manifest[], policy: { file: string; config?: PolicyPackConfig }): Promise<number> {
-    const violations = await evaluate(objects, policy.config);
-    process.stdout.write(
-        `\nPolicy pack on the rendered objects (${policy.config ? path.basename(policy.file) : "default config: all mandatory"}):\n`,
-    );
-    process.stdout.write(formatReport(violations) + "\n");
-    return hasMandatory(violations) ? 1 : 0;
+/**
+ * The policy pack on a worker thread: policy/runner's loadPolicyConfig on the stack's config file, then
+ * evaluate() on a structured clone of the rendered objects (plain data), formatReport() and hasMandatory(),
+ * with the same results and the same errors as on this thread.
+ */
+class PolicyWorker {
+    /** Resolves once the config file is read and valid (or there is none); a malformed one exits 2. */
+    readonly configChecked: Promise<void>;
+    private readonly worker: Worker;
+    private readonly report: Promise<{ text: string; mandatory: boolean }>;
+
+    constructor(readonly configFile: string | undefined) {
+        const code = `
+            const { parentPort, workerData } = require("worker_threads");
+            require(workerData.register);
+            const runner = require(workerData.runner);
+            let config;
+            try {
+                config = workerData.configFile === undefined ? undefined : runner.loadPolicyConfig(workerData.configFile);
+                parentPort.postMessage({ config: "ok" });
+            } catch (e) {
+                parentPort.postMessage(e instanceof runner.PolicyConfigError ? { configError: e.message } : { error: (e && e.stack) || String(e) });
+            }
+            parentPort.once("message", (objects) => {
+                runner.evaluate(objects, config).then(
+                    (violations) => parentPort.postMessage({ report: { text: runner.formatReport(violations), mandatory: runner.hasMandatory(violations) } }),
+                    (e) => parentPort.postMessage({ error: (e && e.stack) || String(e) }),
+                );
+            });`;
+        this.worker = new Worker(code, {
+            eval: true,
+            workerData: { register: path.join(__dirname, "lib", "register.js"), runner: path.join(__dirname, "..", "policy", "runner.ts"), configFile },
+        });
+        const messages: WorkerMessage[] = [];
+        const waiting: Array<{ resolve: (m: WorkerMessage) => void; reject: (e: unknown) => void }> = [];
+        let stopped: unknown;
+        this.worker.on("message", (m: WorkerMessage) => (waiting.length ? waiting.shift()!.resolve(m) : messages.push(m)));
+        const stop = (e: unknown) => {
+            stopped ??= e;
+            for (const w of waiting.splice(0)) w.reject(stopped);
+        };
+        this.worker.once("error", stop);
+        this.worker.once("exit", (code) => stop(new Error(`the policy worker stopped (exit code ${code}) before it reported`)));
+        const next = (): Promise<WorkerMessage> =>
+            messages.length ? Promise.resolve(messages.shift()!) : stopped !== undefined ? Promise.reject(stopped) : new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+        const failed = (stack: string): Error => {
+            const e = new Error("policy pack failed");
+            e.stack = stack;
+            return e;
+        };
+        this.configChecked = next().then((m) => {
+            if ("configError" in m) {
+                // A config error is the user's to fix: one line naming the file and the problem, exit 2.
+                fail(m.configError.replace(/\s*\n\s*/g, " "));
+            }
+            if ("error" in m) {
+                throw failed(m.error);
+            }
+        });
+        this.report = this.configChecked
+            .then(next)
+            .then((m) => {
+                if ("error" in m) {
+                    throw failed(m.error);
+                }
+                return (m as { report: { text: string; mandatory: boolean } }).report;
+            })
+            .finally(() => void this.worker.terminate());
+        // Nobody may be waiting yet (a failed render exits without asking): no unhandled rejection then.
+        this.configChecked.catch(() => undefined);
+        this.report.catch(() => undefined);
+    }
+
+    /** Runs the pack on `objects` with the config; resolves to the report's text and whether any violation is mandatory. */
+    evaluate(objects: Manifest[]): Promise<{ text: string; mandatory: boolean }> {
+        this.worker.postMessage(objects);
+        return this.report;
+    }
 }
 
 main().catch((e) => {

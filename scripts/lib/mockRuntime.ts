@@ -7,7 +7,6 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as YAML from "yaml";
 import { decodeConfigValue, parseStackConfig } from "../../components/stackConfig";
 
 export const ROOT = path.resolve(__dirname, "../..");
@@ -151,14 +150,50 @@ export function randomPassword(length: number, bytes: ByteSource = (n) => crypto
     return out;
 }
 
+/** yaml, loaded on first use: a render whose project and stack files are cached does not parse YAML. */
+function yaml(): typeof import("yaml") {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("yaml") as typeof import("yaml");
+}
+
+const PARSED_CACHE = path.join(process.env.MSA_TS_CACHE_DIR || path.join(ROOT, "node_modules", ".cache", "msa-infra"), "parsed-v1");
+
+/**
+ * `read(text)` for a project or stack file's text, cached on disk by the text (and `what`) like the
+ * TypeScript transforms (scripts/lib/register.js): parsing the two small YAML files cold costs a render
+ * ~40 ms of yaml's parser warming up. Only successful results are cached, so errors are always the
+ * parser's own; the cached values are the file's own plain config (encrypted values are refused).
+ */
+function cachedRead<T>(what: string, text: string, read: (text: string) => T): T {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const version = (require("yaml/package.json") as { version: string }).version;
+    const key = crypto.createHash("sha256").update(`${what}\0yaml ${version}\0`).update(text).digest("hex");
+    const file = path.join(PARSED_CACHE, `${key}.json`);
+    try {
+        return (JSON.parse(fs.readFileSync(file, "utf8")) as { value: T }).value;
+    } catch {
+        // not cached yet (or unreadable: read again)
+    }
+    const value = read(text);
+    try {
+        fs.mkdirSync(PARSED_CACHE, { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, JSON.stringify({ value }));
+        fs.renameSync(tmp, file);
+    } catch {
+        // a read-only checkout still renders, just without the cache
+    }
+    return value;
+}
+
 /** Reads Pulumi.yaml's project name. */
 export function readProjectName(projectDir: string): string {
     const file = path.join(projectDir, "Pulumi.yaml");
-    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { name?: string };
-    if (!doc?.name) {
+    const name = cachedRead("project-name", fs.readFileSync(file, "utf8"), (text) => (yaml().parse(text) as { name?: unknown } | null)?.name);
+    if (!name) {
         throw new RenderError(`${file}: no project name`);
     }
-    return doc.name;
+    return name as string;
 }
 
 /**
@@ -177,9 +212,14 @@ export function readStackFile(projectDir: string, stack: string): Record<string,
             .map((f) => f.slice("Pulumi.".length, -".yaml".length));
         throw new RenderError(`stack file ${file} not found; available stacks: ${available.join(", ") || "none"}`);
     }
+    return cachedRead("stack-file", fs.readFileSync(file, "utf8"), (text) => stackConfig(file, text));
+}
+
+/** The string map of a stack file's text (see readStackFile); `file` names it in errors. */
+function stackConfig(file: string, text: string): Record<string, string> {
     let doc: unknown;
     try {
-        doc = YAML.parse(fs.readFileSync(file, "utf8"));
+        doc = yaml().parse(text);
     } catch (e) {
         throw new RenderError(`${file}: not valid YAML: ${(e as Error).message}`);
     }
@@ -200,7 +240,7 @@ export function readStackFile(projectDir: string, stack: string): Record<string,
     return out;
 }
 
-/** The certificate maker, loaded on first use: only stacks with TLS pay for the X.509 libraries. */
+/** The certificate maker, loaded on first use: only stacks with TLS load it. */
 function certificates(): typeof import("./certificates") {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require("./certificates") as typeof import("./certificates");
@@ -215,7 +255,8 @@ async function generatedState(
 ): Promise<Record<string, unknown>> {
     const inputs = rawInputs;
     // Inputs that came from other resources' secret outputs arrive wrapped; certificates need the plain PEM.
-    const plain = unwrapSecrets(rawInputs, true) as Record<string, any>;
+    // Unwrapped for the tls resources only: a deep copy of every Kubernetes object's inputs is wasted work.
+    const plain = (type.startsWith("tls:") ? unwrapSecrets(rawInputs, true) : rawInputs) as Record<string, any>;
     switch (type) {
         case "pulumi:pulumi:StackReference":
             return { ...inputs, outputs: previousOutputs ?? {}, secretOutputNames: [] };
