@@ -18,8 +18,8 @@
 import type { MonitoringSettings } from "../config/operations";
 import type { KafkaJmxAgentSettings } from "../kafka/settings";
 import type { ContainerPlan, DataObjectPlan, ExtraObjectPlan, MountPlan, PortPlan } from "../workload/plan";
-import { podMonitor, podMonitorName, prometheusRule } from "./objects";
-import { diskRules, kafkaRules, podMonitorJob, RuleGroup } from "./rules";
+import { operatorObjects, podMonitorName } from "./objects";
+import { kafkaRules, podMonitorJob, RuleGroup, serviceRuleGroups } from "./rules";
 
 /** The JMX exporter's conventional port. */
 export const KAFKA_METRICS_PORT = 9404;
@@ -105,10 +105,7 @@ export function kafkaMetricsGap(i: KafkaMetricsInput): string | undefined {
 }
 
 export function kafkaMetricsPlan(i: KafkaMetricsInput): KafkaMetricsPlan {
-    const rules = (agent: boolean): ExtraObjectPlan[] =>
-        i.monitoring.prometheusOperator
-            ? [...(agent ? [podMonitor("kafka", i.monitoring)] : []), prometheusRule("kafka", i.monitoring, kafkaRuleGroups(i.namespace, agent))]
-            : [];
+    const rules = (agent: boolean): ExtraObjectPlan[] => operatorObjects("kafka", i.monitoring, agent, kafkaRuleGroups(i.namespace, agent));
     if (!i.monitoring.exporters || !i.agent) {
         return { agent: false, objects: [], initContainers: [], ports: [], mounts: [], extraObjects: rules(false), warning: kafkaMetricsGap(i) };
     }
@@ -140,8 +137,10 @@ export function kafkaMetricsPlan(i: KafkaMetricsInput): KafkaMetricsPlan {
 
 /** Kafka's alert groups: broker/partition/controller rules only where the agent exports them; disks always. */
 export function kafkaRuleGroups(namespace: string, exporter: boolean): RuleGroup[] {
-    return [
-        ...(exporter ? [kafkaRules(namespace, podMonitorJob(namespace, podMonitorName("kafka")))] : []),
-        diskRules("kafka", namespace, "data-kafka-[0-9]+"),
-    ];
+    return serviceRuleGroups({
+        app: "kafka",
+        namespace,
+        server: exporter ? kafkaRules(namespace, podMonitorJob(namespace, podMonitorName("kafka"))) : undefined,
+        claims: "data-kafka-[0-9]+",
+    });
 }

@@ -5,8 +5,8 @@ import type { MonitoringSettings } from "../config/operations";
 import { MARIADB_BACKUP_PATHS } from "../mariadb/backup";
 import { exporterSidecar } from "../workload/operations";
 import type { ContainerPlan, ExtraObjectPlan, MountPlan } from "../workload/plan";
-import { podMonitor, podMonitorName, prometheusRule } from "./objects";
-import { BackupAlert, backupRules, diskRules, mariadbRules, podMonitorJob, RuleGroup } from "./rules";
+import { operatorObjects, podMonitorName } from "./objects";
+import { BackupAlert, mariadbRules, podMonitorJob, RuleGroup, serviceRuleGroups } from "./rules";
 
 /** The exporter sidecar's metrics port. */
 export const MARIADB_EXPORTER_PORT = 9104;
@@ -39,15 +39,16 @@ export interface MariaDbMonitoringInput {
 
 /** The alert groups of a MariaDB stack. */
 export function mariadbRuleGroups(i: MariaDbMonitoringInput): RuleGroup[] {
-    const groups: RuleGroup[] = [];
-    if (i.monitoring.exporters) groups.push(mariadbRules(i.namespace, podMonitorJob(i.namespace, podMonitorName("mariadb"))));
-    groups.push(diskRules("mariadb", i.namespace, "data-mariadb-[0-9]+|mariadb-backup|mariadb-binlog-archive"));
-    if (i.backups.length > 0) groups.push(backupRules("mariadb", i.namespace, i.backups));
-    return groups;
+    return serviceRuleGroups({
+        app: "mariadb",
+        namespace: i.namespace,
+        server: i.monitoring.exporters ? mariadbRules(i.namespace, podMonitorJob(i.namespace, podMonitorName("mariadb"))) : undefined,
+        claims: "data-mariadb-[0-9]+|mariadb-backup|mariadb-binlog-archive",
+        backups: i.backups,
+    });
 }
 
 /** PodMonitor and PrometheusRule, only with the Prometheus Operator. */
 export function mariadbMonitoring(i: MariaDbMonitoringInput): ExtraObjectPlan[] {
-    if (!i.monitoring.prometheusOperator) return [];
-    return [...(i.monitoring.exporters ? [podMonitor("mariadb", i.monitoring)] : []), prometheusRule("mariadb", i.monitoring, mariadbRuleGroups(i))];
+    return operatorObjects("mariadb", i.monitoring, i.monitoring.exporters, mariadbRuleGroups(i));
 }

@@ -49,3 +49,12 @@ export function prometheusRule(app: string, monitoring: MonitoringSettings, grou
         body: { spec: { groups } },
     };
 }
+
+/**
+ * A service's Prometheus Operator objects: the PodMonitor of its exporter (when one runs) and the
+ * PrometheusRule with its alert groups. None without the Operator (its CRDs would be refused).
+ */
+export function operatorObjects(app: string, monitoring: MonitoringSettings, exporter: boolean, groups: RuleGroup[]): ExtraObjectPlan[] {
+    if (!monitoring.prometheusOperator) return [];
+    return [...(exporter ? [podMonitor(app, monitoring)] : []), prometheusRule(app, monitoring, groups)];
+}

@@ -7,8 +7,8 @@ import { REDIS_BACKUP_PATHS } from "../redis/backup";
 import { METRICS_USER, REDIS_APP, REDIS_PATHS, REDIS_PORT } from "../redis/files";
 import { exporterSidecar } from "../workload/operations";
 import type { ContainerPlan, ExtraObjectPlan, MountPlan } from "../workload/plan";
-import { podMonitor, podMonitorName, prometheusRule } from "./objects";
-import { BackupAlert, backupRules, diskRules, podMonitorJob, redisRules, RuleGroup } from "./rules";
+import { operatorObjects, podMonitorName } from "./objects";
+import { BackupAlert, podMonitorJob, redisRules, RuleGroup, serviceRuleGroups } from "./rules";
 
 /** The exporter sidecar's metrics port. */
 export const REDIS_EXPORTER_PORT = 9121;
@@ -41,15 +41,18 @@ export interface RedisMonitoringInput {
     backups: BackupAlert[];
 }
 
+/** The alert groups of a Redis stack. */
 export function redisRuleGroups(i: RedisMonitoringInput): RuleGroup[] {
-    const groups: RuleGroup[] = [];
-    if (i.monitoring.exporters) groups.push(redisRules(i.namespace, podMonitorJob(i.namespace, podMonitorName("redis"))));
-    groups.push(diskRules("redis", i.namespace, "data-redis-[0-9]+|redis-backup"));
-    if (i.backups.length > 0) groups.push(backupRules("redis", i.namespace, i.backups));
-    return groups;
+    return serviceRuleGroups({
+        app: "redis",
+        namespace: i.namespace,
+        server: i.monitoring.exporters ? redisRules(i.namespace, podMonitorJob(i.namespace, podMonitorName("redis"))) : undefined,
+        claims: "data-redis-[0-9]+|redis-backup",
+        backups: i.backups,
+    });
 }
 
+/** PodMonitor and PrometheusRule, only with the Prometheus Operator. */
 export function redisMonitoring(i: RedisMonitoringInput): ExtraObjectPlan[] {
-    if (!i.monitoring.prometheusOperator) return [];
-    return [...(i.monitoring.exporters ? [podMonitor("redis", i.monitoring)] : []), prometheusRule("redis", i.monitoring, redisRuleGroups(i))];
+    return operatorObjects("redis", i.monitoring, i.monitoring.exporters, redisRuleGroups(i));
 }

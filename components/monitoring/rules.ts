@@ -265,3 +265,15 @@ export function kafkaRules(namespace: string, job: string): RuleGroup {
         ],
     };
 }
+
+/**
+ * A service's alert groups, in one order for every service: the server's own (only where its exporter runs:
+ * the series come from it), its disks (kubelet), its backups (kube-state-metrics; none without backups).
+ */
+export function serviceRuleGroups(o: { app: string; namespace: string; server?: RuleGroup; claims: string; backups?: BackupAlert[] }): RuleGroup[] {
+    return [
+        ...(o.server ? [o.server] : []),
+        diskRules(o.app, o.namespace, o.claims),
+        ...(o.backups && o.backups.length > 0 ? [backupRules(o.app, o.namespace, o.backups)] : []),
+    ];
+}
