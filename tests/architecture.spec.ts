@@ -29,7 +29,7 @@ const PURE_LAYERS = ["facts", "shared settings", "service settings", "plan model
 function componentFiles(dir = path.join(ROOT, "components")): string[] {
     return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
         const p = path.join(dir, e.name);
-        return e.isDirectory() ? componentFiles(p) : e.name.endsWith(".ts") ? [p] : [];
+        return e.isDirectory() ? (e.name === "node_modules" || e.name === "fixtures" ? [] : componentFiles(p)) : e.name.endsWith(".ts") ? [p] : [];
     });
 }
 
@@ -108,6 +108,19 @@ describe("architecture: the layers of components/", () => {
 
     it("no two modules import each other, directly or through others", () => {
         assert.deepStrictEqual(cycles(graph).map((c) => c.map(rel).sort()), []);
+    });
+
+    it("no two modules of the whole project (program, scripts, tests, policy, examples) import each other; scripts import no test", () => {
+        const all = ["index.ts", "components", "scripts", "tests", "policy", "examples"].flatMap((p) => {
+            const abs = path.join(ROOT, p);
+            return fs.statSync(abs).isDirectory() ? componentFiles(abs) : [abs];
+        });
+        const whole = new Map(all.map((f) => [f, localImports(f)]));
+        assert.deepStrictEqual(cycles(whole).map((c) => c.map(rel).sort()), []);
+        const scriptsIntoTests = [...whole]
+            .filter(([f]) => f.startsWith(path.join(ROOT, "scripts") + path.sep))
+            .flatMap(([f, deps]) => deps.filter((d) => d.startsWith(path.join(ROOT, "tests") + path.sep)).map((d) => `${rel(f)} imports ${rel(d)}`));
+        assert.deepStrictEqual(scriptsIntoTests, [], "a command users run must not depend on test code");
     });
 
     it("the checks see a cycle and an upward import when there is one", () => {

@@ -14,17 +14,8 @@ import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import * as YAML from "yaml";
 import { ROOT, renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
-import {
-    applyImmutableChange,
-    ControlPlane,
-    describeOutcome,
-    FORBIDDEN_STATEFULSET_UPDATE,
-    IMMUTABLE_STATEFULSET_CASES,
-    readyAddresses,
-    requireControlPlane,
-    type ApplyOutcome,
-    type Obj,
-} from "../helpers/controlplane";
+import { ControlPlane, describeOutcome, readyAddresses, requireControlPlane, type ApplyOutcome, type Obj } from "../helpers/controlplane";
+import { applyImmutableChange, FORBIDDEN_STATEFULSET_UPDATE, IMMUTABLE_STATEFULSET_CASES } from "../helpers/immutableStatefulSet";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
 
 registerRealServerSummary(600);

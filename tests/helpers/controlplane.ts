@@ -12,8 +12,6 @@ import * as YAML from "yaml";
 import { ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
 import { describeRun, makeTempDir, removeTempDir, run, serversRequired, waitFor, type RunResult } from "../../scripts/lib/servers";
 
-// The immutable-field cases live in immutableStatefulSet.ts; re-exported for the e2e spec.
-export * from "./immutableStatefulSet";
 
 export const SCRIPT = path.join(ROOT, "scripts", "controlplane.sh");
 export const BUILD_HINT = "bash scripts/controlplane.sh build";

@@ -8,7 +8,6 @@ import * as path from "path";
 import type { Manifest } from "../../../scripts/lib/mockRuntime";
 import { httpGet, parseMetrics, type Sample } from "../ops";
 import { startServer, type ServerProcess } from "../../../scripts/lib/servers";
-import type { KafkaCluster } from "./cluster";
 
 // ---------------------------------------------------------------------------------------------------
 // Nodes
@@ -52,11 +51,25 @@ export interface PodPlan {
     clientPort: number;
 }
 
+/** What a node needs from its cluster (KafkaCluster is one): declared here so the node does not import the cluster. */
+export interface NodeCluster {
+    readonly rendered: { objects: Manifest[] };
+    readonly dist: { dir: string };
+    readonly runDir: string;
+    readonly imageDir: string;
+    readonly dataMountPath: string;
+    readonly writableVolumes: string[];
+    readonly clientPort: number;
+    readonly terminationGraceMs: number;
+    podFqdn(i: number): string;
+    plan(objects: Manifest[], node: KafkaNode, record?: Substitution[]): PodPlan;
+}
+
 export class KafkaNode {
     process?: ServerProcess;
     starts = 0;
     constructor(
-        readonly cluster: KafkaCluster,
+        readonly cluster: NodeCluster,
         readonly ordinal: number,
         readonly pod: string,
         readonly ns: string,

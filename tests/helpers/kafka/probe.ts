@@ -3,7 +3,6 @@
 
 import { spawn, type ChildProcessWithoutNullStreams } from "child_process";
 import * as path from "path";
-import type { KafkaCluster } from "./cluster";
 
 // ---------------------------------------------------------------------------------------------------
 // The client (tools/kafka/src/main/java/msa/kafka/Probe.java)
@@ -42,7 +41,7 @@ export class Probe {
         );
     }
 
-    static async start(c: KafkaCluster): Promise<Probe> {
+    static async start(c: { readonly clientHostsFile: string; readonly dist: { dir: string } }): Promise<Probe> {
         const env: NodeJS.ProcessEnv = {
             PATH: process.env.PATH,
             HOME: process.env.HOME,

@@ -50,9 +50,14 @@ function clusterSeries(scrapes: Sample[][]): { underReplicated: number; offlineP
 }
 
 /** Scrapes `nodes` until `ok` holds for the cluster's series; returns them. */
-async function waitSeries(nodes: KafkaCluster["nodes"], ok: (s: ReturnType<typeof clusterSeries>) => boolean, timeoutMs: number): Promise<ReturnType<typeof clusterSeries>> {
+async function waitSeries(
+    c: KafkaCluster,
+    nodes: KafkaCluster["nodes"],
+    ok: (s: ReturnType<typeof clusterSeries>) => boolean,
+    timeoutMs: number,
+): Promise<ReturnType<typeof clusterSeries>> {
     const deadline = Date.now() + timeoutMs;
-    const port = metricsPort(nodes[0].cluster);
+    const port = metricsPort(c);
     for (;;) {
         const last = clusterSeries(await Promise.all(nodes.map(async (n) => (await n.scrape(port)).samples)));
         if (ok(last)) return last;
@@ -179,13 +184,13 @@ describe("Kafka prod stack on real Kafka 3.8.1 (3 nodes, KRaft)", function () {
         // What the alerts see meanwhile, from the survivors' agents: partitions under-replicated, none offline,
         // and one active controller (a new one if the victim was it).
         const survivors = c.nodes.filter((n) => n !== victim);
-        const down = await waitSeries(survivors, (s) => s.underReplicated > 0 && s.activeControllers === 1, 60_000);
+        const down = await waitSeries(c, survivors, (s) => s.underReplicated > 0 && s.activeControllers === 1, 60_000);
         assert.strictEqual(down.offlinePartitions, 0, "RF 3 with one node down: no partition offline");
         // The kubelet restarts the container: same pod, same volumes.
         victim.start();
         await victim.waitListening();
         const after = await waitIsr(c, t, 3, 90_000);
-        const healed = await waitSeries(c.nodes, (s) => s.underReplicated === 0 && s.activeControllers === 1, 60_000);
+        const healed = await waitSeries(c, c.nodes, (s) => s.underReplicated === 0 && s.activeControllers === 1, 60_000);
         const result = await p.ok("stream-stop", [stream, "60000"], 90_000);
         const acked = result.acked as string[];
         const failed = result.failed as [string, string, string][];
