@@ -3,7 +3,7 @@
 
 import * as crypto from "crypto";
 import { decodeConfigValue } from "../../../components/stackConfig";
-import { readProjectName, readStackFile, renderStack, ROOT, type Manifest } from "../../../scripts/lib/mockRuntime";
+import { readProjectName, readStackFile, renderStack, ROOT, type Manifest, type RegisteredResource } from "../../../scripts/lib/mockRuntime";
 import { find, type Any } from "../../../scripts/lib/manifests";
 import { container, dataKey, onlyObject, output, type Container } from "../../../scripts/lib/rendered";
 
@@ -37,6 +37,8 @@ export interface KafkaRendered {
     container: Container;
     replicas: number;
     connection: KafkaConnection;
+    /** Every resource of the render (renderKafka only): e.g. the generated CA's key, to issue a renewal from it. */
+    resources?: RegisteredResource[];
 }
 
 export interface KafkaConnection {
@@ -56,7 +58,7 @@ let renderQueue: Promise<unknown> = Promise.resolve();
 export function renderKafka(stack: string, config?: Record<string, unknown>): Promise<KafkaRendered> {
     const next = renderQueue.then(async () => {
         const r = await renderStack(stack, { withSecrets: true, config });
-        return kafkaRendered(r.objects, output<KafkaConnection>(r.outputs, "kafkaConnection"));
+        return { ...kafkaRendered(r.objects, output<KafkaConnection>(r.outputs, "kafkaConnection")), resources: r.resources };
     });
     renderQueue = next.catch(() => undefined);
     return next;
