@@ -243,9 +243,10 @@ export function kafkaLivenessCommand(tls: boolean): string[] {
  * stores in place (each file renamed over the old one, so the broker never reads half of one), then write one
  * per-broker config record; applying any per-broker record makes the broker and its controller reload every
  * listener's key and trust store whose file changed (KAFKA-14136), so no restart is needed. The record sets
- * INTERNAL's key store location, alternating between two names of the same file: the controller writes no
- * record for a value that did not change, so a record of the same path would reach the brokers once, at the
- * first renewal, and never again. The trust store keeps the CAs trusted so far (a
+ * INTERNAL's key store location to the path it already has: since KAFKA-14136 the controller writes a record
+ * for every key of a broker resource even when its value is unchanged, precisely to trigger these reloads
+ * (proven on Kafka 3.8.1 for three renewals in a row: tests/servers/kafka/4-tls-renewal.spec.ts). The trust
+ * store keeps the CAs trusted so far (a
  * new CA is added, none removed until the next start). After a CA change the CONTROLLER key store is left
  * as it is: the other voters' quorum connections trust only the CA they started with, so the new
  * certificate goes onto the controller listener at the restart kafkaLivenessCommand asks for.
@@ -272,23 +273,9 @@ export function kafkaTlsReloadScript(namespace: string): string {
         // The admin's client config, built here from the mounted Secret: no password in args or env.
         "props=/tmp/admin.properties",
         `{ printf '%s\\n' security.protocol=SASL_SSL sasl.mechanism=PLAIN ssl.truststore.type=PEM ssl.truststore.location=${p.truststore}; printf 'sasl.jaas.config='; cat ${p.admin}/sasl.jaas.config; echo; } > "$props"`,
-        `configs() { /opt/kafka/bin/kafka-configs.sh --bootstrap-server "$host:${KAFKA_PORTS.internal}" --command-config "$props" --entity-type brokers --entity-name "$ordinal" "$@"; }`,
-        // No dynamic record yet (before the first renewal): grep finds nothing, which is no failure.
-        `current="$(configs --describe | { grep -o '${KEYSTORE_LOCATION_KEY}=[^ ,]*' || true; } | head -n 1 | cut -d= -f2-)"`,
-        `if [ "$current" = "${p.keystore}" ]; then next="${keystoreAlias(p.keystore)}"; else next="${p.keystore}"; fi`,
-        `configs --alter --add-config "${KEYSTORE_LOCATION_KEY}=$next"`,
-        'echo "tls-reloader: broker $ordinal reloads its key stores (INTERNAL key store location now $next)"',
+        `/opt/kafka/bin/kafka-configs.sh --bootstrap-server "$host:${KAFKA_PORTS.internal}" --command-config "$props" --entity-type brokers --entity-name "$ordinal" --alter --add-config "listener.name.internal.ssl.keystore.location=${p.keystore}"`,
         "",
     ].join("\n");
-}
-
-/** The per-broker config record the reloader writes to make the broker reload its key and trust stores. */
-const KEYSTORE_LOCATION_KEY = "listener.name.internal.ssl.keystore.location";
-
-/** Another name of the same file (`/dir/./file`), so the reloader can write a new value for an unchanged file. */
-export function keystoreAlias(path: string): string {
-    const slash = path.lastIndexOf("/");
-    return `${path.slice(0, slash)}/.${path.slice(slash)}`;
 }
 
 /** JVM options for the short-lived admin tools (reloader, reconcile Job): a small heap, quick start, no perf file. */

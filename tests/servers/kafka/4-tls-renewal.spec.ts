@@ -4,10 +4,10 @@
 // (CLIENT, INTERNAL and, the CA being unchanged, CONTROLLER) must then serve the new certificate without a
 // restart. Three times in a row: the reload rides on a per-broker config record, and a reloader whose record
 // reached the brokers only once would serve the first renewal and never the next ones. Measured on 3.8.1:
-// the script's record reaches the broker at every renewal; a script that writes no record (the reload rebuilds
-// the key stores only) leaves every listener serving the old certificate, which this drill reports. (The
-// single unchanged record of e53bd44's predecessor also passes: since KAFKA-14136 the controller writes a
-// record for every key of a broker resource, changed or not.)
+// the script's record (the same key store path every time) reaches the broker at every renewal, since
+// KAFKA-14136 the controller writes a record for every key of a broker resource, changed or not; a script
+// that writes no record (the reload rebuilds the key stores only) leaves every listener serving the old
+// certificate, which this drill reports.
 
 import * as assert from "assert";
 import * as crypto from "crypto";
