@@ -211,13 +211,16 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                 kind: "Secret",
                 name: MARIADB_OBJECTS.init,
                 data: [
-                    { key: "init.sql", content: derived(initUses, (v) => initSql(v) + (replicated ? roleSql({ primary: true, semiSync: settings.semiSync }, v) : "")) },
+                    // The role first: the server stops executing init_file at the first failing statement, and an
+                    // account statement that fails must not leave a replica without replication or a primary
+                    // without semi-sync.
+                    { key: "init.sql", content: derived(initUses, (v) => (replicated ? roleSql({ primary: true, semiSync: settings.semiSync }, v) : "") + initSql(v)) },
                     // A replica runs the same accounts, then points replication at the primary.
                     ...(replicated
                         ? [
                               {
                                   key: "init-replica.sql",
-                                  content: derived(initUses, (v) => initSql(v) + roleSql({ primary: false, of: settings.primary, namespace: settings.namespace, password: "", tls }, v)),
+                                  content: derived(initUses, (v) => roleSql({ primary: false, of: settings.primary, namespace: settings.namespace, password: "", tls }, v) + initSql(v)),
                               },
                           ]
                         : []),

@@ -118,7 +118,9 @@ describe("MariaDB plan with replicas", () => {
                 assert.match(sql, /^GRANT REPLICATION SLAVE ON \*\.\* TO 'replication'@'%';$/m);
                 assert.doesNotMatch(sql, /GRANT [^\n]*ON `[^`]*`\.\* TO 'replication'/, "no database privilege");
             }
-            assert.ok(init.endsWith(mariadbRoleSql({ primary: true, semiSync: true }).join("\n") + "\n"));
+            // The role first: init_file stops at the first failing statement, and a failing account statement
+            // must not leave the primary without semi-sync or a replica without replication.
+            assert.ok(init.startsWith(mariadbRoleSql({ primary: true, semiSync: true }).join("\n") + "\n"), init.slice(0, 200));
             assert.match(init, /^SET GLOBAL read_only = OFF;$/m);
             assert.match(init, /^SET GLOBAL rpl_semi_sync_master_enabled = ON;$/m);
             assert.match(replica, /^SET GLOBAL read_only = ON;$/m);
@@ -127,7 +129,8 @@ describe("MariaDB plan with replicas", () => {
             const change = replica.split("\n").find((l) => l.startsWith("CHANGE MASTER TO"))!;
             assert.ok(change.includes(`MASTER_HOST = '${mariadbPodHost(1, "db")}', MASTER_PORT = 3306, MASTER_USER = 'replication', MASTER_PASSWORD = '${password}', MASTER_USE_GTID = current_pos`), change);
             assert.strictEqual(change.includes("MASTER_SSL = 1, MASTER_SSL_CA = '/etc/mysql/tls/ca.crt', MASTER_SSL_VERIFY_SERVER_CERT = 1"), tls, `MASTER_SSL with tls ${tls}`);
-            assert.ok(replica.trimEnd().endsWith("START SLAVE;"));
+            const lines = replica.split("\n");
+            assert.ok(lines.indexOf("START SLAVE;") >= 0 && lines.indexOf("START SLAVE;") < lines.findIndex((l) => l.startsWith("ALTER USER")), "the replica starts replicating before any account statement");
             const cnf = f.get("mariadb-config/my.cnf")!;
             assert.doesNotMatch(cnf, /server_id/, "server_id comes from the start script, per pod");
             for (const line of ["log-bin", "log_slave_updates = ON", "skip_slave_start = ON", "rpl_semi_sync_slave_enabled = ON", "rpl_semi_sync_master_wait_point = AFTER_SYNC", "rpl_semi_sync_master_timeout = 10000"]) {

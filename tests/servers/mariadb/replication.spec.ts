@@ -23,6 +23,11 @@ import { registerRealServerSummary, requireBinaries, startClock } from "../../he
 
 registerRealServerSummary();
 
+/** The server log's line about init_file's failed statement, for the printed figures. */
+function errorSummary(log: string): string {
+    return (log.split("\n").find((l) => /msa_no_such_user/.test(l)) ?? "(no line)").replace(/^.*\[ERROR\]\s*/, "").slice(0, 160);
+}
+
 const PODS = 3;
 const PROMOTE = path.join(ROOT, "scripts", "promote-mariadb.sh");
 
@@ -276,6 +281,43 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         assert.notStrictEqual(read.code, 0, `the replication account read application data: ${describeRun(read)}`);
         assert.match(read.stderr, /ERROR 1044|ERROR 1142/);
         assert.strictEqual(await pods[0].query(TCP, REPLICATION_USER, rp, "SHOW DATABASES"), "information_schema");
+    });
+
+    it("an account statement that fails in init_file leaves the replica replicating (the role runs first)", async function () {
+        const r = pods[2];
+        const initArg = r.serverArgs.find((a) => a.startsWith("--init-file="))!;
+        assert.ok(initArg, "the replica starts with the replica init SQL");
+        const initFile = initArg.slice("--init-file=".length);
+        const rendered = fs.readFileSync(initFile, "utf8");
+        // A statement that fails, put before the first account statement (a user statement the server refuses).
+        const failing = "ALTER USER 'msa_no_such_user'@'%' IDENTIFIED BY 'x';";
+        const lines = rendered.split("\n");
+        const firstAccount = lines.findIndex((l) => l.startsWith("ALTER USER"));
+        assert.ok(firstAccount > 0, "init-replica.sql has account statements");
+        fs.writeFileSync(initFile, [...lines.slice(0, firstAccount), failing, ...lines.slice(firstAccount)].join("\n"), { mode: 0o600 });
+        try {
+            await r.stopServer();
+            await r.startServer("replica-of-0, failing account statement");
+            const log = r.lastLog();
+            assert.match(log, /msa_no_such_user/, "the server reports the failing statement");
+            const s = await waitFor("mariadb-2 replicating after the failed statement", async () => {
+                const st = await slave(2);
+                return st.Slave_IO_Running === "Yes" && st.Slave_SQL_Running === "Yes" ? st : undefined;
+            }, { timeoutMs: 30_000, server: r.server });
+            assert.strictEqual(s.Using_Gtid, "Current_Pos");
+            assert.strictEqual(await q(2, "SELECT @@read_only"), "1");
+            assert.strictEqual(await q(2, "SELECT @@gtid_strict_mode"), "1");
+            const id = -7;
+            await q(0, `REPLACE INTO ledger VALUES (${id}, 'after the failed init')`, app.database);
+            await caughtUp(2, 0);
+            assert.strictEqual(await q(2, `SELECT note FROM ledger WHERE id = ${id}`, app.database), "after the failed init");
+            console.log(`      mariadb-2 restarted with a failing account statement in init-replica.sql: ${errorSummary(log)}; replicating (IO and SQL Yes), caught up`);
+        } finally {
+            fs.writeFileSync(initFile, rendered, { mode: 0o600 });
+            await r.stopServer();
+            await r.startServer("replica-of-0");
+            await waitFor("mariadb-2 replicating again", async () => (await slave(2)).Slave_SQL_Running === "Yes", { timeoutMs: 30_000 });
+        }
     });
 
     it("kill -9 of the primary under load loses no acknowledged commit; promote-mariadb.sh picks the most advanced replica; the other and the old primary follow it", async function () {
