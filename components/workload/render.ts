@@ -116,7 +116,6 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
     const contents = new Map<string, Map<string, pulumi.Input<string>>>();
     const secrets = new Map<string, k8s.core.v1.Secret>();
     const configMaps = new Map<string, k8s.core.v1.ConfigMap>();
-    const objectNames = new Map<string, pulumi.Output<string>>();
     for (const o of plan.objects) {
         const data = new Map(o.data.map((d) => [d.key, resolve(d.content)]));
         contents.set(o.name, data);
@@ -127,11 +126,9 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
                 opts(o.protect),
             );
             secrets.set(o.name, secret);
-            objectNames.set(o.name, secret.metadata.name);
         } else {
             const configMap = new k8s.core.v1.ConfigMap(`${name}-${o.id}`, { metadata: meta(o.name), data: Object.fromEntries(data) }, opts(o.protect));
             configMaps.set(o.name, configMap);
-            objectNames.set(o.name, configMap.metadata.name);
         }
     }
 
@@ -178,7 +175,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
 
     const refs: PodReferences = {
         serviceAccountName: serviceAccount.metadata.name,
-        objects: new Map(plan.objects.map((o) => [o.name, { kind: o.kind, name: objectNames.get(o.name)! }])),
+        objects: new Map(plan.objects.map((o) => [o.name, { kind: o.kind, name: (secrets.get(o.name) ?? configMaps.get(o.name))!.metadata.name }])),
         tlsSecretName,
         claims: new Map((plan.claims ?? []).map((c) => [c.name, claims.get(c.id)!.metadata.name])),
     };
