@@ -43,3 +43,9 @@ export function runLabels(app: string, run: string, image: string): Record<strin
 export function appPodsSelector(app: string): Record<string, string> {
     return { "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": PART_OF };
 }
+
+/**
+ * Annotation on a Job named by its content (`<series>-<hash>`): the series it belongs to. A changed Job is a
+ * new object that replaces the previous one by design; the render diff pairs the two by this value.
+ */
+export const JOB_SERIES_ANNOTATION = "msa-infra/job-series";

@@ -361,13 +361,26 @@ export function readKafkaSettings(r: Reader, value: unknown): KafkaSettings {
             r.fail("kafka.users[].name", u.name, "a name other than admin or broker (reserved, as are broker-next and broker_next)");
         }
     }
+    const topics = readTopics(r, raw.topics, settings.replicas);
+    // A grant on a topic nobody declares is a typo or a missing declaration: the ACL would guard nothing.
+    const declared = topics.map((t) => t.name);
+    users.forEach((u, i) =>
+        u.topics.forEach((g, j) => {
+            if (g.pattern === "literal" && !declared.includes(g.name)) {
+                r.problem(
+                    `kafka.users[${i}].topics[${j}].name`,
+                    `${JSON.stringify(g.name)} (a grant of user ${u.name}) is not a declared topic; kafka.topics declares ${declared.length === 0 ? "none" : declared.map((t) => JSON.stringify(t)).join(", ")}. Declare it under kafka.topics, or grant a prefix`,
+                );
+            }
+        }),
+    );
     return {
         ...settings,
         users,
         clientAuth: r.oneOf<KafkaClientAuth>("kafka.clientAuth", raw.clientAuth, KAFKA_DEFAULTS.clientAuth, KAFKA_CLIENT_AUTH),
         heapPercent: r.integer("kafka.heapPercent", raw.heapPercent, KAFKA_DEFAULTS.heapPercent, { min: 25, max: 75 }),
         brokerLogin: r.oneOf<KafkaBrokerIdentity>("kafka.brokerLogin", raw.brokerLogin, KAFKA_DEFAULTS.brokerLogin, KAFKA_BROKER_IDENTITIES),
-        topics: readTopics(r, raw.topics, settings.replicas),
+        topics,
         deleteUndeclaredTopics: r.boolean("kafka.deleteUndeclaredTopics", raw.deleteUndeclaredTopics, KAFKA_DEFAULTS.deleteUndeclaredTopics),
         ...(jmxAgent ? { jmxAgent } : {}),
     };

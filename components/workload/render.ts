@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { appPodsSelector, runLabels, selectorLabels, standardLabels } from "../labels";
+import { appPodsSelector, JOB_SERIES_ANNOTATION, runLabels, selectorLabels, standardLabels } from "../labels";
 import { buildNetworkPolicies } from "../networkPolicies";
 import type { PlatformContext } from "../platform";
 import { podSecurityLabels } from "../podSecurity";
@@ -249,7 +249,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
                 new k8s.batch.v1.Job(
                     `${name}-${j.id}`,
                     {
-                        metadata: meta(jobName),
+                        metadata: { ...meta(jobName), annotations: { [JOB_SERIES_ANNOTATION]: j.name } },
                         spec: {
                             backoffLimit: j.backoffLimit,
                             activeDeadlineSeconds: j.activeDeadlineSeconds,

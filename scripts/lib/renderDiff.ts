@@ -2,10 +2,14 @@
 // what changes in each object, which changes the API server refuses (immutable fields) or Pulumi turns into
 // a replacement, what is deleted, and which resources change their URN. Pure: both renders are given.
 
+import { JOB_SERIES_ANNOTATION } from "../../components/labels";
 import type { Manifest } from "./mockRuntime";
 
-/** What happens to one object. */
-export type ChangeKind = "create" | "update" | "replace" | "delete";
+/**
+ * What happens to one object. `rerun`: a Job named by its content is replaced by the next Job of its series
+ * (JOB_SERIES_ANNOTATION), by design: the new declaration runs once; nothing is lost.
+ */
+export type ChangeKind = "create" | "update" | "replace" | "delete" | "rerun";
 
 export interface FieldChange {
     /** Dotted path; list items with a name are addressed as `[name]`. */
@@ -26,6 +30,8 @@ export interface ObjectChange {
     fields: FieldChange[];
     /** An update of a workload's pod template: its pods are recreated. */
     rollsPods: boolean;
+    /** rerun: the name of the Job this one replaces. */
+    replaces?: string;
 }
 
 export interface ResourceChange {
@@ -168,6 +174,7 @@ export function diffRenders(
         }
     }
     const resources: ResourceChange[] = [];
+    pairJobSeries(objects, before.objects, after.objects);
     if (before.resources && after.resources) {
         const urnOf = (line: string) => line.split(" ")[0];
         const b = new Map(before.resources.map((l) => [urnOf(l), l]));
@@ -186,6 +193,34 @@ export function diffRenders(
         }
     }
     return { objects, resources };
+}
+
+/** The series of a Job named by its content, or undefined for any other object. */
+function jobSeries(m: Manifest | undefined): string | undefined {
+    const value = m?.kind === "Job" ? (m.metadata as { annotations?: Record<string, string> }).annotations?.[JOB_SERIES_ANNOTATION] : undefined;
+    return value === undefined ? undefined : `${m?.metadata.namespace ?? ""}/${value}`;
+}
+
+/** A deleted and a created Job of one series become one `rerun` (the created one, naming the deleted one). */
+function pairJobSeries(objects: ObjectChange[], before: ReadonlyMap<string, Manifest>, after: ReadonlyMap<string, Manifest>): void {
+    const deleted = new Map<string, ObjectChange>();
+    for (const o of objects) {
+        const series = o.change === "delete" ? jobSeries(before.get(o.file)) : undefined;
+        if (series !== undefined) {
+            deleted.set(series, o);
+        }
+    }
+    for (const o of objects) {
+        const series = o.change === "create" ? jobSeries(after.get(o.file)) : undefined;
+        const old = series === undefined ? undefined : deleted.get(series);
+        if (series !== undefined && old !== undefined) {
+            o.change = "rerun";
+            o.replaces = old.name;
+            o.fields = fieldChanges(before.get(old.file), after.get(o.file)).map((f) => ({ ...f, immutable: false }));
+            objects.splice(objects.indexOf(old), 1);
+            deleted.delete(series);
+        }
+    }
 }
 
 /** Whether a diff holds something a reviewer must look at twice: a replacement, a deletion or a removed resource. */
@@ -214,7 +249,7 @@ function formatField(f: FieldChange): string[] {
     return [`    ${f.path}: ${show(f.before)} → ${show(f.after)}${mark}`];
 }
 
-const MARKS: Record<ChangeKind, string> = { create: "+", update: "~", replace: "!", delete: "-" };
+const MARKS: Record<ChangeKind, string> = { create: "+", update: "~", replace: "!", delete: "-", rerun: "↻" };
 
 /** The report a reviewer reads. */
 export function formatDiff(diff: RenderDiff): string {
@@ -226,6 +261,8 @@ export function formatDiff(diff: RenderDiff): string {
                 ? "REPLACEMENT: an immutable field changes; the API server refuses an in-place update"
                 : o.change === "delete"
                   ? "DELETE"
+                  : o.change === "rerun"
+                    ? `runs again: replaces Job ${o.replaces} by design (a Job cannot change; its series' new run applies the new declaration)`
                   : o.change === "create"
                     ? "create"
                     : o.rollsPods
@@ -254,7 +291,7 @@ export function formatDiff(diff: RenderDiff): string {
         "",
         diff.objects.length === 0 && diff.resources.length === 0
             ? "No changes."
-            : `${count("update")} to update, ${count("replace")} to replace, ${count("delete")} to delete, ${count("create")} to create; ` +
+            : `${count("update")} to update, ${count("replace")} to replace, ${count("delete")} to delete, ${count("create")} to create, ${count("rerun")} Job(s) to run again; ` +
                   `${diff.resources.length} resource URN change(s).`,
     );
     return lines.join("\n");

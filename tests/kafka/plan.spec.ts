@@ -14,7 +14,7 @@ function resolved(plan: ServicePlan): Map<string, string> {
 describe("Kafka plan: authorizer, broker identities, reconcile Job", () => {
     const declared = {
         replicas: 3,
-        topics: [{ name: "orders.events", partitions: 6, retention: "3d", configs: { "max.message.bytes": 2097152 } }],
+        topics: [{ name: "orders.events", partitions: 6, retention: "3d", configs: { "max.message.bytes": 2097152 } }, { name: "audit" }],
         users: [{ name: "orders", topics: [{ prefix: "orders.", access: ["read", "write"] }, { name: "audit", access: ["write"] }], groups: ["orders-"] }, { name: "auth" }],
     };
 
@@ -89,7 +89,7 @@ describe("Kafka plan: authorizer, broker identities, reconcile Job", () => {
         const config = parseStackConfig({ kafka: declared });
         const plan = planKafka(config.kafka, config);
         const files = resolved(plan);
-        assert.strictEqual(files.get("kafka-reconcile/topics"), "orders.events 6 3\n");
+        assert.strictEqual(files.get("kafka-reconcile/topics"), "orders.events 6 3\naudit 1 3\n");
         assert.strictEqual(files.get("kafka-reconcile/topic-configs"), "orders.events max.message.bytes=2097152\norders.events retention.ms=259200000\n");
         assert.strictEqual(
             files.get("kafka-reconcile/acls"),

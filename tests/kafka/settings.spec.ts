@@ -36,6 +36,11 @@ describe("stack config", () => {
             ["a grant of an unknown access", user({ topics: [{ name: "a", access: ["read", "delete"] }] }), /topics\[0\]\.access\[1\]: "delete" is not valid; expected one of read, write/],
             ["a grant on a bad topic name", user({ topics: [{ name: "a b", access: ["read"] }] }), /kafka\.users\[0\]\.topics\[0\]\.name: "a b" is not valid/],
             ["a grant on a bad prefix", user({ topics: [{ prefix: "a*", access: ["read"] }] }), /kafka\.users\[0\]\.topics\[0\]\.prefix: "a\*" is not valid; expected a topic name prefix/],
+            [
+                "a grant on a topic that is not declared, naming the grant and the declared topics",
+                { kafka: { topics: [{ name: "orders.events" }], users: [{ name: "orders", topics: [{ prefix: "orders.", access: ["read"] }, { name: "order.events", access: ["write"] }] }] } },
+                /kafka\.users\[0\]\.topics\[1\]\.name: "order\.events" \(a grant of user orders\) is not a declared topic; kafka\.topics declares "orders\.events"\. Declare it under kafka\.topics, or grant a prefix/,
+            ],
             ["a bad consumer group prefix", user({ groups: ["orders group"] }), /kafka\.users\[0\]\.groups\[0\]: "orders group" is not valid; expected a consumer group name prefix/],
             ["the reserved user broker-next", { kafka: { users: [{ name: "broker_next" }] } }, /other than admin or broker \(reserved, as are broker-next and broker_next\)/],
             ["an unknown broker login", { kafka: { brokerLogin: "broker2" } }, /kafka\.brokerLogin: "broker2" is not valid; expected one of broker, broker-next/],

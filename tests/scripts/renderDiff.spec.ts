@@ -10,6 +10,7 @@ import * as YAML from "yaml";
 import type { Manifest } from "../../scripts/lib/mockRuntime";
 import { ROOT } from "../../scripts/lib/mockRuntime";
 import { diffRenders, fieldChanges, formatDiff, isDangerous, isImmutable } from "../../scripts/lib/renderDiff";
+import { JOB_SERIES_ANNOTATION } from "../../components/labels";
 
 function sts(patch: (s: Record<string, any>) => void = () => undefined): Manifest {
     const s: Record<string, any> = {
@@ -80,6 +81,34 @@ describe("render diff (pure)", () => {
         assert.strictEqual(isDangerous(d), true);
     });
 
+    it("a content-named Job replaced by the next of its series is a re-run, not a deletion; an unpaired one is still deleted", () => {
+        const job = (name: string, series: string | undefined, spec: string) =>
+            ({
+                apiVersion: "batch/v1",
+                kind: "Job",
+                metadata: { name, namespace: "messaging", ...(series ? { annotations: { [JOB_SERIES_ANNOTATION]: series } } : {}) },
+                spec: { template: { spec: { containers: [{ name: "reconcile", env: [{ name: "RECONCILE_SPEC", value: spec }] }] } } },
+            }) as Manifest;
+        const d = diffRenders(
+            side(["messaging/job-kafka-reconcile-aaaa.yaml", job("kafka-reconcile-aaaa", "kafka-reconcile", "1")]),
+            side(["messaging/job-kafka-reconcile-bbbb.yaml", job("kafka-reconcile-bbbb", "kafka-reconcile", "2")]),
+        );
+        assert.deepStrictEqual(
+            d.objects.map((o) => [o.change, o.name, o.replaces]),
+            [["rerun", "kafka-reconcile-bbbb", "kafka-reconcile-aaaa"]],
+        );
+        assert.strictEqual(isDangerous(d), false);
+        assert.match(formatDiff(d), /↻ Job messaging\/kafka-reconcile-bbbb {2}\(runs again: replaces Job kafka-reconcile-aaaa by design/);
+        assert.match(formatDiff(d), /RECONCILE_SPEC\]\.value: "1" → "2"/);
+        // Without the series annotation (another series, or any other Job) a deletion stays a deletion.
+        const unpaired = diffRenders(
+            side(["messaging/job-a.yaml", job("a", undefined, "1")]),
+            side(["messaging/job-b.yaml", job("b", "kafka-reconcile", "2")]),
+        );
+        assert.deepStrictEqual(unpaired.objects.map((o) => o.change).sort(), ["create", "delete"]);
+        assert.strictEqual(isDangerous(unpaired), true);
+    });
+
     it("shows config files as a line diff", () => {
         const cm = (text: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "n" }, data: { "redis.conf": text } }) as Manifest;
         const d = diffRenders(side(["n/configmap-c.yaml", cm("a\nb\nc\n")]), side(["n/configmap-c.yaml", cm("a\nB\nc\n")]));
@@ -123,6 +152,26 @@ describe("npm run diff", function () {
         const replace = run("diff", ["--stack", stack, "--against", out]);
         assert.strictEqual(replace.status, 3, replace.stderr + replace.stdout);
         assert.match(replace.stdout, /spec\.volumeClaimTemplates\[data\]\.spec\.resources\.requests\.storage: "10Gi" → "20Gi" {2}\[immutable\]/);
+    });
+
+    it("exits 1 for a new topic with a grant and a new user (the reconcile Job runs again), 3 when a user's Secret goes", () => {
+        const base = { replicas: 1, clientAuth: "sasl", users: [{ name: "orders" }] };
+        writeStack(base);
+        const out = path.join(tmp, "weekly");
+        assert.ok([0, 1].includes(run("render", ["--stack", stack, "--out", out, "--seed", "s1"]).status ?? -1));
+        writeStack({
+            ...base,
+            topics: [{ name: "orders.events", partitions: 3 }],
+            users: [{ name: "orders", topics: [{ name: "orders.events", access: ["write"] }] }, { name: "billing", topics: [{ name: "orders.events", access: ["read"] }], groups: ["billing"] }],
+        });
+        const added = run("diff", ["--stack", stack, "--against", out]);
+        assert.strictEqual(added.status, 1, added.stderr + added.stdout);
+        assert.match(added.stdout, /↻ Job messaging\/kafka-reconcile-[0-9a-f]{8} {2}\(runs again: replaces Job kafka-reconcile-[0-9a-f]{8} by design/);
+        assert.doesNotMatch(added.stdout, /DELETE/);
+        writeStack({ ...base, users: [] });
+        const removed = run("diff", ["--stack", stack, "--against", out]);
+        assert.strictEqual(removed.status, 3, removed.stderr + removed.stdout);
+        assert.match(removed.stdout, /- Secret messaging\/kafka-user-orders {2}\(DELETE\)/);
     });
 
     it("exits 2 with usage for a missing --against, and names an --against that is neither a render nor a commit", () => {
