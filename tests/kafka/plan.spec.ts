@@ -99,7 +99,7 @@ describe("Kafka plan: authorizer, broker identities, reconcile Job", () => {
         assert.strictEqual(files.get("kafka-reconcile/delete-undeclared-topics"), "false\n");
         // The Job's spec carries the declaration's hash: a changed declaration changes the Job (a new object).
         const spec = (p: typeof plan) => p.jobs![0].containers[0].env.find((e) => e.name === "RECONCILE_SPEC")!;
-        const changed = parseStackConfig({ kafka: { ...declared, topics: [{ ...declared.topics[0], partitions: 12 }] } });
+        const changed = parseStackConfig({ kafka: { ...declared, topics: [{ ...declared.topics[0], partitions: 12 }, declared.topics[1]] } });
         assert.notDeepStrictEqual(spec(planKafka(changed.kafka, changed)), spec(plan));
         assert.deepStrictEqual(spec(planKafka(parseStackConfig({ kafka: declared }).kafka, config)), spec(plan));
         // Nothing of the declaration rolls the brokers.
