@@ -1,7 +1,8 @@
 // npm run render -- --stack <name> [--out <dir>] [--with-secrets | --seed <text>]
 //
 // Runs the real program for Pulumi.<name>.yaml offline and writes every Kubernetes object as YAML under
-// <dir> (default rendered/<name>/), plus pulumi-resources.txt (every resource's URN and options), then runs
+// <dir> (default rendered/<name>/), plus pulumi-resources.txt (every resource's URN and options) and
+// stack-outputs.json (the stack outputs; secret ones redacted unless --with-secrets), then runs
 // the policy pack on the result with Pulumi.<name>.policy.json. --seed makes generated values reproducible,
 // so two renders can be compared (npm run diff); it cannot be combined with --with-secrets.
 // Exit codes: 0 rendered and no mandatory policy violation; 1 mandatory violations; 2 usage, stack file or
@@ -12,7 +13,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { Worker } from "worker_threads";
 import { holdsSecrets, Manifest, manifestPath, RenderError, renderStack, ROOT } from "./lib/mockRuntime";
-import { manifestYaml, MARKER, markerText, RESOURCES_FILE, resourceLines } from "./lib/renderDir";
+import { manifestYaml, MARKER, markerText, OUTPUTS_FILE, RESOURCES_FILE, resourceLines } from "./lib/renderDir";
 
 const USAGE = "usage: npm run render -- --stack <name> [--out <dir>] [--with-secrets | --seed <text>]";
 
@@ -118,12 +119,26 @@ async function main(): Promise<void> {
         rows.push([m.kind, m.metadata.namespace ?? "-", m.metadata.name, rel]);
     }
     fs.writeFileSync(path.join(outDir, RESOURCES_FILE), resourceLines(result.resources).join("\n") + "\n");
+    // The outputs a service team's stack reads; secret ones redacted unless --with-secrets (then 0600).
+    const outputsFile = path.join(outDir, OUTPUTS_FILE);
+    const revealed = withSecrets && result.secretOutputs.length > 0;
+    fs.writeFileSync(outputsFile, JSON.stringify(result.outputs, null, 2) + "\n", { mode: revealed ? 0o600 : 0o644 });
+    if (revealed) {
+        fs.chmodSync(outputsFile, 0o600);
+    }
     process.stdout.write(`Rendered stack ${stack}: ${result.objects.length} objects in ${path.relative(process.cwd(), outDir) || "."}\n`);
     process.stdout.write(table(rows) + "\n");
     process.stdout.write(
         withSecrets
             ? "Secrets contain generated values (files mode 0600); do not commit or share them.\n"
             : "Secret values are redacted; use --with-secrets to fill them with generated values.\n",
+    );
+    const names = Object.keys(result.outputs).sort();
+    const secret = new Set(result.secretOutputs);
+    process.stdout.write(
+        `\nStack outputs (${OUTPUTS_FILE}; a consumer reads them through a StackReference), secret ones marked *:\n` +
+            `  ${names.map((n) => (secret.has(n) ? `${n}*` : n)).join(", ")}\n` +
+            (secret.size === 0 ? "" : withSecrets ? "  secret values are written in clear (file mode 0600)\n" : "  secret values are redacted; --with-secrets writes them\n"),
     );
     const { text, mandatory } = await report;
     process.stdout.write(`\nPolicy pack on the rendered objects (${policies.configFile ? path.basename(policies.configFile) : "default config: all mandatory"}):\n`);

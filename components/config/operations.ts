@@ -114,7 +114,7 @@ export function readBackupSettings(
             enabled: r.boolean(`${key}.enabled`, raw.enabled, onInProduction(environment)),
             schedule: r.string(`${key}.schedule`, raw.schedule, defaults.schedule, CRON_SCHEDULE, "a cron schedule of five fields, such as \"15 2 * * *\""),
             retentionDays: r.integer(`${key}.retentionDays`, raw.retentionDays, defaults.retentionDays, { min: 1, max: 365 }),
-            storageSize: r.string(`${key}.storageSize`, raw.storageSize, defaults.storageSize, QUANTITY, "a quantity such as 20Gi"),
+            storageSize: r.string(`${key}.storageSize`, raw.storageSize, defaults.storageSize, QUANTITY, "a quantity above zero such as 20Gi"),
         },
     };
 }

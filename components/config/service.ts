@@ -40,8 +40,8 @@ function readResources(r: Reader, key: string, value: unknown, fallback: Resourc
     const requests = r.object(`${key}.requests`, raw.requests, ["cpu", "memory"]);
     const limits = r.object(`${key}.limits`, raw.limits, ["cpu", "memory"]);
     const cpu = (k: string, v: unknown, f: string) =>
-        r.string(k, typeof v === "number" ? String(v) : v, f, CPU, "a CPU quantity such as 250m or 1");
-    const mem = (k: string, v: unknown, f: string) => r.string(k, v, f, QUANTITY, "a memory quantity such as 512Mi or 2Gi");
+        r.string(k, typeof v === "number" ? String(v) : v, f, CPU, "a CPU quantity above zero such as 250m or 1");
+    const mem = (k: string, v: unknown, f: string) => r.string(k, v, f, QUANTITY, "a memory quantity above zero such as 512Mi or 2Gi");
     const result: ResourceSettings = {
         requests: {
             cpu: cpu(`${key}.requests.cpu`, requests.cpu, fallback.requests.cpu),
@@ -88,7 +88,7 @@ export function readServiceSettings(
             namespace: r.string(`${key}.namespace`, raw.namespace, defaults.namespace, DNS_LABEL, "a DNS-1123 label such as db"),
             image: r.string(`${key}.image`, raw.image, defaults.image, IMAGE, "an image reference with an explicit tag or digest, such as mariadb:10.11"),
             replicas,
-            storageSize: r.string(`${key}.storageSize`, raw.storageSize, defaults.storageSize, QUANTITY, "a quantity such as 10Gi"),
+            storageSize: r.string(`${key}.storageSize`, raw.storageSize, defaults.storageSize, QUANTITY, "a quantity above zero such as 10Gi"),
             resources: readResources(r, `${key}.resources`, raw.resources, defaults.resources),
         },
     };

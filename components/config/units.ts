@@ -1,7 +1,8 @@
 // Kubernetes quantities, as stack config writes them (`512Mi`, `1Gi`, `250m`), turned into numbers.
 
-export const QUANTITY = /^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$/;
-export const CPU = /^([0-9]+(\.[0-9]+)?)(m)?$/;
+// Zero is refused (the lookahead): a 0 volume or memory limit is never meant, and Kubernetes would take it.
+export const QUANTITY = /^(?![0.]+(?:Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$)([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$/;
+export const CPU = /^(?![0.]+m?$)([0-9]+(\.[0-9]+)?)(m)?$/;
 
 const MULTIPLIERS: Record<string, number> = {
     Ki: 2 ** 10,

@@ -127,7 +127,7 @@ export function readMariaDbSettings(r: Reader, value: unknown, environment: Envi
             CRON_SCHEDULE,
             'a cron schedule of five fields, such as "*/5 * * * *"',
         ),
-        binlogStorageSize: r.string("mariadb.backup.binlogStorageSize", rawBackup.binlogStorageSize, size, QUANTITY, "a quantity such as 20Gi"),
+        binlogStorageSize: r.string("mariadb.backup.binlogStorageSize", rawBackup.binlogStorageSize, size, QUANTITY, "a quantity above zero such as 20Gi"),
     };
     if (rawBackup.pointInTime === true && rawBackup.enabled === false) {
         r.problem("mariadb.backup.pointInTime", "true needs mariadb.backup.enabled: a point-in-time restore starts from a full backup");

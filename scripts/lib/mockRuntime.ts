@@ -72,6 +72,8 @@ export interface RenderResult {
     resources: RegisteredResource[];
     /** Stack outputs; secret values are redacted unless withSecrets. */
     outputs: Record<string, unknown>;
+    /** The names of the outputs that are (or hold) secrets. */
+    secretOutputs: string[];
     /** Every generated secret value (for leak checks), whether or not it was rendered. */
     generatedSecrets: string[];
     /** What the program logged with pulumi.log.warn (the CLI would show it under the resource); not printed. */
@@ -89,6 +91,11 @@ export class RenderError extends Error {
 // Marker the SDK puts on serialized secret values (sdk/nodejs/runtime/rpc.ts).
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether a value is, or holds anywhere inside it, a secret. */
+function holdsSecret(v: unknown): boolean {
+    return isSecretWrapper(v) || (typeof v === "object" && v !== null && Object.values(v).some(holdsSecret));
+}
 
 function isSecretWrapper(v: unknown): v is { value: unknown } {
     return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
@@ -197,8 +204,14 @@ export function readProjectName(projectDir: string): string {
 }
 
 /**
+ * What an encrypted (`secure:`) stack value reads as offline: it cannot be decrypted without the stack's
+ * secrets provider. Other providers' keys (a kubeconfig) never reach the objects; renderStack notes them once.
+ */
+export const SECURE_PLACEHOLDER = "(secure value: not decrypted offline)";
+
+/**
  * Reads Pulumi.<stack>.yaml into the string map the Pulumi CLI hands to a program (objects as JSON).
- * Encrypted (`secure:`) values cannot be read offline and are reported by key.
+ * Encrypted (`secure:`) values read as SECURE_PLACEHOLDER.
  */
 export function readStackFile(projectDir: string, stack: string): Record<string, string> {
     const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
@@ -232,10 +245,8 @@ function stackConfig(file: string, text: string): Record<string, string> {
         if (!key.includes(":")) {
             throw new RenderError(`${file}: config key ${JSON.stringify(key)} has no namespace; write it as msa-infra:${key}`);
         }
-        if (typeof value === "object" && value !== null && !Array.isArray(value) && "secure" in value) {
-            throw new RenderError(`${file}: ${key} is an encrypted (secure) value, which cannot be read offline`);
-        }
-        out[key] = typeof value === "string" ? value : JSON.stringify(value);
+        const secure = typeof value === "object" && value !== null && !Array.isArray(value) && "secure" in value;
+        out[key] = secure ? SECURE_PLACEHOLDER : typeof value === "string" ? value : JSON.stringify(value);
     }
     return out;
 }
@@ -517,6 +528,9 @@ async function runOnce(program: () => unknown, opts: OfflineRunOptions): Promise
         objects,
         resources,
         outputs: unwrapSecrets(stackOutputs ?? rawOutputs ?? {}, reveal) as Record<string, unknown>,
+        secretOutputs: Object.entries(stackOutputs ?? rawOutputs ?? {})
+            .filter(([, v]) => holdsSecret(v))
+            .map(([k]) => k),
         generatedSecrets,
     };
 }
@@ -558,6 +572,7 @@ export async function renderStack(stack: string, opts: RenderOptions = {}): Prom
               Object.entries(opts.config).map(([k, v]) => [`${project}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
           )
         : readStackFile(projectDir, stack);
+    const notes = opts.config ? [] : stackFileNotes(config, project, path.join(projectDir, `Pulumi.${stack}.yaml`));
     // Validate first, exactly as the program will: a bad config fails fast, before any runtime starts.
     const prefix = `${project}:`;
     parseStackConfig(
@@ -568,7 +583,7 @@ export async function renderStack(stack: string, opts: RenderOptions = {}): Prom
         ),
     );
     const entry = path.join(projectDir, "index.ts");
-    return runOffline(
+    const result = await runOffline(
         () => {
             // A fresh evaluation per render: the program reads its config at load time.
             delete require.cache[require.resolve(entry)];
@@ -576,6 +591,41 @@ export async function renderStack(stack: string, opts: RenderOptions = {}): Prom
         },
         { project, stack, config, withSecrets: opts.withSecrets, seed: opts.seed, previousOutputs: opts.previousOutputs, onRegister: opts.onRegister },
     );
+    return { ...result, warnings: [...notes, ...result.warnings] };
+}
+
+/** Edit distance of two short strings (a misspelled project name is one or two edits away). */
+function editDistance(a: string, b: string): number {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) {
+            next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        row = next;
+    }
+    return row[b.length];
+}
+
+/**
+ * What a stack file holds that the program would silently not see: a key under a misspelled project name
+ * is an error (its settings would fall back to defaults); encrypted values are a note, once.
+ */
+function stackFileNotes(config: Record<string, string>, project: string, file: string): string[] {
+    const keys = Object.keys(config);
+    for (const key of keys) {
+        const namespace = key.slice(0, key.indexOf(":"));
+        if (namespace !== project && editDistance(namespace.toLowerCase(), project.toLowerCase()) <= 2) {
+            throw new RenderError(
+                `${file}: config key ${JSON.stringify(key)} is under namespace ${JSON.stringify(namespace)}, not the project's ${JSON.stringify(project)}: ` +
+                    `the program would never read it. Write it as ${project}:${key.slice(namespace.length + 1)}`,
+            );
+        }
+    }
+    const secure = keys.filter((k) => config[k] === SECURE_PLACEHOLDER);
+    return secure.length === 0
+        ? []
+        : [`${file}: ${secure.length} encrypted (secure) value(s) cannot be decrypted offline and render as placeholders: ${secure.join(", ")} (pulumi up uses the real values; a setting of this program that reads one may then be refused by validation, naming its key)`];
 }
 
 /** File name of a rendered object inside the output directory: <namespace or _cluster>/<kind>-<name>.yaml. */

@@ -11,6 +11,8 @@ import type { Manifest, RegisteredResource } from "./mockRuntime";
 export const MARKER = ".msa-infra-render";
 /** One line per resource, `<urn> [option ...]`, sorted. */
 export const RESOURCES_FILE = "pulumi-resources.txt";
+/** The stack outputs a render writes beside the objects (what consumers read through a StackReference). */
+export const OUTPUTS_FILE = "stack-outputs.json";
 
 /** yaml, loaded on first use: render writes with its own emitter and reads nothing back. */
 function YAML(): typeof YAMLModule {

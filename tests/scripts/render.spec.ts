@@ -62,6 +62,15 @@ describe("npm run render", function () {
         for (const f of files) {
             assert.strictEqual(fs.statSync(f).mode & 0o077, 0o044, `${f} should be world-readable (no secrets in it)`);
         }
+        // The stack outputs a service team reads: every name printed, secret ones marked and redacted.
+        const outputs = JSON.parse(fs.readFileSync(path.join(out, "stack-outputs.json"), "utf8"));
+        assert.strictEqual(outputs.mariadbRootPassword, "<redacted>");
+        assert.strictEqual(outputs.mariadbConnection.host, "mariadb.db.svc.cluster.local");
+        assert.strictEqual(fs.statSync(path.join(out, "stack-outputs.json")).mode & 0o077, 0o044);
+        const listed = /^Stack outputs .*\n {2}(.*)$/m.exec(r.stdout)?.[1].split(", ");
+        assert.deepStrictEqual(listed, Object.keys(outputs).sort().map((n) => (outputs[n] === "<redacted>" || JSON.stringify(outputs[n]).includes("<redacted>") ? `${n}*` : n)));
+        assert.ok(listed?.includes("mariadbRootPassword*") && listed.includes("kafkaConnection"), r.stdout);
+        assert.match(r.stdout, /secret values are redacted; --with-secrets writes them/);
     });
 
     it("--with-secrets fills generated values and writes those files with mode 0600", () => {
@@ -79,6 +88,29 @@ describe("npm run render", function () {
         render(["--stack", "prod", "--out", again, "--with-secrets"]);
         const second = YAML.parse(fs.readFileSync(path.join(again, "db", "secret-mariadb-credentials.yaml"), "utf8"));
         assert.notStrictEqual(second.stringData["root-password"], secret.stringData["root-password"]);
+        // The outputs carry the same generated values, and their file is the owner's only.
+        const outputs = path.join(out, "stack-outputs.json");
+        assert.strictEqual(JSON.parse(fs.readFileSync(outputs, "utf8")).mariadbRootPassword, secret.stringData["root-password"]);
+        assert.strictEqual(fs.statSync(outputs).mode & 0o777, 0o600);
+    });
+
+    it("renders a stack file holding encrypted values with placeholders, saying so once, and refuses a misspelled project prefix", () => {
+        const secure = path.join(ROOT, `Pulumi.${invented}-secure.yaml`);
+        try {
+            const config = { "msa-infra:storageClass": "standard", "kubernetes:kubeconfig": { secure: "AAABAGVuY3J5cHRlZA==" } };
+            fs.writeFileSync(secure, YAML.stringify({ config }));
+            const ok = render(["--stack", `${invented}-secure`, "--out", path.join(tmp, "secure")]);
+            assert.ok(ok.code === 0 || ok.code === 1, ok.stderr);
+            assert.strictEqual(ok.stderr.match(/encrypted \(secure\) value/g)?.length, 1, ok.stderr);
+            assert.match(ok.stderr, /1 encrypted \(secure\) value\(s\) cannot be decrypted offline and render as placeholders: kubernetes:kubeconfig/);
+            fs.writeFileSync(secure, YAML.stringify({ config: { ...config, "msainfra:storageClass": "fast" } }));
+            const typo = render(["--stack", `${invented}-secure`, "--out", path.join(tmp, "typo")]);
+            assert.strictEqual(typo.code, 2);
+            assert.match(typo.stderr, /config key "msainfra:storageClass" is under namespace "msainfra", not the project's "msa-infra": .* Write it as msa-infra:storageClass/);
+            assert.ok(!fs.existsSync(path.join(tmp, "typo")), "nothing is written");
+        } finally {
+            fs.rmSync(secure, { force: true });
+        }
     });
 
     it("--seed renders reproducibly (same seed, same bytes; another seed, other ids) and lists every resource's URN", () => {
