@@ -4,10 +4,28 @@
 import type { PlatformSettings } from "./config/platform";
 import type { Reader } from "./config/reader";
 import type { KafkaSettings } from "./kafka/settings";
+import type { MariaDbSettings } from "./mariadb/settings";
+import type { RedisSettings } from "./redis/settings";
 
 /** What the rules read: the stack-wide settings and the services' settings they constrain. */
 export interface ProductionRuleInput extends PlatformSettings {
-    kafka: Pick<KafkaSettings, "clientAuth">;
+    kafka: Pick<KafkaSettings, "clientAuth" | "image" | "jmxAgent">;
+    mariadb: Pick<MariaDbSettings, "image" | "exporterImage">;
+    redis: Pick<RedisSettings, "image" | "exporterImage">;
+}
+
+/**
+ * An image reference that names one release: a digest, or a tag with major.minor.patch (`10.11.11`,
+ * `7.2.7-alpine`, `v0.20.0`). A floating tag (`10.11`, `7.2-alpine`) moves with every upstream release, and
+ * with imagePullPolicy IfNotPresent each node keeps whichever release it pulled first.
+ */
+export function namesOneRelease(image: string): boolean {
+    if (image.includes("@sha256:")) {
+        return true;
+    }
+    const nameAndTag = image.slice(image.lastIndexOf("/") + 1);
+    const colon = nameAndTag.indexOf(":");
+    return colon !== -1 && /^v?[0-9]+\.[0-9]+\.[0-9]+([-._+][A-Za-z0-9._-]+)?$/.test(nameAndTag.slice(colon + 1));
 }
 
 export function checkProductionRules(r: Reader, config: ProductionRuleInput): void {
@@ -32,5 +50,22 @@ export function checkProductionRules(r: Reader, config: ProductionRuleInput): vo
     }
     if (config.podSecurityLevel !== "restricted") {
         r.problem("podSecurityLevel", `${JSON.stringify(config.podSecurityLevel)} ${why}; expected restricted`);
+    }
+    const images: [string, string | undefined][] = [
+        ["mariadb.image", config.mariadb.image],
+        ["mariadb.exporterImage", config.mariadb.exporterImage],
+        ["redis.image", config.redis.image],
+        ["redis.exporterImage", config.redis.exporterImage],
+        ["kafka.image", config.kafka.image],
+        ["kafka.jmxAgent.image", config.kafka.jmxAgent?.image],
+    ];
+    for (const [key, image] of images) {
+        if (image !== undefined && !namesOneRelease(image)) {
+            r.problem(
+                key,
+                `${JSON.stringify(image)}: a floating tag ${why} (nodes would run whichever release each pulled first); ` +
+                    "name one release: a tag with major.minor.patch such as mariadb:10.11.11 or redis:7.2.7-alpine, or a digest (@sha256:...)",
+            );
+        }
     }
 }

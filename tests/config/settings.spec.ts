@@ -3,7 +3,7 @@
 
 import * as assert from "assert";
 import { decodeConfigValue, parseStackConfig } from "../../components/stackConfig";
-import { problems } from "../helpers/config";
+import { PINNED_IMAGES, problems } from "../helpers/config";
 
 describe("stack config", () => {
     it("defaults to the seed's names, images, ports and sizes on local-path", () => {
@@ -28,6 +28,8 @@ describe("stack config", () => {
             environment: "production",
             storageClass: "longhorn",
             networkPolicies: { allowedNamespaces: ["orders"] },
+            mariadb: { image: PINNED_IMAGES.mariadb },
+            redis: { image: PINNED_IMAGES.redis },
         });
         assert.strictEqual(c.protect, true);
         assert.strictEqual(c.networkPolicies.enabled, true);
@@ -81,6 +83,21 @@ describe("stack config", () => {
         assert.ok(found.some((p) => /kafka\.clientAuth: "none" \(PLAINTEXT without authentication\) is not allowed when environment is production/.test(p)));
         assert.ok(found.some((p) => /storageClass: "local-path" is not allowed when environment is production/.test(p)));
         assert.ok(found.some((p) => /protect: false is not allowed when environment is production/.test(p)));
+    });
+
+    it("refuses floating image tags in production, naming each key; accepts major.minor.patch tags and digests", () => {
+        const base = { environment: "production", storageClass: "longhorn", networkPolicies: { allowedNamespaces: ["orders"] } };
+        const found = problems({ ...base, kafka: { image: "apache/kafka:3.8", jmxAgent: { image: "registry.example.com/jmx:latest" } } });
+        assert.ok(found.some((p) => /msa-infra:mariadb\.image: "mariadb:10\.11": a floating tag is not allowed when environment is production .*major\.minor\.patch/.test(p)), found.join("\n"));
+        assert.ok(found.some((p) => /msa-infra:redis\.image: "redis:7\.2-alpine": a floating tag/.test(p)), found.join("\n"));
+        assert.ok(found.some((p) => /msa-infra:kafka\.image: "apache\/kafka:3\.8": a floating tag/.test(p)), found.join("\n"));
+        assert.ok(found.some((p) => /msa-infra:kafka\.jmxAgent\.image: "registry\.example\.com\/jmx:latest": a floating tag/.test(p)), found.join("\n"));
+        assert.ok(!found.some((p) => /exporterImage/.test(p)), "the exporters' default tags name one release");
+        const digest = `registry.example.com:5000/mariadb@sha256:${"a".repeat(64)}`;
+        const c = parseStackConfig({ ...base, mariadb: { image: digest }, redis: { image: "redis:7.2.7-alpine" } });
+        assert.strictEqual(c.mariadb.image, digest);
+        // Development keeps the seed's floating defaults.
+        assert.strictEqual(parseStackConfig({}).mariadb.image, "mariadb:10.11");
     });
 
     it("accepts PLAINTEXT in development", () => {

@@ -13,3 +13,6 @@ export function problems(raw: Record<string, unknown>): string[] {
     }
     assert.fail(`expected ${JSON.stringify(raw)} to be rejected`);
 }
+
+/** Images naming one release each, as a production stack must (productionRules: a floating tag is refused). */
+export const PINNED_IMAGES = { mariadb: "mariadb:10.11.11", redis: "redis:7.2.7-alpine" };

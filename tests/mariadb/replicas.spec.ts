@@ -2,6 +2,7 @@
 // the client Service's selector), the connection output, the start script's role decision (run with bash),
 // and the prod render's Services and NetworkPolicies for replication.
 
+import { PINNED_IMAGES } from "../helpers/config";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
@@ -34,7 +35,8 @@ function configError(mariadb: Record<string, unknown>, extra: Record<string, unk
 }
 
 /** What a production stack must set besides its service settings. */
-const PRODUCTION = { environment: "production", storageClass: "longhorn", protect: true, networkPolicies: { enabled: true, allowedNamespaces: ["app"] } };
+const PRODUCTION = { environment: "production", storageClass: "longhorn", protect: true, networkPolicies: { enabled: true, allowedNamespaces: ["app"] }, redis: { image: PINNED_IMAGES.redis } };
+const MARIADB_IMAGE = { image: PINNED_IMAGES.mariadb };
 
 function files(plan: ServicePlan): Map<string, string> {
     const values = Object.fromEntries(plan.generated.map((g) => [g.id, `value-of-${g.id}`]));
@@ -78,7 +80,7 @@ describe("MariaDB plan with replicas", () => {
                         const config = parseStackConfig({
                             ...(environment === "production" ? PRODUCTION : {}),
                             tls: { enabled: tls },
-                            mariadb: { replicas, primary, semiSync: replicas > 1 },
+                            mariadb: { ...MARIADB_IMAGE, replicas, primary, semiSync: replicas > 1 },
                         });
                         assert.deepStrictEqual(planProblems(planMariaDb(config.mariadb, config)), [], `${environment} tls ${tls} ${replicas}/${primary}`);
                     }
@@ -154,7 +156,7 @@ describe("MariaDB plan with replicas", () => {
     });
 
     it("placement: one pod per node in production (required), preferred in development, spread over zones", () => {
-        const prod = parseStackConfig({ ...PRODUCTION, mariadb: { replicas: 2 } });
+        const prod = parseStackConfig({ ...PRODUCTION, mariadb: { ...MARIADB_IMAGE, replicas: 2 } });
         assert.deepStrictEqual(planMariaDb(prod.mariadb, prod).workload.placement, { nodeSpread: "required", zoneSpread: true });
         const dev = parseStackConfig({ mariadb: { replicas: 2 } });
         assert.deepStrictEqual(planMariaDb(dev.mariadb, dev).workload.placement, { nodeSpread: "preferred", zoneSpread: true });
@@ -242,7 +244,7 @@ describe("prod render: MariaDB primary and replica", () => {
     });
 
     it("the backups still reach the primary: their option file names the client Service, which selects only mariadb-0", () => {
-        const config = parseStackConfig({ ...PRODUCTION, mariadb: { replicas: 2 } });
+        const config = parseStackConfig({ ...PRODUCTION, mariadb: { ...MARIADB_IMAGE, replicas: 2 } });
         const cnf = files(planMariaDb(config.mariadb, config)).get("mariadb-backup-credentials/client.cnf")!;
         assert.match(cnf, /^host = mariadb\.db\.svc\.cluster\.local$/m);
         assert.strictEqual((find(objects, "Service", "db", "mariadb") as Any).metadata.name, "mariadb");

@@ -3,6 +3,7 @@
 // Prometheus Operator objects against the real CRD schemas (prometheus-operator v0.85.0's CRDs from the Go
 // module proxy: scripts/go-tools.sh crds).
 
+import { PINNED_IMAGES } from "../helpers/config";
 import * as assert from "assert";
 import * as path from "path";
 import { ConfigError, parseStackConfig } from "../../components/stackConfig";
@@ -33,7 +34,8 @@ describe("operations: settings", function () {
         assert.strictEqual(dev.monitoring.exporters, false);
         assert.strictEqual(dev.mariadb.backup.storageSize, dev.mariadb.storageSize, "the backup claim defaults to the data volume's size");
         assert.strictEqual(dev.redis.backup.schedule, "45 2 * * *");
-        const prod = config({ environment: "production", storageClass: "longhorn", protect: true, networkPolicies: { allowedNamespaces: ["app"] } });
+        const pinned = { mariadb: { image: PINNED_IMAGES.mariadb }, redis: { image: PINNED_IMAGES.redis } };
+        const prod = config({ environment: "production", storageClass: "longhorn", protect: true, networkPolicies: { allowedNamespaces: ["app"] }, ...pinned });
         assert.strictEqual(prod.mariadb.backup.enabled, true);
         assert.strictEqual(prod.mariadb.backup.pointInTime, true);
         assert.strictEqual(prod.redis.backup.enabled, true);
@@ -43,7 +45,7 @@ describe("operations: settings", function () {
         assert.strictEqual(devOn.mariadb.backup.enabled, true);
         assert.strictEqual(devOn.mariadb.backup.pointInTime, false);
         assert.strictEqual(devOn.monitoring.exporters, true);
-        const prodOff = config({ environment: "production", storageClass: "longhorn", protect: true, networkPolicies: { allowedNamespaces: ["app"] }, mariadb: { backup: { enabled: false } } });
+        const prodOff = config({ environment: "production", storageClass: "longhorn", protect: true, networkPolicies: { allowedNamespaces: ["app"] }, ...pinned, mariadb: { ...pinned.mariadb, backup: { enabled: false } } });
         assert.strictEqual(prodOff.mariadb.backup.pointInTime, false);
         const r = new Reader();
         assert.deepStrictEqual(readMonitoringSettings(r, undefined, "development"), { ...MONITORING_DEFAULTS, exporters: false });
@@ -78,7 +80,8 @@ describe("operations: plans", function () {
         protect: true,
         networkPolicies: { enabled: true, egress: true, allowedNamespaces: ["app"], monitoringNamespace: "monitoring" },
         tls: { enabled: true },
-        mariadb: { databases: [{ name: "orders", user: "orders" }] },
+        mariadb: { image: PINNED_IMAGES.mariadb, databases: [{ name: "orders", user: "orders" }] },
+        redis: { image: PINNED_IMAGES.redis },
         kafka: { replicas: 3 },
     };
     const prod = parseStackConfig(prodRaw);

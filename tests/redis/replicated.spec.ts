@@ -2,6 +2,7 @@
 // plan it makes (Sentinel in every pod, ACL users, Secrets, placement, ports, outputs). The real processes
 // are in tests/servers/redis/sentinel.spec.ts.
 
+import { PINNED_IMAGES } from "../helpers/config";
 import * as assert from "assert";
 import { PlatformSettings } from "../../components/config/platform";
 import { ConfigError, parseStackConfig } from "../../components/stackConfig";
@@ -200,7 +201,8 @@ describe("Redis plan, replicated", () => {
             storageClass: "longhorn",
             protect: true,
             networkPolicies: { allowedNamespaces: ["a"] },
-            redis: { replicas: 3 },
+            mariadb: { image: PINNED_IMAGES.mariadb },
+            redis: { image: PINNED_IMAGES.redis, replicas: 3 },
         });
         assert.deepStrictEqual(planRedis(prod.redis, prod).workload.placement, { nodeSpread: "required", zoneSpread: true });
         assert.deepStrictEqual(plan3.workload.placement, { nodeSpread: "preferred", zoneSpread: true });
