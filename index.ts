@@ -21,11 +21,13 @@ import { Kafka } from "./components/kafka";
 import { MariaDb } from "./components/mariadb";
 import { platformContext } from "./components/platform";
 import { planServices } from "./components/plans";
+import { productionWarnings } from "./components/productionRules";
 import { Redis } from "./components/redis";
 import { CertificateAuthority } from "./components/tls";
 
 export = async () => {
     const config = loadStackConfig();
+    for (const warning of productionWarnings(config)) void pulumi.log.warn(warning);
     const plans = planServices(config);
     // Before anything is declared: a change the API server would refuse stops the run here.
     const statefulSets = await guardStatefulSets(plans, config.allowStatefulSetReplacement);

@@ -1,6 +1,7 @@
 // Rules that make a production stack safe by construction: checked after every key has been read, so a
 // production stack that would be insecure or lose data is refused before anything is created.
 
+import type { MonitoringSettings } from "./config/operations";
 import type { PlatformSettings } from "./config/platform";
 import type { Reader } from "./config/reader";
 import type { KafkaSettings } from "./kafka/settings";
@@ -68,4 +69,19 @@ export function checkProductionRules(r: Reader, config: ProductionRuleInput): vo
             );
         }
     }
+}
+
+/**
+ * What a valid production stack should still be told at preview: a stack without the Prometheus Operator
+ * renders no alert rule, so failed backups, broken replication and expiring certificates stay silent.
+ */
+export function productionWarnings(config: Pick<PlatformSettings, "environment"> & { monitoring: Pick<MonitoringSettings, "prometheusOperator"> }): string[] {
+    if (config.environment !== "production" || config.monitoring.prometheusOperator) {
+        return [];
+    }
+    return [
+        "msa-infra:monitoring.prometheusOperator is false in a production stack: no PrometheusRule or PodMonitor is rendered, " +
+            "so failed backups, broken replication, full volumes and expiring certificates raise no alert. Install the Prometheus " +
+            "Operator and set monitoring.prometheusOperator: true (README, \"Metrics and alerts\").",
+    ];
 }

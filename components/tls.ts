@@ -64,11 +64,16 @@ export interface ServiceCertificateArgs {
     ca?: CertificateAuthority;
 }
 
-/**
- * Creates the TLS Secret `<app>-tls` for one service, as children of `parent`. Returns the Secret's name as
- * an output of what creates it, so pods that mount it depend on it.
- */
-export function createServiceCertificate(name: string, args: ServiceCertificateArgs, parent: pulumi.Resource): pulumi.Output<string> {
+/** What a service's certificate gives the renderer. */
+export interface ServiceCertificate {
+    /** The Secret's name, as an output of what creates it, so pods that mount it depend on it. */
+    secretName: pulumi.Output<string>;
+    /** A generated certificate's end of validity (RFC 3339); cert-manager's certificates report theirs as a metric. */
+    notAfter?: pulumi.Output<string>;
+}
+
+/** Creates the TLS Secret `<app>-tls` for one service, as children of `parent`. */
+export function createServiceCertificate(name: string, args: ServiceCertificateArgs, parent: pulumi.Resource): ServiceCertificate {
     const secretName = `${args.app}-tls`;
     const dnsNames = serviceDnsNames(args.app, args.namespaceName, args.replicas);
     if (args.settings.issuer) {
@@ -89,7 +94,7 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
             { parent },
         );
         // cert-manager writes the Secret; depending on the Certificate is the closest the program can get.
-        return certificate.metadata.name.apply(() => secretName);
+        return { secretName: certificate.metadata.name.apply(() => secretName) };
     }
     if (!args.ca) {
         throw new pulumi.ResourceError(`${name}: TLS is enabled without an Issuer, so a generated CA is required`, parent);
@@ -126,5 +131,5 @@ export function createServiceCertificate(name: string, args: ServiceCertificateA
         },
         { parent },
     );
-    return secret.metadata.name;
+    return { secretName: secret.metadata.name, notAfter: cert.validityEndTime };
 }

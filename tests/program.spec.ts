@@ -1,6 +1,7 @@
 // Whole-program tests: the real index.ts for the real stack files, run under the offline (mock) runtime.
 
 import * as assert from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -79,6 +80,26 @@ describe("program: prod stack", () => {
         assert.match(props, /CLIENT:SASL_SSL/);
     });
 
+    it("alerts on each certificate's expiry from the certificate's own end of validity; no warning about the Operator", () => {
+        const objects = stacks.prod.revealed.objects;
+        for (const { app, ns } of SERVICES) {
+            const crt = (find(objects, "Secret", ns, `${app}-tls`) as Any).stringData["tls.crt"] as string;
+            const notAfter = Math.floor(Date.parse(new crypto.X509Certificate(crt).validTo) / 1000);
+            const groups = (find(objects, "PrometheusRule", ns, `${app}-alerts`) as Any).spec.groups as Any[];
+            const recording = groups.find((g) => g.name === `${app}-certificate`).rules.find((r: Any) => r.record);
+            assert.deepStrictEqual(recording, { record: "msa_infra_tls_certificate_not_after_seconds", expr: `vector(${notAfter})`, labels: { namespace: ns, secret: `${app}-tls` } });
+        }
+        assert.ok(!stacks.prod.redacted.warnings.some((w) => /monitoring\.prometheusOperator/.test(w)), stacks.prod.redacted.warnings.join("\n"));
+    });
+
+    it("warns, naming the key, when a production stack declares no Prometheus Operator (no alert rule is rendered)", async () => {
+        const raw = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")).config as Record<string, unknown>;
+        const config = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(/^msa-infra:/, ""), v]));
+        const r = await renderStack("prod", { config: { ...config, monitoring: { prometheusOperator: false } } });
+        assert.ok(r.warnings.some((w) => /msa-infra:monitoring\.prometheusOperator is false in a production stack: no PrometheusRule/.test(w)), r.warnings.join("\n"));
+        assert.deepStrictEqual(ofKind(r.objects, "PrometheusRule"), []);
+    });
+
     it("protects namespaces, StatefulSets, generated credentials and the cluster id; dev protects nothing", () => {
         const protectedNames = (r: RenderResult) => r.resources.filter((x) => x.options.protect).map((x) => `${x.type}::${x.name}`);
         const prod = protectedNames(stacks.prod.redacted);
@@ -124,7 +145,9 @@ describe("program: every rendered object", () => {
         it(`${stack}: validates against the Kubernetes OpenAPI schema`, async () => {
             const objects = stacks[stack].redacted.objects;
             assert.ok(objects.length > 20);
-            for (const o of objects) {
+            // The Prometheus Operator's kinds have no built-in schema: tests/monitoring/operations.spec.ts
+            // validates them against the Operator's CRDs.
+            for (const o of objects.filter((x) => !x.apiVersion.startsWith("monitoring.coreos.com/"))) {
                 await validateManifest(o);
             }
         });

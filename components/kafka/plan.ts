@@ -59,7 +59,7 @@ const TOOL_RESOURCES: ResourceSettings = { requests: { cpu: "50m", memory: "192M
  */
 export function planKafka(settings: KafkaSettings, platform: PlanContext): ServicePlan {
     const tls = platform.tls.enabled;
-    const metrics = kafkaMetricsPlan({ namespace: settings.namespace, monitoring: platform.monitoring, agent: settings.jmxAgent });
+    const metrics = kafkaMetricsPlan({ namespace: settings.namespace, monitoring: platform.monitoring, agent: settings.jmxAgent, tls: platform.tls });
     const { clusterId, brokerPassword, brokerNextPassword, adminPassword } = KAFKA_GENERATED;
     const users = settings.users.map((u) => ({ name: u.name, password: KAFKA_GENERATED.userPassword(u.name) }));
     const jaasUsers = [{ name: ADMIN_USER, password: adminPassword }, ...users];

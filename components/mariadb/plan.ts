@@ -403,7 +403,7 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                 : []),
         ],
         cronJobs: backups.map((b) => b.job),
-        extraObjects: mariadbMonitoring({ namespace: settings.namespace, monitoring, backups }),
+        extraObjects: mariadbMonitoring({ namespace: settings.namespace, monitoring, backups, tls: platform.tls }),
     };
 }
 

@@ -16,6 +16,7 @@
 // (kubectl exec ... kafka-topics.sh) would otherwise start a second agent on the same port and fail.
 
 import type { MonitoringSettings } from "../config/operations";
+import type { TlsSettings } from "../config/platform";
 import type { KafkaJmxAgentSettings } from "../kafka/settings";
 import type { ContainerPlan, DataObjectPlan, ExtraObjectPlan, MountPlan, PortPlan } from "../workload/plan";
 import { operatorObjects, podMonitorName } from "./objects";
@@ -91,10 +92,12 @@ export interface KafkaMetricsInput {
     namespace: string;
     monitoring: MonitoringSettings;
     agent?: KafkaJmxAgentSettings;
+    /** The stack's TLS settings (the certificate expiry alerts). */
+    tls: TlsSettings;
 }
 
 /** Why Kafka runs without metrics although the stack runs exporters (for a warning), or undefined. */
-export function kafkaMetricsGap(i: KafkaMetricsInput): string | undefined {
+export function kafkaMetricsGap(i: Pick<KafkaMetricsInput, "monitoring" | "agent">): string | undefined {
     if (!i.monitoring.exporters || i.agent) return undefined;
     return (
         "monitoring.exporters is on but msa-infra:kafka.jmxAgent is not set: the Kafka brokers run without the " +
@@ -105,7 +108,7 @@ export function kafkaMetricsGap(i: KafkaMetricsInput): string | undefined {
 }
 
 export function kafkaMetricsPlan(i: KafkaMetricsInput): KafkaMetricsPlan {
-    const rules = (agent: boolean): ExtraObjectPlan[] => operatorObjects("kafka", i.monitoring, agent, kafkaRuleGroups(i.namespace, agent));
+    const rules = (agent: boolean): ExtraObjectPlan[] => operatorObjects("kafka", i.monitoring, agent, kafkaRuleGroups(i.namespace, agent, i.tls));
     if (!i.monitoring.exporters || !i.agent) {
         return { agent: false, objects: [], initContainers: [], ports: [], mounts: [], extraObjects: rules(false), warning: kafkaMetricsGap(i) };
     }
@@ -136,11 +139,12 @@ export function kafkaMetricsPlan(i: KafkaMetricsInput): KafkaMetricsPlan {
 }
 
 /** Kafka's alert groups: broker/partition/controller rules only where the agent exports them; disks always. */
-export function kafkaRuleGroups(namespace: string, exporter: boolean): RuleGroup[] {
+export function kafkaRuleGroups(namespace: string, exporter: boolean, tls: TlsSettings): RuleGroup[] {
     return serviceRuleGroups({
         app: "kafka",
         namespace,
         server: exporter ? kafkaRules(namespace, podMonitorJob(namespace, podMonitorName("kafka"))) : undefined,
         claims: "data-kafka-[0-9]+",
+        tls,
     });
 }

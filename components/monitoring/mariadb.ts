@@ -2,6 +2,7 @@
 // connections, replication, disks, backups), the last two only when the stack runs the Prometheus Operator.
 
 import type { MonitoringSettings } from "../config/operations";
+import type { TlsSettings } from "../config/platform";
 import { MARIADB_BACKUP_PATHS } from "../mariadb/backup";
 import { exporterSidecar } from "../workload/operations";
 import type { ContainerPlan, ExtraObjectPlan, MountPlan } from "../workload/plan";
@@ -35,6 +36,8 @@ export interface MariaDbMonitoringInput {
     monitoring: MonitoringSettings;
     /** The backup CronJobs of the plan (for the "not succeeded in time" alerts). */
     backups: BackupAlert[];
+    /** The stack's TLS settings (the certificate expiry alerts). */
+    tls: TlsSettings;
 }
 
 /** The alert groups of a MariaDB stack. */
@@ -45,6 +48,7 @@ export function mariadbRuleGroups(i: MariaDbMonitoringInput): RuleGroup[] {
         server: i.monitoring.exporters ? mariadbRules(i.namespace, podMonitorJob(i.namespace, podMonitorName("mariadb"))) : undefined,
         claims: "data-mariadb-[0-9]+|mariadb-backup|mariadb-binlog-archive",
         backups: i.backups,
+        tls: i.tls,
     });
 }
 

@@ -2,6 +2,7 @@
 // memory, rejected connections, disks, backups), the last two only when the stack runs the Prometheus Operator.
 
 import type { MonitoringSettings } from "../config/operations";
+import type { TlsSettings } from "../config/platform";
 import { serviceHost } from "../dnsNames";
 import { REDIS_BACKUP_PATHS } from "../redis/backup";
 import { METRICS_USER, REDIS_APP, REDIS_PATHS, REDIS_PORT } from "../redis/files";
@@ -39,6 +40,8 @@ export interface RedisMonitoringInput {
     monitoring: MonitoringSettings;
     /** The backup CronJob of the plan, when backups run (for the "not succeeded in time" alert). */
     backups: BackupAlert[];
+    /** The stack's TLS settings (the certificate expiry alerts). */
+    tls: TlsSettings;
 }
 
 /** The alert groups of a Redis stack. */
@@ -49,6 +52,7 @@ export function redisRuleGroups(i: RedisMonitoringInput): RuleGroup[] {
         server: i.monitoring.exporters ? redisRules(i.namespace, podMonitorJob(i.namespace, podMonitorName("redis"))) : undefined,
         claims: "data-redis-[0-9]+|redis-backup",
         backups: i.backups,
+        tls: i.tls,
     });
 }
 

@@ -6,7 +6,8 @@
 // kube-state-metrics (kube_cronjob_*: backups), the kubelet (kubelet_volume_stats_*: disks), and Prometheus
 // itself (up). PodMonitor targets are labelled namespace/pod/container and job="<namespace>/<PodMonitor>".
 
-import type { CronJobPlan } from "../workload/plan";
+import type { TlsSettings } from "../config/platform";
+import { CERTIFICATE_NOT_AFTER_TOKEN, type CronJobPlan } from "../workload/plan";
 
 export type Severity = "warning" | "critical";
 
@@ -19,10 +20,20 @@ export interface AlertRule {
     annotations: { summary: string; description: string };
 }
 
+/** A recording rule: a series Prometheus computes (here: a fact known when the stack is rendered). */
+export interface RecordingRule {
+    record: string;
+    expr: string;
+    labels: Record<string, string>;
+}
+
 export interface RuleGroup {
     name: string;
-    rules: AlertRule[];
+    rules: (AlertRule | RecordingRule)[];
 }
+
+/** The series recording a generated certificate's end of validity (Unix seconds). */
+export const CERTIFICATE_NOT_AFTER_SERIES = "msa_infra_tls_certificate_not_after_seconds";
 
 function rule(alert: string, expr: string, forDuration: string, severity: Severity, summary: string, description: string): AlertRule {
     return { alert, expr, for: forDuration, labels: { severity }, annotations: { summary, description } };
@@ -47,6 +58,17 @@ export const THRESHOLDS = {
     mariadbReplicationLagSeconds: 300,
     /** 90% of maxmemory: with noeviction, writes fail at 100%; 10% is minutes of growth at a busy session store. */
     redisMemoryRatio: 0.9,
+    /** A replica this far behind its primary (seconds since its last ack) loses that much on a failover. */
+    redisReplicaLagSeconds: 30,
+    /**
+     * Generated certificates renew at the first `pulumi up` of their last 30 days: with 21 days left, nobody
+     * ran one for 9 days of that window. cert-manager renews at two thirds of the lifetime by itself: with
+     * 14 days left, its renewal is failing.
+     */
+    certificateGeneratedWarningDays: 21,
+    certificateIssuerWarningDays: 14,
+    /** A week left: renew today. */
+    certificateCriticalDays: 7,
 } as const;
 
 /** Disk rules for the claims of one service (data volumes and backup claims), by claim-name regex. */
@@ -116,18 +138,34 @@ export interface BackupAlert {
     what: string;
 }
 
-/** Rules for scheduled backups: the last success is too old (from the job's schedule and deadline), or there never was one. */
+/**
+ * Rules for scheduled backups: the last success is too old (from the job's schedule and deadline), or there
+ * never was one; and the newest run failed (at once, not a day later: kube-state-metrics' Job series, whose
+ * names are the CronJob's name and a number).
+ */
 export function backupRules(service: string, namespace: string, backups: BackupAlert[]): RuleGroup {
     const jobs = backups.map((b) => ({ cronJob: b.job.name, maxAgeSeconds: backupMaxAgeSeconds(b.job.schedule, b.job.job.activeDeadlineSeconds), what: b.what }));
     return {
         name: `${service}-backup`,
-        rules: jobs.map((j) => {
+        rules: jobs.flatMap((j) => {
             const sel = `namespace="${namespace}", cronjob="${j.cronJob}"`;
+            const runs = `namespace="${namespace}", job_name=~"${j.cronJob}-[0-9]+"`;
             const name = j.cronJob
                 .split("-")
                 .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
                 .join("");
-            return rule(
+            // Start time of each run, labelled with its CronJob; the failed ones kept by `* (failed == 1)`.
+            const started = `label_replace(kube_job_status_start_time{${runs}}, "cronjob", "${j.cronJob}", "", "")`;
+            const failed = rule(
+                `${name}Failed`,
+                `max by (namespace, cronjob) (${started} * on (namespace, job_name) group_left () (kube_job_failed{${runs}, condition="true"} == 1))` +
+                    ` >= on (namespace, cronjob) max by (namespace, cronjob) (${started})`,
+                "0m",
+                "critical",
+                `${j.what} (CronJob ${namespace}/${j.cronJob}) failed its newest run`,
+                `Find the Job: kubectl get jobs -n ${namespace} --sort-by=.status.startTime | grep ${j.cronJob}-; read its log: kubectl logs -n ${namespace} job/<name>. Run one now: kubectl create job -n ${namespace} --from=cronjob/${j.cronJob} ${j.cronJob}-manual.`,
+            );
+            return [failed, rule(
                 `${name}NotSucceededInTime`,
                 `(time() - kube_cronjob_status_last_successful_time{${sel}} > ${j.maxAgeSeconds})` +
                     ` or ((time() - kube_cronjob_created{${sel}} > ${j.maxAgeSeconds}) unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${sel}})`,
@@ -135,7 +173,7 @@ export function backupRules(service: string, namespace: string, backups: BackupA
                 "critical",
                 `${j.what} (CronJob ${namespace}/${j.cronJob}) has not succeeded for more than ${j.maxAgeSeconds >= 7200 ? `${Math.round(j.maxAgeSeconds / 3600)} h` : `${Math.round(j.maxAgeSeconds / 60)} min`}`,
                 `Look at the last Job: kubectl get jobs -n ${namespace} -l app.kubernetes.io/name=${service}; kubectl logs -n ${namespace} job/<name>. Run one now: kubectl create job -n ${namespace} --from=cronjob/${j.cronJob} ${j.cronJob}-manual.`,
-            );
+            )];
         }),
     };
 }
@@ -213,6 +251,22 @@ export function redisRules(namespace: string, job: string): RuleGroup {
                 "{{ $value | humanizePercentage }} of maxmemory; with noeviction, writes fail at 100% (OOM command not allowed).",
             ),
             rule(
+                "RedisReplicationBroken",
+                `redis_master_link_up{${ns}} == 0`,
+                "2m",
+                "critical",
+                `Redis replica {{ $labels.pod }} in ${namespace} is not connected to its primary`,
+                "master_link_status is down: the replica serves stale data and a failover to it would lose what it missed. Check the primary and the replica's log.",
+            ),
+            rule(
+                "RedisReplicaLagging",
+                `redis_connected_slave_lag_seconds{${ns}} > ${THRESHOLDS.redisReplicaLagSeconds}`,
+                "5m",
+                "warning",
+                `A Redis replica of {{ $labels.pod }} in ${namespace} is more than ${THRESHOLDS.redisReplicaLagSeconds} s behind`,
+                "Replica {{ $labels.slave_ip }} last acknowledged {{ $value }} s ago; min-replicas-max-lag (10 s) makes the primary refuse writes when every replica lags.",
+            ),
+            rule(
                 "RedisRejectedConnections",
                 `increase(redis_rejected_connections_total{${ns}}[5m]) > 0`,
                 "0m",
@@ -267,13 +321,58 @@ export function kafkaRules(namespace: string, job: string): RuleGroup {
 }
 
 /**
- * A service's alert groups, in one order for every service: the server's own (only where its exporter runs:
- * the series come from it), its disks (kubelet), its backups (kube-state-metrics; none without backups).
+ * Certificate expiry of a service's TLS Secret `<app>-tls`, from the certificate's own dates: for a generated
+ * certificate, a recording rule holding its end of validity (rendered from the certificate resource); for
+ * cert-manager, the expiry it exports. None without TLS.
  */
-export function serviceRuleGroups(o: { app: string; namespace: string; server?: RuleGroup; claims: string; backups?: BackupAlert[] }): RuleGroup[] {
+export function certificateRules(service: string, namespace: string, tls: TlsSettings): RuleGroup | undefined {
+    if (!tls.enabled) return undefined;
+    const secret = `${service}-tls`;
+    const name = service.charAt(0).toUpperCase() + service.slice(1);
+    const generated = tls.issuer === undefined;
+    const expiry = generated
+        ? `${CERTIFICATE_NOT_AFTER_SERIES}{namespace="${namespace}", secret="${secret}"}`
+        : `certmanager_certificate_expiration_timestamp_seconds{namespace="${namespace}", name="${secret}"}`;
+    const renew = generated
+        ? "It renews at the next `pulumi up` (generated certificates renew in their last 30 days): run one."
+        : `cert-manager should have renewed it: kubectl describe certificate -n ${namespace} ${secret}.`;
+    const warningDays = generated ? THRESHOLDS.certificateGeneratedWarningDays : THRESHOLDS.certificateIssuerWarningDays;
+    const left = (days: number) => `${expiry} - time() < ${days} * 86400`;
+    return {
+        name: `${service}-certificate`,
+        rules: [
+            ...(generated ? [{ record: CERTIFICATE_NOT_AFTER_SERIES, expr: `vector(${CERTIFICATE_NOT_AFTER_TOKEN})`, labels: { namespace, secret } }] : []),
+            rule(
+                `${name}CertificateExpiresSoon`,
+                `${left(warningDays)} and ${expiry} - time() >= ${THRESHOLDS.certificateCriticalDays} * 86400`,
+                "1h",
+                "warning",
+                `The TLS certificate ${namespace}/${secret} expires in less than ${warningDays} days`,
+                `{{ $value | humanizeDuration }} left. ${renew}`,
+            ),
+            rule(
+                `${name}CertificateExpiresThisWeek`,
+                left(THRESHOLDS.certificateCriticalDays),
+                "10m",
+                "critical",
+                `The TLS certificate ${namespace}/${secret} expires in less than ${THRESHOLDS.certificateCriticalDays} days`,
+                `{{ $value | humanizeDuration }} left; clients refuse the servers once it expires. ${renew}`,
+            ),
+        ],
+    };
+}
+
+/**
+ * A service's alert groups, in one order for every service: the server's own (only where its exporter runs:
+ * the series come from it), its disks (kubelet), its backups (kube-state-metrics; none without backups), its
+ * certificate (none without TLS).
+ */
+export function serviceRuleGroups(o: { app: string; namespace: string; server?: RuleGroup; claims: string; backups?: BackupAlert[]; tls: TlsSettings }): RuleGroup[] {
+    const certificate = certificateRules(o.app, o.namespace, o.tls);
     return [
         ...(o.server ? [o.server] : []),
         diskRules(o.app, o.namespace, o.claims),
         ...(o.backups && o.backups.length > 0 ? [backupRules(o.app, o.namespace, o.backups)] : []),
+        ...(certificate ? [certificate] : []),
     ];
 }

@@ -273,6 +273,7 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
             namespace: settings.namespace,
             monitoring,
             backups: backupJob ? [{ job: backupJob, what: "The Redis RDB backup" }] : [],
+            tls: platform.tls,
         }),
     };
 }

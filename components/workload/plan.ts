@@ -184,6 +184,13 @@ export interface StatefulSetPlan {
     storage: { size: string; storageClass: string };
 }
 
+/**
+ * Stands in, in an extra object's body (an alert rule), for the service's generated certificate's end of
+ * validity in Unix seconds: the plan is pure, the date comes from the certificate resource; the renderer
+ * puts it in.
+ */
+export const CERTIFICATE_NOT_AFTER_TOKEN = "__CERTIFICATE_NOT_AFTER_SECONDS__";
+
 /** A run-to-completion workload in the service's namespace, with the same hardened pods. */
 export interface JobPlan {
     /** The resource is named `${name}-${id}`. */

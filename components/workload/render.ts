@@ -14,7 +14,7 @@ import { contentChecksum, generatedPassword } from "../secrets";
 import { createServiceCertificate } from "../tls";
 import { buildPodSpec, buildRunPodSpec, checksumSources, PodReferences } from "./podTemplate";
 import { headlessServiceName } from "../dnsNames";
-import { allContainers, ContainerPlan, Content, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
+import { allContainers, CERTIFICATE_NOT_AFTER_TOKEN, ContainerPlan, Content, planProblems, PortPlan, portsExposed, ServicePlan } from "./plan";
 
 /** PVCs outlive the StatefulSet and scale-downs: only a person deletes data. */
 export const PVC_RETENTION = { whenDeleted: "Retain", whenScaled: "Retain" };
@@ -150,13 +150,14 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
         opts(),
     );
 
-    const tlsSecretName = plan.tls
+    const certificate = plan.tls
         ? createServiceCertificate(
               name,
               { app: plan.app, namespaceName: plan.namespace, namespace: ns, replicas: plan.workload.replicas, labels, settings: platform.tls, ca: platform.ca },
               parent,
           )
         : undefined;
+    const tlsSecretName = certificate?.secretName;
 
     // Volumes of their own (backup targets): protected like the data, as they hold data.
     const claims = new Map(
@@ -293,7 +294,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
             x.id,
             new k8s.apiextensions.CustomResource(
                 `${name}-${x.id}`,
-                { apiVersion: x.apiVersion, kind: x.kind, metadata: { ...meta(x.name), labels: { ...labels, ...x.labels } }, ...x.body },
+                { apiVersion: x.apiVersion, kind: x.kind, metadata: { ...meta(x.name), labels: { ...labels, ...x.labels } }, ...withCertificateDate(x.body, certificate?.notAfter) },
                 opts(),
             ),
         ]),
@@ -326,4 +327,26 @@ export function planned<T>(handles: ReadonlyMap<string, T>, key: string): T {
         throw new Error(`the rendered service has no ${key}: its plan does not declare it`);
     }
     return handle;
+}
+
+/**
+ * An extra object's body with the generated certificate's end of validity (Unix seconds) in place of
+ * CERTIFICATE_NOT_AFTER_TOKEN (the alert rules' recording rule); unchanged when the body holds no token.
+ */
+function withCertificateDate(body: Record<string, unknown>, notAfter: pulumi.Output<string> | undefined): Record<string, pulumi.Input<unknown>> {
+    const text = JSON.stringify(body);
+    if (!text.includes(CERTIFICATE_NOT_AFTER_TOKEN)) {
+        return body;
+    }
+    if (notAfter === undefined) {
+        throw new Error(`a rule needs the certificate's end of validity (${CERTIFICATE_NOT_AFTER_TOKEN}), but the service has no generated certificate`);
+    }
+    const resolved = notAfter.apply((date) => {
+        const seconds = Math.floor(Date.parse(date) / 1000);
+        if (!Number.isFinite(seconds)) {
+            throw new Error(`the certificate's end of validity ${JSON.stringify(date)} is not a date`);
+        }
+        return JSON.parse(text.split(CERTIFICATE_NOT_AFTER_TOKEN).join(String(seconds))) as Record<string, unknown>;
+    });
+    return Object.fromEntries(Object.keys(body).map((k) => [k, resolved.apply((b) => b[k])]));
 }

@@ -17,6 +17,8 @@ import { ROOT, renderStack, type Manifest } from "../../scripts/lib/mockRuntime"
 import { ControlPlane, describeOutcome, readyAddresses, requireControlPlane, type ApplyOutcome, type Obj } from "../helpers/controlplane";
 import { applyImmutableChange, FORBIDDEN_STATEFULSET_UPDATE, IMMUTABLE_STATEFULSET_CASES } from "../helpers/immutableStatefulSet";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
+import { requireTool } from "../helpers/ops";
+import { describeRun } from "../../scripts/lib/servers";
 
 registerRealServerSummary(600);
 
@@ -159,6 +161,16 @@ describe("control plane: the rendered stacks on a real Kubernetes API server", f
         cp = await ControlPlane.start(bindir, { nodes: 3 });
         const version = await cp.get("/version");
         console.log(`      control plane ${version.gitVersion} up in ${cp.startSeconds.toFixed(1)} s (${cp.dir})`);
+        // prod declares the Prometheus Operator (monitoring.prometheusOperator): its cluster has the CRDs of
+        // the kinds prod renders. The Operator's own CRD files, from the Go module proxy (scripts/go-tools.sh).
+        const crds = await requireTool(this, "crds");
+        for (const kind of ["podmonitors", "prometheusrules"]) {
+            const file = path.join(crds, `monitoring.coreos.com_${kind}.yaml`);
+            const applied = await cp.kubectl(["apply", "--server-side", "-f", file]);
+            assert.strictEqual(applied.code, 0, describeRun(applied));
+            const established = await cp.kubectl(["wait", "--for=condition=Established", "--timeout=60s", `crd/${kind}.monitoring.coreos.com`], { timeoutMs: 70_000 });
+            assert.strictEqual(established.code, 0, describeRun(established));
+        }
     });
 
     after(async function () {

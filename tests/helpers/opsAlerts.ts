@@ -10,12 +10,15 @@ import { planMariaDb } from "../../components/mariadb";
 import { planKafka } from "../../components/kafka";
 import type { LabelledObjectPlan } from "../../components/monitoring/objects";
 import { planRedis } from "../../components/redis";
-import type { ExtraObjectPlan } from "../../components/workload/plan";
+import { CERTIFICATE_NOT_AFTER_TOKEN, type ExtraObjectPlan } from "../../components/workload/plan";
 import { TEST_JMX_AGENT } from "./ops";
 import { decodeConfigValue } from "../../components/stackConfig";
 import { readProjectName, readStackFile, ROOT } from "../../scripts/lib/mockRuntime";
 
 export const SERVICES = ["mariadb", "redis", "kafka"] as const;
+
+/** The generated certificates' end of validity in the promtool fixtures: day 30 of the test's clock. */
+export const TEST_CERTIFICATE_NOT_AFTER_SECONDS = 30 * 86400;
 export type Service = (typeof SERVICES)[number];
 
 /** A stack's validated config (its file, or `override`), with the Prometheus Operator on. */
@@ -62,7 +65,9 @@ export function writeRuleFiles(stack: string, dir: string): Record<Service, stri
         const rule = objects[s].find((o) => o.kind === "PrometheusRule");
         if (!rule) throw new Error(`${stack}: ${s} renders no PrometheusRule`);
         out[s] = path.join(dir, `${s}.rules.yaml`);
-        fs.writeFileSync(out[s], YAML.stringify((rule.body as { spec: unknown }).spec));
+        // The renderer puts the generated certificate's end of validity in; the fixtures assume day 30.
+        const text = YAML.stringify((rule.body as { spec: unknown }).spec).split(CERTIFICATE_NOT_AFTER_TOKEN).join(String(TEST_CERTIFICATE_NOT_AFTER_SECONDS));
+        fs.writeFileSync(out[s], text);
     }
     return out;
 }

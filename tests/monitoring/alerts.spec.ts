@@ -13,6 +13,8 @@ import { SERVICES, writeRuleFiles } from "../helpers/opsAlerts";
 import { describeRun, makeTempDir, removeTempDir, run } from "../../scripts/lib/servers";
 
 const FIXTURES = path.join(ROOT, "tests", "fixtures", "alerts");
+/** One test file per service, and one for the certificates of all (its cases span weeks: hourly evaluation). */
+const TEST_FILES = [...SERVICES, "certificates"] as const;
 
 interface PromtoolTests {
     rule_files: string[];
@@ -29,7 +31,7 @@ describe("alert rules: promtool checks and unit-tests every rule", function () {
         promtool = await requireTool(this, "promtool");
         dir = makeTempDir("alerts");
         files = writeRuleFiles("prod", dir);
-        for (const s of SERVICES) fs.copyFileSync(path.join(FIXTURES, `${s}.test.yaml`), path.join(dir, `${s}.test.yaml`));
+        for (const f of TEST_FILES) fs.copyFileSync(path.join(FIXTURES, `${f}.test.yaml`), path.join(dir, `${f}.test.yaml`));
     });
 
     after(() => removeTempDir(dir));
@@ -39,7 +41,7 @@ describe("alert rules: promtool checks and unit-tests every rule", function () {
         assert.strictEqual(r.code, 0, describeRun(r));
     });
 
-    for (const s of SERVICES) {
+    for (const s of TEST_FILES) {
         it(`promtool test rules: ${s} (tests/fixtures/alerts/${s}.test.yaml)`, async function () {
             const r = await run(promtool, ["test", "rules", `${s}.test.yaml`], { cwd: dir, timeoutMs: 60_000 });
             assert.strictEqual(r.code, 0, describeRun(r));
@@ -49,11 +51,14 @@ describe("alert rules: promtool checks and unit-tests every rule", function () {
 
     it("has, for every alert rule, a case where it fires, and for every service cases where alerts must not fire", function () {
         const missing: string[] = [];
+        const read = (f: string) => YAML.parse(fs.readFileSync(path.join(FIXTURES, `${f}.test.yaml`), "utf8")) as PromtoolTests;
+        const certificateCases = read("certificates").tests.flatMap((t) => t.alert_rule_test ?? []);
+        assert.deepStrictEqual(read("certificates").rule_files, SERVICES.map((s) => `${s}.rules.yaml`));
         for (const s of SERVICES) {
-            const rules = (YAML.parse(fs.readFileSync(files[s], "utf8")) as { groups: { rules: { alert: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.alert));
-            const tests = YAML.parse(fs.readFileSync(path.join(FIXTURES, `${s}.test.yaml`), "utf8")) as PromtoolTests;
+            const rules = (YAML.parse(fs.readFileSync(files[s], "utf8")) as { groups: { rules: { alert?: string }[] }[] }).groups.flatMap((g) => g.rules.flatMap((r) => (r.alert ? [r.alert] : [])));
+            const tests = read(s);
             assert.deepStrictEqual(tests.rule_files, [`${s}.rules.yaml`]);
-            const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []);
+            const cases = [...tests.tests.flatMap((t) => t.alert_rule_test ?? []), ...certificateCases];
             for (const alert of rules) {
                 if (!cases.some((c) => c.alertname === alert && c.exp_alerts.length > 0)) missing.push(`${s}: ${alert} never fires in a test`);
             }

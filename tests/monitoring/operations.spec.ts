@@ -162,9 +162,9 @@ describe("operations: plans", function () {
         assert.strictEqual(plain.workload.initContainers, undefined);
         assert.ok(!plain.workload.containers[0].ports.some((p) => p.exposure === "metrics"));
         assert.doesNotMatch(plain.objects.find((o) => o.name === "kafka-config")!.data.find((d) => d.key === "start.sh")!.content as string, /javaagent/);
-        assert.match(kafkaMetricsGap({ namespace: "messaging", monitoring: prod.monitoring })!, /msa-infra:kafka\.jmxAgent is not set/);
-        assert.strictEqual(kafkaMetricsGap({ namespace: "messaging", monitoring: prod.monitoring, agent }), undefined);
-        assert.strictEqual(kafkaMetricsGap({ namespace: "messaging", monitoring: config().monitoring }), undefined, "dev runs no exporters");
+        assert.match(kafkaMetricsGap({ monitoring: prod.monitoring })!, /msa-infra:kafka\.jmxAgent is not set/);
+        assert.strictEqual(kafkaMetricsGap({ monitoring: prod.monitoring, agent }), undefined);
+        assert.strictEqual(kafkaMetricsGap({ monitoring: config().monitoring }), undefined, "dev runs no exporters");
         const off = { ...withAgent, monitoring: { ...MONITORING_DEFAULTS, exporters: false } };
         assert.strictEqual(planKafka(withAgent.kafka, off).workload.initContainers, undefined, "exporters off: no agent even with an image");
     });
