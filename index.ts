@@ -23,7 +23,11 @@ import { platformContext } from "./components/platform";
 import { planServices } from "./components/plans";
 import { productionWarnings } from "./components/productionRules";
 import { Redis } from "./components/redis";
+import type { BackboneOutputs } from "./components/outputs";
 import { CertificateAuthority } from "./components/tls";
+
+/** The stack outputs as the program returns them: each one an Input of its documented type. */
+type ProgramOutputs = { [K in keyof BackboneOutputs]: pulumi.Input<BackboneOutputs[K]> };
 
 export = async () => {
     const config = loadStackConfig();
@@ -66,5 +70,5 @@ export = async () => {
         kafkaUserPasswords: kafka.userPasswordValues,
         // What the guard compares the next run with: each StatefulSet's immutable fields as deployed.
         statefulSets,
-    };
+    } satisfies ProgramOutputs;
 };

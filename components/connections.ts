@@ -2,8 +2,7 @@
 
 import type { TlsSettings } from "./config/platform";
 
-/** TLS details of a service's connection output: where clients find the CA. */
-export type TlsConnection = { enabled: true; secretName: string; caKey: "ca.crt" } | { enabled: false };
+import type { TlsConnection } from "./outputs";
 
 /** The TLS part of a service's connection output. */
 export function tlsConnection(settings: TlsSettings, app: string): TlsConnection {

@@ -6,7 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SERVICE_NAMES, type ServiceName } from "./stackConfig";
 import type { ServicePlans } from "./plans";
-import { checkImmutableChanges, StatefulSetRecord, statefulSetRecord } from "./workload/immutable";
+import type { StatefulSetRecord } from "./outputs";
+import { checkImmutableChanges, statefulSetRecord } from "./workload/immutable";
 
 /** The stack output that holds the guard's records. */
 export const STATEFULSETS_OUTPUT = "statefulSets";

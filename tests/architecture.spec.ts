@@ -13,7 +13,7 @@ const ROOT = path.resolve(__dirname, "..");
 
 /** Lowest first; a module is in the first layer one of whose patterns its path (under components/) matches. */
 const LAYERS: { name: string; modules: RegExp[] }[] = [
-    { name: "facts", modules: [/^config\/(reader|units)\.ts$/, /^(hash|dnsNames|labels|imageUsers)\.ts$/] },
+    { name: "facts", modules: [/^config\/(reader|units)\.ts$/, /^(hash|dnsNames|labels|imageUsers|outputs)\.ts$/] },
     { name: "shared settings", modules: [/^config\/(platform|service|operations)\.ts$/, /^(connections|podSecurity)\.ts$/] },
     { name: "service settings", modules: [/^[a-z]+\/settings\.ts$/] },
     { name: "stack config", modules: [/^(stackConfig|productionRules)\.ts$/] },

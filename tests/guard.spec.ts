@@ -14,8 +14,8 @@ import {
     ImmutableFieldError,
     immutableChanges,
     statefulSetRecord,
-    StatefulSetRecord,
 } from "../components/workload/immutable";
+import type { StatefulSetRecord } from "../components/outputs";
 import { RegisteredResource, renderStack, ROOT } from "../scripts/lib/mockRuntime";
 
 function stackConfig(stack: string): Record<string, unknown> {

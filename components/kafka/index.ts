@@ -8,7 +8,8 @@ import { KAFKA_JMX_OBJECT } from "../monitoring/kafka";
 import { secretMap } from "../secrets";
 import { planned } from "../workload/render";
 import { StatefulService, StatefulServiceArgs } from "../workload/statefulService";
-import { kafkaConnection, KafkaConnection, KAFKA_GENERATED, KAFKA_OBJECTS, KAFKA_RECONCILE_JOB } from "./plan";
+import type { KafkaConnection } from "../outputs";
+import { kafkaConnection, KAFKA_GENERATED, KAFKA_OBJECTS, KAFKA_RECONCILE_JOB } from "./plan";
 import type { KafkaSettings } from "./settings";
 
 export * from "./files";

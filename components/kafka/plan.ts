@@ -6,7 +6,8 @@ import { kafkaMetricsPlan } from "../monitoring/kafka";
 import type { ResourceSettings } from "../config/service";
 import { IMAGE_USERS } from "../imageUsers";
 import { sha256 } from "../hash";
-import { tlsConnection, TlsConnection } from "../connections";
+import { tlsConnection } from "../connections";
+import type { KafkaConnection } from "../outputs";
 import { dataVolume, derived, generatedValue, JobPlan, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
@@ -270,29 +271,6 @@ function reconcileJob(settings: KafkaSettings, tls: boolean, specHash: string, a
     };
 }
 
-export interface KafkaAppConnection {
-    user: string;
-    secretName: string;
-}
-
-/** What clients need to reach Kafka (no secrets): the `kafkaConnection` stack output. */
-export interface KafkaConnection {
-    host: string;
-    port: number;
-    namespace: string;
-    bootstrapServers: string;
-    controllerPort: number;
-    /** security.protocol of the client listener. */
-    securityProtocol: string;
-    /** sasl.mechanism, absent without SASL. */
-    saslMechanism?: string;
-    /** Secret and key of the admin user's password (topic and ACL administration). */
-    adminSecret: { name: string; key: string };
-    users: KafkaAppConnection[];
-    /** The topics the stack declares (the reconcile Job creates them). */
-    topics: string[];
-    tls: TlsConnection;
-}
 
 export function kafkaConnection(settings: KafkaSettings, platform: Pick<PlanContext, "tls">): KafkaConnection {
     const host = serviceHost(KAFKA_APP, settings.namespace);

@@ -7,7 +7,8 @@ import type * as random from "@pulumi/random";
 import { secretMap } from "../secrets";
 import { planned } from "../workload/render";
 import { StatefulService, StatefulServiceArgs } from "../workload/statefulService";
-import { mariadbConnection, MariaDbConnection, MARIADB_GENERATED, MARIADB_OBJECTS } from "./plan";
+import type { MariaDbConnection } from "../outputs";
+import { mariadbConnection, MARIADB_GENERATED, MARIADB_OBJECTS } from "./plan";
 import type { MariaDbSettings } from "./settings";
 
 export * from "./backup";

@@ -4,7 +4,8 @@
 import { mariadbExporterContainer, mariadbMonitoring } from "../monitoring/mariadb";
 import type { BackupAlert } from "../monitoring/rules";
 import { IMAGE_USERS } from "../imageUsers";
-import { tlsConnection, TlsConnection } from "../connections";
+import { tlsConnection } from "../connections";
+import type { MariaDbConnection } from "../outputs";
 import { backupContainer, backupCronJobPlan } from "../workload/operations";
 import {
     CronJobPlan,
@@ -438,35 +439,6 @@ function backupCronJob(o: {
     });
 }
 
-/** Connection details of one application database. */
-export interface MariaDbAppConnection {
-    database: string;
-    user: string;
-    secretName: string;
-    jdbcUrl: string;
-}
-
-/** What clients need to reach MariaDB (no secrets): the `mariadbConnection` stack output. */
-export interface MariaDbConnection {
-    /** In-cluster host name of the client Service. */
-    host: string;
-    port: number;
-    namespace: string;
-    /** Secret (in the MariaDB namespace) and key holding the root password. */
-    rootSecret: { name: string; key: string };
-    /** JDBC URL without a database. */
-    jdbcUrl: string;
-    databases: MariaDbAppConnection[];
-    tls: TlsConnection;
-    /**
-     * Replicated stacks only: the first replica's stable pod name, every replica's (readHosts), and a
-     * Connector/J URL that balances read-only connections over them (`loadbalance`, which also skips a
-     * replica that is down). Replicas lag the primary by the replication delay.
-     */
-    readHost?: string;
-    readHosts?: string[];
-    readJdbcUrl?: string;
-}
 
 export function mariadbConnection(settings: MariaDbSettings, platform: Pick<PlanContext, "tls">): MariaDbConnection {
     const host = serviceHost(MARIADB_APP, settings.namespace);

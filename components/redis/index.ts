@@ -7,7 +7,8 @@ import type * as random from "@pulumi/random";
 import { secretMap } from "../secrets";
 import { planned } from "../workload/render";
 import { StatefulService, StatefulServiceArgs } from "../workload/statefulService";
-import { redisConnection, RedisConnection, REDIS_GENERATED, REDIS_OBJECTS } from "./plan";
+import type { RedisConnection } from "../outputs";
+import { redisConnection, REDIS_GENERATED, REDIS_OBJECTS } from "./plan";
 import type { RedisSettings } from "./settings";
 
 export * from "./backup";

@@ -5,7 +5,8 @@
 
 import { redisExporterContainer, redisMonitoring } from "../monitoring/redis";
 import { IMAGE_USERS } from "../imageUsers";
-import { tlsConnection, TlsConnection } from "../connections";
+import { tlsConnection } from "../connections";
+import type { RedisConnection } from "../outputs";
 import { backupContainer, backupCronJobPlan } from "../workload/operations";
 import { ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
@@ -369,38 +370,6 @@ function sentinelContainer(settings: RedisSettings, tls: boolean): ContainerPlan
     };
 }
 
-export interface RedisAppConnection {
-    user: string;
-    keyPattern: string;
-    secretName: string;
-}
-
-/** What clients need to reach Redis (no secrets): the `redisConnection` stack output. */
-export interface RedisConnection {
-    host: string;
-    port: number;
-    namespace: string;
-    /** Secret and key holding the admin (`default` user) password. */
-    passwordSecret: { name: string; key: string };
-    /** redis:// or rediss:// (TLS) URL without credentials. */
-    url: string;
-    users: RedisAppConnection[];
-    tls: TlsConnection;
-    /**
-     * Replicated only (redis.replicas > 1): ask a Sentinel for the primary. `host`/`url` reach any pod (the
-     * client Service selects them all), so writes must go through Sentinel.
-     */
-    sentinel?: RedisSentinelConnection;
-}
-
-export interface RedisSentinelConnection {
-    /** host:port of every pod's Sentinel. */
-    hosts: string[];
-    /** The name to ask the Sentinels for (SENTINEL get-master-addr-by-name). */
-    masterName: string;
-    /** Secret and key holding the password clients authenticate to the Sentinels with. */
-    passwordSecret: { name: string; key: string };
-}
 
 export function redisConnection(settings: RedisSettings, platform: Pick<PlanContext, "tls">): RedisConnection {
     const host = serviceHost(REDIS_APP, settings.namespace);

@@ -7,22 +7,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { QUANTITY, quantityToBytes } from "../config/units";
 import { headlessServiceName } from "../dnsNames";
+import type { StatefulSetRecord } from "../outputs";
 import type { ServicePlan } from "./plan";
 import { selectorLabels } from "../labels";
 
 /** What the API server will not change on a StatefulSet, as the plan decides it. */
-export interface StatefulSetRecord {
-    /** `<namespace>/<name>`. */
-    statefulSet: string;
-    /** The service (mariadb, redis, kafka): the name stack config uses. */
-    app: string;
-    serviceName: string;
-    selector: Record<string, string>;
-    podManagementPolicy: string;
-    claims: { name: string; storageClassName: string; accessModes: string[]; storage: string }[];
-    /** The replica count, for a set whose count cannot change once deployed (StatefulSetPlan.fixedReplicas). */
-    fixedReplicas?: number;
-}
 
 /** The record of a plan's StatefulSet (what renderService creates from it). */
 export function statefulSetRecord(plan: ServicePlan): StatefulSetRecord {

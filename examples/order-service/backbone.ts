@@ -1,32 +1,14 @@
-// What the order service reads from the msa-infra backbone's stack outputs (the subset it needs, typed as a
-// consumer in another repository would type it), and the pure function that turns those outputs into the
-// service's credentials: no Pulumi resources here, so it is tested on the backbone's real outputs.
+// What the order service reads from the msa-infra backbone's stack outputs (the subset it needs, with the
+// backbone's own output types), and the pure function that turns those outputs into the service's
+// credentials: no Pulumi resources here, so it is tested on the backbone's outputs.
 
-/** `tls` of each connection output. */
-export interface BackboneTls {
-    enabled: boolean;
-    secretName?: string;
-    caKey?: string;
-}
+import type { BackboneOutputs as AllOutputs } from "./backbone-outputs";
 
-/** The backbone outputs the service reads (README "Stack outputs"). Passwords come from secret outputs. */
-export interface BackboneOutputs {
-    mariadbConnection: { host: string; port: number; databases: { database: string; user: string; secretName: string; jdbcUrl: string }[]; tls: BackboneTls };
-    redisConnection: {
-        url: string;
-        users: { user: string; keyPattern: string; secretName: string }[];
-        tls: BackboneTls;
-        /** Present when the backbone runs Redis with Sentinel: clients must write through it. */
-        sentinel?: { hosts: string[]; masterName: string };
-    };
-    kafkaConnection: { bootstrapServers: string; securityProtocol: string; saslMechanism?: string; users: { user: string; secretName: string }[]; tls: BackboneTls };
-    tlsCaCertificate: string;
-    mariadbUserPasswords: Record<string, string>;
-    redisUserPasswords: Record<string, string>;
-    kafkaUserPasswords: Record<string, string>;
-    /** The Sentinels' client password (empty for a standalone Redis). */
-    redisSentinelPassword: string;
-}
+/**
+ * The backbone outputs the service reads (README "Stack outputs"), with the backbone's own types
+ * (backbone-outputs.ts is msa-infra's components/outputs.ts, copied as it is). Passwords are secret outputs.
+ */
+export type BackboneOutputs = Pick<AllOutputs, (typeof BACKBONE_OUTPUTS)[number]>;
 
 /** The output names read, in the order the program reads them. */
 export const BACKBONE_OUTPUTS = [
@@ -38,7 +20,7 @@ export const BACKBONE_OUTPUTS = [
     "redisUserPasswords",
     "kafkaUserPasswords",
     "redisSentinelPassword",
-] as const satisfies readonly (keyof BackboneOutputs)[];
+] as const satisfies readonly (keyof AllOutputs)[];
 
 /** Where the backbone's CA is mounted in the service's pods (TLS stacks). */
 export const CA_DIR = "/etc/backbone-ca";
