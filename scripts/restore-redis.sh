@@ -12,7 +12,11 @@
 #   1. checks the snapshot before touching anything: its sha256 file and redis-check-rdb;
 #   2. builds the new AOF directory next to the current one (appendonlydir.restoring);
 #   3. renames the current AOF directory to appendonlydir.before-restore-<stamp> (kept: the way back), then
-#      the new one into place. An interrupted run is completed by running it again (step 3 resumes).
+#      the new one into place. An interrupted run is completed by running it again (step 3 resumes);
+#   4. with Sentinel (redis.replicas 3 or more), rewrites this pod's record (sentinel/sentinel.conf on the
+#      claim: the primary its Sentinel last knew, with its config-epoch) to name this pod at a config-epoch
+#      above any other pod's (the time in seconds), so that at the next start this pod is the primary and
+#      the others copy the restored data (README "Redis high availability").
 # Redis must be stopped (scaled to 0) while this runs: it only reads its files at start, so the service is
 # either the old data or the restored data, never half of each. Start it afterwards.
 set -eu
@@ -74,4 +78,28 @@ if [ -e "$current" ]; then
 fi
 rm -f "$staging/.complete"
 mv "$staging" "$current"
-say "restored $rdb into $current; start Redis now"
+say "restored $rdb into $current"
+
+# --- 4. The record (replicated Redis only) -------------------------------------------------------------------
+record="$data/sentinel/sentinel.conf"
+if [ -f "$record" ]; then
+    epoch="$(date -u +%s)"
+    awk -v epoch="$epoch" '
+        $1 == "sentinel" && $2 == "announce-ip" { self = $3 }
+        { lines[NR] = $0 }
+        END {
+            if (self == "") { print "no announce-ip line" > "/dev/stderr"; exit 1 }
+            for (i = 1; i <= NR; i++) {
+                split(lines[i], f, " ")
+                if (f[1] == "sentinel" && f[2] == "monitor") { name = f[3]; print "sentinel monitor " name " " self " " f[5] " " f[6]; continue }
+                if (f[1] == "sentinel" && (f[2] == "config-epoch" || f[2] == "current-epoch" || f[2] == "leader-epoch")) continue
+                print lines[i]
+            }
+            print "sentinel current-epoch " epoch
+            if (name == "") { print "no monitor line" > "/dev/stderr"; exit 1 }
+            print "sentinel config-epoch " name " " epoch
+        }' "$record" > "$record.restoring" || die "$record: cannot rewrite this pod's record"
+    mv "$record.restoring" "$record"
+    say "this pod's record names it the primary at config-epoch $epoch: it is the primary at the next start"
+fi
+say "start Redis now"

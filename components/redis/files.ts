@@ -10,6 +10,8 @@ export const REDIS_APP = "redis";
 export const REDIS_PORT = 6379;
 export const REDIS_PATHS = {
     data: "/data",
+    /** The AOF's directory on the volume (`dir` + `appenddirname`): a manifest, a base and increments. */
+    aofDir: "/data/appendonlydir",
     tmp: "/tmp",
     config: "/etc/redis",
     configFile: "/etc/redis/redis.conf",
@@ -34,7 +36,7 @@ export function redisServerConfig(opts: { memoryLimit: string; maxmemoryPercent:
         `dir ${REDIS_PATHS.data}`,
         "appendonly yes",
         "appendfsync everysec",
-        'appenddirname "appendonlydir"',
+        `appenddirname "${REDIS_PATHS.aofDir.slice(REDIS_PATHS.data.length + 1)}"`,
         // AOF is the persistence; no RDB snapshots on top of it.
         'save ""',
         `aclfile ${REDIS_PATHS.aclFile}`,

@@ -349,7 +349,10 @@ function replicationObjects(settings: RedisSettings, tls: boolean): DataObjectPl
     ];
 }
 
-/** The Sentinel of a replicated Redis's pod: same image, its own port, its config copied to a writable emptyDir. */
+/**
+ * The Sentinel of a replicated Redis's pod: same image, its own port, its working config on the data volume
+ * (the pod's record of the primary, read by start-redis.sh at the next start).
+ */
 function sentinelContainer(settings: RedisSettings, tls: boolean): ContainerPlan {
     return {
         name: "sentinel",
@@ -363,7 +366,9 @@ function sentinelContainer(settings: RedisSettings, tls: boolean): ContainerPlan
             mountObject("scripts", REDIS_SCRIPT_PATHS.dir, REDIS_OBJECTS.scripts),
             mountObject("sentinel-auth", SENTINEL_PATHS.authConfDir, REDIS_OBJECTS.sentinelAuth),
             mountObject("sentinel-password", SENTINEL_PATHS.authDir, REDIS_OBJECTS.sentinelCredentials),
-            scratch("sentinel-run", SENTINEL_PATHS.runDir, "16Mi"),
+            // Sentinel's working copy lives on the data volume: it is this pod's record of the primary, and
+            // must outlive the pod (sentinel.ts).
+            dataVolume(REDIS_PATHS.data),
             ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : []),
         ],
         probes: { liveness: { exec: { command: sentinelProbeCommand(tls) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 } },

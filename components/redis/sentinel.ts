@@ -2,10 +2,13 @@
 // role, and the Sentinel probe. Pure text builders.
 //
 // Every pod runs redis-server and a Sentinel. Which pod is the primary is not rendered: at every container
-// start the scripts ask the Sentinels (the other pods' first) for the current primary, and only when none
-// answers (a cold start of the whole set) is pod 0 the primary. Asking at every start, not once in an init
-// container, matters: a restarted container does not re-run init containers, and a primary that crashed
-// and came back would otherwise believe it still is one.
+// start the scripts decide it from records, and decide it again at the next start (a restarted container
+// does not re-run init containers, and a primary that crashed and came back would otherwise believe it
+// still is one). A record is what a pod's Sentinel knows of the primary: its address and the config-epoch
+// it was elected in. Sentinel rewrites its config file at every change, and that file lives on the pod's
+// data volume, so a record survives every restart, a cold start of all pods included; the start scripts
+// take the record with the highest config-epoch (README "Redis high availability": the rules, and what
+// happens when only some pods come back).
 
 import { podHost } from "../dnsNames";
 import { sha256 } from "../hash";
@@ -25,9 +28,13 @@ export const SENTINEL_FAILOVER_TIMEOUT_MS = 60_000;
 export const SENTINEL_PATHS = {
     /** The rendered sentinel.conf, without passwords (ConfigMap redis-scripts). */
     template: "/etc/redis/scripts/sentinel.conf",
-    /** Writable copy: Sentinel rewrites its config file with what it learns (epochs, replicas, peers). */
-    runDir: "/run/sentinel",
-    runFile: "/run/sentinel/sentinel.conf",
+    /**
+     * Sentinel's working copy, on the data volume (mounted in the Sentinel container too): Sentinel rewrites
+     * it with what it learns (epochs, the primary, replicas, peers), and it is this pod's record at the next
+     * start. start-sentinel.sh builds it anew from the template at every start, keeping only the state.
+     */
+    stateDir: `${REDIS_PATHS.data}/sentinel`,
+    stateFile: `${REDIS_PATHS.data}/sentinel/sentinel.conf`,
     /** Secret redis-sentinel-auth: what Sentinel authenticates with, included after the copy, and its ACL file. */
     authConfDir: "/etc/redis/sentinel-auth",
     authConf: "/etc/redis/sentinel-auth/sentinel-auth.conf",
@@ -36,6 +43,17 @@ export const SENTINEL_PATHS = {
     authDir: "/etc/redis/sentinel-password",
     authFile: "/etc/redis/sentinel-password/password",
 };
+
+/**
+ * How long a starting pod waits for every pod's record before it decides with the records it has (a
+ * majority at least, to become the primary). In a cold start the Sentinels answer within a second: they load
+ * no data.
+ */
+export const RECORD_WAIT_SECONDS = 10;
+/** How long a Sentinel on a new volume (no record) waits for another Sentinel's record before it takes pod 0. */
+export const FRESH_SENTINEL_WAIT_SECONDS = 5;
+/** An RDB base larger than this holds keys; a smaller one is read with redis-check-rdb to count them. */
+export const SMALL_RDB_BYTES = 65536;
 
 export const REDIS_SCRIPT_PATHS = {
     dir: "/etc/redis/scripts",
@@ -58,14 +76,14 @@ export function sentinelHosts(app: string, namespace: string, replicas: number):
 
 /**
  * sentinel.conf as rendered (no passwords: those are in sentinelAuthConfig): the monitor line names pod 0,
- * and start-sentinel.sh replaces its address with the primary the other Sentinels report. Host names, not
- * IPs: a pod's IP changes when it is recreated.
+ * and start-sentinel.sh replaces its address with the primary of this pod's record (or of the other
+ * Sentinels'). Host names, not IPs: a pod's IP changes when it is recreated.
  */
 export function sentinelConfig(opts: { app: string; namespace: string; replicas: number; tls: boolean }): string {
     const m = SENTINEL_MASTER_NAME;
     const lines = [
         "bind * -::*",
-        `dir ${SENTINEL_PATHS.runDir}`,
+        `dir ${SENTINEL_PATHS.stateDir}`,
         // Before the monitor line: it names a host, which is refused unless host names are resolved.
         "sentinel resolve-hostnames yes",
         "sentinel announce-hostnames yes",
@@ -159,88 +177,310 @@ function cliPrefix(tls: boolean): string {
 }
 
 /**
- * common.sh, sourced by both start scripts: this pod's address (from its host name, which is the pod name)
- * and `find_master`, which prints the primary's host:port as the first Sentinel that answers reports it,
- * asking the other pods' Sentinels before this pod's own (which may have just started knowing nothing).
+ * common.sh, sourced by both start scripts: this pod's address and ordinal (from its host name, which is
+ * the pod name), every pod's Redis and Sentinel, and the records:
+ * - `sentinel_record host:port` prints a Sentinel's record, `<config-epoch> <host>:<port>` of the primary it
+ *   names (SENTINEL master, with the clients' Sentinel password);
+ * - `file_record` prints the record this pod's Sentinel last wrote (its config file on the data volume);
+ * - `gather_records` asks every pod's Sentinel (this pod's file when its own does not answer) and sets
+ *   `answered`, `best_epoch`, `best_master` (the highest config-epoch; on a tie, the lowest ordinal's) and
+ *   `records` (for the log line).
  */
 export function redisCommonScript(opts: { app: string; namespace: string; replicas: number; tls: boolean }): string {
     const pods = Array.from({ length: opts.replicas }, (_, i) => i);
     const redisAddr = (i: number) => `${podHost(opts.app, opts.namespace, i)}:${REDIS_PORT}`;
     const sentinelAddr = (i: number) => `${podHost(opts.app, opts.namespace, i)}:${SENTINEL_PORT}`;
-    return [
-        `# Rendered for StatefulSet ${opts.app} in namespace ${opts.namespace} with ${opts.replicas} pods.`,
-        `pod="$(hostname)"`,
-        'case "$pod" in',
-        // The other pods' Sentinels first, this pod's own last.
-        ...pods.map((i) => `    ${opts.app}-${i}) self=${redisAddr(i)}; ask="${[...pods.filter((j) => j !== i), i].map(sentinelAddr).join(" ")}" ;;`),
-        `    *) echo "$0: pod $pod is not one of the ${opts.replicas} pods this configuration was rendered for" >&2; exit 1 ;;`,
-        "esac",
-        `initial_master=${redisAddr(0)}`,
-        "",
-        "find_master() {",
-        "    for s in $ask; do",
-        // The password only in this command's environment, never on a command line.
-        `        reply="$(REDISCLI_AUTH="$(cat ${SENTINEL_PATHS.authFile})" timeout 3 ${cliPrefix(opts.tls)} -h "\${s%:*}" -p "\${s##*:}" --raw SENTINEL get-master-addr-by-name ${SENTINEL_MASTER_NAME} 2>/dev/null)" || continue`,
-        '        host="$(printf "%s\\n" "$reply" | sed -n 1p)"',
-        '        port="$(printf "%s\\n" "$reply" | sed -n 2p)"',
-        '        case "$port" in "" | *[!0-9]*) continue ;; esac',
-        '        echo "$host:$port"',
-        "        return 0",
-        "    done",
-        "    return 1",
-        "}",
-        "",
-    ].join("\n");
+    const m = SENTINEL_MASTER_NAME;
+    return `# Rendered for StatefulSet ${opts.app} in namespace ${opts.namespace} with ${opts.replicas} pods.
+pod="$(hostname)"
+case "$pod" in
+${pods.map((i) => `    ${opts.app}-${i}) self=${redisAddr(i)}; ordinal=${i} ;;`).join("\n")}
+    *) echo "$0: pod $pod is not one of the ${opts.replicas} pods this configuration was rendered for" >&2; exit 1 ;;
+esac
+# Every pod's Redis and Sentinel, in ordinal order.
+redis_hosts="${pods.map(redisAddr).join(" ")}"
+sentinel_hosts="${pods.map(sentinelAddr).join(" ")}"
+pods=${opts.replicas}
+quorum=${sentinelQuorum(opts.replicas)}
+initial_master=${redisAddr(0)}
+sentinel_state=${SENTINEL_PATHS.stateFile}
+
+# redis-cli to host:port (the first argument), bounded to 3 s; the password comes from REDISCLI_AUTH. Error
+# replies are printed like answers: callers check what they read.
+cli() {
+    to_="$1"
+    shift
+    timeout 3 ${cliPrefix(opts.tls)} -h "\${to_%:*}" -p "\${to_##*:}" --raw "$@" 2>/dev/null
+}
+
+# The pod name of a Redis address.
+pod_name() {
+    i_=0
+    for r_ in $redis_hosts; do
+        if [ "$r_" = "$1" ]; then echo "${opts.app}-$i_"; return; fi
+        i_=$((i_ + 1))
+    done
+    echo "$1"
+}
+
+# A Sentinel's record: "<config-epoch> <host>:<port>" of the primary it names; none while that Sentinel is
+# failing over (between the promotion and the switch it reports the new epoch with the old address). The
+# password only in this command's environment, never on a command line.
+sentinel_record() {
+    reply_="$(REDISCLI_AUTH="$(cat ${SENTINEL_PATHS.authFile})" cli "$1" SENTINEL master ${m})" || return 1
+    printf '%s\\n' "$reply_" | awk 'NR % 2 { k = $0; next } { v[k] = $0 } END { if (v["config-epoch"] !~ /^[0-9]+$/ || v["port"] !~ /^[0-9]+$/ || v["ip"] == "" || v["flags"] ~ /failover_in_progress/) exit 1; print v["config-epoch"], v["ip"] ":" v["port"] }'
+}
+
+# The record this pod's Sentinel last wrote.
+file_record() {
+    [ -s "$sentinel_state" ] || return 1
+    awk '$1 == "sentinel" && $2 == "monitor" && $3 == "${m}" { a = $4 ":" $5 } $1 == "sentinel" && $2 == "config-epoch" && $3 == "${m}" { e = $4 } END { if (a == "") exit 1; print (e == "" ? 0 : e), a }' "$sentinel_state"
+}
+
+gather_records() {
+    answered=0
+    best_epoch=-1
+    best_master=""
+    records=""
+    i_=0
+    for s_ in $sentinel_hosts; do
+        r_="$(sentinel_record "$s_")" || { [ "$i_" = "$ordinal" ] && r_="$(file_record)"; } || r_=""
+        if [ -n "$r_" ]; then
+            answered=$((answered + 1))
+            records="$records ${opts.app}-$i_: $(pod_name "\${r_#* }") at config-epoch \${r_%% *};"
+            if [ "\${r_%% *}" -gt "$best_epoch" ]; then
+                best_epoch="\${r_%% *}"
+                best_master="\${r_#* }"
+            fi
+        else
+            records="$records ${opts.app}-$i_: no answer;"
+        fi
+        i_=$((i_ + 1))
+    done
+}
+`;
 }
 
 /**
- * start-redis.sh, the Redis container's command: redis-server on the mounted redis.conf (the standalone
- * file), then the replication settings and the replication user's credentials (included), the announced
- * host name and, unless this pod is the primary, `replicaof`. Sentinel changes the role at run time; its
- * CONFIG REWRITE fails on the read-only file, which it tolerates, and the next start asks again.
+ * start-redis.sh, the Redis container's command. It decides this pod's role from the records
+ * (gather_records: up to RECORD_WAIT_SECONDS for every pod's, then the ones it has) and from its own volume,
+ * logs the decision and why in one line, and runs redis-server on the mounted redis.conf (the standalone
+ * file) with the replication settings and the replication user's credentials included, the announced host
+ * name and, on a replica, `replicaof`:
+ * - The record with the highest config-epoch names the primary P: the primary the Sentinels last elected,
+ *   whose data is the newest (a failover needs a majority of Sentinels, so the records of a majority of pods
+ *   include the newest one).
+ * - P itself starts as the primary when its volume holds data and a majority of pods answered; alone it
+ *   waits (a pod alone may be the one that missed a failover).
+ * - P without data (a new volume, or an AOF without a key) never becomes the primary over a pod that holds
+ *   data: it does not start redis-server while another pod's holds keys, so the Sentinels fail over to one
+ *   of those, and it then starts as that primary's replica. Only when every other pod answers that it holds
+ *   no key either (a new set) does P start as the primary.
+ * - Every other pod starts as P's replica. One that may hold less than its peers (no data, a record older
+ *   than the newest, or fewer than a majority of records) starts with replica-priority 0, so Sentinel never
+ *   promotes it over a replica that holds the newest data, and gets the default back once it has synced
+ *   with its primary; until then redis-server runs as this script's child and the script passes the
+ *   kubelet's SIGTERM on.
+ * Sentinel changes the role at run time; its CONFIG REWRITE fails on the read-only file, which it tolerates,
+ * and the next start decides again.
  */
 export function redisStartScript(): string {
     const p = REDIS_SCRIPT_PATHS;
-    const server = `redis-server ${REDIS_PATHS.configFile} --include ${p.replicationConf} --include ${REDIS_REPLICATION_PATHS.file}`;
-    return [
-        "set -eu",
-        `. ${p.common}`,
-        'if master="$(find_master)"; then source="the Sentinels"; else master="$initial_master"; source="no Sentinel answered: pod 0 is the primary"; fi',
-        'if [ "$master" = "$self" ]; then',
-        '    echo "start-redis: $self starts as the primary ($source)"',
-        `    exec ${server} --replica-announce-ip "\${self%:*}"`,
-        "fi",
-        'echo "start-redis: $self starts as a replica of $master ($source)"',
-        `exec ${server} --replica-announce-ip "\${self%:*}" --replicaof "\${master%:*}" "\${master##*:}"`,
-        "",
-    ].join("\n");
+    const aof = REDIS_PATHS.aofDir;
+    return `set -eu
+. ${p.common}
+
+# redis-server as this container runs it, with this start's role as arguments.
+serve() {
+    exec redis-server ${REDIS_PATHS.configFile} --include ${p.replicationConf} --include ${REDIS_REPLICATION_PATHS.file} --replica-announce-ip "\${self%:*}" "$@"
+}
+
+# What this pod's volume holds: fresh (no AOF: a new volume), empty (an AOF without a key) or data. The
+# files are the ones the AOF manifest lists as base and increments; a non-empty increment or a large base
+# holds data, a small RDB base is read with redis-check-rdb.
+volume_data() {
+    manifest_="$(ls ${aof}/*.manifest 2>/dev/null | head -n 1)"
+    if [ -z "$manifest_" ]; then echo fresh; return; fi
+    for f_ in $(awk '$1 == "file" && $5 == "type" && ($6 == "b" || $6 == "i") { print $2 }' "$manifest_"); do
+        f_="${aof}/$f_"
+        [ -s "$f_" ] || continue
+        case "$f_" in
+            *.rdb)
+                if [ $(($(wc -c < "$f_"))) -gt ${SMALL_RDB_BYTES} ]; then echo data; return; fi
+                n_="$(redis-check-rdb "$f_" 2>/dev/null | sed -n 's/^\\[info\\] \\([0-9]*\\) keys read$/\\1/p')"
+                if [ "$n_" != 0 ]; then echo data; return; fi
+                ;;
+            *) echo data; return ;;
+        esac
+    done
+    echo empty
+}
+
+# Another pod's key count ("loading" while it loads its AOF); fails when its Redis does not answer.
+keys_of() {
+    k_="$(cli "$1" DBSIZE)" || return 1
+    case "$k_" in
+        LOADING*) echo loading ;;
+        "" | *[!0-9]*) return 1 ;;
+        *) echo "$k_" ;;
+    esac
+}
+
+# A replica with replica-priority 0 until its first sync: redis-server as this shell's child, the default
+# priority back once the link to its primary is up, then the shell waits for it (passing SIGTERM on).
+serve_until_synced() {
+    (serve "$@" --replica-priority 0) &
+    child=$!
+    trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT
+    while kill -0 "$child" 2>/dev/null; do
+        info_="$(cli "$self" INFO replication)" || info_=""
+        case "$info_" in
+            *master_link_status:up*)
+                if [ "$(cli "$self" CONFIG SET replica-priority 100)" = OK ]; then
+                    echo "start-redis: $self has synced with its primary: replica-priority 100, a failover candidate again"
+                    break
+                fi
+                ;;
+        esac
+        sleep 1
+    done
+    while :; do
+        status=0
+        wait "$child" || status=$?
+        kill -0 "$child" 2>/dev/null || exit "$status"
+    done
+}
+
+data="$(volume_data)"
+# This pod's own record as its Sentinel left it, read before that Sentinel learns anything new.
+own="$(file_record)" || own=""
+started="$(date +%s)"
+said=""
+# A waiting line once, not at every round.
+note() {
+    if [ "$1" != "$said" ]; then echo "start-redis: $1"; fi
+    said="$1"
+}
+
+while :; do
+    gather_records
+    if [ "$answered" -lt "$pods" ] && [ $(($(date +%s) - started)) -lt ${RECORD_WAIT_SECONDS} ]; then
+        sleep 1
+        continue
+    fi
+    if [ -z "$best_master" ]; then
+        best_master="$initial_master"
+        best_epoch=0
+    fi
+    why="records of $answered of $pods pods:$records the highest config-epoch, $best_epoch, names $(pod_name "$best_master")"
+    if [ "$best_master" = "$self" ]; then
+        if [ "$data" = data ]; then
+            if [ "$answered" -ge "$quorum" ]; then
+                echo "start-redis: $self starts as the primary ($why; this pod holds data)"
+                serve
+            fi
+            note "$self waits: $why, but a primary needs the records of $quorum pods"
+        else
+            with_data=""
+            unknown=""
+            for r in $redis_hosts; do
+                [ "$r" != "$self" ] || continue
+                if k="$(keys_of "$r")"; then
+                    [ "$k" = 0 ] || with_data="$with_data $(pod_name "$r")"
+                else
+                    unknown="$unknown $(pod_name "$r")"
+                fi
+            done
+            if [ -n "$with_data" ]; then
+                note "$self does not start: $why, but this pod holds no data ($data) and$with_data do; the Sentinels fail over to one of them"
+            elif [ -z "$unknown" ]; then
+                echo "start-redis: $self starts as the primary ($why; no pod holds data: a new set)"
+                serve
+            else
+                note "$self waits: $why; this pod holds no data ($data) and$unknown did not answer whether they do"
+            fi
+        fi
+        sleep 2
+        continue
+    fi
+    lower=""
+    if [ "$data" != data ]; then
+        lower="this pod holds no data ($data)"
+    elif [ -n "$own" ] && [ "\${own%% *}" -lt "$best_epoch" ]; then
+        lower="this pod's record is from config-epoch \${own%% *}"
+    elif [ "$answered" -lt "$quorum" ]; then
+        lower="fewer than $quorum pods answered"
+    fi
+    if [ -z "$lower" ]; then
+        echo "start-redis: $self starts as a replica of $best_master ($why)"
+        serve --replicaof "\${best_master%:*}" "\${best_master##*:}"
+    fi
+    echo "start-redis: $self starts as a replica of $best_master ($why), with replica-priority 0 until its first sync: $lower"
+    serve_until_synced --replicaof "\${best_master%:*}" "\${best_master##*:}"
+done
+`;
 }
 
 /**
- * start-sentinel.sh, the Sentinel container's command. A container restart keeps the writable copy (the
- * emptyDir outlives the container) and with it what this Sentinel learnt; a new pod starts from the
- * rendered file with the primary the other Sentinels report.
+ * start-sentinel.sh, the Sentinel container's command. It builds Sentinel's working copy anew from the
+ * rendered file at every start (so a changed sentinel.conf takes effect), monitoring the primary of this
+ * pod's record with its config-epoch and keeping the Sentinel's own state (its id, the epochs it voted in).
+ * On a new volume it takes the other Sentinels' record with the highest config-epoch, waiting up to
+ * FRESH_SENTINEL_WAIT_SECONDS for one; without any, pod 0 (a new set). Every other pod is listed as a known
+ * replica, so whichever Sentinel leads a failover knows the candidates.
  */
 export function sentinelStartScript(opts: { replicas: number }): string {
     const p = SENTINEL_PATHS;
-    return [
-        "set -eu",
-        `. ${REDIS_SCRIPT_PATHS.common}`,
-        `conf=${p.runFile}`,
-        // Sentinel writes what it learns (passwords included) into this file: the pod's user only.
-        "umask 077",
-        'if [ -s "$conf" ]; then',
-        '    echo "start-sentinel: keeping the state of this pod\'s previous Sentinel"',
-        "else",
-        '    if master="$(find_master)"; then source="the other Sentinels"; else master="$initial_master"; source="no Sentinel answered: pod 0"; fi',
-        `    sed "s|^sentinel monitor ${SENTINEL_MASTER_NAME} .*|sentinel monitor ${SENTINEL_MASTER_NAME} \${master%:*} \${master##*:} ${sentinelQuorum(opts.replicas)}|" ${p.template} > "$conf.tmp"`,
-        '    echo "sentinel announce-ip ${self%:*}" >> "$conf.tmp"',
-        '    mv "$conf.tmp" "$conf"',
-        '    echo "start-sentinel: monitoring $master ($source)"',
-        "fi",
-        `exec redis-server ${p.runFile} --sentinel --include ${p.authConf} --aclfile ${p.aclFile}`,
-        "",
-    ].join("\n");
+    const m = SENTINEL_MASTER_NAME;
+    return `set -eu
+. ${REDIS_SCRIPT_PATHS.common}
+# Sentinel writes what it learns (passwords included) into this file: the pod's user only.
+umask 077
+mkdir -p ${p.stateDir}
+if own="$(file_record)"; then
+    epoch="\${own%% *}"
+    master="\${own#* }"
+    source="the record this pod's Sentinel left"
+    # Its id and the epochs it voted in: a Sentinel must not vote twice in one epoch.
+    state="$(grep -E '^sentinel (myid|current-epoch|leader-epoch ${m}) ' "$sentinel_state" || true)"
+else
+    epoch=-1
+    master=""
+    state=""
+    tries=0
+    while [ -z "$master" ] && [ "$tries" -lt ${FRESH_SENTINEL_WAIT_SECONDS} ]; do
+        i=0
+        for s in $sentinel_hosts; do
+            if [ "$i" != "$ordinal" ] && r="$(sentinel_record "$s")" && [ "\${r%% *}" -gt "$epoch" ]; then
+                epoch="\${r%% *}"
+                master="\${r#* }"
+            fi
+            i=$((i + 1))
+        done
+        [ -n "$master" ] || sleep 1
+        tries=$((tries + 1))
+    done
+    if [ -n "$master" ]; then
+        source="a new volume: the other Sentinels' record"
+    else
+        epoch=0
+        master="$initial_master"
+        source="a new volume and no other Sentinel answered: pod 0"
+    fi
+fi
+{
+    sed "s|^sentinel monitor ${m} .*|sentinel monitor ${m} \${master%:*} \${master##*:} ${sentinelQuorum(opts.replicas)}|" ${p.template}
+    echo "sentinel announce-ip \${self%:*}"
+    echo "sentinel config-epoch ${m} $epoch"
+    if [ -n "$state" ]; then printf '%s\\n' "$state"; fi
+    for r in $redis_hosts; do
+        if [ "$r" != "$master" ]; then echo "sentinel known-replica ${m} \${r%:*} \${r##*:}"; fi
+    done
+} > "$sentinel_state.tmp"
+mv "$sentinel_state.tmp" "$sentinel_state"
+echo "start-sentinel: monitoring $master at config-epoch $epoch ($source)"
+exec redis-server "$sentinel_state" --sentinel --include ${p.authConf} --aclfile ${p.aclFile}
+`;
 }
 
 /** The Sentinel's liveness probe: PONG with the Sentinel password from REDISCLI_AUTH. */

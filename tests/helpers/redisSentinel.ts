@@ -1,16 +1,21 @@
 // A replicated Redis as the rendered stack gives it (StatefulSet redis with a Sentinel in every pod), laid
 // out on this machine: each pod gets a directory standing in for its filesystem, with every ConfigMap and
-// Secret it mounts written where the pod would see it, and its processes started with the containers' own
-// command lines. Only paths, ports and the pods' host names are substituted, and each substitution is listed.
+// Secret it mounts written where the pod would see it (owned by root, with the rendered modes, group
+// fsGroup), its data volume and emptyDirs writable by the pod's user, and its processes started with the
+// containers' own command lines as the pod's user (setpriv) with only the image's commands on PATH:
+// busybox's applets (the image is redis:7.2-alpine) and the Redis binaries. Only paths, ports and the pods'
+// host names are substituted, and each substitution is listed.
 
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { execFileSync } from "child_process";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { find } from "../../scripts/lib/manifests";
 import { Any } from "../../scripts/lib/manifests";
 import { commandLine, configMapData, container, envValue, output, secretData, type Container } from "../../scripts/lib/rendered";
 import { RedisConn, RespError, type Reply } from "./redis";
+import { freePort, makeTempDir, removeTempDir, startServer, waitFor, type ServerProcess } from "../../scripts/lib/servers";
 
 export interface SentinelConnectionOutput {
     host: string;
@@ -108,8 +113,46 @@ export interface LocalPod {
     sentinelArgv: string[];
     redisEnv: Record<string, string>;
     sentinelEnv: Record<string, string>;
-    /** The pod's emptyDir of the Sentinel's writable config. */
-    sentinelRunDir: string;
+    /** The pod's data volume (its claim), shared by both containers. */
+    dataDir: string;
+    /** The pod's emptyDirs: what Kubernetes gives a new pod empty. */
+    emptyDirs: string[];
+}
+
+/** Who the pod's containers run as: the pod's runAsUser, runAsGroup and fsGroup. */
+export interface PodUser {
+    uid: number;
+    gid: number;
+    fsGroup: number;
+}
+
+export function podUser(set: RenderedSentinelSet): PodUser {
+    const sc = podSpec(set.sts).securityContext ?? {};
+    assert.ok(typeof sc.runAsUser === "number" && sc.runAsUser !== 0, "the Redis pods run as a non-root user");
+    return { uid: sc.runAsUser, gid: sc.runAsGroup ?? sc.runAsUser, fsGroup: sc.fsGroup ?? sc.runAsGroup ?? sc.runAsUser };
+}
+
+/**
+ * A directory holding what the image's PATH offers the scripts: every busybox applet (sh, awk, sed,
+ * timeout, ...) and redis-server, redis-cli, redis-check-rdb. Nothing else, so a script that needs a GNU
+ * tool fails here as it would in the pod.
+ */
+export function imageBinDir(dir: string, bins: { busybox: string; redisServer: string; redisCli: string; redisCheckRdb: string }): string {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const applets = execFileSync(bins.busybox, ["--list"], { encoding: "utf8" }).split("\n").filter((a) => /^[\w.[-]+$/.test(a));
+    for (const a of applets) fs.symlinkSync(bins.busybox, path.join(dir, a));
+    fs.symlinkSync(bins.redisServer, path.join(dir, "redis-server"));
+    fs.symlinkSync(bins.redisCli, path.join(dir, "redis-cli"));
+    fs.symlinkSync(bins.redisCheckRdb, path.join(dir, "redis-check-rdb"));
+    return dir;
+}
+
+/**
+ * argv running `argv` as the pod's user, without capabilities or a way to gain privileges (as the pod does),
+ * through util-linux's setpriv (an absolute path: busybox has an applet of that name without these options).
+ */
+export function asPodUser(setpriv: string, user: PodUser, argv: string[]): string[] {
+    return [setpriv, `--reuid=${user.uid}`, `--regid=${user.gid}`, `--groups=${user.fsGroup}`, "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", ...argv];
 }
 
 /**
@@ -162,35 +205,60 @@ export function layOutPod(set: RenderedSentinelSet, opts: { ordinal: number; roo
         return out;
     };
     const ns = set.namespace;
+    const user = podUser(set);
     const written = new Set<string>();
+    const emptyDirs = new Set<string>();
+    let dataDir: string | undefined;
+    // The pod's filesystem: directories root's and traversable; the mounts as the kubelet makes them.
+    fs.mkdirSync(root, { recursive: true, mode: 0o755 });
+    for (let d = root; d !== path.dirname(d) && d.startsWith(path.dirname(root)); d = path.dirname(d)) fs.chmodSync(d, fs.statSync(d).mode | 0o111);
     for (const { m } of mounts) {
         const dir = root + m.mountPath;
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        for (const part of m.mountPath.split("/").filter(Boolean).reduce<string[]>((acc, p) => [...acc, `${acc[acc.length - 1] ?? root}/${p}`], [])) {
+            if (!fs.existsSync(part)) fs.mkdirSync(part, { mode: 0o755 });
+        }
         const volume = (podSpec(set.sts).volumes as Any[]).find((v) => v.name === m.name);
-        if (!volume || written.has(m.mountPath)) continue; // a claim template (the data volume), or written already
+        if (!volume) {
+            // The claim template: the data volume, group fsGroup, setgid, group-writable (fsGroup's doing).
+            dataDir = dir;
+            fs.chownSync(dir, 0, user.fsGroup);
+            fs.chmodSync(dir, 0o2775);
+            continue;
+        }
+        if (volume.emptyDir) {
+            emptyDirs.add(dir);
+            fs.chmodSync(dir, 0o777);
+            continue;
+        }
+        if (written.has(m.mountPath)) continue;
         written.add(m.mountPath);
         let data: Record<string, string> | undefined;
         let what = "";
+        let mode = 0o644;
         if (volume.configMap) {
             data = configMapData(find(set.objects, "ConfigMap", ns, volume.configMap.name));
             what = `ConfigMap ${volume.configMap.name}`;
+            mode = volume.configMap.defaultMode ?? 0o644;
         } else if (volume.secret) {
             data = secretData(find(set.objects, "Secret", ns, volume.secret.secretName));
             what = `Secret ${volume.secret.secretName}`;
+            mode = volume.secret.defaultMode ?? 0o644;
         }
         for (const [key, text] of Object.entries(data ?? {})) {
             const file = path.join(dir, key);
-            fs.writeFileSync(file, /\.(conf|sh|acl)$/.test(key) ? rewrite(text, `${what} key ${key}`, m.mountPath + "/" + key) : text, { mode: 0o600 });
+            fs.writeFileSync(file, /\.(conf|sh|acl)$/.test(key) ? rewrite(text, `${what} key ${key}`, m.mountPath + "/" + key) : text);
+            // Read-only to the pod's user: CONFIG REWRITE (which Sentinel sends after a failover) fails, as on the mount.
+            fs.chownSync(file, 0, user.fsGroup);
+            fs.chmodSync(file, mode);
         }
     }
+    assert.ok(dataDir, "the pods mount their claim");
     const argv = (c: Container) =>
         commandLine(c).map((a) => {
             const p = mountPaths.find((mp) => a === mp || a.startsWith(mp + "/"));
             return p ? root + a : a;
         });
     const redisEnvFrom = (c: Container) => ({ REDISCLI_AUTH: envValue(set.objects, set.sts, c, "REDISCLI_AUTH").value });
-    const sentinelRun = (set.sentinel.volumeMounts ?? []).find((m) => (podSpec(set.sts).volumes as Any[]).find((v) => v.name === m.name)?.emptyDir && /sentinel/.test(m.mountPath));
-    assert.ok(sentinelRun, "the sentinel container mounts an emptyDir for its writable config");
     return {
         pod: {
             ordinal,
@@ -201,7 +269,8 @@ export function layOutPod(set: RenderedSentinelSet, opts: { ordinal: number; roo
             sentinelArgv: argv(set.sentinel),
             redisEnv: redisEnvFrom(set.redis),
             sentinelEnv: redisEnvFrom(set.sentinel),
-            sentinelRunDir: root + sentinelRun.mountPath,
+            dataDir,
+            emptyDirs: [...emptyDirs],
         },
         substitutions: subs,
     };
@@ -225,4 +294,228 @@ export async function openAuthed(set: RenderedSentinelSet, port: number, ordinal
         }
     }
     return c;
+}
+
+/**
+ * Three (or N) pods of the rendered set on this machine, started and killed like pods: each pod's two
+ * containers are processes in a process group of their own (redis-<i>, sentinel-<i>); a kill -9 of a
+ * container kills its whole group, as the runtime does. Volumes are directories under the lab's temp dir.
+ */
+export class SentinelLab {
+    readonly pods: LocalPod[] = [];
+    readonly procs = new Map<string, ServerProcess>();
+    readonly user: PodUser;
+    private readonly conns: RedisConn[] = [];
+    private readonly bin: string;
+    private readonly setpriv: string;
+    /** How many times each container has been started (its log file per start). */
+    private readonly starts = new Map<string, number>();
+
+    private constructor(
+        readonly set: RenderedSentinelSet,
+        readonly tmp: string,
+        bins: { busybox: string; redisServer: string; redisCli: string; redisCheckRdb: string; setpriv: string },
+        readonly substitutions: Substitution[],
+    ) {
+        this.user = podUser(set);
+        this.setpriv = bins.setpriv;
+        this.bin = imageBinDir(path.join(tmp, "image-bin"), bins);
+    }
+
+    /** Lays out every pod under a new temp dir (nothing started). */
+    static async create(set: RenderedSentinelSet, label: string, bins: Record<string, string>): Promise<SentinelLab> {
+        const tmp = makeTempDir(label);
+        fs.chmodSync(tmp, 0o711); // the pods' user walks through it to their files
+        const ports: { redis: number; sentinel: number }[] = [];
+        for (let i = 0; i < set.replicas; i++) ports.push({ redis: await freePort(), sentinel: await freePort() });
+        const subs: Substitution[] = [];
+        const lab = new SentinelLab(
+            set,
+            tmp,
+            { busybox: bins["busybox"], redisServer: bins["redis-server"], redisCli: bins["redis-cli"], redisCheckRdb: bins["redis-check-rdb"], setpriv: bins["setpriv"] },
+            subs,
+        );
+        for (let i = 0; i < set.replicas; i++) {
+            const { pod, substitutions } = layOutPod(set, { ordinal: i, root: path.join(tmp, `pod-${i}`), ports });
+            lab.pods.push(pod);
+            subs.push(...substitutions.map((s) => ({ ...s, where: `pod ${i} ${s.where}` })));
+        }
+        return lab;
+    }
+
+    /** The binaries a lab needs, for requireBinaries. */
+    static readonly binaries = ["redis-server", "redis-cli", "redis-check-rdb", "busybox", "setpriv"];
+
+    /** The substitutions, once per kind, for the test output. */
+    describeSubstitutions(): string[] {
+        const seen = new Set<string>();
+        const out = [
+            `substitutions (pod i's files are under ${this.tmp}/pod-i; ports: ${this.pods.map((p) => `pod ${p.ordinal} redis ${p.redisPort} sentinel ${p.sentinelPort}`).join(", ")}):`,
+        ];
+        for (const s of this.substitutions) {
+            const kind = s.from.startsWith("/") ? `${s.from} → <pod>${s.from}` : `${s.from} → ${s.to}`;
+            if (seen.has(kind)) continue;
+            seen.add(kind);
+            out.push(`  ${kind}   (${s.where.replace(/ \/.*\//, " ")})`);
+        }
+        out.push(
+            "no per-pod host name resolves on this machine, so every pod host is 127.0.0.1 and the pods differ by port",
+            `the containers run as uid ${this.user.uid}, gid ${this.user.gid}, group ${this.user.fsGroup}, with busybox's applets and the Redis binaries as their only commands`,
+        );
+        return out;
+    }
+
+    /** An environment as the container has it: the image's commands only, and the container's env values. */
+    envOf(extra: Record<string, string>): NodeJS.ProcessEnv {
+        return { PATH: this.bin, HOME: "/nonexistent", ...extra };
+    }
+
+    addr(i: number): string {
+        return `127.0.0.1:${this.pods[i].redisPort}`;
+    }
+
+    /** The pod ordinal of a 127.0.0.1:port Redis address, or -1. */
+    ordinalOf(address: string | undefined): number {
+        return this.pods.findIndex((p) => address === `127.0.0.1:${p.redisPort}`);
+    }
+
+    /** Starts one container of pod i (its command line as the pod's user); its log is a file per start. */
+    startContainer(i: number, which: "redis" | "sentinel"): ServerProcess {
+        const p = this.pods[i];
+        const name = `${which}-${i}`;
+        const n = (this.starts.get(name) ?? 0) + 1;
+        this.starts.set(name, n);
+        const argv = which === "redis" ? p.redisArgv : p.sentinelArgv;
+        const env = this.envOf(which === "redis" ? p.redisEnv : p.sentinelEnv);
+        const [cmd, ...args] = asPodUser(this.setpriv, this.user, argv);
+        const proc = startServer(name, cmd, args, { logFile: path.join(p.root, `${which}.${n}.log`), env, cwd: "/" });
+        this.procs.set(name, proc);
+        return proc;
+    }
+
+    /** Starts both containers of pod i. */
+    startPod(i: number): void {
+        this.startContainer(i, "redis");
+        this.startContainer(i, "sentinel");
+    }
+
+    /** The output of the current start of a container. */
+    log(name: string): string {
+        return this.procs.get(name)?.log() ?? "";
+    }
+
+    /** kill -9 of both containers of pod i (a lost node): every process of each container. */
+    async kill9(i: number): Promise<void> {
+        for (const name of [`redis-${i}`, `sentinel-${i}`]) {
+            const proc = this.procs.get(name);
+            if (!proc || !proc.running) continue;
+            try {
+                process.kill(-(proc.child.pid as number), "SIGKILL");
+            } catch {
+                // gone already
+            }
+            await proc.exited;
+        }
+    }
+
+    /** What a new pod on the same claim gets: its emptyDirs empty again. */
+    wipeEmptyDirs(i: number): void {
+        for (const d of this.pods[i].emptyDirs) {
+            for (const e of fs.readdirSync(d)) fs.rmSync(path.join(d, e), { recursive: true, force: true });
+        }
+    }
+
+    /** A new, empty volume for pod i (its claim deleted and provisioned anew). */
+    wipeVolume(i: number): void {
+        const d = this.pods[i].dataDir;
+        for (const e of fs.readdirSync(d)) fs.rmSync(path.join(d, e), { recursive: true, force: true });
+    }
+
+    /** The files on pod i's data volume (relative paths), for the test output. */
+    volumeFiles(i: number): string[] {
+        const out: string[] = [];
+        const walk = (dir: string, rel: string) => {
+            for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+                if (e.isDirectory()) walk(path.join(dir, e.name), `${rel}${e.name}/`);
+                else out.push(`${rel}${e.name}`);
+            }
+        };
+        walk(this.pods[i].dataDir, "");
+        return out.sort();
+    }
+
+    /** Closes `c` with the lab. */
+    track(c: RedisConn): RedisConn {
+        this.conns.push(c);
+        return c;
+    }
+
+    async open(port: number, i: number, auth?: { user?: string; password: string }): Promise<RedisConn> {
+        const c = await openAuthed(this.set, port, i, auth);
+        this.conns.push(c);
+        return c;
+    }
+
+    /** An admin connection to pod i's Redis (closed with the lab). */
+    admin(i: number): Promise<RedisConn> {
+        return this.open(this.pods[i].redisPort, i, { password: this.set.passwords.admin });
+    }
+
+    /** A client connection to pod i's Sentinel (closed with the lab). */
+    sentinelConn(i: number): Promise<RedisConn> {
+        return this.open(this.pods[i].sentinelPort, i, { password: this.set.passwords.sentinel });
+    }
+
+    /** The primary's address as pod i's Sentinel reports it. */
+    async askSentinel(i: number): Promise<string | undefined> {
+        const c = await openAuthed(this.set, this.pods[i].sentinelPort, i, { password: this.set.passwords.sentinel });
+        try {
+            const r = await c.command("SENTINEL", "get-master-addr-by-name", this.set.masterName);
+            return Array.isArray(r) ? `${r[0]}:${r[1]}` : undefined;
+        } finally {
+            c.close();
+        }
+    }
+
+    /** Pod i's redis-server answers PING as the admin: its readiness. */
+    async waitReady(i: number, timeoutMs = 20_000): Promise<void> {
+        await waitFor(
+            `redis-${i} to answer PING`,
+            async () => {
+                const c = await openAuthed(this.set, this.pods[i].redisPort, i, { password: this.set.passwords.admin });
+                try {
+                    return (await c.command("PING")) === "PONG";
+                } finally {
+                    c.close();
+                }
+            },
+            { server: this.procs.get(`redis-${i}`), timeoutMs },
+        );
+    }
+
+    /**
+     * What a client does: ask the Sentinels in order, connect to the primary the first one that answers
+     * names, and keep it only if it says it is a master. Undefined when none does (yet).
+     */
+    async primaryViaSentinels(): Promise<{ ordinal: number; conn: RedisConn } | undefined> {
+        for (let s = 0; s < this.pods.length; s++) {
+            try {
+                const j = this.ordinalOf(await this.askSentinel(s));
+                if (j < 0) continue;
+                const c = await openAuthed(this.set, this.pods[j].redisPort, j, { password: this.set.passwords.admin });
+                const role = await c.command("ROLE");
+                if (Array.isArray(role) && role[0] === "master") return { ordinal: j, conn: c };
+                c.close();
+            } catch {
+                // that Sentinel or that Redis does not answer: the next Sentinel
+            }
+        }
+        return undefined;
+    }
+
+    async close(): Promise<void> {
+        for (const c of this.conns) c.close();
+        for (const s of this.procs.values()) await s.stop(5000);
+        removeTempDir(this.tmp);
+    }
 }

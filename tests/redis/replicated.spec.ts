@@ -179,20 +179,38 @@ describe("Redis plan, replicated", () => {
         assert.strictEqual(new Set(hashes).size, 3, "three users, three passwords");
     });
 
-    it("start scripts: each pod knows its own address, asks the other pods' Sentinels first, falls back to pod 0", () => {
+    it("start scripts: each pod knows its ordinal and every pod's Redis and Sentinel; the records are on the data volume, which both containers mount", () => {
         const common = entry(plan3, REDIS_OBJECTS.scripts, "common.sh", v);
         const h = (i: number) => `redis-${i}.redis-headless.cache.svc.cluster.local`;
-        assert.ok(common.includes(`redis-1) self=${h(1)}:6379; ask="${h(0)}:26379 ${h(2)}:26379 ${h(1)}:26379" ;;`), common);
+        assert.ok(common.includes(`    redis-1) self=${h(1)}:6379; ordinal=1 ;;`), common);
+        assert.ok(common.includes(`redis_hosts="${h(0)}:6379 ${h(1)}:6379 ${h(2)}:6379"`));
+        assert.ok(common.includes(`sentinel_hosts="${h(0)}:26379 ${h(1)}:26379 ${h(2)}:26379"`));
+        assert.match(common, /^quorum=2$/m);
         assert.ok(common.includes(`initial_master=${h(0)}:6379`));
-        assert.match(common, /REDISCLI_AUTH="\$\(cat \/etc\/redis\/sentinel-password\/password\)" timeout 3 redis-cli --tls --cacert \/etc\/redis\/tls\/ca\.crt/);
+        assert.match(common, /^sentinel_state=\/data\/sentinel\/sentinel\.conf$/m);
+        // The Sentinel password only in the command's environment; each record with its config-epoch.
+        assert.match(common, /REDISCLI_AUTH="\$\(cat \/etc\/redis\/sentinel-password\/password\)" cli "\$1" SENTINEL master redis/);
+        assert.match(common, /timeout 3 redis-cli --tls --cacert \/etc\/redis\/tls\/ca\.crt -h/);
         const start = entry(plan3, REDIS_OBJECTS.scripts, "start-redis.sh", v);
         assert.match(
             start,
-            /exec redis-server \/etc\/redis\/redis\.conf --include \/etc\/redis\/scripts\/replication\.conf --include \/etc\/redis\/replication\/replication\.conf --replica-announce-ip "\$\{self%:\*\}" --replicaof "\$\{master%:\*\}" "\$\{master##\*:\}"$/m,
+            /exec redis-server \/etc\/redis\/redis\.conf --include \/etc\/redis\/scripts\/replication\.conf --include \/etc\/redis\/replication\/replication\.conf --replica-announce-ip "\$\{self%:\*\}" "\$@"$/m,
         );
+        assert.match(start, /ls \/data\/appendonlydir\/\*\.manifest/, "the volume's AOF decides whether the pod holds data");
+        assert.match(start, /redis-check-rdb/);
+        assert.match(start, /serve --replicaof "\$\{best_master%:\*\}" "\$\{best_master##\*:\}"$/m);
+        assert.match(start, /serve_until_synced --replicaof /);
         const sentinel = entry(plan3, REDIS_OBJECTS.scripts, "start-sentinel.sh", v);
-        assert.match(sentinel, /exec redis-server \/run\/sentinel\/sentinel\.conf --sentinel --include \/etc\/redis\/sentinel-auth\/sentinel-auth\.conf --aclfile \/etc\/redis\/sentinel-auth\/users\.acl$/m);
+        assert.match(sentinel, /exec redis-server "\$sentinel_state" --sentinel --include \/etc\/redis\/sentinel-auth\/sentinel-auth\.conf --aclfile \/etc\/redis\/sentinel-auth\/users\.acl$/m);
         assert.match(sentinel, /sentinel monitor redis \$\{master%:\*\} \$\{master##\*:\} 2\|/);
+        assert.match(sentinel, /grep -E '\^sentinel \(myid\|current-epoch\|leader-epoch redis\) '/);
+        assert.match(entry(plan3, REDIS_OBJECTS.scripts, "sentinel.conf", v), /^dir \/data\/sentinel$/m);
+        // Both containers mount the claim: Sentinel's working copy is this pod's record and outlives the pod.
+        for (const name of ["redis", "sentinel"]) {
+            const c = plan3.workload.containers.find((x) => x.name === name)!;
+            assert.ok(c.mounts.some((m) => m.path === "/data" && m.source.kind === "claim"), `${name} mounts the data volume`);
+            assert.ok(!c.mounts.some((m) => m.source.kind === "scratch" && m.path.includes("sentinel")), `${name}: no Sentinel state in an emptyDir`);
+        }
     });
 
     it("placement: one pod per node required in production, preferred in development, spread over zones", () => {

@@ -1,17 +1,19 @@
 // Real-process test of the replicated Redis as the prod stack renders it (redis.replicas 3, TLS): three
 // "pods" on 127.0.0.1, each a redis-server and a Sentinel started with the containers' own command lines
-// (the rendered start scripts, redis.conf, sentinel.conf, ACL files and certificates). Proves replication
+// (the rendered start scripts, redis.conf, sentinel.conf, ACL files and certificates), as the image's user with
+// busybox's sh and applets (tests/helpers/redisSentinel.ts). Proves replication
 // through the replication user, the Sentinels' authentication, the least privilege of the replication and
 // sentinel users, and a failover after kill -9 of the primary's pod with what it loses, measured.
-// Skips locally without redis-server (Sentinel is `redis-server --sentinel`); fails in CI.
+// Skips locally without redis-server (Sentinel is `redis-server --sentinel`), busybox or setpriv; fails in CI.
+// Cold starts of every pod at once are in coldstart.spec.ts.
 
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { SENTINEL_DOWN_AFTER_MS } from "../../../components/redis";
 import { assertError, RedisConn, RespError, show, type Reply } from "../../helpers/redis";
-import { infoField, layOutPod, loadSentinelSet, openAuthed, type LocalPod, type RenderedSentinelSet, type Substitution } from "../../helpers/redisSentinel";
-import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
+import { infoField, loadSentinelSet, openAuthed, SentinelLab, type LocalPod, type RenderedSentinelSet } from "../../helpers/redisSentinel";
+import { describeRun, freePort, randomToken, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
 import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
@@ -20,113 +22,60 @@ registerRealServerSummary();
 const FAILOVER_BOUND_MS = 20_000;
 
 describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates, authenticates and fails over", function () {
-    let bins: Record<string, string> = {};
     let stopClock: (() => void) | undefined;
-    let tmp: string | undefined;
+    let bins: Record<string, string> = {};
+    let lab: SentinelLab;
     let set: RenderedSentinelSet;
-    const pods: LocalPod[] = [];
-    const procs = new Map<string, ServerProcess>();
-    const conns: RedisConn[] = [];
+    let tmp: string;
+    let pods: LocalPod[];
+    let procs: Map<string, ServerProcess>;
     let primary = 0;
 
-    const envOf = (extra: Record<string, string>): NodeJS.ProcessEnv => ({ PATH: `${path.dirname(bins["redis-server"])}:/usr/bin:/bin`, HOME: tmp, ...extra });
-
-    function startPod(p: LocalPod): void {
-        const log = (what: string) => path.join(p.root, `${what}.log`);
-        procs.set(`redis-${p.ordinal}`, startServer(`redis-${p.ordinal}`, p.redisArgv[0], p.redisArgv.slice(1), { logFile: log("redis"), env: envOf(p.redisEnv) }));
-        procs.set(`sentinel-${p.ordinal}`, startServer(`sentinel-${p.ordinal}`, p.sentinelArgv[0], p.sentinelArgv.slice(1), { logFile: log("sentinel"), env: envOf(p.sentinelEnv) }));
-    }
-
-    async function admin(i: number): Promise<RedisConn> {
-        const c = await openAuthed(set, pods[i].redisPort, i, { password: set.passwords.admin });
-        conns.push(c);
-        return c;
-    }
-
-    async function sentinelConn(i: number): Promise<RedisConn> {
-        const c = await openAuthed(set, pods[i].sentinelPort, i, { password: set.passwords.sentinel });
-        conns.push(c);
-        return c;
-    }
-
-    /** Pod i's redis-server answers PING as the admin: its readiness. */
-    async function waitReady(i: number): Promise<void> {
-        await waitFor(
-            `redis-${i} to answer PING`,
-            async () => {
-                const c = await openAuthed(set, pods[i].redisPort, i, { password: set.passwords.admin });
-                try {
-                    return (await c.command("PING")) === "PONG";
-                } finally {
-                    c.close();
-                }
-            },
-            { server: procs.get(`redis-${i}`), timeoutMs: 20_000 },
-        );
-    }
-
-    /** The primary's address as a Sentinel reports it. */
-    async function askSentinel(i: number): Promise<string | undefined> {
-        const c = await openAuthed(set, pods[i].sentinelPort, i, { password: set.passwords.sentinel });
-        try {
-            const r = await c.command("SENTINEL", "get-master-addr-by-name", set.masterName);
-            return Array.isArray(r) ? `${r[0]}:${r[1]}` : undefined;
-        } finally {
-            c.close();
-        }
-    }
-
-    const addr = (i: number) => `127.0.0.1:${pods[i].redisPort}`;
+    const envOf = (extra: Record<string, string>): NodeJS.ProcessEnv => lab.envOf(extra);
+    const startPod = (p: LocalPod): void => lab.startPod(p.ordinal);
+    const admin = (i: number): Promise<RedisConn> => lab.admin(i);
+    const sentinelConn = (i: number): Promise<RedisConn> => lab.sentinelConn(i);
+    const waitReady = (i: number): Promise<void> => lab.waitReady(i);
+    const askSentinel = (i: number): Promise<string | undefined> => lab.askSentinel(i);
+    const addr = (i: number) => lab.addr(i);
+    const conns = { push: (c: RedisConn) => lab.track(c) };
 
     before(async function () {
-        bins = requireBinaries(this, ["redis-server", "redis-cli", "sh", "timeout", "sed"], "install: apt-get install redis-server redis-tools coreutils sed");
+        bins = requireBinaries(this, [...SentinelLab.binaries, "sh", "timeout", "sed"], "install: apt-get install redis-server redis-tools busybox util-linux coreutils sed");
         stopClock = startClock("redis-sentinel");
         set = await loadSentinelSet("prod");
         assert.strictEqual(set.replicas, 3, "prod runs 3 Redis pods");
         assert.ok(set.tls, "prod renders TLS");
-        tmp = makeTempDir("redis-sentinel");
-        const ports: { redis: number; sentinel: number }[] = [];
-        for (let i = 0; i < set.replicas; i++) ports.push({ redis: await freePort(), sentinel: await freePort() });
-        const all: Substitution[] = [];
-        for (let i = 0; i < set.replicas; i++) {
-            const { pod, substitutions } = layOutPod(set, { ordinal: i, root: path.join(tmp, `pod-${i}`), ports });
-            pods.push(pod);
-            all.push(...substitutions.map((s) => ({ ...s, where: `pod ${i} ${s.where}` })));
-        }
-        // What differs from the rendered text, once per kind (the mount-path prefix is the same everywhere).
-        const seen = new Set<string>();
-        console.log(`      substitutions (pod i's files are under ${tmp}/pod-i; ports: ${ports.map((p, i) => `pod ${i} redis ${p.redis} sentinel ${p.sentinel}`).join(", ")}):`);
-        for (const s of all) {
-            const kind = s.from.startsWith("/") ? `${s.from} → <pod>${s.from}` : `${s.from} → ${s.to}`;
-            const line = `${kind}   (${s.where.replace(/ \/.*\//, " ")})`;
-            if (!seen.has(kind)) {
-                seen.add(kind);
-                console.log(`        ${line}`);
-            }
-        }
-        console.log("      no per-pod host name resolves on this machine, so every pod host is 127.0.0.1 and the pods differ by port");
-        // Cold start as the StatefulSet does it (podManagementPolicy Parallel): every pod at once.
+        lab = await SentinelLab.create(set, "redis-sentinel", bins);
+        tmp = lab.tmp;
+        pods = lab.pods;
+        procs = lab.procs;
+        for (const line of lab.describeSubstitutions()) console.log(`      ${line}`);
+        // Cold start as the StatefulSet does it (podManagementPolicy Parallel): every pod at once, on new volumes.
         for (const p of pods) startPod(p);
         for (const p of pods) await waitReady(p.ordinal);
     });
 
     after(async function () {
-        for (const c of conns) c.close();
-        for (const s of procs.values()) await s.stop(5000);
-        removeTempDir(tmp);
+        await lab?.close();
         stopClock?.();
     });
 
-    it("cold start of all pods at once: pod 0 becomes the primary (no Sentinel answered), pods 1 and 2 replicate it, through the replication user", async function () {
-        assert.match(procs.get("redis-0")!.log(), /starts as the primary \(no Sentinel answered: pod 0 is the primary\)/);
+    it("cold start of all pods at once on new volumes: pod 0 becomes the primary (no pod holds data), pods 1 and 2 replicate it, through the replication user", async function () {
+        const esc = (a: string) => a.replace(/\./g, "\\.");
+        assert.match(procs.get("redis-0")!.log(), /starts as the primary \(records of 3 of 3 pods:.* names redis-0; no pod holds data: a new set\)/);
         for (const i of [1, 2]) {
-            // Started together, pod i may find pod 0's Sentinel up (which reports pod 0) or none yet (then pod 0 too).
+            // A new volume: a replica that Sentinel does not promote until it has synced once.
             assert.match(
                 procs.get(`redis-${i}`)!.log(),
-                new RegExp(`starts as a replica of ${addr(0).replace(/\./g, "\\.")} \\((the Sentinels|no Sentinel answered: pod 0 is the primary)\\)`),
+                new RegExp(`starts as a replica of ${esc(addr(0))} \\(records of 3 of 3 pods:.*\\), with replica-priority 0 until its first sync: this pod holds no data \\(fresh\\)`),
                 `redis-${i} follows pod 0`,
             );
+            await waitFor(`redis-${i} to be a failover candidate again`, async () => /has synced with its primary: replica-priority 100/.test(procs.get(`redis-${i}`)!.log()), { timeoutMs: 15_000 });
+            const r = await admin(i);
+            assert.strictEqual(infoField(await r.command("INFO", "replication"), "slave_priority"), "100", `redis-${i} replica-priority`);
         }
+        for (let i = 0; i < 3; i++) assert.match(procs.get(`sentinel-${i}`)!.log(), /monitoring 127\.0\.0\.1:\d+ at config-epoch 0 \(a new volume/, `sentinel-${i} on a new volume`);
         const p = await admin(0);
         assert.strictEqual(infoField(await p.command("INFO", "replication"), "role"), "master");
         // min-replicas-to-write 1: the primary takes writes once a replica is online and acknowledging.
@@ -327,7 +276,7 @@ describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates
                 if (!killAt && Date.now() > start + 2000) {
                     // The node is lost: redis-server and Sentinel of pod 0, without a chance to say so.
                     killAt = Date.now();
-                    for (const name of ["redis-0", "sentinel-0"]) process.kill(procs.get(name)!.child.pid!, "SIGKILL");
+                    for (const name of ["redis-0", "sentinel-0"]) process.kill(-procs.get(name)!.child.pid!, "SIGKILL");
                 }
                 if (!writer) {
                     await connectToPrimary();
@@ -414,9 +363,9 @@ describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates
             const info = await o.command("INFO", "replication");
             return infoField(info, "master_port") === String(pods[newPrimary].redisPort) && infoField(info, "master_link_status") === "up";
         }, { timeoutMs: 15_000 });
-        // Pod 0 comes back as a new pod on the same volume: its data dir is kept, its Sentinel's emptyDir is new.
-        fs.rmSync(pods[0].sentinelRunDir, { recursive: true, force: true });
-        fs.mkdirSync(pods[0].sentinelRunDir, { mode: 0o700 });
+        // Pod 0 comes back as a new pod on the same volume: its data and its Sentinel's record are kept, its
+        // emptyDirs are new.
+        lab.wipeEmptyDirs(0);
         const restartedAt = Date.now();
         startPod(pods[0]);
         await waitReady(0);
@@ -426,8 +375,14 @@ describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates
             return infoField(info, "role") === "slave" && infoField(info, "master_port") === String(pods[newPrimary].redisPort) && infoField(info, "master_link_status") === "up";
         }, { timeoutMs: 20_000 });
         const rejoinMs = Date.now() - restartedAt;
-        assert.match(procs.get("redis-0")!.log(), new RegExp(`starts as a replica of ${addr(newPrimary).replace(/\./g, "\\.")} \\(the Sentinels\\)`), "the old primary's start script asked the Sentinels");
-        assert.match(procs.get("sentinel-0")!.log(), new RegExp(`monitoring ${addr(newPrimary).replace(/\./g, "\\.")} \\(the other Sentinels\\)`), "the new pod's Sentinel monitors the new primary");
+        // Its record (pod 0 at config-epoch 0) is older than the others' (the new primary at epoch 1): a replica,
+        // not a failover candidate before it has synced.
+        assert.match(
+            procs.get("redis-0")!.log(),
+            new RegExp(`starts as a replica of ${addr(newPrimary).replace(/\./g, "\\.")} \\(records of 3 of 3 pods: redis-0: redis-0 at config-epoch 0;.* the highest config-epoch, 1, names redis-${newPrimary}\\), with replica-priority 0 until its first sync: this pod's record is from config-epoch 0`),
+            "the old primary's start script read the records",
+        );
+        assert.match(procs.get("sentinel-0")!.log(), new RegExp(`monitoring ${addr(0).replace(/\./g, "\\.")} at config-epoch 0 \\(the record this pod's Sentinel left\\)`), "the returning pod's Sentinel resumes its record");
         const last = after[after.length - 1];
         await waitFor(`${last.key} on the old primary`, async () => (await old.command("GET", last.key)) !== null, { timeoutMs: 5000 });
         const np2 = await admin(newPrimary);
