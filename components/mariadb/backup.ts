@@ -123,48 +123,82 @@ export function mariadbBackupScript(opts: { retentionDays: number; pointInTime: 
 }
 
 /**
- * The binary-log archiver (bash, in the mariadb image), every few minutes:
+ * The archive's directory of one server's binary logs: `server-<server_id>`. Each server numbers its logs
+ * from mariadb-bin.000001, so after a promotion the new primary's names are the old one's: each server keeps
+ * its own directory, and scripts/restore-mariadb.sh follows the promotion from one to the next by GTID.
+ */
+export const BINLOG_SERVER_DIR_PREFIX = "server-";
+
+/**
+ * The binary-log archiver (bash, in the mariadb image), every few minutes, into the directory of the server
+ * the client Service reaches (BINLOG_SERVER_DIR_PREFIX + its server_id):
  *  1. when the current log holds any change (an event other than the header events every new log starts
  *     with), FLUSH BINARY LOGS closes it, so every log but the new empty one is complete; an idle server
  *     gets no empty logs;
- *  2. each closed log listed by SHOW BINARY LOGS that the archive lacks (or holds at another size) is read
- *     over the network as it is on the server (mariadb-binlog --read-from-remote-server --raw) into a
- *     hidden partial file, checked (its size is the server's, mariadb-binlog reads it whole) and renamed;
- *  3. logs older than the full-backup retention plus a day are deleted (a restore replays from the oldest
- *     kept dump's position on).
+ *  2. an archived log is never replaced: one the server lists at another size belongs to an earlier life
+ *     of that server_id (a pod whose volume was rebuilt numbers its logs from 000001 again), so that
+ *     directory is moved aside whole (`server-<id>.until-<UTC stamp>`) and the server's logs start a new one;
+ *  3. each closed log listed by SHOW BINARY LOGS that the directory lacks is read over the network as it is
+ *     on the server (mariadb-binlog --read-from-remote-server --raw) into a hidden partial file, checked (its
+ *     size is the server's, mariadb-binlog reads it whole, whatever the order of its GTIDs: a point-in-time
+ *     restore into the primary logs old GTIDs again) and renamed;
+ *  4. logs older than the full-backup retention plus a day are deleted, in every directory (a restore replays
+ *     from the oldest kept dump's position on), and emptied directories of other servers with them.
+ * Logs archived before the per-server directories stay at the top level until they age out; the restore
+ * reads them as one more server's.
  */
 export function binlogArchiveScript(opts: { retentionDays: number }): string {
     const { binlogs, clientFile } = MARIADB_BACKUP_PATHS;
+    const logs = `'${BINLOG_PREFIX}[0-9]*'`;
     return [
         "set -euo pipefail",
         "umask 077",
         "export TZ=UTC LC_ALL=C",
         `cnf=${clientFile}`,
-        `dir=${binlogs}`,
-        'cd "$dir"',
+        `root=${binlogs}`,
         'q() { mariadb --defaults-extra-file="$cnf" --batch --skip-column-names --execute="$1"; }',
+        'id="$(q "SELECT @@server_id")"',
+        'case "$id" in ""|*[!0-9]*) echo "binlog-archive: unexpected server_id \'$id\'" >&2; exit 1 ;; esac',
+        `dir="$root/${BINLOG_SERVER_DIR_PREFIX}$id"`,
+        'mkdir -p "$dir"',
+        'cd "$dir"',
         'active="$(q "SHOW MASTER STATUS" | cut -f1)"',
         'if [ -z "$active" ]; then echo "binlog-archive: the server has no binary log (log-bin is off)" >&2; exit 1; fi',
         // A fresh log holds only its header events; anything else is a change that must be archived now.
         `if q "SHOW BINLOG EVENTS IN '$active' LIMIT 16" | cut -f3 | grep -qvE '^(${BINLOG_HEADER_EVENTS.join("|")})$'; then q "FLUSH BINARY LOGS"; fi`,
         'mapfile -t logs < <(q "SHOW BINARY LOGS" | cut -f1,2)',
-        'archived=0',
         // The last listed log is the one the server writes now: never archived until closed.
-        'for entry in "${logs[@]:0:${#logs[@]}-1}"; do',
+        'closed=("${logs[@]:0:${#logs[@]}-1}")',
+        'for entry in "${closed[@]}"; do',
         '    name="${entry%%$\'\\t\'*}"',
         '    size="${entry##*$\'\\t\'}"',
         `    case "$name" in ${BINLOG_PREFIX}[0-9]*) ;; *) echo "binlog-archive: unexpected log name $name" >&2; exit 1 ;; esac`,
-        '    if [ -f "$name" ] && [ "$(stat -c %s "$name")" = "$size" ]; then continue; fi',
+        '    if [ -f "$name" ] && [ "$(stat -c %s "$name")" != "$size" ]; then',
+        '        aside="$dir.until-$(date -u +%Y%m%dT%H%M%SZ)"',
+        '        mv "$dir" "$aside"',
+        '        mkdir "$dir"',
+        '        cd "$dir"',
+        '        echo "binlog-archive: $name of server_id $id is $size bytes on the server, $(stat -c %s "$aside/$name") in the archive: a new life of that server_id; its earlier logs moved to $aside"',
+        "        break",
+        "    fi",
+        "done",
+        "archived=0",
+        'for entry in "${closed[@]}"; do',
+        '    name="${entry%%$\'\\t\'*}"',
+        '    size="${entry##*$\'\\t\'}"',
+        '    if [ -f "$name" ]; then continue; fi',
         '    rm -f ".partial-$name"',
         '    mariadb-binlog --defaults-extra-file="$cnf" --read-from-remote-server --raw --result-file=.partial- "$name"',
         '    got="$(stat -c %s ".partial-$name")"',
         '    if [ "$got" != "$size" ]; then echo "binlog-archive: $name: got $got bytes, the server has $size" >&2; exit 1; fi',
-        '    mariadb-binlog ".partial-$name" > /dev/null',
+        // Readable whole; not strict about GTID order: a point-in-time restore into the primary logs old GTIDs again.
+        '    mariadb-binlog --skip-gtid-strict-mode ".partial-$name" > /dev/null',
         '    mv ".partial-$name" "$name"',
-        '    archived=$((archived + 1))',
+        "    archived=$((archived + 1))",
         "done",
-        `find . -maxdepth 1 -name '${BINLOG_PREFIX}*' -mtime +${opts.retentionDays} -print -delete`,
-        'echo "binlog-archive: archived $archived closed log(s); $(ls -1 | grep -c "^' + BINLOG_PREFIX.replace(/\./g, "\\.") + '") in the archive"',
+        `find "$root" -mindepth 1 -maxdepth 2 -type f -name ${logs} -mtime +${opts.retentionDays} -print -delete`,
+        `find "$root" -mindepth 1 -maxdepth 1 -type d -name '${BINLOG_SERVER_DIR_PREFIX}*' ! -path "$dir" -empty -print -delete`,
+        `echo "binlog-archive: server_id $id: archived $archived closed log(s); $(find . -maxdepth 1 -type f -name ${logs} | wc -l) in ${BINLOG_SERVER_DIR_PREFIX}$id"`,
         "",
     ].join("\n");
 }

@@ -283,36 +283,94 @@ export function mariadbRoleSql(role: MariaDbRole): string[] {
 }
 
 /**
+ * The file a promotion leaves in the promoted server's datadir (scripts/promote-mariadb.sh writes it through
+ * the server, `SELECT ... INTO DUMPFILE`, before the server becomes writable): one line,
+ * `holder=<promoted ordinal> replaced=<the primary it replaced> gtid=<position> at=<UTC time>`.
+ */
+export const PROMOTION_MARKER = "mariadb-promotion";
+
+/**
  * The replicated pod's start script (the container's command): the role comes from the pod's ordinal (the
- * suffix of its host name) and the stack's primary. server_id is ordinal + 1 (0 would refuse to replicate);
- * a replica starts read-only with the replica init SQL. Then the image's entrypoint runs as it always does.
- * Only option names and paths are on the command line, never a credential.
+ * suffix of its host name), the stack's primary and a promotion marker. server_id is ordinal + 1 (0 would
+ * refuse to replicate); a replica starts read-only with the replica init SQL. Then the image's entrypoint
+ * runs as it always does. Only option names and paths are on the command line, never a credential.
  *
- * A primary whose volume holds no database (its claim was lost or recreated) would be initialised afresh by
- * the entrypoint and take the client Service, while the replicas holding the data stop replicating (error
- * 1236). So before that, it asks each replica (as root, through a private option file) for its GTID position;
- * if one answers with data, the primary refuses to start and names the way out: promote that replica. A
- * replica that does not answer cannot be asked: with every replica down too, the primary starts empty.
+ * Between a promotion (scripts/promote-mariadb.sh) and the `pulumi up` that records it, the rendered primary
+ * is a dead pod and the promoted one is writable. The promotion marker in the promoted pod's datadir
+ * (PROMOTION_MARKER, naming the holder and the primary it replaced) keeps the roles apart until then:
+ * - a pod whose volume carries a marker naming it in place of the rendered primary starts as the primary
+ *   (a restart does not turn it into a replica of the dead pod); a marker is removed once the rendered
+ *   primary is its holder (the promotion is recorded) or has moved away from the pod it replaced (stale);
+ *   a marker that cannot be read stops the start (this pod may or may not be the primary);
+ * - a pod about to start writable (the rendered primary, or a promoted pod) first asks every other pod, as
+ *   root through a private option file, for read_only, its GTID position and its marker. If one is writable,
+ *   or holds a promotion in place of the rendered primary, it refuses to start (exit 1) and names the
+ *   `pulumi config set ... && pulumi up` that records that pod as the primary: the client Service, which
+ *   selects the rendered primary's pod, gets no second writable endpoint.
+ * - A rendered primary whose volume holds no database (its claim was lost or recreated) would be
+ *   initialised afresh by the entrypoint and take the client Service, while the replicas holding the data
+ *   stop replicating (error 1236): if another pod answers with a GTID position, it refuses to start too.
+ * A pod that does not answer cannot be asked: the checks hold against the pods that are up when this one starts.
  */
 export function mariadbStartScript(o: { primary: number; namespace: string; replicas: number; tls: boolean }): string {
     const { datadir, rootPasswordFile, tls } = MARIADB_PATHS;
-    const replicas = Array.from({ length: o.replicas }, (_, i) => i)
-        .filter((i) => i !== o.primary)
-        .map((i) => `${MARIADB_APP}-${i}=${mariadbPodHost(i, o.namespace)}:${MARIADB_PORT}`);
-    const emptyPrimaryCheck = [
-        `if [ "$ordinal" = "${o.primary}" ] && [ ! -d ${datadir}/mysql ]; then`,
-        `    if [ ! -r ${rootPasswordFile} ]; then echo "start: cannot read ${rootPasswordFile}: not asking the replicas for data" >&2; else`,
+    const pods = Array.from({ length: o.replicas }, (_, i) => `${MARIADB_APP}-${i}=${mariadbPodHost(i, o.namespace)}:${MARIADB_PORT}`);
+    const record = (ordinal: string) => `pulumi config set --path mariadb.primary ${ordinal} && pulumi up`;
+    const ownMarker = [
+        `marker=${datadir}/${PROMOTION_MARKER}`,
+        'if [ -e "$marker" ]; then',
+        '    text="$(cat "$marker")"',
+        '    read -r holder replaced <<< "$(promotion "$text")"',
+        '    if [ "$holder" != "$ordinal" ]; then',
+        `        echo "start: $marker is not a promotion marker of mariadb-$ordinal (\\"$text\\"): refusing to start, since whether this pod was promoted cannot be told. Once the roles are clear (which pod is writable, what mariadb.primary names), remove the file." >&2`,
+        "        exit 1",
+        '    elif [ "$primary" = "$ordinal" ]; then',
+        '        echo "start: mariadb.primary names mariadb-$ordinal: its promotion ($text) is recorded; removing $marker"',
+        '        rm -f "$marker"',
+        '    elif [ "$primary" = "$replaced" ]; then',
+        "        role=promoted",
+        `        echo "start: mariadb-$ordinal was promoted in place of mariadb-$primary ($text) and mariadb.primary still names $primary: starting as the primary. Record the promotion: ${record("$ordinal")}"`,
+        "    else",
+        '        echo "start: removing a stale promotion marker ($text): mariadb.primary now names mariadb-$primary"',
+        '        rm -f "$marker"',
+        "    fi",
+        "fi",
+    ];
+    const askPeers = [
+        'if [ "$role" != replica ]; then',
+        `    if [ ! -r ${rootPasswordFile} ]; then echo "start: cannot read ${rootPasswordFile}: not asking the other pods" >&2; else`,
         '    cnf="$(umask 077; mktemp)"',
-        `    printf '[client]\nuser = root\npassword = %s\nprotocol = tcp\nconnect-timeout = 5\n' "$(cat ${rootPasswordFile})" > "$cnf"`,
-        ...(o.tls ? [`    printf 'ssl-ca = ${tls}/ca.crt\nssl-verify-server-cert\n' >> "$cnf"`] : []),
-        `    for replica in ${replicas.join(" ")}; do`,
-        '        address="${replica#*=}"',
-        '        position="$(mariadb --defaults-extra-file="$cnf" --host="${address%:*}" --port="${address##*:}" --batch --skip-column-names --execute="SELECT @@gtid_current_pos" 2>/dev/null)" || continue',
-        '        if [ -n "$position" ]; then',
+        `    printf '[client]\\nuser = root\\npassword = %s\\nprotocol = tcp\\nconnect-timeout = 5\\n' "$(cat ${rootPasswordFile})" > "$cnf"`,
+        ...(o.tls ? [`    printf 'ssl-ca = ${tls}/ca.crt\\nssl-verify-server-cert\\n' >> "$cnf"`] : []),
+        `    for pod in ${pods.join(" ")}; do`,
+        '        name="${pod%%=*}"',
+        '        [ "$name" = "mariadb-$ordinal" ] && continue',
+        '        address="${pod#*=}"',
+        `        if ! answer="$(mariadb --defaults-extra-file="$cnf" --host="\${address%:*}" --port="\${address##*:}" --batch --skip-column-names --execute="SELECT CONCAT_WS('|', @@read_only + 0, @@gtid_current_pos, IFNULL(LOAD_FILE(CONCAT(@@datadir, '${PROMOTION_MARKER}')), ''))" 2>/dev/null)"; then`,
+        '            echo "start: $name did not answer"',
+        "            continue",
+        "        fi",
+        "        IFS='|' read -r ro position text <<< \"$answer\"",
+        '        read -r holder replaced <<< "$(promotion "$text")"',
+        '        why=""',
+        '        if [ "$holder" = "${name#mariadb-}" ] && [ "$replaced" = "$primary" ]; then why="was promoted in place of mariadb-$primary ($text)$([ "$ro" = 0 ] && echo " and is writable")"',
+        '        elif [ "$ro" = 0 ]; then why="is writable"',
+        "        fi",
+        '        if [ -n "$why" ]; then',
         '            rm -f "$cnf"',
-        `            echo "start: mariadb-$ordinal is the primary but its volume holds no database, while \${replica%%=*} holds data (GTID $position): refusing to start an empty primary. Promote that replica (scripts/promote-mariadb.sh), or restore this volume." >&2`,
+        // A promoted pod that finds the rendered primary writable (both restarted at once): keeping that one
+        // means dropping this pod's marker, not a config change.
+        '            if [ "${name#mariadb-}" = "$primary" ]; then keep="remove $marker from the volume of mariadb-$ordinal"; else',
+        `            keep="record it: ${record("${name#mariadb-}")}"; fi`,
+        '            echo "start: refusing to start mariadb-$ordinal as a writable primary: $name $why. Two writable primaries would split the data. If $name is the primary, $keep (mariadb-$ordinal then starts as its replica); if it is not, make it read-only first." >&2',
         "            exit 1",
         "        fi",
+        `        if [ "$role" = primary ] && [ ! -d ${datadir}/mysql ] && [ -n "$position" ]; then`,
+        '            rm -f "$cnf"',
+        `            echo "start: mariadb-$ordinal is the primary but its volume holds no database, while $name holds data (GTID $position): refusing to start an empty primary. Promote that replica (scripts/promote-mariadb.sh), or restore this volume." >&2`,
+        "            exit 1",
+        "        fi",
+        '        echo "start: $name is read-only (GTID ${position:-empty}${text:+, marker: $text})"',
         "    done",
         '    rm -f "$cnf"',
         "    fi",
@@ -322,15 +380,21 @@ export function mariadbStartScript(o: { primary: number; namespace: string; repl
         "set -euo pipefail",
         'ordinal="${HOSTNAME##*-}"',
         'case "$ordinal" in ""|*[!0-9]*) echo "start: no pod ordinal in HOSTNAME=$HOSTNAME" >&2; exit 1 ;; esac',
-        ...emptyPrimaryCheck,
+        `primary=${o.primary}`,
+        // The holder and the replaced primary a marker's text names, or "- -" when it is not a marker.
+        'promotion() { if [[ "$1" =~ ^holder=([0-9]+)\\ replaced=([0-9]+)( |$) ]]; then echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"; else echo "- -"; fi; }',
+        'role=replica',
+        '[ "$ordinal" = "$primary" ] && role=primary',
+        ...ownMarker,
+        ...askPeers,
         'args=(--server-id="$((ordinal + 1))")',
-        `if [ "$ordinal" != "${o.primary}" ]; then`,
+        'if [ "$role" = replica ]; then',
         // init-rpl-role SLAVE: after a crash, a server that returns as a replica discards from its binary log the
-    // transactions no replica acknowledged (semi-sync), instead of committing them: it can then follow the
-    // new primary, which never had them.
-    `    args+=(--read-only=ON --init-file=${MARIADB_PATHS.replicaInitFile} --init-rpl-role=SLAVE)`,
+        // transactions no replica acknowledged (semi-sync), instead of committing them: it can then follow the
+        // new primary, which never had them.
+        `    args+=(--read-only=ON --init-file=${MARIADB_PATHS.replicaInitFile} --init-rpl-role=SLAVE)`,
         "fi",
-        `echo "start: mariadb-$ordinal is the $([ "$ordinal" = "${o.primary}" ] && echo primary || echo "replica of mariadb-${o.primary}") (server_id $((ordinal + 1)))"`,
+        'echo "start: mariadb-$ordinal is the $([ "$role" = replica ] && echo "replica of mariadb-$primary" || echo primary) (server_id $((ordinal + 1)))"',
         'exec docker-entrypoint.sh mariadbd "${args[@]}"',
         "",
     ].join("\n");

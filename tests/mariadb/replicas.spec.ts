@@ -16,6 +16,7 @@ import {
     mariadbStartScript,
     planMariaDb,
     POD_NAME_LABEL,
+    PROMOTION_MARKER,
     REPLICATION_USER,
 } from "../../components/mariadb";
 import { allContainers, planProblems, resolveContent, ServicePlan } from "../../components/workload/plan";
@@ -193,12 +194,77 @@ describe("MariaDB start script (run with bash): the role from the pod's ordinal"
         assert.match(r.stdout, /mariadb-10 is the replica of mariadb-2 \(server_id 11\)/);
     });
 
-    it("an empty primary asks every other pod, by its stable name, for data before it starts", () => {
+    it("a pod about to start writable asks every other pod, by its stable name, for read_only, data and a promotion marker", () => {
         const text = mariadbStartScript({ primary: 1, namespace: "db", replicas: 3, tls: true });
-        assert.match(text, /for replica in mariadb-0=mariadb-0\.mariadb-headless\.db\.svc\.cluster\.local:3306 mariadb-2=mariadb-2\.mariadb-headless\.db\.svc\.cluster\.local:3306; do/);
-        assert.match(text, /if \[ "\$ordinal" = "1" \] && \[ ! -d \/var\/lib\/mysql\/mariadb-data\/mysql \]; then/);
-        assert.match(text, /ssl-verify-server-cert/, "with TLS the replicas' certificates are verified");
+        assert.match(text, /for pod in mariadb-0=mariadb-0\.mariadb-headless\.db\.svc\.cluster\.local:3306 mariadb-1=mariadb-1\.mariadb-headless\.db\.svc\.cluster\.local:3306 mariadb-2=mariadb-2\.mariadb-headless\.db\.svc\.cluster\.local:3306; do/);
+        assert.match(text, /if \[ "\$role" != replica \]; then/);
+        assert.ok(text.includes(`SELECT CONCAT_WS('|', @@read_only + 0, @@gtid_current_pos, IFNULL(LOAD_FILE(CONCAT(@@datadir, '${PROMOTION_MARKER}')), ''))`));
+        assert.match(text, /if \[ "\$role" = primary \] && \[ ! -d \/var\/lib\/mysql\/mariadb-data\/mysql \] && \[ -n "\$position" \]; then/);
+        assert.match(text, /ssl-verify-server-cert/, "with TLS the other pods' certificates are verified");
         assert.doesNotMatch(mariadbStartScript({ primary: 1, namespace: "db", replicas: 3, tls: false }), /ssl-/);
+    });
+
+    describe("a promotion marker in the datadir (mariadb.primary 2; no other pod answers)", () => {
+        const at = (marker: string | undefined) => {
+            const datadir = path.join(dir, `datadir-${Math.random().toString(36).slice(2)}`);
+            fs.mkdirSync(datadir);
+            if (marker !== undefined) fs.writeFileSync(path.join(datadir, PROMOTION_MARKER), marker);
+            return datadir;
+        };
+        const startAt = (hostname: string, datadir: string) =>
+            run("bash", ["-c", mariadbStartScript({ primary: 2, namespace: "db", replicas: 3, tls: false }).split(MARIADB_PATHS.datadir).join(datadir)], {
+                env: { PATH: `${dir}:${process.env.PATH}`, HOSTNAME: hostname },
+            });
+        const entrypoint = (stdout: string) => stdout.split("\n").filter((l) => l !== "" && !l.startsWith("start: "));
+
+        it("naming this pod in place of the rendered primary: starts as the primary and keeps the marker", async () => {
+            const d = at("holder=1 replaced=2 gtid=0-3-9 at=2026-01-01T00:00:00Z");
+            const r = await startAt("mariadb-1", d);
+            assert.strictEqual(r.code, 0, r.stderr);
+            assert.deepStrictEqual(entrypoint(r.stdout), ["mariadbd", "--server-id=2"]);
+            assert.match(r.stdout, /mariadb-1 was promoted in place of mariadb-2 \(holder=1 replaced=2 .*\) and mariadb\.primary still names 2: starting as the primary\. Record the promotion: pulumi config set --path mariadb\.primary 1 && pulumi up/);
+            assert.ok(fs.existsSync(path.join(d, PROMOTION_MARKER)));
+        });
+
+        it("once mariadb.primary names its holder: removed, the pod starts as the primary", async () => {
+            const d = at("holder=2 replaced=0 gtid=0-1-9 at=2026-01-01T00:00:00Z");
+            const r = await startAt("mariadb-2", d);
+            assert.strictEqual(r.code, 0, r.stderr);
+            assert.deepStrictEqual(entrypoint(r.stdout), ["mariadbd", "--server-id=3"]);
+            assert.match(r.stdout, /its promotion \(holder=2 replaced=0 .*\) is recorded; removing/);
+            assert.ok(!fs.existsSync(path.join(d, PROMOTION_MARKER)));
+        });
+
+        it("once mariadb.primary has moved away from the pod it replaced: removed as stale, the pod starts as a replica", async () => {
+            const d = at("holder=1 replaced=0 gtid=0-1-9 at=2026-01-01T00:00:00Z");
+            const r = await startAt("mariadb-1", d);
+            assert.strictEqual(r.code, 0, r.stderr);
+            assert.deepStrictEqual(entrypoint(r.stdout), ["mariadbd", "--server-id=2", "--read-only=ON", `--init-file=${MARIADB_PATHS.replicaInitFile}`, "--init-rpl-role=SLAVE"]);
+            assert.match(r.stdout, /removing a stale promotion marker \(holder=1 replaced=0 .*\): mariadb\.primary now names mariadb-2/);
+            assert.ok(!fs.existsSync(path.join(d, PROMOTION_MARKER)));
+        });
+
+        it("that cannot be read as this pod's (empty after a crash, damaged, another pod's): the pod does not start", async () => {
+            for (const text of ["", "holder=", "garbage", "holder=0 replaced=2 gtid=0-1-9"]) {
+                const d = at(text);
+                const r = await startAt("mariadb-1", d);
+                assert.strictEqual(r.code, 1, `marker "${text}": ${r.stdout}`);
+                assert.match(r.stderr, /is not a promotion marker of mariadb-1 .*refusing to start/);
+                assert.deepStrictEqual(entrypoint(r.stdout), []);
+                assert.ok(fs.existsSync(path.join(d, PROMOTION_MARKER)), "left for the operator");
+            }
+        });
+
+        it("none: the role from mariadb.primary alone", async () => {
+            const r = await startAt("mariadb-1", at(undefined));
+            assert.deepStrictEqual(entrypoint(r.stdout), ["mariadbd", "--server-id=2", "--read-only=ON", `--init-file=${MARIADB_PATHS.replicaInitFile}`, "--init-rpl-role=SLAVE"]);
+        });
+    });
+
+    it("scripts/promote-mariadb.sh writes the marker start.sh reads", () => {
+        const script = fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "promote-mariadb.sh"), "utf8");
+        assert.match(script, new RegExp(`^marker=${PROMOTION_MARKER}$`, "m"));
+        assert.ok(script.includes("INTO DUMPFILE"), "written by the server, before it becomes writable");
     });
 
     it("refuses a host name without an ordinal instead of guessing a role", async () => {

@@ -6,19 +6,21 @@
 // replica clones the primary and catches up (lag measured under a write load); a replica refuses writes from
 // an application user; the replication account reads no application data; under semi-sync no acknowledged
 // commit is lost when the primary is killed -9; scripts/promote-mariadb.sh promotes the most advanced
-// replica, the other replica and the restarted old primary replicate from it. Skips locally without
-// mariadbd; fails in CI.
+// replica, the other replica and the restarted old primary replicate from it. Then the fence between a
+// promotion and its `pulumi up` (issue 19, item 6), as a drill with a writer that reconnects through the
+// client Service: the returning old primary refuses to start, the promoted pod restarts as the primary, and
+// after `pulumi up` no acknowledged write is missing. Skips locally without mariadbd; fails in CI.
 
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { MARIADB_PATHS, MARIADB_PORT, mariadbPodHost, REPLICATION_USER } from "../../../components/mariadb";
+import { MARIADB_PATHS, MARIADB_PORT, mariadbPodHost, PROMOTION_MARKER, REPLICATION_USER } from "../../../components/mariadb";
 import { renderStack, ROOT, type Manifest } from "../../../scripts/lib/mockRuntime";
 import { find } from "../../../scripts/lib/manifests";
 import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "../../helpers/mariadb";
 import { localizeScript, prodWithoutTls } from "../../helpers/ops";
 import { secretData } from "../../../scripts/lib/rendered";
-import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
+import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type RunResult, type ServerProcess } from "../../../scripts/lib/servers";
 import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
@@ -63,22 +65,53 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
     let shimDir: string;
     let work: string;
     let writer: ServerProcess | undefined;
+    /** A port nothing listens on: the address of a pod that does not run. */
+    let closedPort = 0;
+    const loopWriters: ServerProcess[] = [];
     const app = { user: "", password: "", database: "" };
     const root = () => r0.rd.root.password;
 
+    /**
+     * The rendered start script as pod `ordinal` would run it, as the pod's user: its datadir, root password
+     * file and the other pods' addresses localised (a pod not started yet: a closed port). Returns its exit,
+     * its output and the arguments it gave the entrypoint (undefined when it never ran it).
+     */
+    async function runStart(r: Render, pod: LocalMariaDb, ordinal: number): Promise<{ res: RunResult; args?: string[]; replaced: string }> {
+        const { text, replaced } = localizeScript(r.start, {
+            [MARIADB_PATHS.datadir]: pod.dataDir,
+            [MARIADB_PATHS.rootPasswordFile]: pod.rootPasswordFile,
+            ...Object.fromEntries([...Array(PODS).keys()].map((i) => [`${mariadbPodHost(i, "db")}:${MARIADB_PORT}`, `127.0.0.1:${pods[i]?.port || closedPort}`])),
+        });
+        const out = path.join(pod.dir, `entrypoint-args-${randomToken(6)}`);
+        const res = await run("bash", ["-c", text], {
+            env: { PATH: `${shimDir}:${process.env.PATH}`, HOSTNAME: `mariadb-${ordinal}`, SHIM_OUT: out, LANG: "C" },
+            uid: pod.user.uid,
+            gid: pod.user.gid,
+            timeoutMs: 60_000,
+        });
+        const args = fs.existsSync(out) ? fs.readFileSync(out, "utf8").split("\n").filter((l) => l !== "") : undefined;
+        return { res, args, replaced };
+    }
+
     /** Runs the rendered start script as pod `ordinal`; returns the arguments it gives the entrypoint, localised. */
     async function startArgs(r: Render, pod: LocalMariaDb, ordinal: number, primaryPort: number): Promise<string[]> {
-        const out = path.join(shimDir, `args-${ordinal}-${randomToken(6)}`);
-        const res = await run("bash", ["-c", r.start], { env: { PATH: `${shimDir}:${process.env.PATH}`, HOSTNAME: `mariadb-${ordinal}`, SHIM_OUT: out }, timeoutMs: 10_000 });
+        const { res, args: entrypoint } = await runStart(r, pod, ordinal);
         assert.strictEqual(res.code, 0, `start.sh as mariadb-${ordinal}: ${describeRun(res)}`);
-        const [cmd, ...args] = fs.readFileSync(out, "utf8").split("\n").filter((l) => l !== "");
+        assert.ok(entrypoint, `start.sh as mariadb-${ordinal} did not run the entrypoint: ${describeRun(res)}`);
+        return localiseArgs(r, pod, ordinal, primaryPort, res, entrypoint);
+    }
+
+    /** The entrypoint's arguments with the replica init SQL's primary host and port made local. */
+    function localiseArgs(r: Render, pod: LocalMariaDb, ordinal: number, primaryPort: number, res: RunResult, entrypoint: string[]): string[] {
+        const [cmd, ...args] = entrypoint;
         assert.strictEqual(cmd, "mariadbd", "start.sh runs the entrypoint with mariadbd");
         const replicaInit = path.join(pod.dir, "init-replica.sql");
         const localInit = r.replicaInit.split(`'${mariadbPodHost(Number(/replica of mariadb-(\d)/.exec(res.stdout)?.[1] ?? -1), "db")}'`).join("'127.0.0.1'").split(`MASTER_PORT = ${MARIADB_PORT}`).join(`MASTER_PORT = ${primaryPort}`);
         fs.writeFileSync(replicaInit, localInit, { mode: 0o600 });
         pod.own(replicaInit);
         const localised = args.map((a) => (a === `--init-file=${MARIADB_PATHS.replicaInitFile}` ? `--init-file=${replicaInit}` : a));
-        console.log(`      mariadb-${ordinal}: start.sh → mariadbd ${args.join(" ")}${args.some((a) => a.startsWith("--init-file")) ? ` (init-replica.sql: MASTER_HOST → 127.0.0.1, MASTER_PORT → ${primaryPort})` : ""}`);
+        const said = res.stdout.split("\n").filter((l) => /^start: /.test(l) && !/is the (primary|replica)/.test(l));
+        console.log(`      mariadb-${ordinal}: start.sh → mariadbd ${args.join(" ")}${args.some((a) => a.startsWith("--init-file")) ? ` (init-replica.sql: MASTER_HOST → 127.0.0.1, MASTER_PORT → ${primaryPort})` : ""}${said.map((l) => `\n        ${l}`).join("")}`);
         return localised;
     }
 
@@ -139,6 +172,39 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         return { server, acked };
     }
 
+    /**
+     * An application client that reconnects for every write, as a pool does after an error: INSERT id, then
+     * the acknowledging server's server_id; the port is read from `target` before each write (the file
+     * stands for the client Service's endpoint, which `pulumi up` re-points). Each write is logged:
+     * `ok <id> <port> <server_id> <ms>` or `err <id> <port> <ms> <error>`.
+     */
+    function loopWriter(label: string, first: number, target: string): { server: ServerProcess; writes: () => { id: number; ok: boolean; port: number; serverId?: number; at: number }[] } {
+        const log = path.join(work, `loop-writer-${label}.log`);
+        const script = [
+            `i=${first}`,
+            "while :; do",
+            `    port="$(cat ${target})"`,
+            `    if out="$(${bins.mariadb} --no-defaults --user=${app.user} --protocol=tcp --host=127.0.0.1 --port="$port" --database=${app.database} --connect-timeout=2 --batch --skip-column-names --execute="INSERT INTO ledger (id, note) VALUES ($i, '${label}'); SELECT @@server_id" 2>&1)"; then`,
+            '        echo "ok $i $port $out $(date +%s%3N)"',
+            "    else",
+            '        echo "err $i $port $(date +%s%3N) $(tr "\\n" " " <<< "$out")"',
+            "        sleep 0.1",
+            "    fi",
+            "    i=$((i + 1))",
+            "done",
+        ].join("\n");
+        const server = startServer(`writer (${label})`, "bash", ["-c", script], { logFile: log, env: { PATH: process.env.PATH, MYSQL_PWD: app.password } });
+        loopWriters.push(server);
+        const writes = () =>
+            server
+                .log()
+                .split("\n")
+                .map((l) => /^(ok|err) (\d+) (\d+) (\d+)(?: (\d+))?/.exec(l))
+                .filter((m): m is RegExpExecArray => m !== null)
+                .map((m) => (m[1] === "ok" ? { id: Number(m[2]), ok: true, port: Number(m[3]), serverId: Number(m[4]), at: Number(m[5]) } : { id: Number(m[2]), ok: false, port: Number(m[3]), at: Number(m[4]) }));
+        return { server, writes };
+    }
+
     before(async function () {
         bins = requireBinaries(this, [...BINARIES, "mariadb-dump"], INSTALL_HINT);
         stopClock = startClock("mariadb-replication");
@@ -147,7 +213,10 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         const a = r0.rd.apps.find((x) => x.user === "orders")!;
         Object.assign(app, { user: a.user, password: a.password, database: a.database });
         shimDir = makeTempDir("mariadb-entrypoint-shim");
+        // start.sh runs as the pod's user, who must reach the shim.
+        fs.chmodSync(shimDir, 0o755);
         work = makeTempDir("mariadb-replication");
+        closedPort = await freePort();
         // The image's entrypoint, replaced: it records the arguments start.sh execs it with.
         fs.writeFileSync(path.join(shimDir, "docker-entrypoint.sh"), '#!/bin/bash\nprintf "%s\\n" "$@" > "$SHIM_OUT"\n', { mode: 0o755 });
         console.log("      substituted: the image's docker-entrypoint.sh (a shim passing start.sh's arguments to the local mariadbd), paths, ports, pod host names → 127.0.0.1");
@@ -170,6 +239,7 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
 
     after(async function () {
         await writer?.stop(5_000);
+        for (const w of loopWriters) await w.stop(5_000);
         for (const p of pods) {
             if (!p) continue;
             if (p.server?.running) await p.server.stop(30_000);
@@ -375,5 +445,203 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         const truncated = oldPrimaryLog.split("\n").filter((l) => /truncat/i.test(l));
         console.log(truncated.join("\n"));
         console.log(`      the old primary rejoined as a replica of mariadb-2${truncated.length > 0 ? " (its crash recovery discarded unacknowledged transactions)" : ""}`);
+
+        // The promotion marked mariadb-2 before it became writable; `pulumi up` rolls mariadb-2 too, whose
+        // start.sh then finds mariadb.primary naming it and removes the marker.
+        assert.match(promoted.stdout, /replacing: mariadb-0\n/);
+        assert.match(promoted.stdout, /mariadb-2: marked promoted \(holder=2 replaced=0 gtid=0-\d+-\d+ at=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/);
+        const marker = path.join(pods[2].dataDir, PROMOTION_MARKER);
+        assert.ok(fs.existsSync(marker), `the promotion left ${marker}`);
+        await pods[2].stopServer();
+        pods[2].serverArgs = await startArgs(r2, pods[2], 2, 0);
+        await pods[2].startServer("primary, after pulumi up");
+        assert.ok(!fs.existsSync(marker), "start.sh removed the recorded promotion's marker");
+        assert.deepStrictEqual(await Promise.all(pods.map((_, i) => q(i, "SELECT @@read_only"))), ["1", "1", "0"]);
+        for (const i of [0, 1]) await waitFor(`mariadb-${i} replicating from the restarted mariadb-2`, async () => (await slave(i)).Slave_IO_Running === "Yes", { timeoutMs: 30_000 });
+    });
+
+    // Issue 19, item 6: between a promotion and the `pulumi up` that records it. mariadb.primary is 2 (the
+    // promotion above); mariadb-2 dies, the script promotes X (the most advanced of 0 and 1), and then:
+    // (a) mariadb-2 returns, its render unchanged, while the client Service still selects it;
+    // (b) X restarts, its render unchanged;
+    // (c) `pulumi up` with mariadb.primary X re-points the Service and rolls the pods.
+    // An application writes through the Service throughout (reconnecting per write), and a client writes to X
+    // by its pod name. Every acknowledged write must be on X at the end.
+    const drill = {
+        X: -1,
+        Y: -1,
+        service: "",
+        killedAt: 0,
+        promotedAt: 0,
+        r2: undefined as Render | undefined,
+        svc: undefined as ReturnType<typeof loopWriter> | undefined,
+        direct: undefined as ReturnType<typeof loopWriter> | undefined,
+    };
+    const writable = async () => {
+        const out: string[] = [];
+        for (const [i, p] of pods.entries()) if (p.server?.running && (await q(i, "SELECT @@read_only")) === "0") out.push(`mariadb-${i}`);
+        return out.length > 0 ? out.join(", ") : "none";
+    };
+
+    it("fence (a): after a promotion, the old primary returning with mariadb.primary unchanged refuses to start: no second writable primary behind the Service", async function () {
+        const R = 2;
+        drill.r2 = await renderReplicated(R, seed);
+        drill.service = path.join(work, "service-endpoint");
+        fs.writeFileSync(drill.service, String(pods[R].port));
+        const svc = (drill.svc = loopWriter("service", 10_000_000, drill.service));
+        await waitFor("100 writes acknowledged through the Service", async () => svc.writes().filter((w) => w.ok).length >= 100, { timeoutMs: 30_000 });
+        process.kill(-pods[R].server!.child.pid!, "SIGKILL");
+        drill.killedAt = Date.now();
+        await pods[R].server!.exited;
+        const ackedBeforeKill = svc.writes().filter((w) => w.ok && w.at <= drill.killedAt);
+
+        const dir = makeTempDir("mariadb-promote");
+        pods.forEach((p, i) => fs.writeFileSync(path.join(dir, `${i}.cnf`), `[client]\nuser = root\npassword = ${root()}\nhost = 127.0.0.1\nport = ${p.port}\nprotocol = tcp\n`, { mode: 0o600 }));
+        const promoted = await run("bash", [PROMOTE, "--defaults-dir", dir, "--replicas", String(PODS), "--wait", "60"], { timeoutMs: 120_000 });
+        removeTempDir(dir);
+        drill.promotedAt = Date.now();
+        console.log(promoted.stdout.replace(/^/gm, "        "));
+        assert.strictEqual(promoted.code, 0, `promote-mariadb.sh: ${describeRun(promoted)}`);
+        drill.X = Number(/most advanced: mariadb-(\d)/.exec(promoted.stdout)![1]);
+        drill.Y = [0, 1].find((i) => i !== drill.X)!;
+        const { X } = drill;
+
+        // mariadb-2 returns (its node is back): the StatefulSet runs it with the same render, mariadb.primary 2.
+        const t0 = Date.now();
+        const back = await runStart(drill.r2, pods[R], R);
+        const startMs = Date.now() - t0;
+        if (back.res.code === 0 && back.args) {
+            // What the pod would do next: the entrypoint starts the server with start.sh's arguments.
+            pods[R].serverArgs = localiseArgs(drill.r2, pods[R], R, 0, back.res, back.args);
+            await pods[R].startServer("returned old primary");
+        }
+        const returnedAt = Date.now();
+        // Meanwhile a client writes to X by its pod name (as connections do once `pulumi up` re-points the
+        // Service, while pooled connections still hold the old endpoint).
+        const xTarget = path.join(work, "promoted-endpoint");
+        fs.writeFileSync(xTarget, String(pods[X].port));
+        const direct = (drill.direct = loopWriter("direct", 20_000_000, xTarget));
+        const ackedOn = (w: ReturnType<typeof loopWriter>, port: number) => w.writes().filter((e) => e.ok && e.at > returnedAt && e.port === port).length;
+        if (pods[R].server?.running) {
+            // Its first commit waits out the semi-sync timeout (no replica follows it): wait for 20 acknowledged writes.
+            await waitFor("writes through the Service on the returned mariadb-2", async () => ackedOn(svc, pods[R].port) >= 20, { timeoutMs: 40_000 }).catch(() => undefined);
+        } else {
+            await new Promise((res) => setTimeout(res, 3000));
+        }
+        const primaries = await writable();
+        const serviceWrites = svc.writes().filter((w) => w.at > returnedAt);
+        const onOld = ackedOn(svc, pods[R].port);
+        const onX = ackedOn(direct, pods[X].port);
+        const lostIfRecorded = serviceWrites.filter((w) => w.ok && w.port === pods[R].port);
+        const missingOnX = lostIfRecorded.length === 0 ? 0 : Number(await q(X, `SELECT ${lostIfRecorded.length} - COUNT(*) FROM ledger WHERE id IN (${lostIfRecorded.map((w) => w.id).join(",")})`, app.database));
+        console.log(
+            [
+                `      primary before: mariadb-2 (mariadb.primary 2); ${ackedBeforeKill.length} writes acknowledged through the Service before the kill -9`,
+                `      promoted mariadb-${X} ${drill.promotedAt - drill.killedAt} ms after the kill (replacing mariadb-2)`,
+                `      mariadb-2 returned with mariadb.primary 2: start.sh exit ${back.res.code} after ${startMs} ms${back.args ? " (the entrypoint ran: a server started)" : " (the entrypoint never ran)"}`,
+                ...back.res.stdout.trim().split("\n").concat(back.res.stderr.trim().split("\n")).filter((l) => l).map((l) => `        ${l}`),
+                `      for ${((Date.now() - returnedAt) / 1000).toFixed(1)} s after: writable pods: ${primaries}`,
+                `      through the Service (selecting mariadb-2): ${serviceWrites.length} writes, ${onOld} acknowledged by mariadb-2, ${serviceWrites.length - serviceWrites.filter((w) => w.ok).length} refused; of those acknowledged, ${missingOnX} not on mariadb-${X} (lost once the promotion is recorded)`,
+                `      on mariadb-${X} by its pod name: ${direct.writes().filter((w) => w.at > returnedAt).length} writes, ${onX} acknowledged`,
+            ].join("\n"),
+        );
+        assert.strictEqual(back.res.code, 1, `the returned old primary must refuse to start: ${describeRun(back.res)}`);
+        assert.strictEqual(back.args, undefined, "the entrypoint never ran");
+        assert.match(
+            back.res.stderr,
+            new RegExp(`refusing to start mariadb-2 as a writable primary: mariadb-${X} was promoted in place of mariadb-2 \\(holder=${X} replaced=2 gtid=\\S+ at=\\S+\\) and is writable\\. Two writable primaries would split the data\\. If mariadb-${X} is the primary, record it: pulumi config set --path mariadb\\.primary ${X} && pulumi up`),
+        );
+        assert.strictEqual(primaries, `mariadb-${X}`, "one writable primary");
+        assert.strictEqual(onOld, 0, "no write acknowledged by the old primary");
+        assert.ok(onX > 0, "the promoted primary takes writes");
+    });
+
+    it("fence (b): the promoted pod restarting before `pulumi up` comes back as the primary, not as a replica of the dead one", async function () {
+        const { X, Y } = drill;
+        assert.ok(X >= 0 && drill.direct && drill.r2, "runs after fence (a)");
+        const direct = drill.direct;
+        await waitFor("20 writes acknowledged on the promoted pod", async () => direct.writes().filter((w) => w.ok).length >= 20, { timeoutMs: 30_000 }).catch(() => undefined);
+        process.kill(-pods[X].server!.child.pid!, "SIGKILL");
+        const killedAt = Date.now();
+        await pods[X].server!.exited;
+        const ackedBefore = direct.writes().filter((w) => w.ok && w.at <= killedAt);
+
+        // The container restarts with the same render (mariadb.primary 2, mariadb-2 refusing to start).
+        const back = await runStart(drill.r2, pods[X], X);
+        assert.strictEqual(back.res.code, 0, `start.sh as the promoted mariadb-${X}: ${describeRun(back.res)}`);
+        pods[X].serverArgs = localiseArgs(drill.r2, pods[X], X, pods[2].port, back.res, back.args!);
+        await pods[X].startServer("promoted, restarted");
+        const upAt = Date.now();
+        const roleLine = back.res.stdout.split("\n").find((l) => / is the /.test(l)) ?? "";
+        const ro = await q(X, "SELECT @@read_only");
+        await waitFor(`a write acknowledged on mariadb-${X} after its restart`, async () => direct.writes().some((w) => w.ok && w.at > upAt), { timeoutMs: 30_000 }).catch(() => undefined);
+        const firstAfter = direct.writes().find((w) => w.ok && w.at > upAt);
+        const ids = ackedBefore.map((w) => w.id);
+        const present = ids.length === 0 ? 0 : Number(await q(X, `SELECT COUNT(*) FROM ledger WHERE id IN (${ids.join(",")})`, app.database));
+        const primaries = await writable();
+        console.log(
+            [
+                `      mariadb-${X} (promoted, mariadb.primary still 2) killed -9 after ${ackedBefore.length} acknowledged writes on it; restarted by its start.sh:`,
+                ...back.res.stdout.trim().split("\n").map((l) => `        ${l}`),
+                `      read_only ${ro}; writable pods: ${primaries}; server up ${upAt - killedAt} ms after the kill, first write acknowledged ${firstAfter ? `${firstAfter.at - killedAt} ms` : "never"} after the kill`,
+                `      of the ${ackedBefore.length} writes acknowledged before the kill, ${present} are on mariadb-${X} (lost ${ackedBefore.length - present})`,
+            ].join("\n"),
+        );
+        assert.match(roleLine, new RegExp(`mariadb-${X} is the primary`), back.res.stdout);
+        assert.match(back.res.stdout, new RegExp(`mariadb-${X} was promoted in place of mariadb-2 \\(holder=${X} replaced=2 .*\\) and mariadb\\.primary still names 2: starting as the primary\\. Record the promotion: pulumi config set --path mariadb\\.primary ${X} && pulumi up`));
+        assert.ok(!pods[X].serverArgs.includes("--read-only=ON"), "not started read-only");
+        assert.strictEqual(ro, "0", `mariadb-${X} is writable again`);
+        assert.strictEqual(primaries, `mariadb-${X}`);
+        assert.strictEqual(ackedBefore.length - present, 0, "no acknowledged write lost");
+        assert.ok(firstAfter, "the promoted pod takes writes again");
+        // The other replica, re-pointed by the promotion, follows it again.
+        await caughtUp(Y, X);
+        assert.strictEqual((await slave(Y)).Last_IO_Errno, "0");
+    });
+
+    it("fence (c): `pulumi up` with the promoted pod as mariadb.primary: the Service writes to it, its marker goes, the old primary rejoins as a replica; no acknowledged write lost", async function () {
+        const { X, Y } = drill;
+        assert.ok(X >= 0 && drill.svc && drill.direct, "runs after fence (a) and (b)");
+        const rX = await renderReplicated(X, seed);
+        // The client Service selects mariadb-X at once; the StatefulSet then rolls the pods (highest ordinal first).
+        fs.writeFileSync(drill.service, String(pods[X].port));
+        const repointedAt = Date.now();
+        for (const i of [2, 1, 0]) {
+            if (pods[i].server?.running) await pods[i].stopServer();
+            if (i === X) {
+                pods[X].serverArgs = await startArgs(rX, pods[X], X, 0);
+                await pods[X].startServer("primary, after pulumi up");
+            } else {
+                await startReplica(i, rX, X);
+            }
+        }
+        const svc = drill.svc!;
+        await waitFor("writes through the Service on the new primary", async () => svc.writes().filter((w) => w.ok && w.at > repointedAt).length >= 20, { timeoutMs: 30_000 });
+        const firstAfter = svc.writes().find((w) => w.ok && w.at > repointedAt)!;
+        await svc.server.stop(5_000);
+        await drill.direct!.server.stop(5_000);
+        for (const i of [Y, 2]) await caughtUp(i, X).catch(() => undefined);
+        const all = [...svc.writes(), ...drill.direct!.writes()];
+        const acked = all.filter((w) => w.ok);
+        const onX = new Set((await q(X, `SELECT id FROM ledger WHERE id >= 10000000`, app.database)).split("\n").filter((l) => l).map(Number));
+        const lost = acked.filter((w) => !onX.has(w.id));
+        const byServer = (ws: typeof all) => [...new Set(ws.map((w) => w.serverId))].map((id) => `server_id ${id}: ${ws.filter((w) => w.serverId === id).length}`).join(", ");
+        const st2 = await slave(2);
+        console.log(
+            [
+                `      after pulumi up (mariadb.primary ${X}): writable pods: ${await writable()}; the Service's first acknowledged write ${firstAfter.at - repointedAt} ms after the re-pointing, ${firstAfter.at - drill.killedAt} ms after the kill -9 of mariadb-2`,
+                `      the whole drill: ${all.length} writes, ${acked.length} acknowledged (${byServer(acked)}), ${all.length - acked.length} refused; acknowledged but not on mariadb-${X}: ${lost.length}`,
+                `      mariadb-2 as a replica of mariadb-${X}: IO ${st2.Slave_IO_Running}, SQL ${st2.Slave_SQL_Running}${st2.Last_IO_Errno !== "0" ? `, error ${st2.Last_IO_Errno}: ${st2.Last_IO_Error}` : ""}`,
+            ].join("\n"),
+        );
+        assert.strictEqual(lost.length, 0, `acknowledged writes missing on the primary: ${lost.slice(0, 10).map((w) => `${w.id}@${w.port}`).join(", ")}`);
+        assert.ok(!fs.existsSync(path.join(pods[X].dataDir, PROMOTION_MARKER)), "the recorded promotion's marker is removed");
+        assert.deepStrictEqual(await Promise.all(pods.map((_, i) => q(i, "SELECT @@read_only"))), pods.map((_, i) => (i === X ? "0" : "1")));
+        for (const i of [Y, 2]) {
+            const st = await slave(i);
+            assert.strictEqual(st.Last_IO_Errno, "0", `mariadb-${i}: ${st.Last_IO_Error}`);
+            assert.strictEqual(st.Last_SQL_Errno, "0", `mariadb-${i}: ${st.Last_SQL_Error}`);
+            assert.strictEqual(await rowCount(i), await rowCount(X), `mariadb-${i} has mariadb-${X}'s rows`);
+        }
     });
 });
