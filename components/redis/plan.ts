@@ -337,7 +337,7 @@ function replicationObjects(settings: RedisSettings, tls: boolean): DataObjectPl
             data: [
                 { key: "common.sh", content: redisCommonScript(topology) },
                 { key: "start-redis.sh", content: redisStartScript() },
-                { key: "start-sentinel.sh", content: sentinelStartScript({ replicas: settings.replicas }) },
+                { key: "start-sentinel.sh", content: sentinelStartScript({ replicas: settings.replicas, tls }) },
                 { key: "sentinel.conf", content: sentinelConfig(topology) },
                 {
                     key: "replication.conf",

@@ -429,7 +429,7 @@ done
  * FRESH_SENTINEL_WAIT_SECONDS for one; without any, pod 0 (a new set). Every other pod is listed as a known
  * replica, so whichever Sentinel leads a failover knows the candidates.
  */
-export function sentinelStartScript(opts: { replicas: number }): string {
+export function sentinelStartScript(opts: { replicas: number; tls: boolean }): string {
     const p = SENTINEL_PATHS;
     const m = SENTINEL_MASTER_NAME;
     return `set -eu
@@ -479,8 +479,51 @@ fi
 } > "$sentinel_state.tmp"
 mv "$sentinel_state.tmp" "$sentinel_state"
 echo "start-sentinel: monitoring $master at config-epoch $epoch ($source)"
-exec redis-server "$sentinel_state" --sentinel --include ${p.authConf} --aclfile ${p.aclFile}
+${opts.tls ? sentinelTlsRestartLoop() : `exec ${sentinelCommand()}`}
 `;
+}
+
+/** The Sentinel process, on the state file the start script wrote. */
+function sentinelCommand(): string {
+    return `redis-server "$sentinel_state" --sentinel --include ${SENTINEL_PATHS.authConf} --aclfile ${SENTINEL_PATHS.aclFile}`;
+}
+
+/** How often the start script looks at the certificate files, and how far apart the pods restart Sentinel. */
+export const SENTINEL_TLS_CHECK_SECONDS = 10;
+export const SENTINEL_TLS_STAGGER_SECONDS = 10;
+
+/**
+ * With TLS, the start script stays Sentinel's parent: Sentinel builds its TLS context once and has no CONFIG
+ * SET, so a renewed certificate (the Secret volume's files change) needs a new process. The script restarts
+ * it on the state file it keeps on the volume, pod i after i × SENTINEL_TLS_STAGGER_SECONDS, so the quorum
+ * loses one Sentinel at a time, for a second. SIGTERM is passed on; a Sentinel that exits by itself ends the
+ * container (the kubelet restarts it).
+ */
+function sentinelTlsRestartLoop(): string {
+    const tls = REDIS_PATHS.tls;
+    return `certs() { cat ${tls}/tls.crt ${tls}/tls.key ${tls}/ca.crt 2>/dev/null | md5sum; }
+stopping=0
+pid=""
+trap 'stopping=1; if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi' TERM INT
+while :; do
+    seen="$(certs)"
+    ${sentinelCommand()} &
+    pid=$!
+    restart=0
+    while [ "$stopping" = 0 ] && kill -0 "$pid" 2>/dev/null; do
+        sleep ${SENTINEL_TLS_CHECK_SECONDS} & wait $! || true
+        if [ "$stopping" = 0 ] && [ "$(certs)" != "$seen" ]; then
+            sleep $((ordinal * ${SENTINEL_TLS_STAGGER_SECONDS})) & wait $! || true
+            echo "start-sentinel: the TLS certificate files changed: restarting Sentinel to load them"
+            restart=1
+            kill -TERM "$pid" 2>/dev/null || true
+            break
+        fi
+    done
+    status=0
+    wait "$pid" || status=$?
+    if [ "$stopping" = 1 ] || [ "$restart" = 0 ]; then exit "$status"; fi
+done`;
 }
 
 /** The Sentinel's liveness probe: PONG with the Sentinel password from REDISCLI_AUTH. */

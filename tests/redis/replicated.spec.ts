@@ -17,6 +17,7 @@ import {
     sentinelQuorum,
 } from "../../components/redis";
 import { planProblems, portsExposed, resolveContent, ServicePlan } from "../../components/workload/plan";
+import { sentinelStartScript } from "../../components/redis/sentinel";
 
 function problems(raw: Record<string, unknown>): string[] {
     try {
@@ -201,7 +202,12 @@ describe("Redis plan, replicated", () => {
         assert.match(start, /serve --replicaof "\$\{best_master%:\*\}" "\$\{best_master##\*:\}"$/m);
         assert.match(start, /serve_until_synced --replicaof /);
         const sentinel = entry(plan3, REDIS_OBJECTS.scripts, "start-sentinel.sh", v);
-        assert.match(sentinel, /exec redis-server "\$sentinel_state" --sentinel --include \/etc\/redis\/sentinel-auth\/sentinel-auth\.conf --aclfile \/etc\/redis\/sentinel-auth\/users\.acl$/m);
+        // With TLS the script stays Sentinel's parent and restarts it when the certificate files change
+        // (tests/servers/redis/sentinel.spec.ts renews twice on real Sentinels); without TLS it execs Sentinel.
+        assert.match(sentinel, /^ {4}redis-server "\$sentinel_state" --sentinel --include \/etc\/redis\/sentinel-auth\/sentinel-auth\.conf --aclfile \/etc\/redis\/sentinel-auth\/users\.acl &$/m);
+        assert.match(sentinel, /sleep \$\(\(ordinal \* 10\)\)/);
+        assert.doesNotMatch(sentinel, /^exec redis-server/m);
+        assert.match(sentinelStartScript({ replicas: 3, tls: false }), /^exec redis-server "\$sentinel_state" --sentinel --include \/etc\/redis\/sentinel-auth\/sentinel-auth\.conf --aclfile \/etc\/redis\/sentinel-auth\/users\.acl$/m);
         assert.match(sentinel, /sentinel monitor redis \$\{master%:\*\} \$\{master##\*:\} 2\|/);
         assert.match(sentinel, /grep -E '\^sentinel \(myid\|current-epoch\|leader-epoch redis\) '/);
         assert.match(entry(plan3, REDIS_OBJECTS.scripts, "sentinel.conf", v), /^dir \/data\/sentinel$/m);

@@ -12,7 +12,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { SENTINEL_DOWN_AFTER_MS } from "../../../components/redis";
 import { assertError, RedisConn, RespError, show, type Reply } from "../../helpers/redis";
-import { infoField, loadSentinelSet, openAuthed, SentinelLab, type LocalPod, type RenderedSentinelSet } from "../../helpers/redisSentinel";
+import { infoField, loadSentinelSet, openAuthed, podUser, SentinelLab, type LocalPod, type RenderedSentinelSet } from "../../helpers/redisSentinel";
+import { renewedCertificate, writeCertificateFiles } from "../../helpers/tlsReload";
+import { SENTINEL_TLS_CHECK_SECONDS, SENTINEL_TLS_STAGGER_SECONDS } from "../../../components/redis/sentinel";
+import { REDIS_PATHS } from "../../../components/redis/files";
+import * as tls from "tls";
 import { describeRun, freePort, randomToken, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
 import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
@@ -405,6 +409,70 @@ describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates
             }, { timeoutMs: 20_000 });
             const ck = await s.command("SENTINEL", "ckquorum", set.masterName);
             assert.ok(typeof ck === "string" && /^OK 3 usable Sentinels/.test(ck), `sentinel-${i}: ${show(ck)}`);
+        }
+    });
+
+    it("two certificate renewals in a row reach the Sentinels: the start script restarts each on the new files, pod 1 after pod 0, and the set stays whole", async function () {
+        this.timeout(240_000);
+        // The serial a Sentinel presents now (its own certificate, whoever signed it).
+        const presented = (port: number) =>
+            new Promise<string>((resolve, reject) => {
+                const socket = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+                    const serial = socket.getPeerCertificate().serialNumber;
+                    socket.end();
+                    resolve(serial);
+                });
+                socket.once("error", reject);
+            });
+        const user = podUser(set);
+        for (const round of [1, 2]) {
+            const t0 = Date.now();
+            const seen: Record<number, number> = {};
+            // Pods 0 and 1 get certificates of new CAs; every pod trusts the old and the new CAs (a CA rotation as
+            // a bundle), so each Sentinel still verifies the peers that serve the old certificate.
+            const renewals = await Promise.all(
+                [0, 1].map(async (i) => {
+                    const renewed = await renewedCertificate(fs.readFileSync(path.join(pods[i].root + REDIS_PATHS.tls, "tls.crt"), "utf8"));
+                    return { i, renewed, serial: renewed.serial.toUpperCase() };
+                }),
+            );
+            const bundle = set.tls!.ca + renewals.map((r) => r.renewed.ca).join("");
+            for (const p of pods) {
+                const dir = p.root + REDIS_PATHS.tls;
+                const own = renewals.find((r) => r.i === p.ordinal)?.renewed;
+                const files = own ? { cert: own.cert, key: own.key } : { cert: fs.readFileSync(path.join(dir, "tls.crt"), "utf8"), key: fs.readFileSync(path.join(dir, "tls.key"), "utf8") };
+                writeCertificateFiles(dir, { ...files, ca: bundle }, { uid: 0, gid: user.fsGroup });
+            }
+            // This test's clients trust the bundle too.
+            set.tls!.ca = bundle;
+            await Promise.all(
+                renewals.map(({ i, serial }) =>
+                    waitFor(
+                        `sentinel-${i} presents the round-${round} certificate`,
+                        async () => {
+                            const ok = (await presented(pods[i].sentinelPort).catch(() => "")).toUpperCase() === serial;
+                            if (ok && seen[i] === undefined) seen[i] = Date.now() - t0;
+                            return ok;
+                        },
+                        { timeoutMs: (SENTINEL_TLS_CHECK_SECONDS + 2 * SENTINEL_TLS_STAGGER_SECONDS + 20) * 1000, intervalMs: 250 },
+                    ),
+                ),
+            );
+            console.log(`      round ${round}: sentinel-0 serves the new certificate after ${seen[0]} ms, sentinel-1 after ${seen[1]} ms (staggered by ${SENTINEL_TLS_STAGGER_SECONDS} s)`);
+            assert.ok(seen[1] > seen[0], "pod 1's Sentinel restarts after pod 0's");
+            // Pod 2's Sentinel restarts too (its CA file changed), last: each is asked on a new connection until
+            // it answers with the whole quorum.
+            for (let i = 0; i < 3; i++) {
+                await waitFor(
+                    `sentinel-${i}: quorum of 3 after round ${round}`,
+                    async () => {
+                        const c = await sentinelConn(i).catch(() => undefined);
+                        const reply = c ? await c.command("SENTINEL", "ckquorum", set.masterName).catch(() => undefined) : undefined;
+                        return /^OK 3 usable Sentinels/.test(String(reply));
+                    },
+                    { timeoutMs: 90_000, intervalMs: 1000 },
+                );
+            }
         }
     });
 });
