@@ -5,6 +5,8 @@
 #   bash scripts/go-tools.sh promtool          github.com/prometheus/prometheus/cmd/promtool (tools/promtool)
 #   bash scripts/go-tools.sh redis_exporter    github.com/oliver006/redis_exporter (tools/exporters/redis)
 #   bash scripts/go-tools.sh actionlint        github.com/rhysd/actionlint/cmd/actionlint (tools/actionlint)
+#   bash scripts/go-tools.sh versitygw         github.com/versity/versitygw/cmd/versitygw (tools/versitygw): the
+#                                                   S3 server the S3 backup tests upload to
 #   bash scripts/go-tools.sh crds              the Prometheus Operator's CRDs (PodMonitor, PrometheusRule) from
 #                                                   the module github.com/prometheus-operator/prometheus-operator
 #   bash scripts/go-tools.sh all               all of them
@@ -19,9 +21,9 @@ say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
 # tool -> module dir, module path, package to build
-declare -A dir=([promtool]="$repo/tools/promtool" [redis_exporter]="$repo/tools/exporters/redis" [actionlint]="$repo/tools/actionlint")
-declare -A mod=([promtool]=github.com/prometheus/prometheus [redis_exporter]=github.com/oliver006/redis_exporter [actionlint]=github.com/rhysd/actionlint)
-declare -A pkg=([promtool]=github.com/prometheus/prometheus/cmd/promtool [redis_exporter]=github.com/oliver006/redis_exporter [actionlint]=github.com/rhysd/actionlint/cmd/actionlint)
+declare -A dir=([promtool]="$repo/tools/promtool" [redis_exporter]="$repo/tools/exporters/redis" [actionlint]="$repo/tools/actionlint" [versitygw]="$repo/tools/versitygw")
+declare -A mod=([promtool]=github.com/prometheus/prometheus [redis_exporter]=github.com/oliver006/redis_exporter [actionlint]=github.com/rhysd/actionlint [versitygw]=github.com/versity/versitygw)
+declare -A pkg=([promtool]=github.com/prometheus/prometheus/cmd/promtool [redis_exporter]=github.com/oliver006/redis_exporter [actionlint]=github.com/rhysd/actionlint/cmd/actionlint [versitygw]=github.com/versity/versitygw/cmd/versitygw)
 
 version() { awk -v m="${mod[$1]}" '($1 == m) { v = $2 } ($1 == "require" && $2 == m) { v = $3 } END { if (v == "") exit 1; print v }' "${dir[$1]}/go.mod"; }
 cachedir() { echo "${XDG_CACHE_HOME:-$HOME/.cache}/msa-infra/$1-$(version "$1")"; }
@@ -33,7 +35,7 @@ find_go() {
 
 build() {
     local tool="$1" out cache go t0
-    [ -n "${dir[$tool]:-}" ] || die "unknown tool $tool (promtool, redis_exporter, actionlint)"
+    [ -n "${dir[$tool]:-}" ] || die "unknown tool $tool (promtool, redis_exporter, actionlint, versitygw)"
     cache="$(cachedir "$tool")"
     out="$(binpath "$tool")"
     if [ -x "$out" ] && [ -f "$cache/.complete" ]; then
@@ -59,6 +61,8 @@ build() {
         ldflags="$ldflags -X main.BuildVersion=$(version "$tool")"
     elif [ "$tool" = actionlint ]; then
         ldflags="$ldflags -X github.com/rhysd/actionlint.version=$(version "$tool")"
+    elif [ "$tool" = versitygw ]; then
+        ldflags="$ldflags -X main.Version=$(version "$tool")"
     fi
     (cd "${dir[$tool]}" && "$go" build -trimpath -ldflags "$ldflags" -o "$cache.tmp/bin/$tool" "${pkg[$tool]}")
     touch "$cache.tmp/.complete"
@@ -87,14 +91,14 @@ crds() {
 }
 
 case "${1:-}" in
-    all) build promtool; build redis_exporter; build actionlint; crds ;;
+    all) build promtool; build redis_exporter; build actionlint; build versitygw; crds ;;
     crds) crds ;;
-    promtool | redis_exporter | actionlint) build "$1" ;;
+    promtool | redis_exporter | actionlint | versitygw) build "$1" ;;
     path)
         if [ "${2:-}" = crds ]; then [ -f "$(crddir)/.complete" ] || exit 1; crddir; exit 0; fi
         p="$(binpath "${2:?tool}")"
         [ -x "$p" ] && [ -f "$(cachedir "$2")/.complete" ] || exit 1
         echo "$p"
         ;;
-    *) die "usage: go-tools.sh all | promtool | redis_exporter | actionlint | crds | path TOOL" ;;
+    *) die "usage: go-tools.sh all | promtool | redis_exporter | actionlint | versitygw | crds | path TOOL" ;;
 esac
