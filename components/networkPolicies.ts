@@ -31,6 +31,8 @@ export interface ServiceTraffic {
      * client ports from inside the namespace. Default: the service has no such pods.
      */
     jobPodSelector?: Record<string, string>;
+    /** TCP ports the jobs' pods reach outside the cluster (an S3 endpoint, wherever it is). Default none. */
+    jobEgressPorts?: number[];
 }
 
 const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
@@ -139,7 +141,11 @@ export function buildNetworkPolicies(
                 spec: {
                     podSelector: { matchLabels: jobs },
                     policyTypes: ["Egress"],
-                    egress: [{ to: [{ podSelector: { matchLabels: traffic.podSelector } }], ports: tcp(traffic.clientPorts) }],
+                    egress: [
+                        { to: [{ podSelector: { matchLabels: traffic.podSelector } }], ports: tcp(traffic.clientPorts) },
+                        // Off-site backups: the endpoint's port, to any address (its IPs are the provider's).
+                        ...((traffic.jobEgressPorts ?? []).length > 0 ? [{ ports: tcp(traffic.jobEgressPorts!) }] : []),
+                    ],
                 },
             });
         }

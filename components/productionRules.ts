@@ -1,6 +1,7 @@
 // Rules that make a production stack safe by construction: checked after every key has been read, so a
 // production stack that would be insecure or lose data is refused before anything is created.
 
+import type { BackupsSettings } from "./config/backups";
 import type { MonitoringSettings } from "./config/operations";
 import type { PlatformSettings } from "./config/platform";
 import type { Reader } from "./config/reader";
@@ -13,6 +14,7 @@ export interface ProductionRuleInput extends PlatformSettings {
     kafka: Pick<KafkaSettings, "clientAuth" | "image" | "jmxAgent">;
     mariadb: Pick<MariaDbSettings, "image" | "exporterImage">;
     redis: Pick<RedisSettings, "image" | "exporterImage">;
+    backups?: BackupsSettings;
 }
 
 /**
@@ -59,6 +61,7 @@ export function checkProductionRules(r: Reader, config: ProductionRuleInput): vo
         ["redis.exporterImage", config.redis.exporterImage],
         ["kafka.image", config.kafka.image],
         ["kafka.jmxAgent.image", config.kafka.jmxAgent?.image],
+        ["backups.s3.image", config.backups?.s3?.image],
     ];
     for (const [key, image] of images) {
         if (image !== undefined && !namesOneRelease(image)) {

@@ -7,10 +7,12 @@
 //   config/platform.ts    stack-wide settings (environment, storage, pod security, NetworkPolicies, TLS)
 //   config/service.ts     settings every service shares (namespace, image, replicas, size, resources)
 //   config/operations.ts  monitoring (exporters, Prometheus Operator objects) and the backup settings' reader
+//   config/backups.ts     the off-site backup target (backups.s3)
 //   <service>/settings.ts each service's own keys and defaults
 //   productionRules.ts    rules a production stack must satisfy
 
 import * as pulumi from "@pulumi/pulumi";
+import { BackupsSettings, readBackupsSettings } from "./config/backups";
 import { MonitoringSettings, readMonitoringSettings } from "./config/operations";
 import { PLATFORM_KEYS, PlatformSettings, readPlatformSettings } from "./config/platform";
 import { PROJECT, Reader } from "./config/reader";
@@ -44,6 +46,8 @@ export interface PlatformConfig extends PlatformSettings {
     kafka: KafkaSettings;
     /** Metrics exporters and Prometheus Operator objects (alerts, scrape targets). Default: see MonitoringSettings. */
     monitoring: MonitoringSettings;
+    /** Off-site copies of MariaDB's and Redis's backups in S3. Default none. */
+    backups: BackupsSettings;
     /**
      * Services whose StatefulSet may be replaced in this run (after the safe procedure the guard printed).
      * Default none: a change to an immutable StatefulSet field stops the run.
@@ -68,6 +72,7 @@ export const TOP_LEVEL_KEYS: Record<keyof PlatformConfig, string> = {
     redis: "object",
     kafka: "object",
     monitoring: "object",
+    backups: "object (s3: the off-site backup target)",
     allowStatefulSetReplacement: "list of mariadb | redis | kafka",
     deleteDataOnDestroy: "true | false",
     priorityClassName: "PriorityClass name of the data services' pods",
@@ -97,12 +102,16 @@ export function parseStackConfig(raw: Record<string, unknown>): PlatformConfig {
         redis: readRedisSettings(r, raw.redis, platform.environment),
         kafka: readKafkaSettings(r, raw.kafka),
         monitoring: readMonitoringSettings(r, raw.monitoring, platform.environment),
+        backups: readBackupsSettings(r, raw.backups, platform.environment),
         allowStatefulSetReplacement: r
             .list("allowStatefulSetReplacement", raw.allowStatefulSetReplacement)
             .map((v, i) => r.oneOf<ServiceName | "">(`allowStatefulSetReplacement[${i}]`, v, "", SERVICE_NAMES))
             .filter((v): v is ServiceName => v !== ""),
     };
     checkProductionRules(r, config);
+    if (config.backups.s3 && !config.mariadb.backup.enabled && !config.redis.backup.enabled) {
+        r.problem("backups.s3", "is set, but no service takes backups to copy; set mariadb.backup.enabled or redis.backup.enabled (on by default in production)");
+    }
     const namespaces = [config.mariadb.namespace, config.redis.namespace, config.kafka.namespace];
     if (new Set(namespaces).size !== namespaces.length) {
         r.problem("<service>.namespace", `each service needs its own namespace; got ${namespaces.join(", ")}`);

@@ -8,6 +8,13 @@
 #                      [--keep-read-only]
 #   (FILE: a log's path under DIR, e.g. server-2/mariadb-bin.000004, or its name alone where one server has it)
 #   restore-mariadb.sh --defaults-extra-file ROOT.cnf --latest DIR/full [--binlogs DIR] [...]
+#   restore-mariadb.sh --defaults-extra-file ROOT.cnf --s3 S3DIR [--s3-dump NAME] [--s3-binlogs] [...]
+#
+# --s3 S3DIR restores from the bucket of `backups.s3` instead of a claim: S3DIR holds s3.sh and s3.conf (the
+# ConfigMap mariadb-backup-s3) and s3.conf names the credentials directory (the Secret). The newest complete
+# dump (with a stop point: the newest taken at or before --stop-datetime; or --s3-dump NAME) is downloaded and
+# sha256-checked, and with a stop point or --s3-binlogs the archived binary logs too, into a directory under
+# $TMPDIR (it needs room for them); then everything below runs on them. Needs curl (s3.sh signs with it).
 #
 # ROOT.cnf is a client option file with the root account ([client] user, password, host/port or socket,
 # ssl-ca): never a password on the command line.
@@ -43,7 +50,7 @@ export TZ=UTC LC_ALL=C
 die() { printf 'restore-mariadb: %s\n' "$*" >&2; exit 1; }
 say() { printf 'restore-mariadb: %s\n' "$*" >&2; }
 
-cnf="" dump="" latest="" binlogs="" stop_datetime="" stop_position="" keep_read_only=0
+cnf="" dump="" latest="" binlogs="" stop_datetime="" stop_position="" keep_read_only=0 s3="" s3_dump="" s3_binlogs=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --defaults-extra-file) cnf="$2"; shift 2 ;;
@@ -53,11 +60,30 @@ while [ $# -gt 0 ]; do
         --stop-datetime) stop_datetime="$2"; shift 2 ;;
         --stop-position) stop_position="$2"; shift 2 ;;
         --keep-read-only) keep_read_only=1; shift ;;
-        -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+        --s3) s3="$2"; shift 2 ;;
+        --s3-dump) s3_dump="$2"; shift 2 ;;
+        --s3-binlogs) s3_binlogs=1; shift ;;
+        -h | --help) sed -n '2,37p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
 done
 [ -n "$cnf" ] && [ -r "$cnf" ] || die "--defaults-extra-file: a readable client option file with the root account is required"
+if [ -n "$s3" ]; then
+    # From the bucket: download into a local directory, then restore from it as from the claims.
+    [ -z "$dump$latest$binlogs" ] || die "--s3 replaces --dump, --latest and --binlogs"
+    [ -r "$s3/s3.sh" ] && [ -r "$s3/s3.conf" ] || die "--s3 $s3: expected s3.sh and s3.conf there (ConfigMap mariadb-backup-s3)"
+    s3_work="$(mktemp -d "${TMPDIR:-/tmp}/restore-mariadb.XXXXXX")"
+    trap 'rm -rf "$s3_work"' EXIT
+    fetch=(fetch-latest full "$s3_work/full")
+    [ -z "$stop_datetime" ] || fetch+=(--before "$stop_datetime")
+    [ -z "$s3_dump" ] || fetch+=(--name "$s3_dump")
+    sh "$s3/s3.sh" "${fetch[@]}" >&2 || die "no dump from S3 (the line above says why); the server was not touched"
+    latest="$s3_work/full"
+    if [ -n "$stop_datetime$stop_position" ] || [ "$s3_binlogs" = 1 ]; then
+        sh "$s3/s3.sh" fetch-all binlogs "$s3_work/binlogs" >&2 || die "no binary logs from S3 (the line above says why); the server was not touched"
+        binlogs="$s3_work/binlogs"
+    fi
+fi
 if [ -n "$latest" ]; then
     [ -z "$dump" ] || die "--dump and --latest exclude each other"
     [ -r "$latest/LATEST" ] || die "$latest/LATEST not found: no complete backup in $latest"

@@ -5,6 +5,11 @@
 #
 #   restore-redis.sh --data /data --rdb /backup/redis-<stamp>.rdb
 #   restore-redis.sh --data /data --latest /backup
+#   restore-redis.sh --data /data --s3 S3DIR [--s3-rdb NAME]
+#
+# --s3 S3DIR restores from the bucket of `backups.s3`: S3DIR holds s3.sh and s3.conf (the ConfigMap
+# redis-backup-s3), which names the credentials directory (the Secret). The newest complete snapshot (or
+# --s3-rdb NAME) is downloaded into a directory under $TMPDIR and sha256-checked first. Needs curl.
 #
 # Redis runs with AOF persistence, and at start it loads the AOF, not dump.rdb. So the snapshot becomes the
 # base of a new AOF (Redis 7's multi-part AOF accepts an RDB file as its base): the manifest names it, with
@@ -24,7 +29,7 @@ set -eu
 die() { printf 'restore-redis: %s\n' "$*" >&2; exit 1; }
 say() { printf 'restore-redis: %s\n' "$*" >&2; }
 
-data="" rdb="" latest="" aofdir="appendonlydir" aofname="appendonly.aof"
+data="" rdb="" latest="" aofdir="appendonlydir" aofname="appendonly.aof" s3="" s3_rdb=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --data) data="$2"; shift 2 ;;
@@ -32,11 +37,26 @@ while [ $# -gt 0 ]; do
         --latest) latest="$2"; shift 2 ;;
         --appenddirname) aofdir="$2"; shift 2 ;;
         --appendfilename) aofname="$2"; shift 2 ;;
-        -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+        --s3) s3="$2"; shift 2 ;;
+        --s3-rdb) s3_rdb="$2"; shift 2 ;;
+        -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
 done
 [ -n "$data" ] && [ -d "$data" ] || die "--data DIR: the Redis data directory (the data claim) is required"
+if [ -n "$s3" ]; then
+    # From the bucket: download into a local directory, then restore from it as from the claim.
+    [ -z "$rdb$latest" ] || die "--s3 replaces --rdb and --latest"
+    [ -r "$s3/s3.sh" ] && [ -r "$s3/s3.conf" ] || die "--s3 $s3: expected s3.sh and s3.conf there (ConfigMap redis-backup-s3)"
+    s3_work="$(mktemp -d "${TMPDIR:-/tmp}/restore-redis.XXXXXX")"
+    trap 'rm -rf "$s3_work"' EXIT
+    if [ -n "$s3_rdb" ]; then
+        sh "$s3/s3.sh" fetch-latest rdb "$s3_work" --name "$s3_rdb" >&2 || die "no snapshot from S3 (the line above says why); nothing was changed"
+    else
+        sh "$s3/s3.sh" fetch-latest rdb "$s3_work" >&2 || die "no snapshot from S3 (the line above says why); nothing was changed"
+    fi
+    latest="$s3_work"
+fi
 if [ -n "$latest" ]; then
     [ -z "$rdb" ] || die "--rdb and --latest exclude each other"
     [ -r "$latest/LATEST" ] || die "$latest/LATEST not found: no complete backup in $latest"

@@ -14,10 +14,10 @@ const ROOT = path.resolve(__dirname, "..");
 /** Lowest first; a module is in the first layer one of whose patterns its path (under components/) matches. */
 const LAYERS: { name: string; modules: RegExp[] }[] = [
     { name: "facts", modules: [/^config\/(reader|units)\.ts$/, /^(hash|dnsNames|labels|imageUsers|outputs)\.ts$/] },
-    { name: "shared settings", modules: [/^config\/(platform|service|operations)\.ts$/, /^(connections|podSecurity)\.ts$/] },
+    { name: "shared settings", modules: [/^config\/(platform|service|operations|backups)\.ts$/, /^(connections|podSecurity)\.ts$/] },
     { name: "service settings", modules: [/^[a-z]+\/settings\.ts$/] },
     { name: "stack config", modules: [/^(stackConfig|productionRules)\.ts$/] },
-    { name: "plan model", modules: [/^workload\/(plan|operations|tlsReload)\.ts$/] },
+    { name: "plan model", modules: [/^workload\/(plan|operations|tlsReload)\.ts$/, /^backup\/(s3|s3script|staging)\.ts$/] },
     { name: "service files", modules: [/^(mariadb|redis|kafka)\/(files|backup|sentinel|reconcile)\.ts$/, /^monitoring\/[a-z]+\.ts$/] },
     { name: "service plans", modules: [/^(mariadb|redis|kafka)\/plan\.ts$/, /^plans\.ts$/] },
     { name: "rendering", modules: [/^workload\/(podTemplate|immutable|render|statefulService)\.ts$/, /^(networkPolicies|secrets|tls|platform)\.ts$/] },

@@ -16,6 +16,7 @@
 // Each run closes the current log (FLUSH BINARY LOGS, only when something was written since the last run)
 // and copies every closed log it does not have yet: what can be lost is at most one schedule interval.
 
+import { stagingFullFunction } from "../backup/staging";
 import { serviceHost } from "../dnsNames";
 import { BINLOG_PREFIX, MARIADB_PATHS, MARIADB_PORT } from "./files";
 
@@ -104,7 +105,8 @@ export function mariadbBackupScript(opts: { retentionDays: number; pointInTime: 
         'stamp="$(date -u +%Y%m%dT%H%M%SZ)"',
         `name="${FULL_BACKUP_PREFIX}$stamp.sql.gz"`,
         'partial="$dir/.partial-$name"',
-        "trap 'rm -f \"$partial\"' EXIT",
+        stagingFullFunction({ log: "mariadb-backup", sizeKey: "mariadb.backup.storageSize", retentionKey: "mariadb.backup.retentionDays" }),
+        "trap '[ $? = 0 ] || staging_full \"$dir\"; rm -f \"$partial\"' EXIT",
         'databases="$(mariadb --defaults-extra-file="$cnf" --batch --skip-column-names --execute="SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN (\'mysql\', \'information_schema\', \'performance_schema\', \'sys\') ORDER BY schema_name")"',
         'if [ -z "$databases" ]; then echo "mariadb-backup: no application database to back up" >&2; exit 1; fi',
         "# shellcheck disable=SC2086 # one word per database name (identifiers: no spaces)",
@@ -156,6 +158,8 @@ export function binlogArchiveScript(opts: { retentionDays: number }): string {
         "export TZ=UTC LC_ALL=C",
         `cnf=${clientFile}`,
         `root=${binlogs}`,
+        stagingFullFunction({ log: "binlog-archive", sizeKey: "mariadb.backup.binlogStorageSize", retentionKey: "mariadb.backup.retentionDays" }),
+        "trap '[ $? = 0 ] || staging_full \"$root\"' EXIT",
         'q() { mariadb --defaults-extra-file="$cnf" --batch --skip-column-names --execute="$1"; }',
         'id="$(q "SELECT @@server_id")"',
         'case "$id" in ""|*[!0-9]*) echo "binlog-archive: unexpected server_id \'$id\'" >&2; exit 1 ;; esac',

@@ -7,6 +7,8 @@ import { IMAGE_USERS } from "../imageUsers";
 import { tlsConnection } from "../connections";
 import type { MariaDbConnection } from "../outputs";
 import { backupContainer, backupCronJobPlan } from "../workload/operations";
+import type { S3Settings } from "../config/backups";
+import { s3ConfigObject, s3EndpointPort, withS3Step, type S3Upload } from "../backup/s3";
 import {
     CronJobPlan,
     dataVolume,
@@ -23,6 +25,7 @@ import {
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import {
+    BINLOG_PREFIX,
     MARIADB_APP,
     MARIADB_PATHS,
     MARIADB_PORT,
@@ -37,7 +40,7 @@ import {
     mariadbTlsReloadCommand,
     prepareVolumeScript,
 } from "./files";
-import { backupClientConfig, binlogArchiveScript, exporterClientConfig, MARIADB_BACKUP_PATHS, mariadbBackupScript } from "./backup";
+import { backupClientConfig, binlogArchiveScript, exporterClientConfig, FULL_BACKUP_PREFIX, MARIADB_BACKUP_PATHS, mariadbBackupScript } from "./backup";
 import type { MariaDbSettings } from "./settings";
 
 /** Names of MariaDB's ConfigMap and Secrets. */
@@ -108,6 +111,8 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
     const replicated = mariadbReplicated(settings);
     // Replicas replay the primary's binary log, so replication needs it whether or not backups archive it.
     const binlog = pointInTime || replicated;
+    // Off-site copies: each backup Job uploads what it wrote (the claims become staging areas).
+    const s3 = backup ? platform.backups?.s3 : undefined;
     const { backupPassword, exporterPassword, replicationPassword } = MARIADB_GENERATED;
     const initUses = [
         rootPassword,
@@ -147,6 +152,18 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                           activeDeadlineSeconds: BACKUP_DEADLINE_SECONDS,
                           settings,
                           tls,
+                          s3: s3 && {
+                              settings: s3,
+                              upload: {
+                                  set: "full",
+                                  dir: MARIADB_BACKUP_PATHS.full,
+                                  glob: `${FULL_BACKUP_PREFIX}*.sql.gz`,
+                                  companion: true,
+                                  prune: true,
+                                  // Archived binary logs older than the oldest kept dump can no longer be replayed.
+                                  alsoOlder: pointInTime ? "binlogs" : undefined,
+                              },
+                          },
                       }),
                       what: "The MariaDB full backup",
                   },
@@ -165,6 +182,8 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                           activeDeadlineSeconds: BINLOG_ARCHIVE_DEADLINE_SECONDS,
                           settings,
                           tls,
+                          // Pruned by the full backup's step, against the oldest dump it keeps.
+                          s3: s3 && { settings: s3, upload: { set: "binlogs", dir: MARIADB_BACKUP_PATHS.binlogs, glob: `${BINLOG_PREFIX}[0-9]*`, prune: false } },
                       }),
                       what: "The MariaDB binary-log archive",
                   },
@@ -283,6 +302,7 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                           ],
                           protect: false,
                       },
+                      ...(s3 ? [s3ConfigObject(s3, { namespace: settings.namespace, app: MARIADB_APP })] : []),
                   ]
                 : []),
             ...(exporter
@@ -404,6 +424,7 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                 : []),
         ],
         cronJobs: backups.map((b) => b.job),
+        jobEgressPorts: s3 ? [s3EndpointPort(s3)] : undefined,
         extraObjects: mariadbMonitoring({ namespace: settings.namespace, monitoring, backups, tls: platform.tls }),
     };
 }
@@ -419,8 +440,9 @@ function backupCronJob(o: {
     activeDeadlineSeconds: number;
     settings: MariaDbSettings;
     tls: boolean;
+    s3?: { settings: S3Settings; upload: S3Upload };
 }): CronJobPlan {
-    return backupCronJobPlan({
+    const job = backupCronJobPlan({
         id: o.id,
         name: o.name,
         schedule: o.schedule,
@@ -437,6 +459,7 @@ function backupCronJob(o: {
             tmpPath: MARIADB_BACKUP_PATHS.tmp,
         }),
     });
+    return o.s3 ? withS3Step(job, o.s3.settings, { app: MARIADB_APP, upload: o.s3.upload }) : job;
 }
 
 

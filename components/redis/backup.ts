@@ -7,6 +7,7 @@
 // maxmemory headroom (README "Redis memory headroom") covers both, and the schedule keeps them apart from
 // busy hours.
 
+import { stagingFullFunction } from "../backup/staging";
 import { serviceHost } from "../dnsNames";
 import { REDIS_PATHS, REDIS_PORT } from "./files";
 
@@ -43,7 +44,8 @@ export function redisBackupScript(opts: { namespace: string; retentionDays: numb
         'stamp="$(date -u +%Y%m%dT%H%M%SZ)"',
         `name="${RDB_BACKUP_PREFIX}$stamp.rdb"`,
         'partial="$dir/.partial-$name"',
-        "trap 'rm -f \"$partial\"' EXIT",
+        stagingFullFunction({ log: "redis-backup", sizeKey: "redis.backup.storageSize", retentionKey: "redis.backup.retentionDays" }),
+        "trap '[ $? = 0 ] || staging_full \"$dir\"; rm -f \"$partial\"' EXIT",
         `REDISCLI_AUTH="$(cat ${passwordFile})"`,
         "export REDISCLI_AUTH",
         `${cli} --rdb "$partial" >&2`,

@@ -8,11 +8,12 @@ import { IMAGE_USERS } from "../imageUsers";
 import { tlsConnection } from "../connections";
 import type { RedisConnection } from "../outputs";
 import { backupContainer, backupCronJobPlan } from "../workload/operations";
+import { s3ConfigObject, s3EndpointPort, withS3Step } from "../backup/s3";
 import { ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import { REDIS_APP, REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
-import { exporterPasswordFile, REDIS_BACKUP_PATHS, redisBackupScript } from "./backup";
+import { exporterPasswordFile, RDB_BACKUP_PREFIX, REDIS_BACKUP_PATHS, redisBackupScript } from "./backup";
 import { METRICS_USER, REDIS_REPLICATION_PATHS, redisReplicationAuthFile, replicationConfig } from "./files";
 import {
     REDIS_SCRIPT_PATHS,
@@ -85,7 +86,9 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
     const monitoring = platform.monitoring;
     const exporter = monitoring.exporters;
     const backup = settings.backup.enabled;
-    const backupJob = backup
+    // Off-site copies: the Job uploads the snapshot it wrote (the claim becomes a staging area).
+    const s3 = backup ? platform.backups?.s3 : undefined;
+    const localJob = backup
         ? backupCronJobPlan({
               id: "backup",
               name: REDIS_BACKUP.cronJob,
@@ -104,6 +107,10 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
               }),
           })
         : undefined;
+    const backupJob =
+        localJob && s3
+            ? withS3Step(localJob, s3, { app: REDIS_APP, upload: { set: "rdb", dir: REDIS_BACKUP_PATHS.backup, glob: `${RDB_BACKUP_PREFIX}*.rdb`, companion: true, prune: true } })
+            : localJob;
     const metrics = REDIS_GENERATED.metricsPassword;
     const admin = REDIS_GENERATED.adminPassword;
     const users = settings.users.map((u) => ({ user: u, password: REDIS_GENERATED.userPassword(u.name) }));
@@ -189,6 +196,7 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                           data: [{ key: "backup.sh", content: redisBackupScript({ namespace: settings.namespace, retentionDays: settings.backup.retentionDays, tls }) }],
                           protect: false,
                       },
+                      ...(s3 ? [s3ConfigObject(s3, { namespace: settings.namespace, app: REDIS_APP })] : []),
                   ]
                 : []),
             ...(exporter
@@ -270,6 +278,7 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
         },
         claims: backup ? [{ id: "backup-claim", name: REDIS_BACKUP.claim, size: settings.backup.storageSize, storageClass: platform.storageClass }] : [],
         cronJobs: backupJob ? [backupJob] : [],
+        jobEgressPorts: s3 ? [s3EndpointPort(s3)] : undefined,
         extraObjects: redisMonitoring({
             namespace: settings.namespace,
             monitoring,

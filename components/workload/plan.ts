@@ -2,6 +2,7 @@
 // exists (the awsx "decide first, then create" split). plan.ts of each service builds one from validated
 // settings; render.ts turns it into Kubernetes objects. Plans are unit-tested without any Pulumi runtime.
 
+import type { BackupsSettings } from "../config/backups";
 import type { MonitoringSettings } from "../config/operations";
 import type { Environment, PlatformSettings } from "../config/platform";
 import type { ResourceSettings } from "../config/service";
@@ -10,6 +11,8 @@ import type { ImageUser } from "../imageUsers";
 /** What a service's planner reads besides the service's own settings: the stack-wide settings and monitoring. */
 export interface PlanContext extends PlatformSettings {
     monitoring: MonitoringSettings;
+    /** Off-site copies of the backups (`backups.s3`). Default none. */
+    backups?: BackupsSettings;
 }
 
 /** Who may reach a port: clients (client Service, client namespaces), the service's own pods only, or monitoring. */
@@ -97,7 +100,12 @@ export type VolumeSource =
     /** The service's TLS Secret (tls.crt, tls.key, ca.crt). */
     | { kind: "tls" }
     /** A standalone PersistentVolumeClaim of the plan (a backup target), by metadata.name. */
-    | { kind: "pvc"; claim: string };
+    | { kind: "pvc"; claim: string }
+    /**
+     * A Secret the program does not create (the S3 credentials the operator provides), mode 0440, optional: a
+     * missing Secret leaves the directory empty and the script names it, instead of a pod stuck pending.
+     */
+    | { kind: "externalSecret"; secret: string };
 
 /** A volume mount; mounting a volume is what declares it (the pod's volumes are derived from the mounts). */
 export interface MountPlan {
@@ -220,7 +228,8 @@ export interface CronJobPlan {
     startingDeadlineSeconds: number;
     successfulJobsHistoryLimit: number;
     failedJobsHistoryLimit: number;
-    job: { containers: ContainerPlan[]; backoffLimit: number; activeDeadlineSeconds: number };
+    /** Init containers run first, in order, each to success (a backup step before its upload). */
+    job: { initContainers?: ContainerPlan[]; containers: ContainerPlan[]; backoffLimit: number; activeDeadlineSeconds: number };
 }
 
 /** A PersistentVolumeClaim of its own (not a StatefulSet claim template): e.g. where backups go. */
@@ -267,6 +276,8 @@ export interface ServicePlan {
     cronJobs?: CronJobPlan[];
     claims?: ClaimPlan[];
     extraObjects?: ExtraObjectPlan[];
+    /** TCP ports the Jobs' pods reach outside the cluster (the S3 endpoint), opened when egress is restricted. Default none. */
+    jobEgressPorts?: number[];
     /** What the stack should be told about the plan (e.g. a feature it asked for that cannot run); logged as warnings. */
     warnings?: string[];
 }
@@ -276,7 +287,7 @@ export function planContainers(plan: ServicePlan): ContainerPlan[] {
     return [
         ...allContainers(plan.workload),
         ...(plan.jobs ?? []).flatMap((j) => j.containers),
-        ...(plan.cronJobs ?? []).flatMap((c) => c.job.containers),
+        ...(plan.cronJobs ?? []).flatMap((c) => [...(c.job.initContainers ?? []), ...c.job.containers]),
     ];
 }
 
@@ -328,7 +339,7 @@ export function planProblems(plan: ServicePlan): string[] {
     if (new Set(names).size !== names.length) {
         problems.push(`container names repeat: ${names.join(", ")}`);
     }
-    for (const c of [...(plan.jobs ?? []).flatMap((j) => j.containers), ...(plan.cronJobs ?? []).flatMap((j) => j.job.containers)]) {
+    for (const c of [...(plan.jobs ?? []).flatMap((j) => j.containers), ...(plan.cronJobs ?? []).flatMap((j) => [...(j.job.initContainers ?? []), ...j.job.containers])]) {
         if (c.probes.liveness || c.probes.readiness || c.probes.startup || c.ports.length > 0) {
             problems.push(`job container ${c.name} may have no probes and no ports`);
         }

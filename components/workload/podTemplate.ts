@@ -80,6 +80,8 @@ function volumeFor(m: MountPlan, refs: PodReferences): Volume | undefined {
             }
             return { name: m.volume, persistentVolumeClaim: { claimName: claim } };
         }
+        case "externalSecret":
+            return { name: m.volume, secret: { secretName: m.source.secret, defaultMode: SECRET_FILE_MODE, optional: true } };
         case "object": {
             const o = objectRef(refs, m.source.object);
             return o.kind === "Secret"
@@ -163,11 +165,12 @@ export function checksumSources(containers: ContainerPlan[], objects: DataObject
 }
 
 /** The pod spec of a Job or CronJob run: the same hardening, run once (a failed run is a new pod). */
-export function buildRunPodSpec(containers: ContainerPlan[], user: StatefulSetPlan["user"], refs: PodReferences): PodSpec {
+export function buildRunPodSpec(containers: ContainerPlan[], user: StatefulSetPlan["user"], refs: PodReferences, initContainers: ContainerPlan[] = []): PodSpec {
     return {
         ...hardenedPodFields(user, refs.serviceAccountName),
         restartPolicy: "Never",
+        initContainers: initContainers.length > 0 ? initContainers.map((c) => buildContainer(c, user, refs)) : undefined,
         containers: containers.map((c) => buildContainer(c, user, refs)),
-        volumes: buildVolumes(containers, refs),
+        volumes: buildVolumes([...initContainers, ...containers], refs),
     };
 }

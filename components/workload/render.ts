@@ -228,6 +228,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
             peerPorts: [...peerPorts, ...clientPorts.filter((p) => p.peers)].map((p) => p.port),
             metricsPorts: portsExposed(plan, "metrics").map((p) => p.port),
             jobPodSelector: (plan.jobs ?? []).length + (plan.cronJobs ?? []).length > 0 ? appPodsSelector(plan.app) : undefined,
+            jobEgressPorts: plan.jobEgressPorts,
         },
         platform.networkPolicies,
         labels,
@@ -237,9 +238,9 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
     );
 
     // The pods of a Job or CronJob: labels of their own (not selected by the service), the hardened spec.
-    const runPodTemplate = (id: string, containers: ContainerPlan[]) => ({
+    const runPodTemplate = (id: string, containers: ContainerPlan[], initContainers?: ContainerPlan[]) => ({
         metadata: { labels: runLabels(plan.app, id, plan.image) },
-        spec: buildRunPodSpec(containers, w.user, refs),
+        spec: buildRunPodSpec(containers, w.user, refs, initContainers),
     });
     const jobs = new Map(
         (plan.jobs ?? []).map((j) => {
@@ -280,7 +281,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
                             spec: {
                                 backoffLimit: c.job.backoffLimit,
                                 activeDeadlineSeconds: c.job.activeDeadlineSeconds,
-                                template: runPodTemplate(c.id, c.job.containers),
+                                template: runPodTemplate(c.id, c.job.containers, c.job.initContainers),
                             },
                         },
                     },
