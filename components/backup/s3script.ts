@@ -248,7 +248,8 @@ cmd_upload() {
     [ "@{1:-}" != --companion ] || companion="$2"
     [ -d "$dir" ] || fail "$dir: no such directory"
     listing "$set_"
-    find "$dir" -mindepth 1 -name '.*' -prune -o -type f -name "$glob" -print | sort > "$work/local"
+    # Files older than the bucket's retention would be pruned at once (and come back at every run): skipped.
+    find "$dir" -mindepth 1 -name '.*' -prune -o -type f -name "$glob" -mtime -"$S3_RETENTION_DAYS" -print | sort > "$work/local"
     uploaded=0 present=0
     while read -r f; do
         rel="@{f#"$dir"/}"

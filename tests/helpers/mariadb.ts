@@ -8,6 +8,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MARIADB_PATHS } from "../../components/mariadb";
+import { find } from "../../scripts/lib/manifests";
+import type { Manifest } from "../../scripts/lib/mockRuntime";
+import { secretData } from "../../scripts/lib/rendered";
 import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type RunResult, type ServerProcess } from "../../scripts/lib/servers";
 import { optionalCnfOption, rewriteCnf, SECTION, type MariaDbRendered } from "./mariadbRendered";
 
@@ -423,3 +426,17 @@ export function expectedVariable(value: string | undefined): string {
     return value;
 }
 
+/**
+ * loadRendered's view (from its own render) with the generated values of `objects` (another render of the
+ * same config): init.sql, the root password and the application passwords, so the server and the CronJobs'
+ * option files come from one render. Everything else (my.cnf, paths, the containers) is render-independent.
+ */
+export function withSecretsOf(rd: MariaDbRendered, objects: Manifest[]): MariaDbRendered {
+    const secret = (name: string) => secretData(find(objects, "Secret", "db", name));
+    return {
+        ...rd,
+        initSql: secret("mariadb-init")["init.sql"],
+        root: { ...rd.root, password: secret("mariadb-credentials")["root-password"] },
+        apps: rd.apps.map((a) => ({ ...a, password: secret(a.secret).password })),
+    };
+}

@@ -99,7 +99,7 @@ export function clientOptions(text: string, group = "client"): Record<string, st
 export const BUILD_SCRIPT = path.join(ROOT, "scripts", "go-tools.sh");
 
 /** The path of a built tool, or: fail (CI) / skip with the reason (locally). */
-export async function requireTool(ctx: Mocha.Context, tool: "promtool" | "redis_exporter" | "actionlint" | "crds"): Promise<string> {
+export async function requireTool(ctx: Mocha.Context, tool: "promtool" | "redis_exporter" | "actionlint" | "versitygw" | "crds"): Promise<string> {
     const r = await run("bash", [BUILD_SCRIPT, "path", tool], { timeoutMs: 10_000 });
     if (r.code === 0 && r.stdout.trim() !== "") return r.stdout.trim();
     const reason = `${tool} is not built (bash scripts/go-tools.sh ${tool})`;

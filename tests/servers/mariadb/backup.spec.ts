@@ -14,9 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { MARIADB_BACKUP, MARIADB_BACKUP_PATHS, MARIADB_OPERATIONS_USERS, MARIADB_PATHS } from "../../../components/mariadb";
 import { renderStack, ROOT, type Manifest } from "../../../scripts/lib/mockRuntime";
-import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "../../helpers/mariadb";
-import { find } from "../../../scripts/lib/manifests";
-import { secretData } from "../../../scripts/lib/rendered";
+import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP, withSecretsOf } from "../../helpers/mariadb";
 import { clientOptions, fileOf, prodWithoutTls, localizeScript, renderedCronJob, rewriteClientOptions, type RenderedRun } from "../../helpers/ops";
 import { describeRun, makeTempDir, removeTempDir, run, waitFor } from "../../../scripts/lib/servers";
 import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
@@ -323,18 +321,3 @@ describe("real servers: MariaDB backups (rendered CronJobs) and restores (script
         assert.strictEqual(await root(replica, "SELECT @@read_only"), "0");
     });
 });
-
-/**
- * loadRendered's view (from its own render) with the generated values of `objects` (another render of the
- * same config): init.sql, the root password and the application passwords, so the server and the CronJobs'
- * option files come from one render. Everything else (my.cnf, paths, the containers) is render-independent.
- */
-function withSecretsOf(rd: MariaDbRendered, objects: Manifest[]): MariaDbRendered {
-    const secret = (name: string) => secretData(find(objects, "Secret", "db", name));
-    return {
-        ...rd,
-        initSql: secret("mariadb-init")["init.sql"],
-        root: { ...rd.root, password: secret("mariadb-credentials")["root-password"] },
-        apps: rd.apps.map((a) => ({ ...a, password: secret(a.secret).password })),
-    };
-}
