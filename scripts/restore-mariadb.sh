@@ -63,7 +63,7 @@ while [ $# -gt 0 ]; do
         --s3) s3="$2"; shift 2 ;;
         --s3-dump) s3_dump="$2"; shift 2 ;;
         --s3-binlogs) s3_binlogs=1; shift ;;
-        -h | --help) sed -n '2,37p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,46p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
 done

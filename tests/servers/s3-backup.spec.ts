@@ -264,7 +264,9 @@ describe("real servers: off-site backups to S3 (versitygw) by the rendered Jobs,
         const out = await mariadbJob(archive, "binlog archive");
         assert.match(out, /[1-9]\d* uploaded, \d+ already in s3:\/\/msa-backups\/ci\/prod\/db\/mariadb\/binlogs\//);
         const uploaded = await keys("binlogs");
-        assert.deepStrictEqual(uploaded, fs.readdirSync(binlogDir).filter((f) => /^mariadb-bin\.\d{6}$/.test(f)).sort(), "every archived log is in the bucket");
+        const archived = (fs.readdirSync(binlogDir, { recursive: true }) as string[]).filter((f) => /(^|\/)mariadb-bin\.\d{6}$/.test(f)).sort();
+        assert.ok(archived.length > 0 && archived.every((f) => f.includes("/")), `one directory per server: ${archived.join(", ")}`);
+        assert.deepStrictEqual(uploaded, archived, "every archived log is in the bucket, under its server's directory");
 
         const r = await restore(target!, ["--stop-datetime", stopAt]);
         assert.strictEqual(r.code, 0, `restore-mariadb.sh --s3 --stop-datetime ${stopAt}: ${describeRun(r)}`);
