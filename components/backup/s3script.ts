@@ -213,10 +213,15 @@ verify() {
         if printf '%s' "$v_etag" | grep -Eq '^[0-9a-f]{32}(-[0-9]+)?$'; then
             why="ETag $v_etag, expected $4"
         else
-            req GET "$base/$2" "$work/readback"
-            [ "$status" = 200 ] || refused "read $2 back" "$work/readback"
-            [ "$(sha256sum < "$work/readback" | cut -c1-64)" = "$(sha256sum < "$1" | cut -c1-64)" ] || why="the object read back differs (sha256)"
-            rm -f "$work/readback"
+            # Streamed into sha256sum: the scratch space holds one part, not the object.
+            rm -f "$work/curl.rc"
+            # shellcheck disable=SC2086 # $cacert is empty or two words
+            v_sha="$({ printf '%s\n' "$user_line" | curl -q -sS -K - --aws-sigv4 "aws:amz:$S3_REGION:s3" $cacert --connect-timeout 10 \
+                -H "x-amz-content-sha256: $EMPTY_SHA" -D "$work/headers" "$base/$2" 2>"$work/curl.err" || echo "$?" > "$work/curl.rc"; } | sha256sum | cut -c1-64)"
+            [ ! -f "$work/curl.rc" ] || fail "cannot reach $S3_ENDPOINT: $(tail -n 1 "$work/curl.err" | sed 's/^curl: ([0-9]*) //')"
+            status="$(tr -d '\r' < "$work/headers" | awk '/^HTTP\// { c = $2 } END { print c }')"
+            [ "$status" = 200 ] || fail "could not read $2 back: HTTP $status"
+            [ "$v_sha" = "$(sha256sum < "$1" | cut -c1-64)" ] || why="the object read back differs (sha256)"
         fi
     fi
     if [ -n "$why" ]; then

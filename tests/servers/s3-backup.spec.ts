@@ -335,7 +335,7 @@ describe("real servers: off-site backups to S3 (versitygw) by the rendered Jobs,
         assert.deepStrictEqual((await keys("full")).filter((k) => k.endsWith(".sql.gz")), after, "never below retentionCount, never the newest");
     });
 
-    it("verifies by reading back where the server's ETags are not MD5s", async function () {
+    it("verifies by reading back where the server's ETags are not MD5s; a read-back that differs fails the run and deletes the object", async function () {
         const other = await startVersityGw(await requireTool(this, "versitygw"), work, { tls: false, dataIntegrityEtag: true, label: "s3-checksum-etags" });
         try {
             await createBucket(other, BUCKET);
@@ -347,6 +347,14 @@ describe("real servers: off-site backups to S3 (versitygw) by the rendered Jobs,
             const head = await s3Request(other, "HEAD", `/${BUCKET}/${PREFIX}/cache/redis/rdb/${name}`, ["-I"]);
             assert.doesNotMatch(/^etag: *"?([^"\r\n]*)/im.exec(head.body)?.[1] ?? "", /^[0-9a-f]{32}(-\d+)?$/, head.body);
             assert.strictEqual((await listKeys(other, BUCKET, PREFIX)).get(`${PREFIX}/cache/redis/rdb/${name}`), fs.statSync(path.join(redisStaging, name)).size);
+            // And a read-back that differs (one byte more on the way back) fails the run and deletes the object.
+            await new Promise((res) => setTimeout(res, 1100));
+            const next = await redisBackup();
+            const before = await listKeys(other, BUCKET, PREFIX);
+            const shim = `case " $* " in *" -o "* | *" -I "* | *" -T "* | *" -X "*) exec "$REAL_CURL" "$@" ;; esac\n{ "$REAL_CURL" "$@"; rc=$?; printf x; exit $rc; }`;
+            const bad = await redisS3({ credentials: { accessKey: other.accessKey, secret: other.secret }, conf: { S3_ENDPOINT: other.endpoint, S3_CA: "" }, dir: path.join(work, "redis-pod-2"), bin: await curlImagePath(path.join(work, "shim-readback"), shim) });
+            assert.match(failedLine(bad), new RegExp(`^redis-s3: FAILED: ${PREFIX}/cache/redis/rdb/${next.replace(/\./g, "\\.")} failed its check after the upload \\(the object read back differs \\(sha256\\)\\); it was deleted`));
+            assert.deepStrictEqual(await listKeys(other, BUCKET, PREFIX), before, "nothing new under a final name");
         } finally {
             await other.process.stop();
         }
