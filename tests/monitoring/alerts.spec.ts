@@ -43,7 +43,7 @@ describe("alert rules: promtool checks and unit-tests every rule", function () {
 
     for (const s of TEST_FILES) {
         it(`promtool test rules: ${s} (tests/fixtures/alerts/${s}.test.yaml)`, async function () {
-            const r = await run(promtool, ["test", "rules", `${s}.test.yaml`], { cwd: dir, timeoutMs: 60_000 });
+            const r = await run(promtool, ["test", "rules", `${s}.test.yaml`], { cwd: dir, timeoutMs: 110_000 });
             assert.strictEqual(r.code, 0, describeRun(r));
             assert.match(r.stdout, /SUCCESS/);
         });
