@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { evaluate, formatReport, loadManifests, parseManifestYaml, PolicyPackConfig, Violation } from "../../policy/runner";
+import { decodeManifestYaml, evaluate, formatReport, loadManifests, PolicyPackConfig, Violation } from "../../policy/runner";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const FIXTURES = path.join(ROOT, "tests", "fixtures", "policy");
@@ -164,7 +164,7 @@ export function withChange(change: Change, objs: Json[] = baseline()): Json[] {
 
 /** Objects of a YAML text, read as the runner (and kubectl) reads YAML. */
 export function parseYaml(text: string): Json[] {
-    return parseManifestYaml(text).map((d) => d.toJS() as Json);
+    return decodeManifestYaml(text).map((d) => d.value as Json).filter((v) => v !== null);
 }
 
 /** pulumi-policy's marker for a string that is unknown during preview. */
