@@ -366,7 +366,7 @@ export function decodeManifestYaml(text: string): DecodedDocument[] {
     const out: DecodedDocument[] = [];
     for (const chunk of splitDocuments(text)) {
         const lines = new LineCounter();
-        const doc = parseDocument(chunk.text, { version: "1.1", schema: "failsafe", merge: false, uniqueKeys: false, lineCounter: lines, prettyErrors: false });
+        const doc = parseDocument(chunk.text, { version: "1.1", schema: "failsafe", merge: false, uniqueKeys: false, lineCounter: lines });
         const err = doc.errors[0];
         if (err) {
             const pos = err.linePos?.[0];

@@ -1137,7 +1137,7 @@ export class StartupRunner {
                 files.push(a);
             }
         }
-        const commands: Array<{ re: RegExp; repl: string; global: boolean }> = [];
+        const commands: Array<{ re: RegExp; repl: string; global: boolean } | { del: RegExp; negate: boolean }> = [];
         let transformable = !quiet;
         for (const s of scripts) {
             if (s.includes(FIELDS)) {
@@ -1148,6 +1148,14 @@ export class StartupRunner {
                 const cmd = part.trim();
                 if (cmd === "") {
                     continue;
+                }
+                const del = /^\/((?:[^/\\]|\\.)*)\/\s*(!?)\s*d$/.exec(cmd);
+                if (del && isKnown(del[1]) && !/[\uE002\uE003]/.test(del[1])) {
+                    const re = parseSedSubstitute(`s/${del[1]}//`, ere);
+                    if (re && re !== "exec") {
+                        commands.push({ del: new RegExp(re.re.source, re.re.flags.replace("g", "")), negate: del[2] === "!" });
+                        continue;
+                    }
                 }
                 const parsed = parseSedSubstitute(cmd, ere);
                 if (parsed === "exec") {
@@ -1165,19 +1173,30 @@ export class StartupRunner {
             if (text === undefined || !transformable) {
                 return undefined;
             }
-            return text
-                .split("\n")
-                .map((line) => {
-                    if (hasFreeUnknown(line)) {
-                        return ANY; // the line may hold anything, other lines included
+            const out: string[] = [];
+            for (const line of text.split("\n")) {
+                if (hasFreeUnknown(line)) {
+                    out.push(ANY); // the line may hold anything, other lines included
+                    continue;
+                }
+                let cur: string | undefined = line;
+                for (const c of commands) {
+                    if (cur === undefined) {
+                        break;
                     }
-                    let out = line;
-                    for (const c of commands) {
-                        out = out.replace(c.re, c.repl);
+                    if ("del" in c) {
+                        if (c.del.test(cur) !== c.negate) {
+                            cur = undefined;
+                        }
+                    } else {
+                        cur = cur.replace(c.re, c.repl);
                     }
-                    return out;
-                })
-                .join("\n");
+                }
+                if (cur !== undefined) {
+                    out.push(cur);
+                }
+            }
+            return out.join("\n");
         };
         if (inPlace) {
             for (const f of files) {
