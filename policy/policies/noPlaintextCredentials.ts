@@ -230,10 +230,18 @@ function formatsOf(key: string, text: string): { script: boolean; formats: Set<C
     if (/\.jaas$/.test(k) || k.endsWith("jaas.conf")) {
         formats.add("jaas");
     }
-    // Content: every text format the pack reads, for a value that is a file (more than one line).
+    // Content: the text formats the value looks like, for a value that is a file (more than one line).
     if (multiLine) {
-        for (const f of ["env", "properties", "mycnf", "sql", "jaas"] as CredentialFileFormat[]) {
-            formats.add(f);
+        formats.add("env");
+        formats.add("properties");
+        if (/^\s*\[[^\]\n]+\]\s*$/m.test(text)) {
+            formats.add("mycnf");
+        }
+        if (/\bIDENTIFIED\b|\bPASSWORD\s*\(/i.test(text)) {
+            formats.add("sql");
+        }
+        if (/LoginModule/.test(text)) {
+            formats.add("jaas");
         }
         script = script || /^\s*(set -|exec |export |if \[|for |while |case )/m.test(text);
     }

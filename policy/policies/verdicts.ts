@@ -23,7 +23,7 @@ export function readWholeStack(resources: readonly PolicyResource[], unknowns: U
         return last.reading;
     }
     const index = indexStack(resources, unknowns);
-    const pods = unknowns.read(() => readStack(index), new Map());
+    const pods = readStack(index, unknowns);
     const reading = { index, pods, data: dataNamespaces(index, pods) };
     if (!unknowns.sawUnknown) {
         last = { props, reading };

@@ -81,10 +81,14 @@ interface ShellState {
     jumped: false | "return" | "break";
     /** What has been written to the current standard output so far: candidate texts, undefined when unknown. */
     out: string[] | undefined;
+    /** `set -e`: a failing command ends the script. */
+    errexit?: boolean;
 }
 
 interface Ctx {
     maybe: boolean;
+    /** A condition (if/while test, all but the last of `&&`/`||`, a negated pipeline): `set -e` does not stop on failure here. */
+    cond?: boolean;
     via: string;
     stdin: string | undefined;
     depth: number;
@@ -106,7 +110,7 @@ function cloneState(s: ShellState): ShellState {
     for (const [k, c] of s.vars) {
         vars.set(k, { vals: [...c.vals], exported: c.exported });
     }
-    return { vars, funcs: new Map(s.funcs), pos: s.pos ? [...s.pos] : undefined, arg0: s.arg0, cwd: s.cwd, done: s.done, jumped: s.jumped, out: s.out ? [...s.out] : undefined };
+    return { vars, funcs: new Map(s.funcs), pos: s.pos ? [...s.pos] : undefined, arg0: s.arg0, cwd: s.cwd, done: s.done, jumped: s.jumped, out: s.out ? [...s.out] : undefined, errexit: s.errexit };
 }
 
 /** Appends one command's output (undefined = unknown) to what a state has printed. */
@@ -322,11 +326,16 @@ export class StartupRunner {
             return r.text;
         }
         if (r.state === "absent") {
+            // The program fails on a missing file (cat, sed, cp...): under `set -e` the script stops there.
+            this.failed = true;
             return "";
         }
         void ctx;
         return undefined;
     }
+
+    /** Set while a command runs when it certainly fails (it reads a file that is not there). */
+    private failed = false;
 
     // -----------------------------------------------------------------------------------------
     // Entry points
@@ -492,7 +501,7 @@ export class StartupRunner {
             this.record("program", argv, env, ctx, cwd);
             return undefined;
         }
-        return this.runScriptText(text, path, argv.slice(1), env, { ...ctx, via: path, depth: ctx.depth + 1 }, cwd, path);
+        return this.runScriptText(text, path, argv.slice(1), env, { ...ctx, via: path, depth: ctx.depth + 1 }, cwd, path, /\s-[A-Za-z]*e/.test(first));
     }
 
     /** `sh [options] -c script [arg0 [args]]`, `sh file [args]`, or a script on stdin. */
@@ -501,6 +510,7 @@ export class StartupRunner {
         let i = 1;
         let command = false;
         let stdinScript = false;
+        let errexit = false;
         while (i < argv.length) {
             const w = plain(argv[i]);
             if (argv[i] === FIELDS) {
@@ -526,6 +536,12 @@ export class StartupRunner {
                 if (w.startsWith("-") && w.includes("s")) {
                     stdinScript = true;
                 }
+                if (w.startsWith("-") && w.includes("e")) {
+                    errexit = true;
+                }
+                if (w === "-o" && plain(argv[i + 1] ?? "") === "errexit") {
+                    errexit = true;
+                }
                 i += /^[-+]o$|^[-+]O$/.test(w) ? 2 : 1;
                 continue;
             }
@@ -538,7 +554,7 @@ export class StartupRunner {
             }
             const args = argv.slice(i + 1);
             const via = ctx.via === "command" ? `${name} -c script` : `${ctx.via}: ${name} -c script`;
-            return this.runScriptText(script, `the ${name} -c script`, args.slice(1), env, { ...ctx, via, depth: ctx.depth + 1 }, cwd, args[0] !== undefined ? plain(args[0]) : name);
+            return this.runScriptText(script, `the ${name} -c script`, args.slice(1), env, { ...ctx, via, depth: ctx.depth + 1 }, cwd, args[0] !== undefined ? plain(args[0]) : name, errexit);
         }
         if (i < argv.length && !stdinScript) {
             const file = argv[i];
@@ -554,7 +570,7 @@ export class StartupRunner {
                 this.unknown(why ? `${name} runs ${path}, whose content the pack cannot see (${why.reason})` : reads.every((r) => r.state === "absent") ? `${name} runs ${path}, which is not there` : `${name} runs ${path}, which the start-up may write with different contents`, ctx);
                 return undefined;
             }
-            return this.runScriptText(texts[0], path, argv.slice(i + 1), env, { ...ctx, via: path, depth: ctx.depth + 1 }, cwd, path);
+            return this.runScriptText(texts[0], path, argv.slice(i + 1), env, { ...ctx, via: path, depth: ctx.depth + 1 }, cwd, path, errexit);
         }
         // The script comes from stdin.
         if (ctx.stdin === undefined) {
@@ -564,7 +580,7 @@ export class StartupRunner {
     }
 
     /** Parses and runs a script in a new shell whose environment is `env`. */
-    runScriptText(text: string, label: string, args: string[], env: Map<string, string>, ctx: Ctx, cwd: string, arg0: string): string | undefined {
+    runScriptText(text: string, label: string, args: string[], env: Map<string, string>, ctx: Ctx, cwd: string, arg0: string, errexit = false): string | undefined {
         if (hasFreeUnknown(text) || text.includes(FIELDS)) {
             this.unknown(`${label} is built from values the pack cannot expand`, ctx);
             return undefined;
@@ -579,7 +595,7 @@ export class StartupRunner {
             }
             throw e;
         }
-        const st: ShellState = { vars: new Map(), funcs: new Map(), pos: args.includes(FIELDS) ? undefined : [...args], arg0, cwd, done: false, jumped: false, out: [""] };
+        const st: ShellState = { vars: new Map(), funcs: new Map(), pos: args.includes(FIELDS) ? undefined : [...args], arg0, cwd, done: false, jumped: false, out: [""], errexit };
         for (const [k, v] of env) {
             st.vars.set(k, { vals: [{ t: "s", v }], exported: true });
         }
@@ -1299,15 +1315,15 @@ export class StartupRunner {
                 return cur;
             }
             case "andor": {
-                let cur = this.run(c.first, st, ctx);
-                for (const r of c.rest) {
+                let cur = this.run(c.first, st, { ...ctx, cond: true });
+                c.rest.forEach((r, i) => {
                     if (cur.done || cur.jumped) {
-                        break;
+                        return;
                     }
                     const before = cloneState(cur);
-                    const b = this.run(r.cmd, cloneState(cur), { ...ctx, maybe: true });
+                    const b = this.run(r.cmd, cloneState(cur), { ...ctx, maybe: true, cond: ctx.cond || i < c.rest.length - 1 });
                     cur = joinStates([before, b], before);
-                }
+                });
                 return cur;
             }
             case "pipeline": {
@@ -1315,7 +1331,7 @@ export class StartupRunner {
                 let cur = st;
                 c.cmds.forEach((cmd, i) => {
                     const last = i === c.cmds.length - 1;
-                    const r = capture(last ? cur : cloneState(cur), (s) => this.run(cmd, s, { ...ctx, stdin: input }));
+                    const r = capture(last ? cur : cloneState(cur), (s) => this.run(cmd, s, { ...ctx, stdin: input, cond: ctx.cond || c.bang || !last }));
                     if (last) {
                         cur = r.st;
                         emit(cur, single(r.out));
@@ -1337,7 +1353,7 @@ export class StartupRunner {
                 let cur = st;
                 let first = true;
                 for (const clause of c.clauses) {
-                    cur = this.run(clause.cond, cur, first ? ctx : { ...ctx, maybe: true });
+                    cur = this.run(clause.cond, cur, { ...(first ? ctx : { ...ctx, maybe: true }), cond: true });
                     first = false;
                     paths.push(this.run(clause.body, cloneState(cur), { ...ctx, maybe: true }));
                 }
@@ -1345,13 +1361,13 @@ export class StartupRunner {
                 return joinStates(paths, cur);
             }
             case "loop": {
-                const cond = this.run(c.cond, st, ctx);
+                const cond = this.run(c.cond, st, { ...ctx, cond: true });
                 const breaks: ShellState[] = [];
                 const body = this.run(c.body, cloneState(cond), { ...ctx, maybe: true, breaks });
                 if (body.jumped === "break") {
                     body.jumped = false;
                 }
-                const again = this.run(c.cond, cloneState(body), { ...ctx, maybe: true });
+                const again = this.run(c.cond, cloneState(body), { ...ctx, maybe: true, cond: true });
                 breaks.forEach((b) => (b.jumped = false));
                 return joinStates([cond, again, ...breaks], cond);
             }
@@ -1587,7 +1603,12 @@ export class StartupRunner {
         }
         const env = this.exportedEnv(st);
         prefixEnv.forEach((v, k) => env.set(k, v));
+        this.failed = false;
         emit(st, this.exec(argv, env, ctx, st.cwd));
+        if (this.failed && st.errexit && !ctx.cond) {
+            st.done = true; // set -e: the script stops at the failing command
+        }
+        this.failed = false;
         return st;
     }
 
@@ -1745,6 +1766,14 @@ export class StartupRunner {
                 }
                 return done();
             case "set": {
+                for (let k = 0; k < args.length; k++) {
+                    const w = plain(args[k]);
+                    if (/^-[A-Za-z]*e[A-Za-z]*$/.test(w) || (w === "-o" && plain(args[k + 1] ?? "") === "errexit")) {
+                        st.errexit = true;
+                    } else if (/^\+[A-Za-z]*e[A-Za-z]*$/.test(w) || (w === "+o" && plain(args[k + 1] ?? "") === "errexit")) {
+                        st.errexit = false;
+                    }
+                }
                 const dd = args.findIndex((a) => plain(a) === "--");
                 if (dd >= 0) {
                     st.pos = args.slice(dd + 1).includes(FIELDS) ? undefined : args.slice(dd + 1);

@@ -17,6 +17,7 @@ import { imageKnowledge, imageSuggests, ImageKnowledge } from "./images";
 import { ServerKind } from "./programs";
 import { Proc, RunResult, StartupRunner, UnknownPoint } from "./shellRun";
 import { StackIndex, Workload } from "./stackIndex";
+import { UnknownTracker } from "./unknowns";
 import { ANY, WORD } from "./sym";
 
 export interface ContainerReading {
@@ -196,15 +197,22 @@ export function readPod(w: Workload, index: StackIndex): PodReading {
 
 const cache = new WeakMap<StackIndex, Map<Workload, PodReading>>();
 
-/** Every workload of the stack, read once per stack index (shared by the policies of one evaluation). */
-export function readStack(index: StackIndex): Map<Workload, PodReading> {
+/**
+ * Every workload of the stack, read once per stack index (shared by the policies of one evaluation). With an
+ * UnknownTracker, a workload that holds a preview value that is not known yet is left out (and remembered),
+ * so the rest of the stack is still read.
+ */
+export function readStack(index: StackIndex, unknowns?: UnknownTracker): Map<Workload, PodReading> {
     const hit = cache.get(index);
     if (hit) {
         return hit;
     }
     const out = new Map<Workload, PodReading>();
     for (const w of index.workloads) {
-        out.set(w, readPod(w, index));
+        const pod = unknowns ? unknowns.read<PodReading | undefined>(() => readPod(w, index), undefined) : readPod(w, index);
+        if (pod) {
+            out.set(w, pod);
+        }
     }
     cache.set(index, out);
     return out;
@@ -225,7 +233,14 @@ export function dataNamespaces(index: StackIndex, pods: Map<Workload, PodReading
             add(w.namespace, []);
         }
         for (const c of pod.containers) {
-            if (c.suggests.size > 0) {
+            // Servers found make a data namespace; so do the looks of a container whose start-up cannot be
+            // followed. A container followed to the end that starts no server (a client in a mariadb image)
+            // does not.
+            const servers = c.run.procs.filter((p) => p.kind === "server").map((p) => p.server!);
+            if (servers.length > 0) {
+                add(w.namespace, servers);
+            }
+            if (c.run.unknowns.length > 0 && c.suggests.size > 0) {
                 add(w.namespace, c.suggests);
             }
         }
