@@ -1,6 +1,6 @@
 import type { PolicyConfigSchema, StackValidationPolicy } from "@pulumi/policy";
 import { describeContainer, message, resolveConfig } from "./k8s";
-import { envToProperty, isKnown, plain, programName, readKafkaBroker, readKafkaConfigsCli, resolvePath, serversOf, withUnknowns } from "../reading";
+import { envToProperty, isKnown, plain, plaintextListeners, programName, readKafkaBroker, readKafkaConfigsCli, resolvePath, serversOf, withUnknowns } from "../reading";
 import { answersFor, cannotVerify, readWholeStack, runs, unknownReasons } from "./verdicts";
 
 export { parseProperties, plaintextListeners } from "../reading";
@@ -87,16 +87,22 @@ export const kafkaNoPlaintextListeners: StackValidationPolicy = {
                         // and the image's own entrypoint would use them. Stated as what it is.
                         const imageRun = serversOf(c, "kafka").some((p) => p.entrypoint === "apache-kafka");
                         if (!imageRun && (c.suggests.has("kafka") || serversOf(c, "kafka").length > 0)) {
+                            const props = new Map<string, string>();
+                            const from = new Map<string, string>();
                             for (const v of c.env.vars.values()) {
                                 const key = envToProperty(v.name);
-                                if (!key || !isKnown(plain(v.value))) {
-                                    continue;
+                                if (key && isKnown(plain(v.value))) {
+                                    props.set(key, plain(v.value));
+                                    from.set(key, v.name);
                                 }
-                                const text = plain(v.value);
-                                const plaintext = key === "listener.security.protocol.map" ? /:\s*PLAINTEXT\s*(,|$)/i.test(text) : /(^|,)\s*PLAINTEXT:\/\//i.test(text);
-                                if (plaintext) {
-                                    problems.push(`env ${v.name} sets ${key} with PLAINTEXT; this start-up does not read it (only the apache/kafka image's own entrypoint turns KAFKA_* variables into broker settings), so the manifest says PLAINTEXT for a broker that would take it from its entrypoint`);
-                                }
+                            }
+                            // Controller listeners are allowed on PLAINTEXT; the env names them (or the map is all there is).
+                            const named = plaintextListeners(new Map([...props, ["process.roles", "controller"]]));
+                            if (named.length > 0) {
+                                const vars = ["listeners", "advertised.listeners", "listener.security.protocol.map"].filter((k) => props.has(k)).map((k) => from.get(k)!);
+                                problems.push(
+                                    `env ${vars.join(", ")} set${vars.length === 1 ? "s" : ""} listener ${named.join(", ")} to PLAINTEXT; this start-up does not read ${vars.length === 1 ? "it" : "them"} (only the apache/kafka image's own entrypoint turns KAFKA_* variables into broker settings), so the manifest says PLAINTEXT for a broker that would take it from its entrypoint`,
+                                );
                             }
                         }
                         if (problems.length > 0) {

@@ -135,7 +135,29 @@ export const networkPolicyDataPorts: StackValidationPolicy = {
                     const exposedBy = [type === "NodePort" || type === "LoadBalancer" ? `type ${type}` : undefined, arr(spec.externalIPs).length > 0 ? "externalIPs" : undefined].filter(
                         (x): x is string => x !== undefined,
                     );
-                    if (exposedBy.length === 0 || type === "ExternalName" || rec(spec.selector) === undefined) {
+                    if (exposedBy.length === 0 || type === "ExternalName") {
+                        return;
+                    }
+                    if (rec(spec.selector) === undefined) {
+                        // No selector: the Service sends traffic to the addresses and ports of its Endpoints/EndpointSlices.
+                        const endpointPorts = objectsOfKind(index, "Endpoints")
+                            .filter((e) => e.namespace === svc.namespace && e.name === svc.name)
+                            .flatMap((e) => recs(e.props.subsets).flatMap((ss) => recs(ss.ports).map((p) => asPortNumber(p.port))));
+                        const slicePorts = objectsOfKind(index, "EndpointSlice")
+                            .filter((e) => e.namespace === svc.namespace && str(rec(rec(e.props.metadata)?.labels)?.["kubernetes.io/service-name"]) === svc.name)
+                            .flatMap((e) => recs(e.props.ports).map((p) => asPortNumber(p.port)));
+                        const ports = [...endpointPorts, ...slicePorts].filter((n): n is number => n !== undefined);
+                        const servers = new Map<number, string>();
+                        index.workloads.filter((w) => w.namespace === svc.namespace).forEach((w) => serverPorts(stack.pods.get(w)).forEach((k, n) => servers.set(n, k)));
+                        const hits = Array.from(new Set(ports.filter((n) => dataPorts.includes(n) || servers.has(n))));
+                        if (hits.length > 0) {
+                            reportViolation(
+                                message("service", [`it has no selector, and its Endpoints/EndpointSlices send the traffic it receives (exposed by ${exposedBy.join(" and ")}) to port(s) ${hits.join(", ")}, where data servers listen`], [
+                                    "use type ClusterIP (or a headless Service) without externalIPs for data ports, whatever the Service's own port; reach the data service from outside through kubectl port-forward or an authenticated proxy",
+                                ]),
+                                svc.resource.urn,
+                            );
+                        }
                         return;
                     }
                     const selected = selectedWorkloads(index, svc.namespace, spec.selector, true);

@@ -159,6 +159,41 @@ export interface RedisVerdict {
     refuses?: string;
     /** TCP ports it listens on (plain and TLS); "unknown" when they cannot be told. */
     ports: number[] | "unknown";
+    /** Why no client on the network gets in without credentials even without a password (loopback only, protected mode, client certificates). */
+    open?: string;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
+
+/**
+ * Why a server accepts no network client without credentials whatever its passwords say: it listens only on a
+ * TLS port that requires client certificates (tls-auth-clients yes, the default), which is authentication.
+ */
+function closedToTheNetwork(ds: RedisDirective[], port: number | "unknown", tlsPort: number | "unknown", unknownAfter: (d: RedisDirective | undefined) => RedisDirective[]): string | undefined {
+    const auth = lastDirective(ds, "tls-auth-clients");
+    const settled = (d: RedisDirective) => unknownAfter(d).length === 0 && d.args.every((a) => isKnown(plain(a)));
+    const certsRequired = auth === undefined ? unknownAfter(undefined).length === 0 : settled(auth) && /^yes$/i.test(plain(auth.args[0] ?? ""));
+    if (port === 0 && typeof tlsPort === "number" && tlsPort > 0 && certsRequired) {
+        return "it listens only on its TLS port and requires client certificates (tls-auth-clients yes)";
+    }
+    return undefined;
+}
+
+/**
+ * Who can reach a server without a password: a loopback-only bind or protected mode keeps other hosts out,
+ * but every container of the pod (and anything that relays for it) still gets in. Said in the message, not
+ * taken as authentication.
+ */
+function reach(ds: RedisDirective[]): string {
+    const bind = lastDirective(ds, "bind");
+    if (bind && bind.args.length > 0 && bind.args.every((a) => LOOPBACK.test(plain(a).replace(/^-/, "")))) {
+        return " (it binds only loopback addresses, so any container of the pod gets in)";
+    }
+    const pm = lastDirective(ds, "protected-mode");
+    if (pm && /^yes$/i.test(plain(pm.args[0] ?? ""))) {
+        return " (protected mode keeps other hosts out, but any container of the pod gets in)";
+    }
+    return "";
 }
 
 interface ConfigText {
@@ -400,6 +435,16 @@ function aclFile(text: string, where: string): { users?: Map<string, AclUser>; r
 
 /** Judges one redis-server start. */
 export function readRedisServer(proc: Proc): RedisVerdict {
+    const keep: { ds?: RedisDirective[] } = {};
+    const verdict = judgeRedis(proc, keep);
+    if (verdict.problems.length > 0 && keep.ds) {
+        const note = reach(keep.ds);
+        verdict.problems = verdict.problems.map((p) => p + note);
+    }
+    return verdict;
+}
+
+function judgeRedis(proc: Proc, keep: { ds?: RedisDirective[] }): RedisVerdict {
     const argv = proc.argv;
     const sentinel = programName(plain(argv[0])).endsWith("sentinel") || argv.some((a) => plain(a) === "--sentinel");
     const verdict: RedisVerdict = { sentinel, problems: [], unknowns: [], ports: "unknown" };
@@ -439,6 +484,7 @@ export function readRedisServer(proc: Proc): RedisVerdict {
     }
     lines.push(...opts.lines.map((l) => ({ text: l, origin: "the command line" })));
     const ds = r.directives({ lines });
+    keep.ds = ds;
     if (!ds) {
         verdict.unknowns.push(...r.unknowns);
         verdict.refuses = r.refuses;
@@ -455,6 +501,11 @@ export function readRedisServer(proc: Proc): RedisVerdict {
     verdict.ports = port === "unknown" || tlsPort === "unknown" ? "unknown" : [port, tlsPort].filter((p) => p !== 0);
     if (verdict.ports !== "unknown" && verdict.ports.length === 0) {
         return verdict; // no TCP listener: only a unix socket, nobody on the network can connect
+    }
+    const closed = closedToTheNetwork(ds, port, tlsPort, unknownAfter);
+    if (closed) {
+        verdict.open = closed;
+        return verdict;
     }
     const users = ds.filter((d) => d.name === "user");
     const acl = lastDirective(ds, "aclfile");
