@@ -263,12 +263,13 @@ export function kafkaReadinessCommand(): string[] {
  * was unfenced, while its followers still had to catch up: a rolling update then stopped the next broker and
  * partitions went under min.insync.replicas (tests/servers/kafka/5-roll-readiness.spec.ts measures both).
  * No JVM (a JVM per probe run costs seconds of CPU): bash speaks Kafka's protocol to the loopback PROBE
- * listener with the image's busybox od, dd, head, tr and awk, about 10 ms of CPU per run.
+ * listener with the image's busybox od, dd, head, tr and awk, about 50 ms of CPU per run with a few dozen
+ * partitions (measured by the same spec; tests/kafka/readiness.spec.ts runs it on busybox's tools too).
  */
 export function kafkaReadinessScript(): string {
     return `#!/bin/bash
 # Readiness of this Kafka node, run by the kubelet every periodSeconds (no JVM: bash and the image's busybox
-# od, dd, head, awk, sleep). Ready = the broker is RUNNING and in the ISR of every partition it replicates
+# od, dd, head, tr, awk, sleep). Ready = the broker is RUNNING and in the ISR of every partition it replicates
 # that has a leader. It asks the broker itself, on its loopback PROBE listener: SaslHandshake v1 and
 # SaslAuthenticate v1 (PLAIN, the broker's own login from the JAAS file), then Metadata v5 for every topic.
 # The listener accepts only once the broker is unfenced (RUNNING: logs loaded, metadata caught up); the

@@ -84,8 +84,9 @@ export interface NodeCluster {
 export class KafkaNode {
     process?: ServerProcess;
     starts = 0;
-    /** What the current (last) start runs. */
+    /** What the current (last) start runs, and the objects it was resolved from. */
     plan?: PodPlan;
+    objects?: Manifest[];
     constructor(
         readonly cluster: NodeCluster,
         readonly ordinal: number,
@@ -138,12 +139,15 @@ export class KafkaNode {
     }
 
     /**
-     * Starts the pod from `objects` (default: the cluster's): writes its ConfigMap/Secret volumes as the kubelet
-     * would, then runs the rendered command in the pod's namespaces. Does not wait for readiness.
+     * Starts the pod from `objects` (default: what its last start ran, else the cluster's: a restarted container
+     * sees the ConfigMaps and Secrets as they are now, e.g. after a rolled-out password rotation): writes its
+     * ConfigMap/Secret volumes as the kubelet would, then runs the rendered command in the pod's namespaces.
+     * Does not wait for readiness.
      */
-    start(objects: Manifest[] = this.cluster.rendered.objects): ServerProcess {
+    start(objects: Manifest[] = this.objects ?? this.cluster.rendered.objects): ServerProcess {
         if (this.running) throw new Error(`${this.pod} is already running`);
         const plan = this.cluster.plan(objects, this);
+        this.objects = objects;
         for (const v of plan.volumes) {
             if (v.kind === "configMap" || v.kind === "secret") {
                 // Projected anew at each pod start: a changed ConfigMap/Secret is what the restarted pod sees.

@@ -111,7 +111,7 @@ describe("Kafka prod: a rolling update waits until the restarted broker is back 
         const tool = path.join(c.dist.dir, "bin", "kafka-topics.sh");
         const cfg = c.adminClient();
         const env = { PATH: process.env.PATH, LANG: "C.UTF-8", KAFKA_HEAP_OPTS: "-Xmx128m", KAFKA_OPTS: `-Djdk.net.hosts.file=${c.clientHostsFile}` };
-        const jvmRuns = 2;
+        const jvmRuns = 1;
         const j = await run("bash", ["-c", `for i in $(seq ${jvmRuns}); do "$@" >/dev/null 2>&1 || exit 1; done; times`, "jvm", tool, "--bootstrap-server", c.rendered.connection.bootstrapServers, "--command-config", cfg, "--describe", "--under-replicated-partitions"], { env, timeoutMs: 120_000 });
         assert.strictEqual(j.code, 0, `${j.stdout}\n${j.stderr}`);
         const jvmCpu = childCpuSeconds(j.stdout) / jvmRuns;
