@@ -10,7 +10,14 @@ import { KAFKA_BROKER_IDENTITIES, replicationSettings, type KafkaBrokerIdentity,
 
 export const KAFKA_APP = "kafka";
 const APP = KAFKA_APP;
-export const KAFKA_PORTS = { client: 9092, controller: 9093, internal: 9094 };
+export const KAFKA_PORTS = { client: 9092, controller: 9093, internal: 9094, probe: 9095 };
+/**
+ * The readiness probe's listener: SASL_PLAINTEXT (PLAIN, the broker's own login) bound to the pod's loopback
+ * only, so no Service, NetworkPolicy or other pod reaches it and a JVM-less script can speak to it (no TLS).
+ * Advertised as 127.0.0.1 on every broker: a Metadata request on it then names each partition's leader and
+ * the unfenced brokers (clients never see it; they are answered with the endpoints of their own listener).
+ */
+export const KAFKA_PROBE_LISTENER = "PROBE";
 export const KAFKA_PATHS = {
     data: "/var/lib/kafka/data",
     tmp: "/tmp",
@@ -92,13 +99,16 @@ export function kafkaServerProperties(opts: KafkaPropertiesOptions): string {
     const { replicationFactor, minInsyncReplicas } = replicationSettings(opts.replicas);
     const client = clientProtocol(opts.clientAuth, opts.tls);
     const peer = opts.tls ? "SASL_SSL" : "SASL_PLAINTEXT";
+    const probe = `${KAFKA_PROBE_LISTENER}://127.0.0.1:${KAFKA_PORTS.probe}`;
     const props: [string, string | number][] = [
         ["process.roles", "broker,controller"],
         ["node.id", NODE_ID_PLACEHOLDER],
         ["controller.quorum.voters", quorumVoters(opts.replicas, opts.namespace)],
-        ["listeners", `CLIENT://:${KAFKA_PORTS.client},INTERNAL://:${KAFKA_PORTS.internal},CONTROLLER://:${KAFKA_PORTS.controller}`],
-        ["advertised.listeners", `CLIENT://${POD_HOST_PLACEHOLDER}:${KAFKA_PORTS.client},INTERNAL://${POD_HOST_PLACEHOLDER}:${KAFKA_PORTS.internal}`],
-        ["listener.security.protocol.map", `CLIENT:${client},INTERNAL:${peer},CONTROLLER:${peer}`],
+        ["listeners", `CLIENT://:${KAFKA_PORTS.client},INTERNAL://:${KAFKA_PORTS.internal},CONTROLLER://:${KAFKA_PORTS.controller},${probe}`],
+        ["advertised.listeners", `CLIENT://${POD_HOST_PLACEHOLDER}:${KAFKA_PORTS.client},INTERNAL://${POD_HOST_PLACEHOLDER}:${KAFKA_PORTS.internal},${probe}`],
+        ["listener.security.protocol.map", `CLIENT:${client},INTERNAL:${peer},CONTROLLER:${peer},${KAFKA_PROBE_LISTENER}:SASL_PLAINTEXT`],
+        // One network thread for the probe's listener (one short connection per probe run), not num.network.threads.
+        [`listener.name.${KAFKA_PROBE_LISTENER.toLowerCase()}.num.network.threads`, 1],
         ["inter.broker.listener.name", "INTERNAL"],
         ["controller.listener.names", "CONTROLLER"],
         // PLAIN: users live in the JAAS file, so they are declarative and also work on the KRaft controller
@@ -236,6 +246,160 @@ export function kafkaLivenessCommand(tls: boolean): string[] {
           ]
         : [];
     return ["bash", "-c", [...caCheck, `exec 3<>/dev/tcp/127.0.0.1/${KAFKA_PORTS.controller}`].join("\n")];
+}
+
+/**
+ * The broker container's readiness command (kafkaReadinessScript, as ready.sh in ConfigMap kafka-config). The
+ * StatefulSet's rolling update waits for it before it stops the next broker, and the PDB counts a pod that
+ * fails it as unavailable, so no node drain takes another broker meanwhile.
+ */
+export function kafkaReadinessCommand(): string[] {
+    return ["bash", `${KAFKA_PATHS.template}/ready.sh`];
+}
+
+/**
+ * Readiness of a Kafka node: the broker is RUNNING (unfenced: logs loaded, metadata caught up) and in the ISR
+ * of every partition it replicates that has a leader. The TCP check it replaces passed as soon as the broker
+ * was unfenced, while its followers still had to catch up: a rolling update then stopped the next broker and
+ * partitions went under min.insync.replicas (tests/servers/kafka/5-roll-readiness.spec.ts measures both).
+ * No JVM (a JVM per probe run costs seconds of CPU): bash speaks Kafka's protocol to the loopback PROBE
+ * listener with the image's busybox od, dd, head, tr and awk, about 50 ms of CPU per run with a few dozen
+ * partitions (measured by the same spec; tests/kafka/readiness.spec.ts runs it on busybox's tools too).
+ */
+export function kafkaReadinessScript(): string {
+    return `#!/bin/bash
+# Readiness of this Kafka node, run by the kubelet every periodSeconds (no JVM: bash and the image's busybox
+# od, dd, head, tr, awk, sleep). Ready = the broker is RUNNING and in the ISR of every partition it replicates
+# that has a leader. It asks the broker itself, on its loopback PROBE listener: SaslHandshake v1 and
+# SaslAuthenticate v1 (PLAIN, the broker's own login from the JAAS file), then Metadata v5 for every topic.
+# The listener accepts only once the broker is unfenced (RUNNING: logs loaded, metadata caught up); the
+# answer lists the unfenced brokers (this one must be among them) and every partition's leader, replicas
+# and ISR. Offline partitions (no leader) are not waited for: nobody can catch up on them, and waiting
+# would keep every broker unready (no client endpoint, no drain, no roll) until they come back.
+set -uo pipefail
+export LC_ALL=C
+port=${KAFKA_PORTS.probe}
+jaas=${KAFKA_PATHS.jaas}
+node="\${HOSTNAME##*-}"
+fail() { echo "not ready: $*"; exit 1; }
+case "$node" in "" | *[!0-9]*) fail "cannot derive the node id from HOSTNAME=$HOSTNAME" ;; esac
+
+# The broker's own login: the first username="..." and password="..." of the JAAS file, unescaped.
+unquote() {
+    local s=$1 out="" i c
+    for (( i = 0; i < \${#s}; i++ )); do
+        c=\${s:i:1}
+        if [ "$c" = '\\' ]; then i=$((i + 1)); c=\${s:i:1}; fi
+        out+=$c
+    done
+    printf '%s' "$out"
+}
+user="" pass=""
+[ -r "$jaas" ] || fail "cannot read $jaas"
+while IFS= read -r line; do
+    case "$line" in
+        *'username="'*'"') [ -n "$user" ] || { user=$(unquote "\${line#*username=\\"}"); user=\${user%'"'}; } ;;
+        *'password="'*'"') [ -n "$pass" ] || { pass=$(unquote "\${line#*password=\\"}"); pass=\${pass%'"'}; } ;;
+    esac
+done < "$jaas"
+[ -n "$user" ] && [ -n "$pass" ] || fail "no username/password in $jaas"
+
+# Requests are built as printf escapes (\\xHH per byte) in $out.
+out=""
+put8() { printf -v h '\\\\x%02x' "$(( $1 & 255 ))"; out+=$h; }
+put16() { put8 $(( $1 >> 8 )); put8 "$1"; }
+put32() { put8 $(( $1 >> 24 )); put8 $(( $1 >> 16 )); put8 $(( $1 >> 8 )); put8 "$1"; }
+putbytes() { local s=$1 i c; for (( i = 0; i < \${#s}; i++ )); do printf -v c '%d' "'\${s:i:1}"; put8 "$c"; done; }
+putstr() { put16 "\${#1}"; putbytes "$1"; }
+corr=0
+# send API VERSION: frames the body in $out with a v1 request header and writes it to the connection.
+send() {
+    local body=$out
+    out=""
+    corr=$((corr + 1))
+    put16 "$1"; put16 "$2"; put32 "$corr"; putstr kafka-ready
+    local msg=$out$body
+    out=""
+    put32 $(( \${#msg} / 4 ))
+    printf "$out$msg" >&3 2>/dev/null || fail "the PROBE listener closed the connection"
+    out=""
+}
+# size: waits (at most 3 s) for the next answer and reads its size into n.
+size() {
+    local i=0
+    until read -r -t 0 <&3; do
+        i=$((i + 1))
+        [ "$i" -le 150 ] || fail "no answer on the PROBE listener within 3 s"
+        sleep 0.02
+    done
+    set -- $(dd bs=1 count=4 <&3 2>/dev/null | od -An -v -tu1)
+    [ $# -eq 4 ] || fail "the PROBE listener closed the connection"
+    n=$(( ($1 << 24) | ($2 << 16) | ($3 << 8) | $4 ))
+    [ "$n" -ge 4 ] && [ "$n" -le 67108864 ] || fail "a malformed answer on the PROBE listener (size $n)"
+}
+# recv: a short answer's bytes after the correlation id, in decimal, in resp.
+recv() {
+    size
+    resp=$(head -c "$n" <&3 | od -An -v -tu1 | tr -s ' \\n' '  ')
+    set -- $resp
+    [ $# -eq "$n" ] || fail "a truncated answer on the PROBE listener ($# of $n bytes)"
+    shift 4
+    resp=$*
+}
+
+exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || fail "the broker is not RUNNING: its listeners do not accept connections yet (starting, loading logs or catching up on metadata)"
+
+putstr PLAIN                                  # SaslHandshake v1: mechanism PLAIN
+send 17 1
+recv
+set -- $resp
+[ "$1$2" = "00" ] || fail "SASL handshake refused (error $(( $1 * 256 + $2 )))"
+put32 $(( \${#user} + \${#pass} + 2 )); put8 0; putbytes "$user"; put8 0; putbytes "$pass"   # SaslAuthenticate v1
+send 36 1
+recv
+set -- $resp
+[ "$1$2" = "00" ] || fail "SASL login as $user refused (error $(( $1 * 256 + $2 )))"
+put32 -1; put8 0                                 # Metadata v5: every topic, no auto-creation
+send 3 5
+size
+verdict=$(head -c "$n" <&3 | od -An -v -tu1 | awk -v self="$node" -v size="$n" '
+    function i8() { return b[p++] }
+    function i16(  v) { v = b[p] * 256 + b[p + 1]; p += 2; return v >= 32768 ? v - 65536 : v }
+    function i32(  v) { v = ((b[p] * 256 + b[p + 1]) * 256 + b[p + 2]) * 256 + b[p + 3]; p += 4; return v >= 2147483648 ? v - 4294967296 : v }
+    function str(  n, s, i) { n = i16(); s = ""; for (i = 0; i < n; i++) s = s sprintf("%c", b[p + i]); if (n > 0) p += n; return s }
+    { for (i = 1; i <= NF; i++) b[n++] = $i + 0 }
+    END {
+        if (n != size) { print "FAIL a truncated answer on the PROBE listener (" n " of " size " bytes)"; exit }
+        p = 4                                                      # after the correlation id
+        i32()                                                      # throttle_time_ms
+        nb = i32(); for (i = 0; i < nb; i++) { id = i32(); str(); i32(); str(); if (id == self) unfenced = 1 }
+        str(); i32()                                               # cluster_id, controller_id
+        nt = i32()
+        for (t = 0; t < nt; t++) {
+            terr = i16(); topic = str(); i8(); np = i32()
+            for (q = 0; q < np; q++) {
+                i16(); part = i32(); leader = i32()
+                mine = 0; nr = i32(); for (k = 0; k < nr; k++) if (i32() == self) mine = 1
+                inisr = 0; ni = i32(); for (k = 0; k < ni; k++) if (i32() == self) inisr = 1
+                no = i32(); for (k = 0; k < no; k++) i32()
+                if (!mine) continue
+                replicated++
+                if (leader < 0) { offline++; continue }
+                if (!inisr) { behind++; if (behind <= 3) ex = ex (ex == "" ? "" : ", ") topic "-" part }
+            }
+        }
+        if (p != n) { print "FAIL a Metadata answer of " n " bytes parsed as " p; exit }
+        if (!unfenced) { print "FAIL the broker is fenced (not among the unfenced brokers of its own metadata)"; exit }
+        if (behind > 0) { print "FAIL catching up: not yet in the ISR of " behind " of the " replicated " partitions it replicates (" ex (behind > 3 ? ", ..." : "") ")"; exit }
+        print "OK running, in the ISR of all " replicated + 0 " partitions it replicates" (offline > 0 ? " (" offline " offline partitions without a leader not counted)" : "")
+    }')
+exec 3>&-
+case "$verdict" in
+    "OK "*) echo "ready: \${verdict#OK }"; exit 0 ;;
+    "FAIL "*) fail "\${verdict#FAIL }" ;;
+    *) fail "no verdict from the Metadata answer" ;;
+esac
+`;
 }
 
 /**

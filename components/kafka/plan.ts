@@ -25,6 +25,8 @@ import {
     kafkaJaasConfig,
     kafkaLivenessCommand,
     kafkaLog4jProperties,
+    kafkaReadinessCommand,
+    kafkaReadinessScript,
     kafkaServerProperties,
     kafkaStartScript,
     kafkaTlsReloadScript,
@@ -143,6 +145,8 @@ export function planKafka(settings: KafkaSettings, platform: PlanContext): Servi
                     },
                     { key: "start.sh", content: kafkaStartScript(settings.namespace, tls, metrics.javaAgentOption) },
                     { key: "log4j.properties", content: kafkaLog4jProperties() },
+                    // Run by the kubelet at each readiness probe (it reads the file kubelet keeps current): no roll.
+                    { key: "ready.sh", content: kafkaReadinessScript(), rollout: false },
                     // Fixed for the life of the cluster (formatted into every volume): no reason to roll pods.
                     { key: "cluster-id", content: generatedValue(clusterId), rollout: false },
                     // Read by the tls-reloader at each run (kubelet keeps the file current): a change needs no roll.
@@ -206,8 +210,14 @@ export function planKafka(settings: KafkaSettings, platform: PlanContext): Servi
                         ...metrics.mounts,
                     ],
                     probes: {
-                        startup: { ...tcp("client"), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 120 },
-                        readiness: { ...tcp("client"), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+                        // The controller port opens before the broker loads its logs (the client port only once
+                        // the broker is unfenced): a long log recovery is not cut short by the startup budget.
+                        startup: { ...tcp("controller"), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 120 },
+                        // RUNNING and in the ISR of every partition it replicates (kafkaReadinessScript): the
+                        // rolling update waits for it before stopping the next broker, and the PDB counts a
+                        // broker that is behind as unavailable. One failed run is enough: a broker that fell out
+                        // of an ISR is unready within periodSeconds.
+                        readiness: { exec: { command: kafkaReadinessCommand() }, periodSeconds: 10, timeoutSeconds: 8, failureThreshold: 1 },
                         // With TLS, the probe also asks for the restart a CA change needs (kafkaLivenessCommand).
                         liveness: tls
                             ? { exec: { command: kafkaLivenessCommand(true) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }

@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { kafkaHeapMiB, kafkaJaasConfig, kafkaServerProperties, quorumVoters, replicationSettings } from "../../components/kafka";
+import { kafkaHeapMiB, kafkaJaasConfig, kafkaServerProperties, KAFKA_PROBE_LISTENER, quorumVoters, replicationSettings } from "../../components/kafka";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { find, podSpec, type Any } from "../../scripts/lib/manifests";
 import { commandLine, configMapData, container, envValue, onlyObject, output, persistentMountPath, secretData, type Container } from "../../scripts/lib/rendered";
@@ -178,7 +178,8 @@ describe("Kafka (no broker available): the generated server properties by invari
                     assert.strictEqual(id, i, `${pod}: node.id`);
                     ids.add(id);
                     for (const l of listeners(prop(props, "advertised.listeners"))) {
-                        assert.strictEqual(l.host, podFqdn(k(), i), `${pod}: advertised ${l.name} host`);
+                        // The readiness probe's listener is the pod's own loopback, advertised as such.
+                        assert.strictEqual(l.host, l.name === KAFKA_PROBE_LISTENER ? "127.0.0.1" : podFqdn(k(), i), `${pod}: advertised ${l.name} host`);
                     }
                     const ownVoter = prop(props, "controller.quorum.voters").split(",").find((v) => v.startsWith(`${id}@`));
                     assert.strictEqual(ownVoter?.split("@")[1].split(":")[0], podFqdn(k(), i), `${pod}: its voter entry is its own address`);
@@ -218,9 +219,20 @@ describe("Kafka (no broker available): the generated server properties by invari
                 for (const key of ["sasl.mechanism.controller.protocol", "sasl.mechanism.inter.broker.protocol"]) {
                     assert.ok(enabled.has(prop(props, key)), `${key}=${props.get(key)} is not in sasl.enabled.mechanisms`);
                 }
-                // Every listener port is a container port.
+                // Every listener port is a container port, but the readiness probe's: bound to the pod's loopback
+                // (no Service, NetworkPolicy or other pod reaches it), SASL like the others, advertised as loopback.
                 const containerPorts = new Set((k().container.ports ?? []).map((p) => p.containerPort));
-                for (const l of listened) assert.ok(containerPorts.has(l.port), `listener ${l.name} port ${l.port} is a container port`);
+                for (const l of listened) {
+                    if (l.name === KAFKA_PROBE_LISTENER) {
+                        assert.strictEqual(l.host, "127.0.0.1", `${l.name} listens on the loopback only`);
+                        assert.ok(!containerPorts.has(l.port), `${l.name} port ${l.port} is not a container port`);
+                        assert.strictEqual(map.get(l.name), "SASL_PLAINTEXT", `${l.name} authenticates (PLAIN, the broker's login)`);
+                    } else {
+                        assert.ok(containerPorts.has(l.port), `listener ${l.name} port ${l.port} is a container port`);
+                        assert.notStrictEqual(l.host, "127.0.0.1", `listener ${l.name} is reachable from other pods`);
+                    }
+                }
+                assert.ok(listenedNames.has(KAFKA_PROBE_LISTENER) && advertisedNames.has(KAFKA_PROBE_LISTENER), "the readiness probe's listener is listened on and advertised");
             });
 
             it(`keeps replication settings within ${N} broker(s)`, function () {
@@ -323,7 +335,7 @@ describe("Kafka (no broker available): the generated server properties by invari
                     assert.strictEqual(started, substituteLikeStartScript(k, pod), `${pod}: the properties the broker starts with`);
                     const props = parseProperties(started);
                     assert.strictEqual(intProp(props, "node.id"), i, `${pod}: node.id`);
-                    for (const l of listeners(prop(props, "advertised.listeners"))) assert.strictEqual(l.host, podFqdn(k, i));
+                    for (const l of listeners(prop(props, "advertised.listeners"))) assert.strictEqual(l.host, l.name === KAFKA_PROBE_LISTENER ? "127.0.0.1" : podFqdn(k, i));
                     const startArgs = fs.readFileSync(path.join(out, "start.args"), "utf8").trim().split("\n");
                     assert.strictEqual(startArgs.length, 1, `kafka-server-start.sh args: ${startArgs.join(" ")}`);
                     const storage = fs.readFileSync(path.join(out, "storage.args"), "utf8").trim().split("\n");

@@ -2,7 +2,7 @@
 
 import * as assert from "assert";
 import { parseStackConfig } from "../../components/stackConfig";
-import { kafkaJaasConfig, kafkaServerProperties, planKafka, reconcileFiles, type KafkaClientAuth } from "../../components/kafka";
+import { kafkaJaasConfig, kafkaReadinessCommand, kafkaReadinessScript, kafkaServerProperties, planKafka, reconcileFiles, type KafkaClientAuth } from "../../components/kafka";
 import { resolveContent, ServicePlan } from "../../components/workload/plan";
 
 /** Resolves every derived content of a plan with distinct fake values. */
@@ -28,7 +28,9 @@ describe("Kafka plan: authorizer, broker identities, reconcile Job", () => {
             // into a TopicAuthorizationException (the user may not CREATE it) and let a super user's typo create one.
             assert.match(props, /^auto\.create\.topics\.enable=false$/m);
             const peer = tls ? "SASL_SSL" : "SASL_PLAINTEXT";
-            assert.match(props, new RegExp(`^listener\\.security\\.protocol\\.map=CLIENT:${peer},INTERNAL:${peer},CONTROLLER:${peer}$`, "m"));
+            // PROBE: the readiness probe's loopback listener, authenticated but without TLS (a JVM-less script speaks to it).
+            assert.match(props, new RegExp(`^listener\\.security\\.protocol\\.map=CLIENT:${peer},INTERNAL:${peer},CONTROLLER:${peer},PROBE:SASL_PLAINTEXT$`, "m"));
+            assert.match(props, /^listeners=.*,PROBE:\/\/127\.0\.0\.1:9095$/m);
             for (const l of ["client", "internal", "controller"]) {
                 assert.strictEqual(new RegExp(`^listener\\.name\\.${l}\\.ssl\\.keystore\\.location=`, "m").test(props), tls, `${l} key store with tls ${tls}`);
             }
@@ -104,5 +106,19 @@ describe("Kafka plan: authorizer, broker identities, reconcile Job", () => {
         assert.deepStrictEqual(spec(planKafka(parseStackConfig({ kafka: declared }).kafka, config)), spec(plan));
         // Nothing of the declaration rolls the brokers.
         assert.ok(plan.objects.find((o) => o.name === "kafka-reconcile")!.data.every((d) => d.rollout === false));
+    });
+
+    it("readiness is ready.sh (RUNNING and in every ISR), one failure enough; startup waits for the controller port; ready.sh changes roll nothing", () => {
+        const config = parseStackConfig({ kafka: { replicas: 3 } });
+        const plan = planKafka(config.kafka, config);
+        const broker = plan.workload.containers[0];
+        assert.deepStrictEqual(broker.probes.readiness?.exec?.command, kafkaReadinessCommand());
+        assert.strictEqual(broker.probes.readiness?.failureThreshold, 1, "a broker that fell out of an ISR is unready at the next run");
+        assert.ok((broker.probes.readiness?.timeoutSeconds ?? 0) > 3, "the script's own wait for an answer (3 s) fits in the probe's timeout");
+        assert.deepStrictEqual(broker.probes.startup?.tcpSocket, { port: "controller" });
+        const config2 = plan.objects.find((o) => o.name === "kafka-config")!;
+        const ready = config2.data.find((d) => d.key === "ready.sh")!;
+        assert.strictEqual(ready.content, kafkaReadinessScript());
+        assert.strictEqual(ready.rollout, false);
     });
 });

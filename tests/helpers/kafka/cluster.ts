@@ -24,7 +24,7 @@ import { makeTempDir, removeTempDir, run, type RunResult } from "../../../script
 import { KAFKA_VERSION, imageStandIns, type KafkaDist } from "./dist";
 import { kafkaRendered, type KafkaRendered } from "./rendered";
 import { NetLab, liveLabs } from "./netLab";
-import { KafkaNode, ABS_PATH, SYSTEM_PATH, type Substitution, type PodPlan, type VolumeDir } from "./pod";
+import { KafkaNode, ABS_PATH, SYSTEM_PATH, type Substitution, type PodPlan, type PodProbe, type VolumeDir } from "./pod";
 import { Probe, liveProbes } from "./probe";
 
 // ---------------------------------------------------------------------------------------------------
@@ -225,8 +225,21 @@ export class KafkaCluster {
         };
         for (const e of c.env ?? []) env[e.name] = rewrite(envValue(objects, r.sts, c, e.name).value);
         const argv = commandLine(c).map(rewrite);
+        // The probes as the kubelet runs them: a TCP connect to a named port, or a command in the container.
+        const probe = (p: Any): PodProbe | undefined => {
+            if (!p) return undefined;
+            const timing = { periodMs: (p.periodSeconds ?? 10) * 1000, timeoutMs: (p.timeoutSeconds ?? 1) * 1000, failureThreshold: p.failureThreshold ?? 3 };
+            if (p.exec) return { kind: "exec", argv: (p.exec.command as string[]).map(rewrite), ...timing };
+            const named = (c.ports ?? []).find((x) => x.name === p.tcpSocket?.port);
+            const port = typeof p.tcpSocket?.port === "number" ? p.tcpSocket.port : named?.containerPort;
+            if (port === undefined) throw new Error(`probe ${JSON.stringify(p)}: only exec and tcpSocket (a port of the container) are emulated`);
+            return { kind: "tcp", port, ...timing };
+        };
+        const sc0 = c as Any;
+        const probes = { startup: probe(sc0.startupProbe), readiness: probe(sc0.readinessProbe), liveness: probe(sc0.livenessProbe) };
+        const probeArgv = Object.values(probes).flatMap((p) => (p?.kind === "exec" ? p.argv : []));
         // Every absolute path the pod would touch must now be one the harness provides.
-        const texts = [...argv, ...(c.env ?? []).map((e) => env[e.name]), ...volumes.flatMap((v) => (v.kind === "configMap" ? (v.files ?? []).map((f) => f.content) : []))];
+        const texts = [...argv, ...probeArgv, ...(c.env ?? []).map((e) => env[e.name]), ...volumes.flatMap((v) => (v.kind === "configMap" ? (v.files ?? []).map((f) => f.content) : []))];
         for (const t of texts) {
             for (const p of t.match(ABS_PATH) ?? []) {
                 const ok = p.startsWith(this.runDir + "/") || SYSTEM_PATH.test(p);
@@ -273,6 +286,7 @@ export class KafkaCluster {
             readOnlyRoot: sc.securityContext?.readOnlyRootFilesystem === true,
             terminationGraceMs: (podSpec(r.sts).terminationGracePeriodSeconds ?? 30) * 1000,
             clientPort: this.clientPort,
+            probes,
         };
     }
 
@@ -281,9 +295,14 @@ export class KafkaCluster {
         return this.substitutions.map((s) => `${s.from} → ${s.to.replace(this.runDir, "<run>")}: ${s.why}`).join("\n");
     }
 
-    /** Every pod listening, the quorum with a leader and every voter, and every broker registered. */
+    /**
+     * Every pod Ready by its rendered readiness probe (what the StatefulSet status and Pulumi wait for; run
+     * every second here), and every broker registered. On a new cluster no node may wait for another to be
+     * Ready first: they all start together (podManagementPolicy Parallel) and must all pass.
+     */
     async waitReady(timeoutMs = 120_000): Promise<void> {
         await Promise.all(this.nodes.map((n) => n.waitListening(timeoutMs)));
+        await Promise.all(this.nodes.map((n) => n.waitProbe("readiness", timeoutMs, 1000)));
         const admin = this.adminClient();
         await this.waitUntil("every broker registered", timeoutMs, async () => {
             const r = await this.probeOrThrow().call("cluster", [admin, "5000"], 10_000);

@@ -4,10 +4,11 @@
 
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import type { Manifest } from "../../../scripts/lib/mockRuntime";
 import { httpGet, parseMetrics, type Sample } from "../ops";
-import { startServer, type ServerProcess } from "../../../scripts/lib/servers";
+import { run, startServer, type RunResult, type ServerProcess } from "../../../scripts/lib/servers";
 
 // ---------------------------------------------------------------------------------------------------
 // Nodes
@@ -24,8 +25,11 @@ export interface Substitution {
  * starting with '-', which is an awk pattern such as /-----BEGIN CERTIFICATE-----/, not a path).
  */
 export const ABS_PATH = /(?<![\w}$.:\/-])\/[A-Za-z0-9_.][A-Za-z0-9_.\/-]*/g;
-/** Paths every pod and this machine both have: the shell and tools, /tmp (bound to the pod's emptyDir), /dev. */
-export const SYSTEM_PATH = /^\/((usr\/)?s?bin\/[\w.-]+|tmp(\/.*)?|dev\/(null|u?random)|)$/;
+/**
+ * Paths every pod and this machine both have: the shell and tools, /tmp (bound to the pod's emptyDir), /dev,
+ * and bash's /dev/tcp/<host>/<port> (no file: bash opens a connection).
+ */
+export const SYSTEM_PATH = /^\/((usr\/)?s?bin\/[\w.-]+|tmp(\/.*)?|dev\/(null|u?random)|dev\/(tcp|udp)\/[\w.\/-]*|)$/;
 
 export interface VolumeDir {
     mountPath: string;
@@ -49,6 +53,18 @@ export interface PodPlan {
     readOnlyRoot: boolean;
     terminationGraceMs: number;
     clientPort: number;
+    /** The container's probes, paths substituted (exec) or resolved to a port number (tcpSocket). */
+    probes: { startup?: PodProbe; readiness?: PodProbe; liveness?: PodProbe };
+}
+
+/** One probe as the kubelet runs it. */
+export type PodProbe = ({ kind: "exec"; argv: string[] } | { kind: "tcp"; port: number }) & { periodMs: number; timeoutMs: number; failureThreshold: number };
+
+/** One run of a probe: its verdict, what an exec probe printed, how long it took. */
+export interface ProbeRun {
+    ok: boolean;
+    output: string;
+    ms: number;
 }
 
 /** What a node needs from its cluster (KafkaCluster is one): declared here so the node does not import the cluster. */
@@ -68,6 +84,9 @@ export interface NodeCluster {
 export class KafkaNode {
     process?: ServerProcess;
     starts = 0;
+    /** What the current (last) start runs, and the objects it was resolved from. */
+    plan?: PodPlan;
+    objects?: Manifest[];
     constructor(
         readonly cluster: NodeCluster,
         readonly ordinal: number,
@@ -120,12 +139,15 @@ export class KafkaNode {
     }
 
     /**
-     * Starts the pod from `objects` (default: the cluster's): writes its ConfigMap/Secret volumes as the kubelet
-     * would, then runs the rendered command in the pod's namespaces. Does not wait for readiness.
+     * Starts the pod from `objects` (default: what its last start ran, else the cluster's: a restarted container
+     * sees the ConfigMaps and Secrets as they are now, e.g. after a rolled-out password rotation): writes its
+     * ConfigMap/Secret volumes as the kubelet would, then runs the rendered command in the pod's namespaces.
+     * Does not wait for readiness.
      */
-    start(objects: Manifest[] = this.cluster.rendered.objects): ServerProcess {
+    start(objects: Manifest[] = this.objects ?? this.cluster.rendered.objects): ServerProcess {
         if (this.running) throw new Error(`${this.pod} is already running`);
         const plan = this.cluster.plan(objects, this);
+        this.objects = objects;
         for (const v of plan.volumes) {
             if (v.kind === "configMap" || v.kind === "secret") {
                 // Projected anew at each pod start: a changed ConfigMap/Secret is what the restarted pod sees.
@@ -157,6 +179,7 @@ export class KafkaNode {
                 throw new Error(`${this.pod}: init container ${ic.name} (${ic.argv.join(" ")}) failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
             }
         }
+        this.plan = plan;
         this.starts++;
         const logFile = path.join(this.root, `stdout.${this.starts}.log`);
         const run = this.cluster.runDir;
@@ -190,6 +213,62 @@ export class KafkaNode {
     async scrape(port: number, timeoutMs = 10_000): Promise<{ status: number; body: string; samples: Sample[] }> {
         const r = await httpGet(port, "/metrics", timeoutMs, this.address);
         return { ...r, samples: parseMetrics(r.body) };
+    }
+
+    /**
+     * One run of the container's probe `kind` as the kubelet runs it: tcpSocket, a connect to the pod address;
+     * exec, the command in the container (the broker's network, mount and UTS namespaces, its user and groups,
+     * no capabilities, the container's env), bounded by timeoutSeconds.
+     */
+    async runProbe(kind: "startup" | "readiness" | "liveness"): Promise<ProbeRun> {
+        const plan = this.plan;
+        const pid = this.process?.child.pid;
+        if (!plan || pid === undefined || !this.running) return { ok: false, output: `${this.pod} is not running`, ms: 0 };
+        const p = plan.probes[kind];
+        if (!p) throw new Error(`${this.pod} has no ${kind} probe`);
+        const t0 = Date.now();
+        if (p.kind === "tcp") {
+            const ok = await tcpConnects(this.address, p.port, p.timeoutMs);
+            return { ok, output: ok ? "" : `${this.address}:${p.port} refused or timed out`, ms: Date.now() - t0 };
+        }
+        const argv = ["--target", String(pid), "--net", "--mount", "--uts", "--", ...this.dropPrivileges(plan), ...p.argv];
+        const r = await run("nsenter", argv, { env: plan.env, cwd: "/", timeoutMs: p.timeoutMs });
+        return { ok: r.code === 0 && !r.timedOut, output: (r.stdout + r.stderr).trim() + (r.timedOut ? ` (timed out after ${p.timeoutMs} ms)` : ""), ms: Date.now() - t0 };
+    }
+
+    /**
+     * Runs `argv` in the container as an exec probe would (see runProbe), without a time bound of the probe's;
+     * `bash -c` scripts measure themselves with `times`.
+     */
+    async execInContainer(argv: string[], timeoutMs = 120_000): Promise<RunResult> {
+        const plan = this.plan;
+        const pid = this.process?.child.pid;
+        if (!plan || pid === undefined || !this.running) throw new Error(`${this.pod} is not running`);
+        return run("nsenter", ["--target", String(pid), "--net", "--mount", "--uts", "--", ...this.dropPrivileges(plan), ...argv], { env: plan.env, cwd: "/", timeoutMs });
+    }
+
+    private dropPrivileges(plan: PodPlan): string[] {
+        return ["setpriv", `--reuid=${plan.uid}`, `--regid=${plan.gid}`, `--groups=${plan.fsGroup}`, "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"];
+    }
+
+    /**
+     * Polls the probe `kind` every `intervalMs` (the kubelet's periodSeconds by default) until it passes;
+     * returns when it passed and its last output. Fails when the node exits or after `timeoutMs`.
+     */
+    async waitProbe(kind: "startup" | "readiness" | "liveness", timeoutMs: number, intervalMs?: number): Promise<{ at: number; output: string; runs: number }> {
+        const deadline = Date.now() + timeoutMs;
+        const every = intervalMs ?? this.plan?.probes[kind]?.periodMs ?? 10_000;
+        let runs = 0;
+        let last: ProbeRun | undefined;
+        for (;;) {
+            if (!this.running) throw new Error(`${this.pod} exited while waiting for its ${kind} probe; log:\n${this.process?.logTail(40)}`);
+            const t = Date.now();
+            last = await this.runProbe(kind);
+            runs++;
+            if (last.ok) return { at: Date.now(), output: last.output, runs };
+            if (Date.now() > deadline) throw new Error(`${this.pod}: the ${kind} probe did not pass in ${timeoutMs} ms; last: ${last.output}`);
+            await new Promise((r) => setTimeout(r, Math.max(0, every - (Date.now() - t))));
+        }
     }
 
     /** Waits until the startupProbe's TCP check (client port on the pod address) succeeds. */
@@ -283,4 +362,20 @@ async function waitForTcp(host: string, port: number, timeoutMs: number, server?
         }
         await new Promise((r) => setTimeout(r, 250));
     }
+}
+
+/** One TCP connect (a tcpSocket probe): true when it is accepted within `timeoutMs`. */
+export function tcpConnects(host: string, port: number, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const s = net.connect({ host, port, timeout: timeoutMs });
+        s.once("connect", () => {
+            s.destroy();
+            resolve(true);
+        });
+        s.once("error", () => resolve(false));
+        s.once("timeout", () => {
+            s.destroy();
+            resolve(false);
+        });
+    });
 }

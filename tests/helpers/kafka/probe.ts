@@ -106,8 +106,14 @@ export class Probe {
 
     /** Starts a paced producer; returns its handle for stream-status / stream-stop. */
     async startStream(cfg: string, topic: string, prefix: string, intervalMs: number, maxCount: number): Promise<string> {
+        return this.startLong("stream-start", [cfg, topic, prefix, String(intervalMs), String(maxCount)]);
+    }
+
+    /** Starts a command that keeps running in the client (stream-start, isr-watch-start); returns its handle. */
+    async startLong(cmd: string, args: string[]): Promise<string> {
+        // The handle is the request id: call() takes the next one synchronously, before any other call can.
         const id = `r${this.next + 1}`;
-        await this.ok("stream-start", [cfg, topic, prefix, String(intervalMs), String(maxCount)], 30_000);
+        await this.ok(cmd, args, 30_000);
         return id;
     }
 

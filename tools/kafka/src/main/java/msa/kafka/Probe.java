@@ -53,6 +53,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public final class Probe {
     private static final PrintStream OUT = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     private static final Map<String, Stream> STREAMS = new ConcurrentHashMap<>();
+    private static final Map<String, IsrWatch> WATCHES = new ConcurrentHashMap<>();
 
     public static void main(String[] args) throws Exception {
         ExecutorService pool = Executors.newCachedThreadPool(r -> {
@@ -78,6 +79,7 @@ public final class Probe {
         }
         // EOF: the test is done (or died); stop what is still producing, bounded, and leave.
         for (Stream s : STREAMS.values()) s.stop(5_000);
+        for (IsrWatch w : WATCHES.values()) w.stop(5_000);
         pool.shutdownNow();
         pool.awaitTermination(5, TimeUnit.SECONDS);
         System.exit(0);
@@ -103,6 +105,13 @@ public final class Probe {
                 return s.stop(ms(f[3]));
             }
             case "consume": return consume(props(f[2]), f[3], ms(f[4]));
+            case "fill": return fill(props(f[2]), f[3], Long.parseLong(f[4]), Integer.parseInt(f[5]), ms(f[6]));
+            case "isr-watch-start": return isrWatchStart(f[0], props(f[2]), f[3], ms(f[4]), Integer.parseInt(f[5]));
+            case "isr-watch-stop": {
+                IsrWatch w = WATCHES.remove(f[2]);
+                if (w == null) throw new IllegalArgumentException("no ISR watch " + f[2]);
+                return w.stop(ms(f[3]));
+            }
             default: throw new IllegalArgumentException("unknown command " + cmd);
         }
     }
@@ -236,6 +245,8 @@ public final class Probe {
         private final List<Object> failed = Collections.synchronizedList(new ArrayList<>());
         private volatile int sent;
         private volatile Thread runner;
+        /** The longest time from send() to the acknowledgement or failure, in ms (a stalled partition shows here). */
+        private final java.util.concurrent.atomic.AtomicLong maxLatencyMs = new java.util.concurrent.atomic.AtomicLong();
 
         Stream(Properties p, String topic, String prefix, long intervalMs, int maxCount) {
             this.producer = producer(p);
@@ -265,8 +276,10 @@ public final class Probe {
         private void send(int i) {
             String id = prefix + "-" + i;
             sent++;
+            long t0 = System.nanoTime();
             try {
                 producer.send(new ProducerRecord<>(topic, id, id), (meta, e) -> {
+                    maxLatencyMs.accumulateAndGet((System.nanoTime() - t0) / 1_000_000, Math::max);
                     if (e == null) {
                         acked.add(id);
                     } else {
@@ -283,6 +296,7 @@ public final class Probe {
             r.put("sent", sent);
             r.put("acked", acked.size());
             r.put("failed", failed.size());
+            r.put("maxLatencyMs", maxLatencyMs.get());
             return r;
         }
 
@@ -306,6 +320,150 @@ public final class Probe {
             synchronized (failed) {
                 r.put("failed", new ArrayList<Object>(failed));
             }
+            r.put("maxLatencyMs", maxLatencyMs.get());
+            return r;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // Bulk data: `bytes` of incompressible records of `recordSize` bytes, spread over every partition, as
+    // fast as the cluster takes them (acks=all, the producer's own batching); reports what was acknowledged.
+
+    private static Map<String, Object> fill(Properties p, String topic, long bytes, int recordSize, long timeoutMs) throws Exception {
+        Properties q = new Properties();
+        q.putAll(p);
+        q.put("acks", "all");
+        q.putIfAbsent("linger.ms", "20");
+        q.putIfAbsent("batch.size", "524288");
+        q.putIfAbsent("buffer.memory", "67108864");
+        q.putIfAbsent("max.request.size", "4194304");
+        q.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+        q.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+        java.util.Random random = new java.util.Random(42);
+        // A pool of random payloads (incompressible; no compression is configured anyway), reused round robin.
+        byte[][] pool = new byte[64][];
+        for (int i = 0; i < pool.length; i++) {
+            pool[i] = new byte[recordSize];
+            random.nextBytes(pool[i]);
+        }
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        long t0 = System.currentTimeMillis();
+        java.util.concurrent.atomic.AtomicLong ackedBytes = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong failedCount = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicReference<String> firstError = new java.util.concurrent.atomic.AtomicReference<>();
+        long records = 0;
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(q)) {
+            int partitions = producer.partitionsFor(topic).size();
+            for (long sent = 0; sent < bytes && System.currentTimeMillis() < deadline; sent += recordSize, records++) {
+                producer.send(new ProducerRecord<>(topic, (int) (records % partitions), null, pool[(int) (records % pool.length)]), (meta, e) -> {
+                    if (e == null) ackedBytes.addAndGet(recordSize);
+                    else {
+                        failedCount.incrementAndGet();
+                        firstError.compareAndSet(null, e.getClass().getName() + ": " + e.getMessage());
+                    }
+                });
+            }
+            producer.flush();
+        }
+        Map<String, Object> r = ok();
+        r.put("records", records);
+        r.put("ackedBytes", ackedBytes.get());
+        r.put("failed", failedCount.get());
+        r.put("firstError", firstError.get());
+        r.put("ms", System.currentTimeMillis() - t0);
+        return r;
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // ISR watch: one admin client polling the topic's partitions every intervalMs; each sample is
+    // [epoch ms, partitions under minIsr, partitions under-replicated, then per broker id 0..: partitions it
+    // replicates but is not in the ISR of]. Sampling errors (a broker restarting) are counted, not fatal.
+
+    private static Map<String, Object> isrWatchStart(String id, Properties p, String topic, long intervalMs, int minIsr) {
+        IsrWatch w = new IsrWatch(p, topic, intervalMs, minIsr);
+        WATCHES.put(id, w);
+        Thread t = new Thread(w::run, "isr-watch-" + id);
+        t.setDaemon(true);
+        w.runner = t;
+        t.start();
+        return ok();
+    }
+
+    private static final class IsrWatch {
+        private final Admin admin;
+        private final String topic;
+        private final long intervalMs;
+        private final int minIsr;
+        private final AtomicBoolean stopping = new AtomicBoolean();
+        private final List<Object> samples = Collections.synchronizedList(new ArrayList<>());
+        private volatile int errors;
+        private volatile String lastError;
+        volatile Thread runner;
+
+        IsrWatch(Properties p, String topic, long intervalMs, int minIsr) {
+            Properties q = new Properties();
+            q.putAll(p);
+            q.putIfAbsent("default.api.timeout.ms", "5000");
+            q.put("request.timeout.ms", "3000");
+            this.admin = Admin.create(q);
+            this.topic = topic;
+            this.intervalMs = intervalMs;
+            this.minIsr = minIsr;
+        }
+
+        void run() {
+            long deadline = System.currentTimeMillis() + 900_000; // bounded even if nobody stops it
+            while (!stopping.get() && System.currentTimeMillis() < deadline) {
+                long t = System.currentTimeMillis();
+                try {
+                    TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(5_000, TimeUnit.MILLISECONDS).get(topic);
+                    int underMin = 0, underRep = 0;
+                    int[] missing = new int[16];
+                    for (TopicPartitionInfo tp : d.partitions()) {
+                        if (tp.isr().size() < minIsr) underMin++;
+                        if (tp.isr().size() < tp.replicas().size()) underRep++;
+                        for (Node n : tp.replicas()) {
+                            if (!tp.isr().contains(n) && n.id() >= 0 && n.id() < missing.length) missing[n.id()]++;
+                        }
+                    }
+                    List<Object> s = new ArrayList<>();
+                    s.add(t);
+                    s.add(underMin);
+                    s.add(underRep);
+                    for (int i = 0; i < 3; i++) s.add(missing[i]);
+                    samples.add(s);
+                } catch (Exception e) {
+                    errors++;
+                    lastError = e.getClass().getName() + ": " + e.getMessage();
+                }
+                long sleep = intervalMs - (System.currentTimeMillis() - t);
+                if (sleep > 0) {
+                    try {
+                        Thread.sleep(sleep);
+                    } catch (InterruptedException e) {
+                        break;
+                    }
+                }
+            }
+        }
+
+        Map<String, Object> stop(long timeoutMs) {
+            stopping.set(true);
+            Thread t = runner;
+            if (t != null) {
+                try {
+                    t.join(timeoutMs);
+                } catch (InterruptedException ignored) {
+                    // report what we have
+                }
+            }
+            admin.close(Duration.ofMillis(timeoutMs));
+            Map<String, Object> r = ok();
+            synchronized (samples) {
+                r.put("samples", new ArrayList<Object>(samples));
+            }
+            r.put("errors", errors);
+            r.put("lastError", lastError);
             return r;
         }
     }
