@@ -189,6 +189,28 @@ cmd_build() {
     sed 's/^/    /' "$cache/manifest.txt" >&2
 }
 
+# The test-only stand-in for a provider plugin the proxy refuses (tools/pulumi/standins/NAME.ts, run by
+# @pulumi/pulumi's provider server): an executable wrapper in DIR/standins that the CLI starts as
+# pulumi-resource-NAME. It is only ever registered in DIR's PULUMI_HOME (never on PATH, never in a user's
+# ~/.pulumi), runs this checkout's stand-in with this checkout's node_modules and the node that ran `env`, and
+# reports VERSION (what versions.env names and check_pins holds package.json to). No build step: the
+# TypeScript is loaded through scripts/lib/register.js, whose transform cache is keyed by content.
+write_standin() {
+    local dir="$1" name="$2" version="$3" node out
+    node="$(command -v node)" || die "node is needed to run the $name stand-in"
+    [ -f "$root/tools/pulumi/standins/$name.ts" ] || die "no stand-in tools/pulumi/standins/$name.ts"
+    mkdir -p "$dir/standins"
+    out="$dir/standins/pulumi-resource-$name"
+    cat >"$out" <<WRAPPER
+#!/bin/sh
+# Test-only stand-in for pulumi-resource-$name $version (tools/pulumi/standins/$name.ts), written by
+# scripts/pulumi-engine.sh env for the engine in $dir only. \$@ is what the CLI passes (engine address, flags).
+exec '$node' -r '$root/scripts/lib/register.js' '$root/tools/pulumi/standins/$name.ts' --standin-version '$version' "\$@"
+WRAPPER
+    chmod 0755 "$out"
+    echo "$out"
+}
+
 cmd_env() {
     local dir="${1:-}"
     [ -n "$dir" ] || die "usage: $0 env DIR"
@@ -210,6 +232,8 @@ cmd_env() {
     local log="$dir/engine-env.log"
     {
         pulumi plugin install resource kubernetes "$KUBERNETES_VERSION" --file "$cache/plugins/pulumi-resource-kubernetes"
+        pulumi plugin install resource random "$RANDOM_VERSION" --file "$(write_standin "$dir" random "$RANDOM_VERSION")"
+        pulumi plugin install resource tls "$TLS_VERSION" --file "$(write_standin "$dir" tls "$TLS_VERSION")"
         pulumi login "file://$dir/state"
     } >"$log" 2>&1 || { cat "$log" >&2; die "preparing $dir failed"; }
 
