@@ -59,6 +59,12 @@ export interface RenderOptions {
      * itself (the immutable-field guard). Default: none, as before a first deployment.
      */
     previousOutputs?: Record<string, unknown>;
+    /**
+     * Outputs to give generated resources (random, tls) instead of making new values, by `<type>::<name>`:
+     * a deployed stack's, from `pulumi stack export --show-secrets`. The render then holds exactly what that
+     * stack holds, object by object (the end-to-end test compares it with what `pulumi up` applied).
+     */
+    generated?: ReadonlyMap<string, Record<string, unknown>>;
     /** Called for each resource as the program registers it (tests: what was declared before a failure). */
     onRegister?: (r: RegisteredResource) => void;
 }
@@ -381,6 +387,8 @@ export interface OfflineRunOptions {
     seed?: string;
     /** See RenderOptions.previousOutputs. */
     previousOutputs?: Record<string, unknown>;
+    /** See RenderOptions.generated. */
+    generated?: ReadonlyMap<string, Record<string, unknown>>;
     /** See RenderOptions.onRegister. */
     onRegister?: (r: RegisteredResource) => void;
 }
@@ -439,8 +447,11 @@ async function runOnce(program: () => unknown, opts: OfflineRunOptions): Promise
     await pulumi.runtime.setMocks(
         {
             async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
-                const state = await generatedState(args.type, args.inputs, remember, byteSource(opts.seed, `${args.type}::${args.name}`), opts.previousOutputs);
                 const key = `${args.type}::${args.name}`;
+                const given = args.custom ? opts.generated?.get(key) : undefined;
+                const state = given
+                    ? { ...args.inputs, ...given }
+                    : await generatedState(args.type, args.inputs, remember, byteSource(opts.seed, key), opts.previousOutputs);
                 const registered: RegisteredResource = {
                     urn: urns.get(key) ?? "",
                     type: args.type,
@@ -589,7 +600,7 @@ export async function renderStack(stack: string, opts: RenderOptions = {}): Prom
             delete require.cache[require.resolve(entry)];
             return require(entry);
         },
-        { project, stack, config, withSecrets: opts.withSecrets, seed: opts.seed, previousOutputs: opts.previousOutputs, onRegister: opts.onRegister },
+        { project, stack, config, withSecrets: opts.withSecrets, seed: opts.seed, previousOutputs: opts.previousOutputs, generated: opts.generated, onRegister: opts.onRegister },
     );
     return { ...result, warnings: [...notes, ...result.warnings] };
 }
