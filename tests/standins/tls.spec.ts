@@ -150,7 +150,7 @@ describe("tls stand-in", () => {
         const csrInputs = { privateKeyPem: other.key.outs.privateKeyPem, dnsNames: csr.outs.dnsNames, subject: csr.outs.subject };
         assert.deepStrictEqual((await d.diff(CSR, csr.outs, csrInputs)).replaces, ["privateKeyPem"]);
         assert.deepStrictEqual((await d.diff(CSR, csr.outs, { ...csrInputs, privateKeyPem: csr.outs.privateKeyPem, dnsNames: ["x"] })).replaces, ["dnsNames"]);
-        const caInputs = { ...(ca.outs as Props), privateKeyPem: caKey.outs.privateKeyPem };
+        const caInputs: Props = { ...ca.outs, privateKeyPem: caKey.outs.privateKeyPem };
         for (const k of ["certPem", "keyAlgorithm", "readyForRenewal", "validityStartTime", "validityEndTime"]) delete caInputs[k];
         assert.deepStrictEqual(await d.diff(SELF, ca.outs, caInputs), { changes: false, replaces: [] });
         assert.deepStrictEqual((await d.diff(SELF, ca.outs, { ...caInputs, subject: { commonName: "other CA" } })).replaces, ["subject"]);
