@@ -6,7 +6,8 @@
 #                                         (a second run finds it there and takes seconds)
 #   scripts/pulumi-engine.sh dir          prints that cache directory
 #   eval "$(scripts/pulumi-engine.sh env DIR)"
-#                                         an isolated PULUMI_HOME (DIR/home) with the built plugins
+#                                         an isolated PULUMI_HOME (DIR/home) with the built plugins and
+#                                         the test-only random and tls stand-ins (tools/pulumi/standins)
 #                                         registered, a file backend (DIR/state) and a passphrase made
 #                                         for this run (DIR/passphrase, mode 600, never printed)
 #   scripts/pulumi-engine.sh policy-launcher PACKDIR OUTDIR
@@ -184,6 +185,8 @@ cmd_build() {
         echo "pulumi $cli_version github.com/pulumi/pulumi/pkg/v3@v$PULUMI_CLI_VERSION"
         echo "resource kubernetes $KUBERNETES_VERSION $KUBERNETES_MODULE@$KUBERNETES_MODULE_VERSION"
         for u in "${unavailable[@]}"; do echo "unavailable $u"; done
+        echo "stand-in resource random $RANDOM_VERSION tools/pulumi/standins/random.ts (registered by env, tests only)"
+        echo "stand-in resource tls $TLS_VERSION tools/pulumi/standins/tls.ts (registered by env, tests only)"
     } >"$cache/manifest.txt"
     say "built in $((SECONDS - t0)) s:"
     sed 's/^/    /' "$cache/manifest.txt" >&2

@@ -3,8 +3,8 @@
 // resolution from an isolated PULUMI_HOME, passphrase secrets on a file backend, up / no-op preview /
 // destroy, the kubernetes provider failing on an unreachable cluster, and the policy pack under the
 // engine. The program runs through the Automation API's inline language server (the CLI's --client),
-// because pulumi-language-nodejs cannot be obtained here (tools/pulumi/versions.env);
-// engine.bridged.spec.ts is the same flow through the language host with the random and tls providers.
+// because pulumi-language-nodejs cannot be obtained here (tools/pulumi/versions.env). program.spec.ts runs
+// the program itself, with the stand-in random and tls plugins.
 
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -75,6 +75,13 @@ describe("Pulumi engine from the Go module proxy: smoke", function () {
         const plugins = await h().json<PluginRow[]>(["plugin", "ls"]);
         const k8s = plugins.filter((p) => p.kind === "resource" && p.name === "kubernetes").map((p) => p.version);
         assert.deepEqual(k8s, [v.KUBERNETES_VERSION], `plugins registered in PULUMI_HOME: ${JSON.stringify(plugins)}`);
+        // The stand-ins for the plugins the proxy refuses, at the versions package.json pins.
+        for (const [name, version] of [
+            ["random", v.RANDOM_VERSION],
+            ["tls", v.TLS_VERSION],
+        ]) {
+            assert.deepEqual(plugins.filter((p) => p.kind === "resource" && p.name === name).map((p) => p.version), [version], name);
+        }
 
         // The SDK asks the engine for exactly this plugin version; a newer SDK than plugin cannot load it.
         const sdk = JSON.parse(fs.readFileSync(path.join(repoRoot, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8")) as {
