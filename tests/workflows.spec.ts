@@ -111,7 +111,7 @@ describe("delivery workflows (.github/workflows)", function () {
             assert.strictEqual(pr.jobs.preview.if, "vars.PULUMI_BACKEND_URL != ''", "runs only where a backend (and so credentials) is configured");
         });
 
-        it("main: dev is updated and checked for a perpetual diff before prod, which waits in the production environment", function () {
+        it("main: dev is updated and checked for a perpetual diff before prod, which waits in the production environment and previews with the mandatory pack before its up", function () {
             const d = workflow("deploy.yml");
             assert.deepStrictEqual(d.on.push.branches, ["main"]);
             assert.strictEqual(d.concurrency["cancel-in-progress"], false, "a deployment is never cancelled halfway");
@@ -122,7 +122,14 @@ describe("delivery workflows (.github/workflows)", function () {
             const [devUp, devCheck] = pulumi(d.jobs.dev);
             assert.deepStrictEqual([devUp.with.command, devUp.with["stack-name"], devUp.with.policyPackConfigs], ["up", "dev", "Pulumi.dev.policy.json"]);
             assert.deepStrictEqual([devCheck.with.command, devCheck.with["expect-no-changes"]], ["preview", true]);
-            const [prodUp] = pulumi(d.jobs.prod);
+            // prod: a preview with the mandatory pack gates the up (pulumi/actions' up skips the preview, and the
+            // pack's stack policies only judge an update after its resources are applied).
+            const [prodGate, prodUp] = pulumi(d.jobs.prod);
+            assert.deepStrictEqual(
+                [prodGate.with.command, prodGate.with["stack-name"], prodGate.with.policyPacks, prodGate.with.policyPackConfigs],
+                ["preview", "prod", "policy", "Pulumi.prod.policy.json"],
+                "prod's first Pulumi step must be a preview with the mandatory policy pack",
+            );
             assert.deepStrictEqual([prodUp.with.command, prodUp.with["stack-name"], prodUp.with.policyPackConfigs], ["up", "prod", "Pulumi.prod.policy.json"]);
             for (const up of [devUp, prodUp]) assert.strictEqual(up.with["suppress-outputs"], true, "stack outputs stay out of the job log");
         });
