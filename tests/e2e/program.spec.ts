@@ -581,25 +581,39 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             r.outputs.validityEndTime = new Date(Date.now() + 10 * 24 * 3600_000).toISOString();
         };
 
-        it("a certificate inside its renewal window is renewed by the next up and reaches the server's Secret; nothing restarts", async function () {
-            const oldPem = await secretValue("cache", "redis-tls", "tls.crt");
-            await editState(intoRenewalWindow("redis-tls-cert"));
-            const revision = (await statefulSet("cache", "redis"))?.status?.updateRevision as string;
+        it("certificates inside their renewal window are renewed by the next up and reach the servers' Secrets; nothing restarts", async function () {
+            const services = [
+                { app: "mariadb", ns: "db" },
+                { app: "redis", ns: "cache" },
+                { app: "kafka", ns: "messaging" },
+            ];
+            const certs = services.map((x) => `${x.app}-tls-cert`).sort();
+            const old = new Map<string, string | undefined>();
+            const revisions = new Map<string, string>();
+            for (const x of services) {
+                old.set(x.app, await secretValue(x.ns, `${x.app}-tls`, "tls.crt"));
+                revisions.set(x.app, (await statefulSet(x.ns, x.app))?.status?.updateRevision);
+            }
+            await editState((resources) => certs.forEach((c) => intoRenewalWindow(c)(resources)));
             const preview = await engineOk("prod", "preview", { diff: true });
-            assert.deepEqual(replaced(preview), ["redis-tls-cert"], `the preview does not renew the certificate (alone):\n${preview.out}`);
+            assert.deepEqual(replaced(preview), certs, `the preview does not renew exactly the certificates:\n${preview.out}`);
             assert.match(preview.out, /readyForRenewal/);
             const r = await engineOk("prod", "up");
-            assert.deepEqual(replaced(r), ["redis-tls-cert"]);
-            const renewed = await secretValue("cache", "redis-tls", "tls.crt");
-            assert.ok(oldPem && renewed && renewed !== oldPem, "the Secret still holds the old certificate");
-            const x = new crypto.X509Certificate(renewed);
+            assert.deepEqual(replaced(r), certs);
             const ca = new crypto.X509Certificate((await outputs("prod", true)).tlsCaCertificate as string);
-            assert.ok(x.verify(ca.publicKey), "the renewed certificate is not signed by the stack's CA");
-            assert.ok(new Date(x.validTo).getTime() > Date.now() + 360 * 24 * 3600_000, `renewed until ${x.validTo}`);
-            assert.equal(x.checkHost("redis.cache.svc.cluster.local"), "redis.cache.svc.cluster.local");
-            assert.notEqual(new crypto.X509Certificate(oldPem).serialNumber, x.serialNumber);
-            // The pods keep running: the tls-reloader picks the new files up (README, TLS and certificate renewal).
-            assert.equal((await statefulSet("cache", "redis"))?.status?.updateRevision, revision, "the renewal rolled Redis");
+            for (const x of services) {
+                const renewed = await secretValue(x.ns, `${x.app}-tls`, "tls.crt");
+                const before = old.get(x.app);
+                assert.ok(before && renewed && renewed !== before, `Secret ${x.ns}/${x.app}-tls still holds the old certificate`);
+                const cert = new crypto.X509Certificate(renewed);
+                assert.ok(cert.verify(ca.publicKey), `${x.app}: the renewed certificate is not signed by the stack's CA`);
+                assert.ok(new Date(cert.validTo).getTime() > Date.now() + 360 * 24 * 3600_000, `${x.app}: renewed until ${cert.validTo}`);
+                const host = `${x.app}.${x.ns}.svc.cluster.local`;
+                assert.equal(cert.checkHost(host), host);
+                assert.notEqual(new crypto.X509Certificate(before).serialNumber, cert.serialNumber);
+                // The pods keep running: the tls-reloader picks the new files up (README, TLS and certificate renewal).
+                assert.equal((await statefulSet(x.ns, x.app))?.status?.updateRevision, revisions.get(x.app), `the renewal rolled ${x.app}`);
+            }
             await expectNoChanges("prod");
         });
 
