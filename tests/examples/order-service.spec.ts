@@ -11,7 +11,6 @@ import { readStackFile, renderStack, runOffline, type Manifest, type RenderResul
 import { dataKey } from "../../scripts/lib/rendered";
 import { find } from "../../scripts/lib/manifests";
 import { BACKBONE_OUTPUTS, CA_FILE, serviceCredentials, type BackboneOutputs } from "../../examples/order-service/backbone";
-import { readOrderServiceSettings, ORDER_SERVICE_DEFAULTS } from "../../examples/order-service/settings";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -25,17 +24,6 @@ describe("examples/order-service: a service stack on the backbone's outputs", fu
     before(async function () {
         backbone.dev = await renderStack("dev", { withSecrets: true });
         backbone.prod = await renderStack("prod", { withSecrets: true });
-    });
-
-    describe("settings", function () {
-        it("requires the backbone and an image, refuses latest and unknown keys, names each key", function () {
-            assert.throws(() => readOrderServiceSettings({}), (e: Error) => /order-service:backbone: required/.test(e.message) && /order-service:image: required/.test(e.message));
-            assert.throws(() => readOrderServiceSettings({ backbone: "msa-infra/dev", image: "x/y:latest", replicas: "0", colour: "blue" }), (e: Error) =>
-                ["order-service:backbone: \"msa-infra/dev\"", "order-service:image: \"x/y:latest\"", "order-service:replicas: \"0\"", "order-service:colour: unknown key"].every((m) => e.message.includes(m)),
-            );
-            const s = readOrderServiceSettings({ backbone: "organization/msa-infra/dev", image: "ghcr.io/example/order-service:1.4.2" });
-            assert.deepStrictEqual({ namespace: s.namespace, replicas: s.replicas }, { namespace: ORDER_SERVICE_DEFAULTS.namespace, replicas: 1 });
-        });
     });
 
     for (const stack of ["dev", "prod"]) {
