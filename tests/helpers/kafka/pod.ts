@@ -337,26 +337,13 @@ export class KafkaNode {
 }
 
 async function waitForTcp(host: string, port: number, timeoutMs: number, server?: ServerProcess): Promise<void> {
-    const net = await import("net");
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         if (server && !server.running) {
             const { code, signal } = await server.exited;
             throw new Error(`${server.name} exited (code ${code}, signal ${signal}) before listening on ${host}:${port}; log:\n${server.logTail(40)}`);
         }
-        const ok = await new Promise<boolean>((resolve) => {
-            const s = net.connect({ host, port, timeout: 1000 });
-            s.once("connect", () => {
-                s.destroy();
-                resolve(true);
-            });
-            s.once("error", () => resolve(false));
-            s.once("timeout", () => {
-                s.destroy();
-                resolve(false);
-            });
-        });
-        if (ok) return;
+        if (await tcpConnects(host, port, 1000)) return;
         if (Date.now() > deadline) {
             throw new Error(`timed out after ${timeoutMs} ms waiting for ${host}:${port}${server ? `; log of ${server.name}:\n${server.logTail(40)}` : ""}`);
         }
