@@ -204,8 +204,10 @@ export interface JobPlan {
     /** The resource is named `${name}-${id}`. */
     id: string;
     /**
-     * metadata.name prefix: a hash of the Job's spec is appended, because a Job's pod template cannot be
-     * changed, so a changed Job is a new object (Pulumi creates it and deletes the old one).
+     * metadata.name prefix: a hash of the Job's spec and of the content it mounts (the entries that would
+     * roll a StatefulSet) is appended, because a Job's pod template cannot be changed, so a changed Job, or
+     * one whose mounted Secret now holds a rotated password, is a new object that runs again (Pulumi creates
+     * it and deletes the old one).
      */
     name: string;
     containers: ContainerPlan[];

@@ -146,8 +146,11 @@ export interface ChecksumSource {
     keys: string[];
 }
 
-/** The checksum annotations of a workload: one per mounted object with entries that roll the pods. */
-export function checksumSources(containers: ContainerPlan[], objects: DataObjectPlan[]): ChecksumSource[] {
+/**
+ * The checksum annotations of a workload: one per mounted object with entries that roll the pods. A Job
+ * (`everyEntry`) counts every entry it mounts: it reads them all when it runs.
+ */
+export function checksumSources(containers: ContainerPlan[], objects: DataObjectPlan[], everyEntry = false): ChecksumSource[] {
     const byName = new Map(objects.map((o) => [o.name, o]));
     const seen = new Set<string>();
     const sources: ChecksumSource[] = [];
@@ -156,7 +159,7 @@ export function checksumSources(containers: ContainerPlan[], objects: DataObject
             continue;
         }
         seen.add(m.volume);
-        const keys = (byName.get(m.source.object)?.data ?? []).filter((d) => d.rollout !== false).map((d) => d.key);
+        const keys = (byName.get(m.source.object)?.data ?? []).filter((d) => everyEntry || d.rollout !== false).map((d) => d.key);
         if (keys.length > 0) {
             sources.push({ annotation: `checksum/${m.volume}`, object: m.source.object, keys });
         }

@@ -84,7 +84,7 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
         dataOpts(),
     );
     const ns = namespace.metadata.name;
-    const meta = (objectName: string) => ({ name: objectName, namespace: ns, labels });
+    const meta = (objectName: pulumi.Input<string>) => ({ name: objectName, namespace: ns, labels });
 
     // Data services do not talk to the API server: their ServiceAccount never mounts a token.
     const serviceAccount = new k8s.core.v1.ServiceAccount(
@@ -180,12 +180,12 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
         tlsSecretName,
         claims: new Map((plan.claims ?? []).map((c) => [c.name, claims.get(c.id)!.metadata.name])),
     };
-    const annotations = Object.fromEntries(
-        checksumSources(allContainers(plan.workload), plan.objects).map((s) => {
+    const checksums = (containers: ContainerPlan[], everyEntry = false) =>
+        checksumSources(containers, plan.objects, everyEntry).map((s) => {
             const data = contents.get(s.object)!;
-            return [s.annotation, contentChecksum(pulumi.all(s.keys.map((k) => data.get(k)!)).apply((parts) => parts.join("")))];
-        }),
-    );
+            return [s.annotation, contentChecksum(pulumi.all(s.keys.map((k) => data.get(k)!)).apply((parts) => parts.join("")))] as const;
+        });
+    const annotations = Object.fromEntries(checksums(allContainers(plan.workload)));
     const w = plan.workload;
     const statefulSet = new k8s.apps.v1.StatefulSet(
         `${name}-statefulset`,
@@ -244,8 +244,13 @@ export function renderService(parent: pulumi.ComponentResource, name: string, pl
     });
     const jobs = new Map(
         (plan.jobs ?? []).map((j) => {
-            // A Job's pod template cannot change: a changed Job is a new object, named by its content.
-            const jobName = `${j.name}-${sha256(JSON.stringify(j)).slice(0, 8)}`;
+            // A Job's pod template cannot change: a changed Job is a new object, named by its content. The
+            // content includes what it mounts (as the StatefulSet's checksums do), so a rotated password in a
+            // mounted Secret runs the Job again: that is how a rotation reaches a live server.
+            const mounted = checksums(j.containers, true).map(([, sum]) => sum);
+            const jobName = pulumi
+                .all(mounted)
+                .apply((sums) => `${j.name}-${sha256(JSON.stringify(j) + sums.join("")).slice(0, 8)}`);
             return [
                 j.id,
                 new k8s.batch.v1.Job(

@@ -16,10 +16,13 @@ class Probe extends pulumi.ComponentResource {
     }
 }
 
-/** Renders `plan` with the platform settings of `config`, as component `probe`. */
-export function renderPlan(plan: ServicePlan, config: PlatformConfig): Promise<RenderResult> {
+/**
+ * Renders `plan` with the platform settings of `config`, as component `probe`; `seed` derives the generated
+ * values (another seed stands for rotated passwords).
+ */
+export function renderPlan(plan: ServicePlan, config: PlatformConfig, seed?: string): Promise<RenderResult> {
     return runOffline(() => {
         new Probe("probe", plan, config);
         return {};
-    }, { project: "msa-infra", stack: "unit", config: {} });
+    }, { project: "msa-infra", stack: "unit", config: {}, seed });
 }

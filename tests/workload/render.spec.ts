@@ -63,6 +63,25 @@ describe("renderer: Jobs, CronJobs, claims and extra objects", () => {
         assert.notStrictEqual(other.objects.find((o) => o.kind === "Job")!.metadata.name, name);
     });
 
+    it("runs a Job again when a password in a Secret it mounts is rotated; one that mounts none keeps its name", async () => {
+        const plan = withWorkloads("echo once");
+        const credentials = plan.objects.find((o) => o.kind === "Secret" && o.data.some((d) => typeof d.content !== "string"))!;
+        const job = plan.jobs![0];
+        const mounting: ServicePlan = {
+            ...plan,
+            jobs: [{ ...job, containers: [{ ...job.containers[0], mounts: [...job.containers[0].mounts, { volume: "credentials", path: "/credentials", source: { kind: "object", object: credentials.name } }] }] }],
+        };
+        const jobName = (res: RenderResult) => res.objects.find((o) => o.kind === "Job")!.metadata.name;
+        const before = await renderPlan(mounting, config, "a");
+        const again = await renderPlan(mounting, config, "a");
+        const rotated = await renderPlan(mounting, config, "b");
+        assert.strictEqual(jobName(again), jobName(before));
+        assert.notStrictEqual(jobName(rotated), jobName(before), `mounting ${credentials.name}, a rotated password must rename (re-run) the Job`);
+        const plain = await renderPlan(plan, config, "a");
+        const plainRotated = await renderPlan(plan, config, "b");
+        assert.strictEqual(jobName(plainRotated), jobName(plain));
+    });
+
     it("runs Job and CronJob pods hardened, once (restartPolicy Never), with the claim mounted", () => {
         const job = r.objects.find((o) => o.kind === "Job") as Any;
         const cron = find(r.objects, "CronJob", "cache", "redis-nightly") as Any;
