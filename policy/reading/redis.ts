@@ -197,8 +197,11 @@ function reach(ds: RedisDirective[]): string {
 }
 
 interface ConfigText {
-    /** Lines as they reach the config parser, each with its origin. */
-    lines: Array<{ text: string; origin: string }>;
+    /**
+     * Lines as they reach the config parser, each with its origin: text (from a file or stdin), or the
+     * arguments of a command-line option, already split (each value is one argument, quoted by Redis).
+     */
+    lines: Array<{ text: string; origin: string } | { args: string[]; origin: string }>;
 }
 
 class RedisReader {
@@ -241,7 +244,28 @@ class RedisReader {
     /** Directives of a config text, `include`s read in place. */
     directives(text: ConfigText, depth = 0): RedisDirective[] | undefined {
         const out: RedisDirective[] = [];
-        for (const { text: line, origin } of text.lines) {
+        for (const entry of text.lines) {
+            const origin = entry.origin;
+            if ("args" in entry) {
+                // A command-line option: its name is known (or the option was kept as text); its values are
+                // single arguments whatever they hold, so an unknown value is only that setting's value.
+                const name = plain(entry.args[0] ?? "").toLowerCase();
+                if (!isKnown(name)) {
+                    this.unknowns.push(`${origin} has a directive whose name the pack cannot expand`);
+                    return undefined;
+                }
+                if (name === "include") {
+                    const inner = this.include(entry.args[1] ?? "", origin, depth);
+                    if (inner === undefined) {
+                        return undefined;
+                    }
+                    out.push(...inner);
+                    continue;
+                }
+                out.push({ name, args: entry.args.slice(1), origin });
+                continue;
+            }
+            const line = entry.text;
             const trimmed = line.trim();
             if (trimmed === "" || trimmed.startsWith("#")) {
                 continue;
@@ -264,34 +288,43 @@ class RedisReader {
                 return undefined;
             }
             if (name === "include") {
-                const path = args[1] ?? "";
-                if (!isKnown(plain(path))) {
-                    this.unknowns.push(`${origin} includes a path the pack cannot expand`);
+                const inner = this.include(args[1] ?? "", origin, depth);
+                if (inner === undefined) {
                     return undefined;
                 }
-                if (depth > 8) {
-                    this.unknowns.push(`${origin} nests includes too deeply`);
-                    return undefined;
-                }
-                const before = this.unknowns.length;
-                const files = this.includeFiles(plain(path), origin);
-                if (files === undefined) {
-                    if (this.refuses) {
-                        return undefined;
-                    }
-                    out.push({ name: UNKNOWN_DIRECTIVE, args: this.unknowns.splice(before), origin });
-                    continue;
-                }
-                for (const f of files) {
-                    const inner = this.directives({ lines: splitBalanced(f.text, /\r?\n/).map((l) => ({ text: l, origin: `${f.path} (${f.source})` })) }, depth + 1);
-                    if (!inner) {
-                        return undefined;
-                    }
-                    out.push(...inner);
-                }
+                out.push(...inner);
                 continue;
             }
             out.push({ name, args: args.slice(1), origin });
+        }
+        return out;
+    }
+
+    /** `include <path or glob>`: the included files' directives in place (an unread one: an unknown stretch). */
+    private include(path: string, origin: string, depth: number): RedisDirective[] | undefined {
+        if (!isKnown(plain(path))) {
+            this.unknowns.push(`${origin} includes a path the pack cannot expand`);
+            return undefined;
+        }
+        if (depth > 8) {
+            this.unknowns.push(`${origin} nests includes too deeply`);
+            return undefined;
+        }
+        const before = this.unknowns.length;
+        const files = this.includeFiles(plain(path), origin);
+        if (files === undefined) {
+            if (this.refuses) {
+                return undefined;
+            }
+            return [{ name: UNKNOWN_DIRECTIVE, args: this.unknowns.splice(before), origin }];
+        }
+        const out: RedisDirective[] = [];
+        for (const f of files) {
+            const inner = this.directives({ lines: splitBalanced(f.text, /\r?\n/).map((l) => ({ text: l, origin: `${f.path} (${f.source})` })) }, depth + 1);
+            if (!inner) {
+                return undefined;
+            }
+            out.push(...inner);
         }
         return out;
     }
@@ -321,8 +354,26 @@ class RedisReader {
     }
 }
 
+/**
+ * Directives that take a fixed number of arguments (Redis 7 refuses to start when one has more or fewer):
+ * `replicaof <host> <port>`. While such an option still lacks arguments, the next word is one of them even
+ * when the pack cannot expand it: were it an option name (`--…`), the directive would be short and Redis
+ * would not start, so on every start where it runs the word is that directive's value.
+ */
+const FIXED_ARITY = new Map<string, number>([
+    ["replicaof", 2],
+    ["slaveof", 2],
+    ["rename-command", 2],
+]);
+
+/** One option of the command line: its `--name…` text (Redis reads it as config text) and its values. */
+interface OptionLine {
+    head: string;
+    values: string[];
+}
+
 /** Reads the options of a redis-server argv into config lines (Redis 7's rules, see the module comment). */
-function optionLines(argv: string[]): { configFile?: string; stdin: boolean; lines: string[]; unknown?: string } {
+function optionLines(argv: string[]): { configFile?: string; stdin: boolean; lines: OptionLine[]; unknown?: string; refuses?: string } {
     let j = 1;
     let configFile: string | undefined;
     let stdin = false;
@@ -333,8 +384,15 @@ function optionLines(argv: string[]): { configFile?: string; stdin: boolean; lin
     } else if (a1 !== undefined && (a1 === FIELDS || (!isKnown(plain(a1)) && mayStartWith(a1, "-")))) {
         return { stdin, lines: [], unknown: `its first argument (${show(a1)}) cannot be expanded, so whether it names a config file is not known` };
     }
-    const lines: string[] = [];
+    const lines: OptionLine[] = [];
     let handledLast = true;
+    /** Arguments the current fixed-arity option still needs. */
+    let owed = 0;
+    const arityOf = (head: string): number => {
+        const parts = splitRedisArgs(plain(head)) ?? [];
+        const n = FIXED_ARITY.get((parts[0] ?? "").toLowerCase());
+        return n === undefined || !isKnown(plain(head)) ? 0 : Math.max(0, n - (parts.length - 1));
+    };
     for (; j < argv.length; j++) {
         const w = argv[j];
         if (w === FIELDS) {
@@ -346,18 +404,23 @@ function optionLines(argv: string[]): { configFile?: string; stdin: boolean; lin
             continue;
         }
         const mayBeName = mayStartWith(w, "--");
-        if (handledLast && mayBeName && !p.startsWith("--")) {
+        if (handledLast && owed > 0 && p.startsWith("--")) {
+            const name = (splitRedisArgs(plain(lines[lines.length - 1].head)) ?? [""])[0];
+            return { configFile, stdin, lines, refuses: `--${name} gets ${FIXED_ARITY.get(name.toLowerCase())! - owed} of its ${FIXED_ARITY.get(name.toLowerCase())} arguments before ${show(w)}, so Redis does not start` };
+        }
+        if (handledLast && owed === 0 && mayBeName && !p.startsWith("--")) {
             return { configFile, stdin, lines, unknown: `its argument ${show(w)} cannot be expanded and may be an option` };
         }
-        if (handledLast && p.startsWith("--")) {
+        if (handledLast && owed === 0 && p.startsWith("--")) {
             const body = w.replace(/^([\uE002]?)--/, "$1");
-            lines.push(`${body} `);
+            lines.push({ head: body, values: [] });
+            owed = arityOf(body);
             const parts = splitRedisArgs(plain(body)) ?? [];
             if (parts.length <= 1) {
                 handledLast = false;
                 const lname = plain(body).trim().toLowerCase();
                 if (lname === "save" && (j === argv.length - 1 || plain(argv[j + 1] ?? "").startsWith("--"))) {
-                    lines[lines.length - 1] += '""';
+                    lines[lines.length - 1].values.push("");
                     handledLast = true;
                 } else if (lname === "sentinel" && (j === argv.length - 1 || plain(argv[j + 1] ?? "").startsWith("--"))) {
                     handledLast = true;
@@ -371,10 +434,24 @@ function optionLines(argv: string[]): { configFile?: string; stdin: boolean; lin
         if (lines.length === 0) {
             continue;
         }
-        lines[lines.length - 1] += `${quoteRepr(w)} `;
+        lines[lines.length - 1].values.push(w);
+        owed = Math.max(0, owed - 1);
         handledLast = true;
     }
+    if (owed > 0) {
+        const name = (splitRedisArgs(plain(lines[lines.length - 1].head)) ?? [""])[0];
+        return { configFile, stdin, lines, refuses: `--${name} gets ${FIXED_ARITY.get(name.toLowerCase())! - owed} of its ${FIXED_ARITY.get(name.toLowerCase())} arguments, so Redis does not start` };
+    }
     return { configFile, stdin, lines };
+}
+
+/** A command-line option as the config parser reads it: split arguments, or (a name it cannot split) text. */
+function optionEntry(o: OptionLine): ConfigText["lines"][number] {
+    const head = splitRedisArgs(o.head);
+    if (head !== undefined && !hasFreeUnknown(o.head) && !/[\r\n]/.test(plain(o.head))) {
+        return { args: [...head, ...o.values], origin: "the command line" };
+    }
+    return { text: `${o.head} ${o.values.map(quoteRepr).join(" ")}`, origin: "the command line" };
 }
 
 /** sdscatrepr: a quoted argument Redis's parser reads back as exactly `w`. */
@@ -454,6 +531,10 @@ function judgeRedis(proc: Proc, keep: { ds?: RedisDirective[] }): RedisVerdict {
         verdict.unknowns.push(`redis-server: ${opts.unknown}`);
         return verdict;
     }
+    if (opts.refuses) {
+        verdict.refuses = opts.refuses;
+        return verdict;
+    }
     if (argv.slice(1).some((a) => /^(-v|--version|-h|--help|--test-memory|--check-system)$/.test(plain(a))) && opts.configFile === undefined && argv.length === 2) {
         verdict.refuses = "it only prints information and exits";
         return verdict;
@@ -482,7 +563,7 @@ function judgeRedis(proc: Proc, keep: { ds?: RedisDirective[] }): RedisVerdict {
             lines.push(...splitBalanced(proc.stdin, /\r?\n/).map((l) => ({ text: l, origin: "its config on stdin" })));
         }
     }
-    lines.push(...opts.lines.map((l) => ({ text: l, origin: "the command line" })));
+    lines.push(...opts.lines.map(optionEntry));
     const ds = r.directives({ lines });
     keep.ds = ds;
     if (!ds) {

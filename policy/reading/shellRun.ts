@@ -11,7 +11,7 @@
 import { ContainerFs, normalisePath, resolvePath } from "./fs";
 import type { ImageKnowledge } from "./images";
 import { INERT, programName, RECONFIGURING_CLIENTS, serverKindOf, ServerKind, SHELLS, WRAPPERS } from "./programs";
-import { Command, parseHeredocText, parseScript, Redir, ShellSyntaxError, Word, WordPart } from "./shellSyntax";
+import { Command, literalWord, parseHeredocText, parseScript, Redir, ShellSyntaxError, Word, WordPart } from "./shellSyntax";
 import { ANY, DIGITS, FIELDS, hasFreeUnknown, isKnown, mayBeEmpty, plain, secret, SECRET_CLOSE, SECRET_OPEN, splitBalanced, WORD } from "./sym";
 
 /** One program (or builtin) start. */
@@ -63,13 +63,27 @@ export interface RunResult {
 
 type Val = { t: "s"; v: string } | { t: "a"; v: string[] | undefined } | { t: "unset" };
 
+/** One argument of a declaration builtin: a flag or name (a word), an assignment, or unknown words. */
+type DeclItem = { k: "word"; text: string } | { k: "assign"; name: string; vals: Val[]; append: boolean; index?: string } | { k: "fields" };
+
 interface Cell {
     vals: Val[];
     exported: boolean;
 }
 
+/**
+ * The variables a function call made local (`local x`, `declare x` in bash), with the binding each hides:
+ * restored when the call returns. `partial`: declared local on some paths only, so after the call either the
+ * hidden binding or the function's value holds.
+ */
+type LocalFrame = Map<string, { saved: Cell | undefined; partial: boolean }>;
+
 interface ShellState {
     vars: Map<string, Cell>;
+    /** One frame per function call being run, innermost last. */
+    frames: LocalFrame[];
+    /** The shell running the script ("bash", "dash", "sh"...), where shells differ. */
+    shell: string;
     funcs: Map<string, Command>;
     /** Positional parameters; undefined when unknown. */
     pos: string[] | undefined;
@@ -110,7 +124,7 @@ function cloneState(s: ShellState): ShellState {
     for (const [k, c] of s.vars) {
         vars.set(k, { vals: [...c.vals], exported: c.exported });
     }
-    return { vars, funcs: new Map(s.funcs), pos: s.pos ? [...s.pos] : undefined, arg0: s.arg0, cwd: s.cwd, done: s.done, jumped: s.jumped, out: s.out ? [...s.out] : undefined, errexit: s.errexit };
+    return { vars, frames: s.frames.map((f) => new Map(f)), shell: s.shell, funcs: new Map(s.funcs), pos: s.pos ? [...s.pos] : undefined, arg0: s.arg0, cwd: s.cwd, done: s.done, jumped: s.jumped, out: s.out ? [...s.out] : undefined, errexit: s.errexit };
 }
 
 /** Appends one command's output (undefined = unknown) to what a state has printed. */
@@ -205,6 +219,7 @@ function joinStates(states: ShellState[], fallback: ShellState): ShellState {
     if (out.out && out.out.length > MAX_CANDIDATES) {
         out.out = undefined;
     }
+    out.frames = joinFrames(live.map((s) => s.frames));
     for (const s of live.slice(1)) {
         s.funcs.forEach((f, k) => out.funcs.set(k, f));
         if (JSON.stringify(s.pos) !== JSON.stringify(out.pos)) {
@@ -213,6 +228,29 @@ function joinStates(states: ShellState[], fallback: ShellState): ShellState {
         if (s.cwd !== out.cwd) {
             out.cwd = ANY;
         }
+    }
+    return out;
+}
+
+/** The local frames of joined paths: a name made local on some paths only is partial. */
+function joinFrames(all: LocalFrame[][]): LocalFrame[] {
+    const depth = Math.min(...all.map((f) => f.length));
+    const out: LocalFrame[] = [];
+    for (let d = 0; d < depth; d++) {
+        const frame: LocalFrame = new Map();
+        const names = new Set<string>();
+        all.forEach((fs) => fs[d].forEach((_, k) => names.add(k)));
+        for (const n of names) {
+            const entries = all.map((fs) => fs[d].get(n));
+            const present = entries.filter((e): e is { saved: Cell | undefined; partial: boolean } => e !== undefined);
+            const vals = present.flatMap((e) => (e.saved ? e.saved.vals : [{ t: "unset" } as Val]));
+            const savedUnset = present.every((e) => e.saved === undefined);
+            frame.set(n, {
+                saved: savedUnset ? undefined : { vals: dedupeVals(vals), exported: present.some((e) => e.saved?.exported) },
+                partial: present.length < entries.length || present.some((e) => e.partial),
+            });
+        }
+        out.push(frame);
     }
     return out;
 }
@@ -501,7 +539,7 @@ export class StartupRunner {
             this.record("program", argv, env, ctx, cwd);
             return undefined;
         }
-        return this.runScriptText(text, path, argv.slice(1), env, { ...ctx, via: path, depth: ctx.depth + 1 }, cwd, path, /\s-[A-Za-z]*e/.test(first));
+        return this.runScriptText(text, path, argv.slice(1), env, { ...ctx, via: path, depth: ctx.depth + 1 }, cwd, path, /\s-[A-Za-z]*e/.test(first), interp);
     }
 
     /** `sh [options] -c script [arg0 [args]]`, `sh file [args]`, or a script on stdin. */
@@ -554,7 +592,7 @@ export class StartupRunner {
             }
             const args = argv.slice(i + 1);
             const via = ctx.via === "command" ? `${name} -c script` : `${ctx.via}: ${name} -c script`;
-            return this.runScriptText(script, `the ${name} -c script`, args.slice(1), env, { ...ctx, via, depth: ctx.depth + 1 }, cwd, args[0] !== undefined ? plain(args[0]) : name, errexit);
+            return this.runScriptText(script, `the ${name} -c script`, args.slice(1), env, { ...ctx, via, depth: ctx.depth + 1 }, cwd, args[0] !== undefined ? plain(args[0]) : name, errexit, name);
         }
         if (i < argv.length && !stdinScript) {
             const file = argv[i];
@@ -570,17 +608,17 @@ export class StartupRunner {
                 this.unknown(why ? `${name} runs ${path}, whose content the pack cannot see (${why.reason})` : reads.every((r) => r.state === "absent") ? `${name} runs ${path}, which is not there` : `${name} runs ${path}, which the start-up may write with different contents`, ctx);
                 return undefined;
             }
-            return this.runScriptText(texts[0], path, argv.slice(i + 1), env, { ...ctx, via: path, depth: ctx.depth + 1 }, cwd, path, errexit);
+            return this.runScriptText(texts[0], path, argv.slice(i + 1), env, { ...ctx, via: path, depth: ctx.depth + 1 }, cwd, path, errexit, name);
         }
         // The script comes from stdin.
         if (ctx.stdin === undefined) {
             return "";
         }
-        return this.runScriptText(ctx.stdin, `a script fed to ${name} on stdin`, argv.slice(i), env, { ...ctx, via: `${name} reading stdin`, stdin: undefined, depth: ctx.depth + 1 }, cwd, name);
+        return this.runScriptText(ctx.stdin, `a script fed to ${name} on stdin`, argv.slice(i), env, { ...ctx, via: `${name} reading stdin`, stdin: undefined, depth: ctx.depth + 1 }, cwd, name, false, name);
     }
 
     /** Parses and runs a script in a new shell whose environment is `env`. */
-    runScriptText(text: string, label: string, args: string[], env: Map<string, string>, ctx: Ctx, cwd: string, arg0: string, errexit = false): string | undefined {
+    runScriptText(text: string, label: string, args: string[], env: Map<string, string>, ctx: Ctx, cwd: string, arg0: string, errexit = false, shell = "sh"): string | undefined {
         if (hasFreeUnknown(text) || text.includes(FIELDS)) {
             this.unknown(`${label} is built from values the pack cannot expand`, ctx);
             return undefined;
@@ -595,7 +633,7 @@ export class StartupRunner {
             }
             throw e;
         }
-        const st: ShellState = { vars: new Map(), funcs: new Map(), pos: args.includes(FIELDS) ? undefined : [...args], arg0, cwd, done: false, jumped: false, out: [""], errexit };
+        const st: ShellState = { vars: new Map(), frames: [], shell, funcs: new Map(), pos: args.includes(FIELDS) ? undefined : [...args], arg0, cwd, done: false, jumped: false, out: [""], errexit };
         for (const [k, v] of env) {
             st.vars.set(k, { vals: [{ t: "s", v }], exported: true });
         }
@@ -1544,6 +1582,10 @@ export class StartupRunner {
                 }
             }
         }
+        const declName = c.declAssigns && c.assigns.length === 0 ? literalWord(c.words[0]) : undefined;
+        if (declName !== undefined && !st.funcs.has(declName)) {
+            return this.runDeclaration(declName, c, st, ctx);
+        }
         const argvCands = this.expandWords(c.words, st, ctx);
         const io = this.redirections(c.redirs, st, ctx);
         const cx: Ctx = { ...ctx, stdin: io.stdin !== undefined ? io.stdin : ctx.stdin };
@@ -1585,6 +1627,27 @@ export class StartupRunner {
         return run(st);
     }
 
+    /** `local s=$1 out="" i`: each NAME=value argument expanded as an assignment, the other words as words. */
+    private runDeclaration(name: string, c: Command & { t: "simple" }, st: ShellState, ctx: Ctx): ShellState {
+        const items: DeclItem[] = [];
+        c.words.slice(1).forEach((w, k) => {
+            const a = c.declAssigns![k + 1];
+            if (a) {
+                items.push({ k: "assign", name: a.name, vals: this.expandAssign(a, st, ctx), append: a.append, index: a.index });
+                return;
+            }
+            const cands = this.expandWord(w, st, ctx);
+            for (const f of cands.length === 1 ? cands[0] : [FIELDS]) {
+                items.push(f === FIELDS ? { k: "fields" } : { k: "word", text: f });
+            }
+        });
+        const io = this.redirections(c.redirs, st, ctx);
+        if (io.stdout) {
+            this.write(io.stdout.path, "", ctx, st.cwd, io.stdout.append);
+        }
+        return this.declare(name, items, st, ctx);
+    }
+
     /** One command with expanded words: a function, a builtin or a program. Its output goes to the state's `out`. */
     private command(argv: string[], prefixEnv: Map<string, string>, st: ShellState, ctx: Ctx): ShellState {
         const name = argv[0] === FIELDS ? FIELDS : plain(argv[0]);
@@ -1620,6 +1683,7 @@ export class StartupRunner {
         }
         const saved = st.pos;
         st.pos = argv.slice(1).includes(FIELDS) ? undefined : argv.slice(1);
+        st.frames.push(new Map());
         const returns: ShellState[] = [];
         const r = this.run(body, st, { ...ctx, calls: ctx.calls + 1, returns, breaks: undefined });
         returns.forEach((s) => (s.jumped = false));
@@ -1628,6 +1692,19 @@ export class StartupRunner {
         }
         const after = joinStates([r, ...returns], r);
         after.pos = saved;
+        // The call's local variables end with it: the bindings they hid are back.
+        const frame = after.frames.pop() ?? new Map();
+        for (const [name, { saved: hidden, partial }] of frame) {
+            const now = after.vars.get(name);
+            if (partial) {
+                const vals = [...(now ? now.vals : [{ t: "unset" } as Val]), ...(hidden ? hidden.vals : [{ t: "unset" } as Val])];
+                after.vars.set(name, { vals: dedupeVals(vals), exported: (now?.exported ?? false) || (hidden?.exported ?? false) });
+            } else if (hidden) {
+                after.vars.set(name, { vals: [...hidden.vals], exported: hidden.exported });
+            } else {
+                after.vars.delete(name);
+            }
+        }
         return after;
     }
 
@@ -1725,38 +1802,24 @@ export class StartupRunner {
             case "declare":
             case "typeset":
             case "local": {
-                const flags = args.filter((a) => plain(a).startsWith("-") || plain(a).startsWith("+")).map(plain).join("");
-                if (/f/.test(flags)) {
-                    return done();
-                }
-                const exported = name === "export" || /x/.test(flags) ? true : undefined;
+                // Reached with words already split (`builtin local …`, `command export …`): NAME=value words
+                // are taken as they came.
+                const items: DeclItem[] = [];
+                const arrays = args.some((a) => /^-[A-Za-z]*a/.test(plain(a)));
                 for (const a of args) {
-                    const w = a === FIELDS ? a : a;
-                    if (w === FIELDS) {
-                        this.unknown(`${name} gets names the pack cannot expand`, ctx);
+                    if (a === FIELDS) {
+                        items.push({ k: "fields" });
                         continue;
                     }
-                    if (plain(w).startsWith("-") || plain(w).startsWith("+")) {
-                        continue;
-                    }
-                    const m = /^([A-Za-z_][A-Za-z0-9_]*)(\+?)=([\s\S]*)$/.exec(w);
+                    const m = /^([A-Za-z_][A-Za-z0-9_]*)(\+?)=([\s\S]*)$/.exec(a);
                     if (m) {
-                        const value = m[3];
-                        this.result.assignments.push({ name: m[1], value, via: ctx.via });
-                        const arr = /^\(([\s\S]*)\)$/.exec(plain(value));
-                        this.setVar(st, m[1], [arr && /a/.test(flags) ? { t: "a", v: splitUnquoted(arr[1]) } : { t: "s", v: value }], ctx.maybe, exported, m[2] === "+");
-                    } else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(plain(w))) {
-                        const old = st.vars.get(plain(w));
-                        if (old) {
-                            old.exported = old.exported || exported === true;
-                        } else if (name === "local" || name === "declare" || name === "typeset") {
-                            st.vars.set(plain(w), { vals: [/a/.test(flags) ? { t: "a", v: [] } : { t: "s", v: "" }], exported: exported === true });
-                        } else {
-                            st.vars.set(plain(w), { vals: [{ t: "unset" }], exported: exported === true });
-                        }
+                        const arr = /^\(([\s\S]*)\)$/.exec(plain(m[3]));
+                        items.push({ k: "assign", name: m[1], append: m[2] === "+", vals: [arr && arrays ? { t: "a", v: splitUnquoted(arr[1]) } : { t: "s", v: m[3] }] });
+                    } else {
+                        items.push({ k: "word", text: a });
                     }
                 }
-                return done();
+                return this.declare(name, items, st, ctx);
             }
             case "unset":
                 for (const a of args) {
@@ -1970,6 +2033,74 @@ export class StartupRunner {
             default:
                 return undefined;
         }
+    }
+
+    /**
+     * local / export / readonly / declare / typeset with their arguments: flags, names, and assignments (whose
+     * values were expanded as assignments, without field splitting). `local` (and `declare`/`typeset` without
+     * -g, in bash) inside a function makes the variable the call's own (restored when it returns); outside a
+     * function `local` is an error that assigns nothing (dash and busybox then stop the script).
+     */
+    private declare(name: string, items: DeclItem[], st: ShellState, ctx: Ctx): ShellState {
+        const done = () => {
+            emit(st, "");
+            return st;
+        };
+        const flags = items.map((i) => (i.k === "word" && /^[-+]/.test(plain(i.text)) ? plain(i.text) : "")).join("");
+        if (/[fF]/.test(flags)) {
+            return done();
+        }
+        const inFunction = st.frames.length > 0;
+        if (name === "local" && !inFunction) {
+            if (/^(dash|ash|busybox)$/.test(st.shell)) {
+                st.done = true; // a fatal error in dash and busybox ash
+            } else if (st.errexit && !ctx.cond) {
+                st.done = true; // bash: status 1, so set -e stops here
+            }
+            return done();
+        }
+        const makesLocal = inFunction && (name === "local" || ((name === "declare" || name === "typeset") && !/g/.test(flags)));
+        const exported = name === "export" || /x/.test(flags) ? true : undefined;
+        const frame = st.frames[st.frames.length - 1];
+        const hide = (n: string) => {
+            if (makesLocal && !frame.has(n)) {
+                const cell = st.vars.get(n);
+                frame.set(n, { saved: cell ? { vals: [...cell.vals], exported: cell.exported } : undefined, partial: false });
+            }
+        };
+        for (const item of items) {
+            if (item.k === "fields") {
+                this.unknown(`${name} gets names the pack cannot expand`, ctx);
+                continue;
+            }
+            if (item.k === "assign") {
+                for (const v of item.vals) {
+                    if (v.t === "s") {
+                        this.result.assignments.push({ name: item.name, value: v.v, via: ctx.via });
+                    }
+                }
+                hide(item.name);
+                this.setVar(st, item.name, item.vals, ctx.maybe, exported, item.append, item.index);
+                continue;
+            }
+            const w = plain(item.text);
+            if (/^[-+]/.test(w) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(w)) {
+                continue;
+            }
+            const old = st.vars.get(w);
+            if (makesLocal) {
+                // A new local without a value: unset in bash and busybox ash; dash keeps the value it hides.
+                hide(w);
+                const unset: Val = /a/.test(flags) ? { t: "a", v: [] } : { t: "unset" };
+                const vals = st.shell === "bash" || st.shell === "ash" || !old ? [unset] : [...old.vals, unset];
+                st.vars.set(w, { vals: dedupeVals(vals), exported: exported === true || (st.shell === "dash" && (old?.exported ?? false)) });
+            } else if (old) {
+                old.exported = old.exported || exported === true;
+            } else {
+                st.vars.set(w, { vals: [/a/.test(flags) ? { t: "a", v: [] } : { t: "unset" }], exported: exported === true });
+            }
+        }
+        return done();
     }
 
     /** The output of echo/printf (undefined when it cannot be told). */

@@ -44,7 +44,7 @@ export interface Assign {
 }
 
 export type Command =
-    | { t: "simple"; assigns: Assign[]; words: Word[]; redirs: Redir[] }
+    | { t: "simple"; assigns: Assign[]; words: Word[]; redirs: Redir[]; declAssigns?: Array<Assign | undefined> }
     | { t: "pipeline"; cmds: Command[]; bang: boolean }
     | { t: "andor"; first: Command; rest: Array<{ op: "&&" | "||"; cmd: Command }> }
     | { t: "list"; items: Array<{ cmd: Command; bg: boolean }> }
@@ -63,6 +63,8 @@ export type Script = Command;
 const META = new Set(["|", "&", ";", "<", ">", "(", ")", "\n"]);
 const RESERVED_END = new Set(["then", "else", "elif", "fi", "do", "done", "esac", "}"]);
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Builtins whose NAME=value arguments are assignments. */
+export const DECLARATION_BUILTINS = new Set(["local", "export", "readonly", "declare", "typeset"]);
 
 interface PendingHeredoc {
     redir: Redir;
@@ -463,6 +465,7 @@ class Parser {
     }
 
     parseSimple(): Command {
+        const declAssigns: Array<Assign | undefined> = [];
         const assigns: Assign[] = [];
         const words: Word[] = [];
         const redirs: Redir[] = [];
@@ -497,6 +500,27 @@ class Parser {
                 }
                 this.error('unexpected "("');
             }
+            // The arguments of a declaration builtin (local, export, readonly, declare, typeset) that look
+            // like assignments are assignments: no field splitting or pathname expansion of their value (bash,
+            // dash 0.5.11 and later, busybox ash). They are kept both ways, as an assignment and as a word.
+            if (words.length > 0 && DECLARATION_BUILTINS.has(literalWord(words[0]) ?? "")) {
+                const start = this.i;
+                const a = this.tryAssign();
+                if (a) {
+                    const end = this.i;
+                    this.i = start;
+                    const raw = this.s.slice(start, end);
+                    const w = a.array ? { parts: [{ t: "lit" as const, text: raw, quoted: true }], raw } : this.readWord();
+                    const same = a.array !== undefined || this.i === end;
+                    this.i = end;
+                    if (w && same) {
+                        declAssigns[words.length] = a;
+                        words.push(w);
+                        continue;
+                    }
+                    this.i = start;
+                }
+            }
             const w = this.readWord();
             if (!w) {
                 this.error(`unexpected "${c}"`);
@@ -506,7 +530,11 @@ class Parser {
         if (words.length === 0 && assigns.length === 0 && redirs.length === 0) {
             this.error(`expected a command, found "${this.s.slice(this.i, this.i + 10)}"`);
         }
-        return { t: "simple", assigns, words, redirs };
+        const cmd: Command = { t: "simple", assigns, words, redirs };
+        if (declAssigns.some((a) => a !== undefined)) {
+            cmd.declAssigns = Array.from({ length: words.length }, (_, k) => declAssigns[k]);
+        }
+        return cmd;
     }
 
     tryAssign(): Assign | undefined {
