@@ -2092,8 +2092,9 @@ export class StartupRunner {
                 // A new local without a value: unset in bash and busybox ash; dash keeps the value it hides.
                 hide(w);
                 const unset: Val = /a/.test(flags) ? { t: "a", v: [] } : { t: "unset" };
-                const vals = st.shell === "bash" || st.shell === "ash" || !old ? [unset] : [...old.vals, unset];
-                st.vars.set(w, { vals: dedupeVals(vals), exported: exported === true || (st.shell === "dash" && (old?.exported ?? false)) });
+                // `sh` may be either (busybox in alpine images, dash in debian ones): both values.
+                const vals = /^(bash|ash|busybox|hush)$/.test(st.shell) || !old ? [unset] : st.shell === "dash" ? old.vals : [...old.vals, unset];
+                st.vars.set(w, { vals: dedupeVals(vals), exported: exported === true || (st.shell !== "bash" && (old?.exported ?? false)) });
             } else if (old) {
                 old.exported = old.exported || exported === true;
             } else {

@@ -503,7 +503,8 @@ class Parser {
             // The arguments of a declaration builtin (local, export, readonly, declare, typeset) that look
             // like assignments are assignments: no field splitting or pathname expansion of their value (bash,
             // dash 0.5.11 and later, busybox ash). They are kept both ways, as an assignment and as a word.
-            if (words.length > 0 && DECLARATION_BUILTINS.has(literalWord(words[0]) ?? "")) {
+            // Only for the unquoted name: bash splits `"export" a=$b` (dash does not), so that stays a word.
+            if (words.length > 0 && words[0].parts.every((p) => p.t === "lit" && !p.quoted) && DECLARATION_BUILTINS.has(literalWord(words[0]) ?? "")) {
                 const start = this.i;
                 const a = this.tryAssign();
                 if (a) {
