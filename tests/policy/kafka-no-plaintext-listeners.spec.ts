@@ -12,9 +12,11 @@ import {
     expectClean,
     expectOnly,
     fixture,
+    FIXTURES,
     itCatchesClassCorpus,
     Json,
     obj,
+    overlay,
     ROOT,
     stack,
     withChange,
@@ -144,5 +146,10 @@ describe("policy kafka-no-plaintext-listeners", () => {
 
     describe("class corpus", () => {
         itCatchesClassCorpus("kafka-no-plaintext-listeners");
+
+        it("reads `local` outside a function in bash as assigning nothing: the PLAINTEXT fallback is what the broker gets", async () => {
+            const file = path.join(FIXTURES, "violating", "classes", "kafka-local-outside-function.yaml");
+            await expectOnly(overlay(file), "kafka-no-plaintext-listeners", "the broker started by /mnt/kafka-config/start.sh: listener CLIENT, INTERNAL uses the PLAINTEXT security protocol");
+        });
     });
 });

@@ -305,6 +305,9 @@ describe("policy pack", () => {
                 "a file type from its key name",
                 "name-based guesses",
                 "exposure",
+                // the stack's own start scripts (Kafka's ready.sh, start-redis.sh): what the reading follows since
+                "function-local variables",
+                "options with values chosen at run time",
             ];
             for (const cls of required) {
                 assert.ok(classes.has(cls), cls);

@@ -84,6 +84,21 @@ describe("reading: Redis", () => {
         assert.match(redis('exec redis-server $X', { X: "\uE000" }).unknowns.join(), /cannot be expanded/);
     });
 
+    it("takes the words after --replicaof as its two values, whatever they hold: a primary chosen at run time is only that", () => {
+        const m = (script: string, env: Record<string, string> = {}) => redis(`echo "requirepass x" > /r.conf; ${script}`, env);
+        const runtime = m('h="$(redis-cli -h s -p 26379 SENTINEL get-master-addr-by-name m | head -n 1)"; exec redis-server /r.conf --replicaof "${h%:*}" "${h##*:}" --replica-announce-ip "$(hostname -i)"');
+        assert.deepStrictEqual([runtime.problems, runtime.unknowns, runtime.refuses], [[], [], undefined]);
+        // Values from outside: still only the replica's primary; what guards the door is read as before.
+        assert.deepStrictEqual(m('exec redis-server /r.conf --replicaof "$H" "$P" --requirepass ""', { H: "\uE000", P: "\uE000" }).problems, ["the command line sets an empty requirepass"]);
+        assert.match(m('exec redis-server /r.conf --replicaof "$H" "$P" --requirepass "$X"', { H: "\uE000", P: "\uE000", X: "\uE000" }).unknowns.join(), /may be empty/);
+        // Too few values: Redis refuses to start (redis-server 7.0: "wrong number of arguments").
+        assert.match(m("exec redis-server /r.conf --replicaof h --requirepass y").refuses ?? "", /--replicaof gets 1 of its 2 arguments/);
+        assert.match(m("exec redis-server /r.conf --replicaof h").refuses ?? "", /--replicaof gets 1 of its 2 arguments/);
+        // A third word that may be an option is still unknown; an unknown option name is too.
+        assert.match(m('exec redis-server /r.conf --replicaof h 1 "$X"', { X: "\uE000" }).unknowns.join(), /may be an option/);
+        assert.match(m('exec redis-server /r.conf "--$X" y', { X: "\uE000" }).unknowns.join(), /cannot expand/);
+    });
+
     it("reads includes in place, users after the config, and an aclfile instead of them", () => {
         assert.deepStrictEqual(redis('echo "requirepass x" > /a.conf; echo "include /a.conf" > /r.conf; exec redis-server /r.conf').problems, []);
         assert.match(redis('echo "requirepass x" > /r.conf; exec redis-server /r.conf --user default on nopass').problems.join(), /says nopass for the default user/);

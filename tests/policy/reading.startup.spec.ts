@@ -61,6 +61,33 @@ describe("reading: following a start-up", () => {
         assert.deepStrictEqual(run(["bash", "-c", "exec $'redis\\x2dserver' --port 1"]).servers, ["redis-server --port 1"]);
     });
 
+    it("takes NAME=value arguments of local/export/readonly/declare as assignments: no splitting of the value", () => {
+        // ready.sh: `unquote() { local s=$1 …; }` called with a line read from a file (unknown text).
+        const unq = sh('u() { local s=$1 out="" i; out=$s; printf %s "$out"; }; v=$(u "$(cat /proc/x)"); exec redis-server --replica-announce-ip "$v"');
+        assert.deepStrictEqual(unq.unknowns, []);
+        assert.deepStrictEqual(unq.servers, ["redis-server --replica-announce-ip …"]);
+        assert.deepStrictEqual(sh('f() { local s=$1; exec redis-server --requirepass "$s"; }; f "a b"').servers, ["redis-server --requirepass a b"]);
+        assert.deepStrictEqual(sh('v="x y"; export P=$v; readonly Q=$v; exec redis-server --requirepass "$P" --masterauth "$Q"').servers, ["redis-server --requirepass x y --masterauth x y"]);
+        assert.deepStrictEqual(run(["bash", "-c", 'declare -a a=(--port 7000); exec redis-server "${a[@]}"']).servers, ["redis-server --port 7000"]);
+        // A quoted name is a word like any other: its value is split (and unknown words stay unknown).
+        assert.match(sh('"export" P=$X; exec redis-server', { X: ANY }).unknowns.join(), /export gets names the pack cannot expand/);
+    });
+
+    it("ends a function's local variables with the call, and local outside a function assigns nothing", () => {
+        // The password read into a local is gone after the call: redis-server gets an empty one.
+        assert.deepStrictEqual(sh('pw=; load() { local pw; pw="$(cat /s/p)"; }; load; exec redis-server --requirepass "$pw"').servers, ["redis-server --requirepass "]);
+        assert.deepStrictEqual(sh('pw=outer; f() { local pw=inner; g; }; g() { exec redis-server --requirepass "$pw"; }; f').servers, ["redis-server --requirepass inner"], "dynamic scope: a called function sees the local");
+        assert.deepStrictEqual(sh('pw=outer; f() { pw=global; local pw=inner; }; f; exec redis-server --requirepass "$pw"').servers, ["redis-server --requirepass global"]);
+        assert.deepStrictEqual(sh('pw=outer; f() { if [ -f /x ]; then local pw; fi; pw=inner; }; f; exec redis-server --requirepass "$pw"').servers.sort(), ["?redis-server --requirepass inner", "?redis-server --requirepass outer"], "local on some paths only");
+        // `local x` without a value: unset in bash and busybox ash, the hidden value in dash.
+        assert.deepStrictEqual(run(["bash", "-c", 'pw=outer; f() { local pw; exec redis-server --requirepass "$pw"; }; f']).servers, ["redis-server --requirepass "]);
+        assert.deepStrictEqual(run(["dash", "-c", 'pw=outer; f() { local pw; exec redis-server --requirepass "$pw"; }; f']).servers, ["redis-server --requirepass outer"]);
+        // Outside a function: bash assigns nothing and goes on; dash and busybox ash stop.
+        assert.deepStrictEqual(run(["bash", "-c", 'local pw=x; exec redis-server --requirepass "$pw"']).servers, ["redis-server --requirepass "]);
+        assert.deepStrictEqual(run(["bash", "-ec", 'local pw=x; exec redis-server --requirepass "$pw"']).servers, []);
+        assert.deepStrictEqual(run(["dash", "-c", 'local pw=x; exec redis-server --requirepass "$pw"']).servers, []);
+    });
+
     it("keeps every value a variable may have after branches, and refines it after a case that exits", () => {
         const r = sh('case "$HOSTNAME" in a-0) self=a ;; a-1) self=b ;; *) exit 1 ;; esac\nexec redis-server --replica-announce-ip "$self"');
         assert.deepStrictEqual(r.servers.sort(), ["?redis-server --replica-announce-ip a", "?redis-server --replica-announce-ip b"]);

@@ -4,6 +4,7 @@
 // corpus cases are the manifests of tests/fixtures/policy/violating/classes that name this policy.
 
 import * as assert from "assert";
+import * as path from "path";
 import { formatReport } from "../../policy/runner";
 import {
     BASELINE,
@@ -12,11 +13,14 @@ import {
     expectOnly,
     find,
     fixture,
+    FIXTURES,
+    isUnverifiable,
     itCatchesClassCorpus,
     Json,
     obj,
     ofPolicy,
     podSpec,
+    overlay,
     run,
     stack,
     withChange,
@@ -133,5 +137,16 @@ describe("policy redis-requires-auth", () => {
 
     describe("class corpus", () => {
         itCatchesClassCorpus("redis-requires-auth");
+
+        it("states the claim, not a 'cannot verify', when the unknown words are a runtime-chosen primary's host and port", async () => {
+            const file = path.join(FIXTURES, "violating", "classes", "redis-replicaof-runtime-then-empty-requirepass.yaml");
+            const vs = await expectOnly(overlay(file), "redis-requires-auth", "redis-server started by /etc/redis/start.sh: the command line sets an empty requirepass");
+            assert.ok(!vs.some(isUnverifiable), formatReport(vs));
+        });
+
+        it("reads a password kept in a function's local variable as gone once the function returns", async () => {
+            const file = path.join(FIXTURES, "violating", "classes", "redis-function-local-password.yaml");
+            await expectOnly(overlay(file), "redis-requires-auth", "redis-server started by /etc/redis/start.sh: the command line sets an empty requirepass");
+        });
     });
 });
