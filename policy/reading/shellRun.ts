@@ -2050,6 +2050,12 @@ export class StartupRunner {
         if (/[fF]/.test(flags)) {
             return done();
         }
+        const attributes = items.filter((i) => i.k === "word" && /^-[A-Za-z]*[nilu]/.test(plain(i.text)));
+        if (name !== "export" && name !== "readonly" && attributes.length > 0) {
+            // -n makes a name reference (assigning to it assigns another variable); -i/-l/-u/-c transform every
+            // later assignment (arithmetic, case). Neither is modelled, so the variables' values are not known.
+            this.unknown(`${name} ${attributes.map((i) => (i.k === "word" ? plain(i.text) : "")).join(" ")} gives variables an attribute (a name reference, or arithmetic or case conversion on every assignment) that the pack does not follow`, ctx);
+        }
         const inFunction = st.frames.length > 0;
         if (name === "local" && !inFunction) {
             if (/^(dash|ash|busybox)$/.test(st.shell)) {

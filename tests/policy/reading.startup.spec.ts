@@ -69,6 +69,10 @@ describe("reading: following a start-up", () => {
         assert.deepStrictEqual(sh('f() { local s=$1; exec redis-server --requirepass "$s"; }; f "a b"').servers, ["redis-server --requirepass a b"]);
         assert.deepStrictEqual(sh('v="x y"; export P=$v; readonly Q=$v; exec redis-server --requirepass "$P" --masterauth "$Q"').servers, ["redis-server --requirepass x y --masterauth x y"]);
         assert.deepStrictEqual(run(["bash", "-c", 'declare -a a=(--port 7000); exec redis-server "${a[@]}"']).servers, ["redis-server --port 7000"]);
+        // Attributes that change later assignments are not followed: said, not guessed.
+        assert.match(run(["bash", "-c", 'f() { local -n r=pw; r=""; }; pw=x; f; exec redis-server --requirepass "$pw"']).unknowns.join(), /local -n gives variables an attribute/);
+        assert.match(run(["bash", "-c", 'declare -l p=SASL_SSL; exec redis-server --x "$p"']).unknowns.join(), /declare -l gives variables an attribute/);
+        assert.deepStrictEqual(run(["bash", "-c", 'export -n X; declare -A s=(); local -p; exec redis-server']).unknowns, []);
         // A quoted name is a word like any other: its value is split (and unknown words stay unknown).
         assert.match(sh('"export" P=$X; exec redis-server', { X: ANY }).unknowns.join(), /export gets names the pack cannot expand/);
     });
