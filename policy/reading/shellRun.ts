@@ -1761,8 +1761,10 @@ export class StartupRunner {
 
     private builtin(name: string, argv: string[], prefixEnv: Map<string, string>, st: ShellState, ctx: Ctx): ShellState | undefined {
         const args = argv.slice(1);
-        const done = (out: string | undefined = "") => {
-            emit(st, out);
+        // done(): the builtin prints nothing; done(x): it prints x, where undefined is text the pack cannot
+        // know (a default parameter would turn that into "": printf with an unknown format printed nothing).
+        const done = (...out: [] | [string | undefined]) => {
+            emit(st, out.length === 0 ? "" : out[0]);
             return st;
         };
         switch (name) {

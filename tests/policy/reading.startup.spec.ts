@@ -115,6 +115,13 @@ describe("reading: following a start-up", () => {
         assert.deepStrictEqual(proc.fs.read("/u.conf").map((f) => (f.state === "file" ? f.text : f.state)), ["tls-port 7000\nrequirepass x\n"]);
     });
 
+    it("takes what a builtin prints as unknown when it cannot be told (printf with a format it cannot expand), not as nothing", () => {
+        const r = sh('printf "a=$X\\n" > /t.conf; command -v redis-server > /u; exec redis-server /t.conf', { X: ANY });
+        const proc = r.result.procs.find((p) => p.kind === "server")!;
+        assert.deepStrictEqual([...proc.fs.read("/t.conf"), ...proc.fs.read("/u")].map((f) => (f.state === "file" ? show(f.text) : f.state)), ["…", "…"]);
+        assert.deepStrictEqual(sh("printf 'a=%s\\n' x > /t.conf; exec redis-server /t.conf").result.procs.find((p) => p.kind === "server")!.fs.read("/t.conf").map((f) => (f.state === "file" ? f.text : f.state)), ["a=x\n"]);
+    });
+
     it("reports what it cannot follow instead of guessing: unknown programs, unexpandable program names, eval of output", () => {
         assert.match(sh("python3 -c 'import os'").unknowns.join(), /runs python3, a program the pack does not know/);
         assert.match(sh('exec "$(cat /proc/cmdline)"').unknowns.join(), /program to run comes from a value the pack cannot expand/);
