@@ -93,6 +93,17 @@ describe("policy runner", () => {
             assert.strictEqual(r.stderr, "policy: no/such/dir: cannot read: no such file or directory\n");
         });
 
+        it("--stack renders the program's stack and judges it under Pulumi.<name>.policy.json: prod passes; a missing stack or both inputs exit 2", () => {
+            const r = runCli("--stack", "prod");
+            assert.deepStrictEqual([r.status, r.stdout], [0, "0 violations\n"], r.stderr);
+            const missing = runCli("--stack", "nope");
+            assert.strictEqual(missing.status, 2);
+            assert.match(missing.stderr, /^policy: --stack nope: stack file .*Pulumi\.nope\.yaml not found; available stacks: dev, prod\n$/);
+            const both = runCli("--stack", "prod", path.join(FIXTURES, "compliant"));
+            assert.strictEqual(both.status, 2);
+            assert.match(both.stderr, /give either --stack or manifest paths, not both/);
+        });
+
         it("exits 2 with usage when no path is given", () => {
             const r = runCli();
             assert.strictEqual(r.status, 2);
