@@ -66,14 +66,14 @@ cli() {
     to_="$1"
     timeout 10 ${cli} -h "${v("to_%:*")}" -p "${v("to_##*:")}" 2>&1
 }
-# Runs the commands of file $2 on $1; true when every reply is OK.
+# Runs the commands of file $2 on $1; true when every reply is a success: OK (ACL SETUSER) or a count (ACL DELUSER).
 apply() {
     n_="$(grep -c . "$2" || true)"
     [ "$n_" -gt 0 ] || return 0
     cli "$1" < "$2" > "$work/reply" || true
-    ok_="$(grep -cx OK "$work/reply" || true)"
+    ok_="$(grep -cE '^(OK|[0-9]+)$' "$work/reply" || true)"
     if [ "$ok_" != "$n_" ]; then
-        grep -vx OK "$work/reply" | grep . | head -3 | mask | sed "s/^/    /" >&2
+        grep -vE '^(OK|[0-9]+)$' "$work/reply" | grep . | head -3 | mask | sed "s/^/    /" >&2
         return 1
     fi
 }
