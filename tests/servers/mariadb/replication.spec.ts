@@ -6,7 +6,10 @@
 // replica clones the primary and catches up (lag measured under a write load); a replica refuses writes from
 // an application user; the replication account reads no application data; under semi-sync no acknowledged
 // commit is lost when the primary is killed -9; scripts/promote-mariadb.sh promotes the most advanced
-// replica, the other replica and the restarted old primary replicate from it. Then the fence between a
+// replica, the other replica and the restarted old primary replicate from it. The rendered readiness (ready.sh)
+// fails a replica whose replication is stopped, broken (1236 from the primary, 1062 applying an event) or an
+// hour behind, passes it again once it replicates, keeps a Connecting one Ready, and passes a volume whose
+// healthcheck accounts lack SLAVE MONITOR (the previous render's) after its rolled start. Then the fence between a
 // promotion and its `pulumi up` (issue 19, item 6), as a drill with a writer that reconnects through the
 // client Service: the returning old primary refuses to start, the promoted pod restarts as the primary, and
 // after `pulumi up` no acknowledged write is missing. Skips locally without mariadbd; fails in CI.
@@ -548,6 +551,9 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         assert.match(promoted.stdout, /most advanced: mariadb-2 /);
         assert.match(promoted.stdout, /pulumi config set --path mariadb\.primary 2 && pulumi up/);
         assert.strictEqual(await q(2, "SELECT @@read_only"), "0", "mariadb-2 is writable");
+        // Its replication is gone (RESET SLAVE ALL) before any roll: the readiness tells the roles by the server's state.
+        const promotedReady = await ready(2);
+        assert.ok(promotedReady.ok, `the promoted pod is Ready as a primary: ${promotedReady.detail}`);
         const max = acked[acked.length - 1];
         const present = Number(await q(2, `SELECT COUNT(*) FROM ledger WHERE id BETWEEN ${start} AND ${max}`, app.database));
         const lost = acked.length - present;
@@ -574,6 +580,7 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
             assert.strictEqual(st.Last_IO_Errno, "0", `mariadb-${i}: ${st.Last_IO_Error}`);
             assert.strictEqual(st.Last_SQL_Errno, "0", `mariadb-${i}: ${st.Last_SQL_Error}`);
         }
+        for (let i = 0; i < PODS; i++) assert.ok((await ready(i)).ok, `mariadb-${i} Ready in its new role`);
         const oldPrimaryLog = pods[0].lastLog();
         const truncated = oldPrimaryLog.split("\n").filter((l) => /truncat/i.test(l));
         console.log(truncated.join("\n"));
