@@ -1,4 +1,4 @@
-// Runbook blocks of the operator pages: a fenced block whose info string names it (```` ```bash runbook=<name> ````)
+// Runbook blocks of the operator pages: a fenced block whose info string names it (`bash runbook=<name>`)
 // is a runbook a test reads, so a page cannot keep a step that no longer fits the program. Pure text helpers.
 import * as fs from "fs";
 import * as path from "path";
