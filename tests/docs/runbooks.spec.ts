@@ -66,7 +66,7 @@ describe(`${PAGE}: the restore runbooks fit the program`, function () {
                 for (const k of ["runAsUser", "runAsGroup", "fsGroup"]) {
                     assert.strictEqual(pod.spec.securityContext[k], stsPod.securityContext[k], `securityContext.${k} as the ${e.app} pods`);
                 }
-                const image = (stsPod.containers as Any[]).find((c) => c.name === e.app).image as string;
+                const image = (stsPod.containers as Any[]).find((c) => c.name === e.app)!.image as string;
                 assert.strictEqual(pod.spec.containers[0].image.split(":")[0], image.split(":")[0], "the service's image");
                 const claimTemplate = sts.spec.volumeClaimTemplates[0].metadata.name;
                 for (const v of pod.spec.volumes as Any[]) {
