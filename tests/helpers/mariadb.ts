@@ -12,7 +12,7 @@ import { find } from "../../scripts/lib/manifests";
 import type { Manifest } from "../../scripts/lib/mockRuntime";
 import { secretData } from "../../scripts/lib/rendered";
 import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type RunResult, type ServerProcess } from "../../scripts/lib/servers";
-import { optionalCnfOption, rewriteCnf, SECTION, type MariaDbRendered } from "./mariadbRendered";
+import { optionalCnfOption, rewriteCnf, SECTION, type MariaDbRendered, type RenderedJob } from "./mariadbRendered";
 
 // What the rendered stack gives the container (my.cnf options, loadRendered) is in mariadbRendered.ts;
 // re-exported so the specs import one module.
@@ -78,6 +78,7 @@ export class LocalMariaDb {
     /** Every log the server wrote, one per start: [label, file]. */
     readonly logs: [string, string][] = [];
     private starts = 0;
+    private jobRuns = 0;
 
     private legacyLayout: boolean;
     private tlsFiles: Record<string, string> = {};
@@ -192,6 +193,43 @@ export class LocalMariaDb {
         this.rendered = next;
         this.writeFiles();
         this.writeConfig();
+    }
+
+    /**
+     * Runs the rendered reconcile Job as the cluster would once the StatefulSet is ready: its script and files
+     * as rendered, against this server. Only what the pod's network gives it differs: the option files'
+     * host/port (the client Service -> 127.0.0.1:<port>) and the CA path. `job` defaults to the current
+     * render's. Returns the run (the caller asserts), with the wall time from the Job start to its exit.
+     */
+    async reconcile(job: RenderedJob = this.rendered.job): Promise<RunResult & { ms: number }> {
+        const root = path.join(this.dir, `job-${++this.jobRuns}`);
+        const files: Record<string, string> = {};
+        for (const [mountPath, content] of Object.entries(job.mounts)) {
+            const dir = path.join(root, mountPath);
+            fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+            files[mountPath] = dir;
+            for (const [name, text] of Object.entries(content)) {
+                const local = name.endsWith(".cnf")
+                    ? text
+                          .replace(/^host = .*$/m, "host = 127.0.0.1")
+                          .replace(/^port = .*$/m, `port = ${this.port}`)
+                          .replace(/^ssl-ca = .*$/m, this.caFile ? `ssl-ca = ${this.caFile}` : "")
+                          .replace(/^ssl-verify-server-cert$/m, this.caFile ? "ssl-verify-server-cert" : "")
+                    : text;
+                fs.writeFileSync(path.join(dir, name), local, { mode: 0o600 });
+            }
+        }
+        const [shell, script] = job.command;
+        assert.ok(shell === "bash" && typeof script === "string", `reconcile Job: expected [bash, script], got ${JSON.stringify(job.command)}`);
+        const scriptDir = path.posix.dirname(script);
+        const credentials = Object.keys(job.mounts).find((m) => m !== scriptDir && "reconcile.cnf" in job.mounts[m]);
+        assert.ok(files[scriptDir] && credentials, `reconcile Job: mounts ${Object.keys(job.mounts).join(", ")}`);
+        const started = Date.now();
+        const r = await run("bash", [path.join(files[scriptDir], path.posix.basename(script))], {
+            env: { PATH: `${path.dirname(this.bins.mariadb)}:${process.env.PATH}`, HOME: root, LANG: "C", RECONCILE_CREDENTIALS: files[credentials] },
+            timeoutMs: 120_000,
+        });
+        return { ...r, ms: Date.now() - started };
     }
 
     /** mariadbd switches to its unprivileged user itself (like the image's gosu) when started as root. */
