@@ -15,6 +15,7 @@
 
 import { createHash } from "crypto";
 import { serviceHost } from "../dnsNames";
+import { optionValue } from "./backup";
 import { MARIADB_APP, MARIADB_OPERATIONS_USERS, MARIADB_PATHS, MARIADB_PORT, sqlString } from "./files";
 
 /** The Job's account. */
@@ -146,8 +147,7 @@ const shownText = (s: ReconcileStatement[]) => s.map((x) => x.shown).join("\n") 
 
 /** A client option file of the Job (host: the client Service, i.e. the primary; TLS verified when on). */
 export function reconcileClientConfig(o: { user: string; password: string; namespace: string; tls: boolean }): string {
-    if (!/^[A-Za-z0-9]+$/.test(o.password)) throw new Error("option-file passwords must be alphanumeric (generated passwords are)");
-    const lines = ["[client]", `user = ${o.user}`, `password = ${o.password}`, `host = ${serviceHost(MARIADB_APP, o.namespace)}`, `port = ${MARIADB_PORT}`, "protocol = tcp", "connect-timeout = 10"];
+    const lines = ["[client]", `user = ${o.user}`, `password = ${optionValue(o.password)}`, `host = ${serviceHost(MARIADB_APP, o.namespace)}`, `port = ${MARIADB_PORT}`, "protocol = tcp", "connect-timeout = 10"];
     if (o.tls) lines.push(`ssl-ca = ${MARIADB_PATHS.tls}/ca.crt`, "ssl-verify-server-cert");
     return lines.join("\n") + "\n";
 }
