@@ -195,8 +195,8 @@ export function mariadbInitSql(opts: { reloader: boolean; backup?: string; expor
         lines.push(
             `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${sqlString(password)}${limit};`,
             `ALTER USER ${account} IDENTIFIED BY ${sqlString(password)}${limit};`,
-            // ON *.*: the global privileges only; database-level grants (the backup's, by the Job) stay.
-            `REVOKE ALL PRIVILEGES, GRANT OPTION ON *.* FROM ${account};`,
+            // The backup's: ON *.*, the global privileges only (its database-level grants are the Job's, and stay).
+            "databasePrivileges" in u ? `REVOKE ALL PRIVILEGES ON *.* FROM ${account};` : `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${account};`,
             `GRANT ${u.privileges.join(", ")} ON *.* TO ${account};`,
         );
     }

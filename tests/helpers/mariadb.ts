@@ -12,7 +12,7 @@ import { find } from "../../scripts/lib/manifests";
 import type { Manifest } from "../../scripts/lib/mockRuntime";
 import { secretData } from "../../scripts/lib/rendered";
 import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type RunResult, type ServerProcess } from "../../scripts/lib/servers";
-import { optionalCnfOption, rewriteCnf, SECTION, type MariaDbRendered, type RenderedJob } from "./mariadbRendered";
+import { optionalCnfOption, renderedReconcileJob, rewriteCnf, SECTION, type MariaDbRendered, type RenderedJob } from "./mariadbRendered";
 
 // What the rendered stack gives the container (my.cnf options, loadRendered) is in mariadbRendered.ts;
 // re-exported so the specs import one module.
@@ -79,6 +79,8 @@ export class LocalMariaDb {
     readonly logs: [string, string][] = [];
     private starts = 0;
     private jobRuns = 0;
+    /** The name of the last reconcile Job that completed against this server. */
+    appliedJob?: string;
 
     private legacyLayout: boolean;
     private tlsFiles: Record<string, string> = {};
@@ -229,6 +231,7 @@ export class LocalMariaDb {
             env: { PATH: `${path.dirname(this.bins.mariadb)}:${process.env.PATH}`, HOME: root, LANG: "C", RECONCILE_CREDENTIALS: files[credentials] },
             timeoutMs: 120_000,
         });
+        if (r.code === 0) this.appliedJob = job.name;
         return { ...r, ms: Date.now() - started };
     }
 
@@ -352,14 +355,24 @@ export class LocalMariaDb {
         assert.ok(!stopped.killed && stopped.code === 0, `temporary server did not stop cleanly: ${JSON.stringify(stopped)}\n${temp.logTail()}`);
     }
 
-    /** Starts the server as the container does (entrypoint → exec mariadbd, options from the config). */
-    async startServer(purpose = "server"): Promise<ServerProcess> {
+    /**
+     * Starts the server as the container does (entrypoint → exec mariadbd, options from the config). Then, as
+     * `pulumi up` does once the StatefulSet is ready, the reconcile Job runs if the render names a Job this
+     * server has not run yet (a Job is named by its content: the same render runs none) and the server is
+     * writable (the Job reaches the primary through the client Service; replicas get its changes by replication).
+     * `reconcile: false`: no Job (a stack from before the Job existed).
+     */
+    async startServer(purpose = "server", opts: { reconcile?: boolean } = {}): Promise<ServerProcess> {
         await this.prepareVolume();
         const s = this.start(this.serverArgs, purpose);
         await waitFor("mariadbd to accept root over TCP with the generated password", async () => (await this.sql(this.tcp(), "root", this.rendered.root.password, "SELECT 1")).code === 0, {
             server: s,
             timeoutMs: 30_000,
         });
+        if (opts.reconcile !== false && this.rendered.job.name !== this.appliedJob && (await this.query(this.tcp(), "root", this.rendered.root.password, "SELECT @@read_only")) === "0") {
+            const r = await this.reconcile();
+            assert.strictEqual(r.code, 0, `the reconcile Job ${this.rendered.job.name}: ${describeRun(r)}`);
+        }
         return s;
     }
 
@@ -466,8 +479,8 @@ export function expectedVariable(value: string | undefined): string {
 
 /**
  * loadRendered's view (from its own render) with the generated values of `objects` (another render of the
- * same config): init.sql, the root password and the application passwords, so the server and the CronJobs'
- * option files come from one render. Everything else (my.cnf, paths, the containers) is render-independent.
+ * same config): init.sql, the root password, the application passwords and the reconcile Job, so the server,
+ * the Job and the CronJobs' option files come from one render. Everything else (my.cnf, paths, the containers) is render-independent.
  */
 export function withSecretsOf(rd: MariaDbRendered, objects: Manifest[]): MariaDbRendered {
     const secret = (name: string) => secretData(find(objects, "Secret", "db", name));
@@ -476,5 +489,6 @@ export function withSecretsOf(rd: MariaDbRendered, objects: Manifest[]): MariaDb
         initSql: secret("mariadb-init")["init.sql"],
         root: { ...rd.root, password: secret("mariadb-credentials")["root-password"] },
         apps: rd.apps.map((a) => ({ ...a, password: secret(a.secret).password })),
+        job: renderedReconcileJob(objects, "db"),
     };
 }

@@ -16,7 +16,7 @@ describe("pure helpers", () => {
         assert.ok(lines.every((l) => l.endsWith(";")));
         assert.ok(lines.includes("CREATE USER IF NOT EXISTS 'backup'@'%' IDENTIFIED BY 'b\\'k';"), sql);
         // Global privileges only: the backup's database-level grants are the reconcile Job's and survive a restart.
-        assert.ok(lines.includes("REVOKE ALL PRIVILEGES, GRANT OPTION ON *.* FROM 'backup'@'%';"), sql);
+        assert.ok(lines.includes("REVOKE ALL PRIVILEGES ON *.* FROM 'backup'@'%';"), sql);
         assert.ok(!/root|GRANT ALL|CREATE DATABASE/.test(sql), sql);
     });
 
