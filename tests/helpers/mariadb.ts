@@ -200,7 +200,7 @@ export class LocalMariaDb {
     /**
      * Runs the rendered reconcile Job as the cluster would once the StatefulSet is ready: its script and files
      * as rendered, against this server. Only what the pod's network gives it differs: the option files'
-     * host/port (the client Service -> 127.0.0.1:<port>) and the CA path. `job` defaults to the current
+     * host/port (the client Service -> 127.0.0.1:<port>), the CA path, and (TLS) no host-name check. `job` defaults to the current
      * render's. Returns the run (the caller asserts), with the wall time from the Job start to its exit.
      */
     async reconcile(job: RenderedJob = this.rendered.job): Promise<RunResult & { ms: number }> {
@@ -216,7 +216,8 @@ export class LocalMariaDb {
                           .replace(/^host = .*$/m, "host = 127.0.0.1")
                           .replace(/^port = .*$/m, `port = ${this.port}`)
                           .replace(/^ssl-ca = .*$/m, this.caFile ? `ssl-ca = ${this.caFile}` : "")
-                          .replace(/^ssl-verify-server-cert$/m, this.caFile ? "ssl-verify-server-cert" : "")
+                          // The certificate names the client Service, which this machine cannot resolve: the CA stays, the name check goes.
+                          .replace(/^ssl-verify-server-cert$/m, "")
                     : text;
                 fs.writeFileSync(path.join(dir, name), local, { mode: 0o600 });
             }
