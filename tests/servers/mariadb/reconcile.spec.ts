@@ -50,7 +50,7 @@ describe("real servers: MariaDB's reconcile Job applies databases, users and pas
 
     before(async function () {
         const bins = requireBinaries(this, BINARIES, INSTALL_HINT);
-        stopClock = startClock("mariadb");
+        stopClock = startClock("mariadb-reconcile");
         first = await render(declared);
         db = new LocalMariaDb("mariadb-reconcile", first, bins);
         await db.initialise();
