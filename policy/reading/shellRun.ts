@@ -2865,8 +2865,9 @@ export function awkIsInert(program: string): boolean {
     // Drop string literals and regular-expression literals, then parenthesised expressions (where `>` compares).
     let p = program.replace(/"(?:[^"\\]|\\.)*"/g, '""');
     p = p.replace(/(^|[(,~!{};&|]\s*|\n\s*)\/(?:[^/\\\n]|\\.)+\//g, "$1//");
-    for (let guard = 0; guard < 20 && /\([^()]*\)/.test(p); guard++) {
-        p = p.replace(/\([^()]*\)/g, "()");
+    // Innermost first, each to a paren-free token, so nested groups (`if (index(a, b) > 0)`) collapse too.
+    for (let guard = 0; guard < 50 && /\([^()]*\)/.test(p); guard++) {
+        p = p.replace(/\([^()]*\)/g, " _ ");
     }
     if (/[^|]\|[^|]/.test(` ${p} `.replace(/\|\|/g, "  "))) {
         return false;

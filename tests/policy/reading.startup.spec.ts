@@ -129,6 +129,8 @@ describe("reading: following a start-up", () => {
         assert.match(sh("alias r=redis-server; r").unknowns.join(), /alias renames commands/);
         assert.match(sh("awk 'BEGIN { system(\"redis-server\") }'").unknowns.join(), /awk runs commands or writes files/);
         assert.deepStrictEqual(sh("awk '{ printf \"%s%s\", (NR > 1 ? \",\" : \"\"), $0 }' /f").unknowns, [], "a comparison in parentheses is not a redirection");
+        assert.deepStrictEqual(sh("awk '{ if (index($0, \" are \" m \"=\") > 0 || index($0, \", \" m \"=\") > 0) print u }' /f").unknowns, [], "nor one in nested parentheses");
+        assert.match(sh("awk '{ if (index($0, \"x\") > 0) print u > \"/etc/redis.conf\" }' /f").unknowns.join(), /awk runs commands or writes files/, "a redirection after nested parentheses still counts");
         assert.deepStrictEqual(sh("sleep 1; echo ok; date +%s > /tmp/x; mkdir -p /a && chmod 700 /a").unknowns, []);
     });
 
