@@ -407,6 +407,8 @@ cmd_up() {
 
     # --allow-privileged as kubeadm sets it, so a privileged pod is refused by Pod Security, not by this flag.
     # --endpoint-reconciler-type=none: the `kubernetes` Service would point at 127.0.0.1, which Endpoints refuse.
+    # --kubelet-preferred-address-types: exec and logs reach a real kubelet (scripts/nodes.sh) by its node IP;
+    # its host name resolves nowhere.
     start kube-apiserver "$bindir/kube-apiserver" \
         --etcd-servers="http://127.0.0.1:$etcd_port" \
         --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
@@ -420,7 +422,8 @@ cmd_up() {
         --requestheader-extra-headers-prefix=X-Remote-Extra- \
         --proxy-client-cert-file="$dir/pki/front-proxy-client.crt" --proxy-client-key-file="$dir/pki/front-proxy-client.key" \
         --authorization-mode=Node,RBAC --allow-privileged=true \
-        --endpoint-reconciler-type=none --profiling=false
+        --endpoint-reconciler-type=none --profiling=false \
+        --kubelet-preferred-address-types=InternalIP,Hostname
     wait_until "$limit" "kube-apiserver /readyz" kc get --raw /readyz
 
     start kube-controller-manager "$bindir/kube-controller-manager" \

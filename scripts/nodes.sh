@@ -24,7 +24,8 @@ say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'nodes: %s\n' "$*" >&2; exit 1; }
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-tools="$repo/tools/nodes/kubelet"
+tools="$repo/tools/nodes/kubernetes"
+dns_tools="$repo/tools/nodes/coredns"
 cni_bin=/usr/lib/cni
 
 modversion() { # go.mod module-path -> version
@@ -32,9 +33,12 @@ modversion() { # go.mod module-path -> version
 }
 k8s_version="$(modversion "$tools/go.mod" k8s.io/kubernetes)" || die "no k8s.io/kubernetes in $tools/go.mod"
 cp_version="$(modversion "$repo/tools/controlplane/kubernetes/go.mod" k8s.io/kubernetes)" || die "no k8s.io/kubernetes in tools/controlplane/kubernetes/go.mod"
-[ "$k8s_version" = "$cp_version" ] || die "the kubelet ($k8s_version, tools/nodes/kubelet/go.mod) must match the control plane ($cp_version)"
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/msa-infra/kubelet-k8s${k8s_version#v}"
+[ "$k8s_version" = "$cp_version" ] || die "the kubelet ($k8s_version, tools/nodes/kubernetes/go.mod) must match the control plane ($cp_version)"
+coredns_version="$(modversion "$dns_tools/go.mod" github.com/coredns/coredns)" || die "no github.com/coredns/coredns in $dns_tools/go.mod"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/msa-infra/nodes-k8s${k8s_version#v}-coredns${coredns_version#v}"
 kubelet="$cache/bin/kubelet"
+kube_proxy="$cache/bin/kube-proxy"
+coredns="$cache/bin/coredns"
 
 find_go() {
     if command -v go >/dev/null 2>&1; then command -v go; elif [ -x /usr/local/go/bin/go ]; then echo /usr/local/go/bin/go; else return 1; fi
@@ -43,29 +47,35 @@ seconds_since() { echo $(($(date +%s) - $1)); }
 
 # --- build ----------------------------------------------------------------------------------------------------
 cmd_build() {
-    local t0
-    if [ -x "$kubelet" ] && [ -f "$cache/.complete" ]; then
-        say "kubelet reused from $kubelet ($k8s_version)"
+    local t0 t
+    if [ -x "$kubelet" ] && [ -x "$kube_proxy" ] && [ -x "$coredns" ] && [ -f "$cache/.complete" ]; then
+        say "kubelet, kube-proxy ($k8s_version) and coredns ($coredns_version) reused from $cache/bin"
     else
         local go
-        go="$(find_go)" || die "Go is needed to build the kubelet"
+        go="$(find_go)" || die "Go is needed to build the kubelet, kube-proxy and CoreDNS"
         export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
         t0=$(date +%s)
         rm -rf "$cache.tmp"
         mkdir -p "$cache.tmp/bin"
-        # The version the kubelet reports (the API server and kubectl compare it); same variables as the
-        # control plane's build sets.
+        # The version they report (the API server and kubectl compare it); the variables the control plane's
+        # build sets too.
         local minor="${k8s_version#v1.}" ld="" pkg
         minor="${minor%%.*}"
         for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
             ld+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
         done
-        (cd "$tools" && nice -n 10 "$go" build -ldflags "-s -w$ld" -o "$cache.tmp/bin/" k8s.io/kubernetes/cmd/kubelet)
+        t=$(date +%s)
+        (cd "$tools" && nice -n 10 "$go" build -ldflags "-s -w$ld" -o "$cache.tmp/bin/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
+        say "built kubelet, kube-proxy $k8s_version in $(seconds_since "$t") s"
+        t=$(date +%s)
+        (cd "$dns_tools" && nice -n 10 "$go" build -ldflags "-s -w" -o "$cache.tmp/bin/coredns" .)
+        say "built coredns $coredns_version in $(seconds_since "$t") s"
         "$cache.tmp/bin/kubelet" --version | grep -qx "Kubernetes $k8s_version" || die "the kubelet does not report $k8s_version"
-        printf 'kubelet %s\n%s\nbuilt %s in %s s\n' "$k8s_version" "$("$go" version)" "$(date -u +%FT%TZ)" "$(seconds_since "$t0")" >"$cache.tmp/.complete"
+        printf 'kubelet, kube-proxy %s\ncoredns %s\n%s\nbuilt %s in %s s\n' "$k8s_version" "$coredns_version" "$("$go" version)" \
+            "$(date -u +%FT%TZ)" "$(seconds_since "$t0")" >"$cache.tmp/.complete"
         rm -rf "$cache"
         mv "$cache.tmp" "$cache"
-        say "kubelet $k8s_version built in $(seconds_since "$t0") s into $kubelet"
+        say "node binaries built in $(seconds_since "$t0") s into $cache/bin"
     fi
     t0=$(date +%s)
     bash "$repo/scripts/node-images.sh" build >/dev/null
@@ -74,10 +84,10 @@ cmd_build() {
 
 missing() { # prints what `up` needs and is not here
     [ "$(id -u)" -eq 0 ] || echo "root (network namespaces, cgroups, mounts)"
-    [ -x "$kubelet" ] && [ -f "$cache/.complete" ] || echo "the kubelet ($kubelet: bash scripts/nodes.sh build)"
+    [ -x "$kubelet" ] && [ -f "$cache/.complete" ] || echo "the kubelet, kube-proxy and coredns in $cache/bin (bash scripts/nodes.sh build)"
     local b
-    for b in containerd ctr runc; do
-        command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || echo "$b (Debian: apt-get install containerd runc)"
+    for b in containerd ctr runc socat iptables; do
+        command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || echo "$b (Debian: apt-get install containerd runc socat iptables)"
     done
     [ -x "$cni_bin/bridge" ] && [ -x "$cni_bin/host-local" ] || echo "CNI plugins in $cni_bin (Debian: apt-get install containernetworking-plugins)"
     command -v ip >/dev/null 2>&1 || echo "ip (Debian: apt-get install iproute2)"
@@ -190,7 +200,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$(bash "$repo/scripts/node-images.sh" pause-name)"
   restrict_oom_score_adj = true
-  stream_server_address = "127.0.0.1"
+  # exec/attach/port-forward streams: the kubelet (host namespace) proxies to this address.
+  stream_server_address = "$node_addr"
   stream_server_port = "0"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
@@ -240,6 +251,7 @@ failSwapOn: false
 containerRuntimeEndpoint: unix://$nd/containerd.sock
 podLogsDir: $nd/pod-logs
 clusterDomain: cluster.local
+clusterDNS: [$net.0.1]
 resolvConf: /etc/resolv.conf
 serializeImagePulls: false
 registerNode: true
@@ -247,6 +259,21 @@ evictionHard: { memory.available: 100Mi, nodefs.available: 1%, imagefs.available
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 nodeStatusReportFrequency: 10s
+EOF
+}
+
+write_kube_proxy_config() {
+    # Conntrack limits are left alone: they are the host's, not this node's.
+    cat >"$nd/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: { kubeconfig: $dir/nodes/kubeconfig }
+hostnameOverride: $node
+bindAddress: $node_addr
+mode: iptables
+clusterCIDR: $net.0.0/16
+iptables: { masqueradeAll: true }
+conntrack: { maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s }
 EOF
 }
 
@@ -342,9 +369,37 @@ cmd_up() {
         done
     done
 
+    # What runs in the node namespaces reaches the API server (127.0.0.1 only) through a forwarder on the
+    # bridge address; the certificate names localhost, which their kubeconfig asks for.
+    local api_port
+    api_port="$(sed -n 's/.*api=\([0-9]*\).*/\1/p' "$dir/ports")"
+    [ -n "$api_port" ] || die "no api port in $dir/ports"
+    start_bg apiproxy "$dir/nodes/apiproxy.log" "msa-nodes-$id/apiproxy" \
+        socat "TCP-LISTEN:$api_port,bind=$net.0.1,fork,reuseaddr" "TCP:127.0.0.1:$api_port"
+    sed "s#server: https://127.0.0.1:$api_port#server: https://$net.0.1:$api_port\n    tls-server-name: localhost#" \
+        "$dir/kubeconfig" >"$dir/nodes/kubeconfig"
+    chmod 600 "$dir/nodes/kubeconfig"
+    # Cluster DNS: CoreDNS on the bridge address, answering for Services and pods from the API server (the
+    # kubelets hand that address to every pod); nothing is forwarded (no upstream here).
+    cat >"$dir/nodes/Corefile" <<EOF
+.:53 {
+    bind $net.0.1
+    errors
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $dir/kubeconfig msa-controlplane
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 5
+    }
+    cache 5
+}
+EOF
+    start_bg coredns "$dir/nodes/coredns.log" "msa-nodes-$id/dns" "$coredns" -conf "$dir/nodes/Corefile"
+
     for ((i = 0; i < count; i++)); do
         node_env "$i"
         write_containerd_config
+        write_kube_proxy_config
         write_kubelet_config
         # containerd in the node's network namespace and in a mount namespace of its own that receives the
         # host's mounts (the kubelet's volumes) but keeps its own (root file systems, pod netns) to itself.
@@ -363,6 +418,14 @@ cmd_up() {
             --node-labels="topology.kubernetes.io/zone=$zone,topology.kubernetes.io/region=local,msa-infra/node=real" \
             --v=1
     done
+    # Services: kube-proxy (iptables) in each node's namespace; masqueradeAll so a pod reaching a Service
+    # backed by a pod on its own bridge gets the answer back through the node (no br_netfilter needed).
+    for ((i = 0; i < count; i++)); do
+        node_env "$i"
+        start_bg "kube-proxy-$i" "$nd/kube-proxy.log" "$cg/proxy" \
+            nsenter --net="/run/netns/$netns" "$kube_proxy" --config="$nd/kube-proxy.yaml" --v=1
+    done
+    wait_until 60 "CoreDNS on $net.0.1:53" bash -c "ss -Hlun 'sport = :53' | grep -q '$net.0.1:53'"
     for ((i = 0; i < count; i++)); do
         node_env "$i"
         wait_until "$limit" "node $node Ready" kc wait --for=condition=Ready "node/$node" --timeout=5s
