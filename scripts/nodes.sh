@@ -35,7 +35,9 @@ k8s_version="$(modversion "$tools/go.mod" k8s.io/kubernetes)" || die "no k8s.io/
 cp_version="$(modversion "$repo/tools/controlplane/kubernetes/go.mod" k8s.io/kubernetes)" || die "no k8s.io/kubernetes in tools/controlplane/kubernetes/go.mod"
 [ "$k8s_version" = "$cp_version" ] || die "the kubelet ($k8s_version, tools/nodes/kubernetes/go.mod) must match the control plane ($cp_version)"
 coredns_version="$(modversion "$dns_tools/go.mod" github.com/coredns/coredns)" || die "no github.com/coredns/coredns in $dns_tools/go.mod"
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/msa-infra/nodes-k8s${k8s_version#v}-coredns${coredns_version#v}"
+# Keyed by the versions and by the modules' content (CoreDNS's plugin list lives in main.go).
+inputs_key="$(cat "$tools/go.mod" "$tools/go.sum" "$dns_tools/go.mod" "$dns_tools/go.sum" "$dns_tools/main.go" | sha256sum | cut -c1-8)"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/msa-infra/nodes-k8s${k8s_version#v}-coredns${coredns_version#v}-$inputs_key"
 kubelet="$cache/bin/kubelet"
 kube_proxy="$cache/bin/kube-proxy"
 coredns="$cache/bin/coredns"
@@ -176,6 +178,7 @@ node_env() { # I: sets the per-node names
     kubelet_addr="$net.0.$((100 + i))"
     pod_cidr="$net.$((i + 1)).0/24"
     cg="msa-nodes-$id/node$i"
+    cni_net="msa-$id-n$i" # names the CNI result cache entries (/var/lib/cni/results), which down removes
     zones=(a b c d e f g h)
     zone="zone-${zones[$((i % 8))]}"
 }
@@ -208,6 +211,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        Root = "$nd/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$cni_bin"
     conf_dir = "$nd/cni/conf"
@@ -215,7 +220,7 @@ EOF
     cat >"$nd/cni/conf/10-msa.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
-  "name": "msa-pods",
+  "name": "$cni_net",
   "plugins": [
     {
       "type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
@@ -453,8 +458,25 @@ cmd_down() {
     [ -f "$dir/nodes/$marker" ] || die "$dir/nodes was not made by \`nodes.sh up\` (no $marker); not touching it"
     load_state || die "$dir/nodes/state is missing"
     local i pid m
-    # Kubelets first (they would restart what is stopped), then everything in the nodes' cgroup trees:
-    # containerd, its shims and every container.
+    # Pods first, through their kubelets, so sandboxes are torn down properly (CNI DEL, shims exit); bounded,
+    # since the API server or a kubelet may be gone already.
+    bindir="$(bash "$repo/scripts/controlplane.sh" bindir)"
+    if [ -f "$dir/kubeconfig" ] && kc delete pods --all-namespaces --all --grace-period=1 --wait=false >/dev/null 2>&1; then
+        local deadline=$(($(date +%s) + 30)) left
+        while [ "$(date +%s)" -lt "$deadline" ]; do
+            left=0
+            for ((i = 0; i < count; i++)); do
+                node_env "$i"
+                [ -S "$nd/containerd.sock" ] || continue
+                # Running tasks: the kubelet removes stopped containers only at its next garbage collection.
+                left=$((left + $(ctr --address "$nd/containerd.sock" -n k8s.io tasks list 2>/dev/null | grep -c RUNNING)))
+            done
+            [ "$left" -gt 0 ] || break
+            sleep 1
+        done
+    fi
+    # Then the kubelets (they would restart what is stopped), then everything in the nodes' cgroup trees:
+    # containerd, its shims and any container left.
     for ((i = 0; i < count; i++)); do
         pid="$(cat "$dir/nodes/kubelet-$i.pid" 2>/dev/null)" || continue
         kill -TERM "$pid" 2>/dev/null || true
@@ -467,11 +489,27 @@ cmd_down() {
     done
     for ((i = 0; i < count; i++)); do
         node_env "$i"
+        # CNI caches results per network and container outside any configurable directory; a container whose
+        # DEL never ran (killed above) leaves its entries, including the loopback plugin's.
+        local f cid
+        for f in /var/lib/cni/results/"$cni_net"-*; do
+            [ -e "$f" ] || continue
+            cid="${f#/var/lib/cni/results/"$cni_net"-}"
+            cid="${cid%%-*}"
+            rm -f "$f" /var/lib/cni/results/cni-loopback-"$cid"-*
+        done
         ip route del "$pod_cidr" 2>/dev/null || true
         ip link del "$vhost" 2>/dev/null || true
         ip netns del "$netns" 2>/dev/null || true
     done
     ip link del "msa${id}br" 2>/dev/null || true
+    # containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its state dir; a killed shim leaves
+    # its socket behind. Only sockets nothing listens on are removed.
+    local sock
+    for sock in /run/containerd/s/*; do
+        [ -S "$sock" ] || continue
+        ss -Hxl 2>/dev/null | grep -qF "$sock" || rm -f "$sock"
+    done
     if [ -f "$dir/nodes/sysctl" ]; then
         local k v
         while IFS='=' read -r k v; do echo "$v" >"/proc/sys/$k" 2>/dev/null || say "warning: could not restore $k=$v"; done <"$dir/nodes/sysctl"

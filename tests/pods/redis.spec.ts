@@ -1,10 +1,10 @@
 // Real pods: dev's Redis, rendered with its secrets and applied server-side to the test control plane, runs
-// on a real kubelet (scripts/nodes.sh: containerd, runc, CNI bridge, kube-proxy, CoreDNS) from a test image
+// on real kubelets (three nodes, scripts/nodes.sh: containerd, runc, CNI bridge, kube-proxy, CoreDNS) from a test image
 // built here from Debian's redis-server (tests/pods/IMAGES.md). The pod becomes Ready only because
 // redis-server inside answers the render's exec probes, under the render's Pod Security context (restricted:
 // non-root 999, read-only root, fsGroup, dropped capabilities), its ConfigMap and ACL Secret mounts and its
-// claim. A client pod then writes and reads through the Service's DNS name and ClusterIP as an application
-// does. Skips locally when the nodes cannot start (printed reason); fails in CI.
+// claim. A client pod on another node then writes and reads through the Service's DNS name and ClusterIP
+// as an application does. Skips locally when the nodes cannot start (printed reason); fails in CI.
 
 import * as assert from "assert";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
@@ -16,9 +16,10 @@ import { registerRealServerSummary, startClock } from "../helpers/servers";
 registerRealServerSummary(300);
 
 const NS = "cache";
+const NODES = 3;
 
 /** A pod the namespace's Pod Security (restricted) admits: the client that an application would be. */
-function clientPod(name: string, image: string, script: string): Manifest {
+function clientPod(name: string, image: string, script: string, avoidNode: string): Manifest {
     return {
         apiVersion: "v1",
         kind: "Pod",
@@ -26,6 +27,14 @@ function clientPod(name: string, image: string, script: string): Manifest {
         spec: {
             restartPolicy: "Never",
             automountServiceAccountToken: false,
+            // On another node than the server: the path crosses the nodes' routes, not one bridge.
+            affinity: {
+                nodeAffinity: {
+                    requiredDuringSchedulingIgnoredDuringExecution: {
+                        nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "NotIn", values: [avoidNode] }] }],
+                    },
+                },
+            },
             securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
             containers: [
                 {
@@ -46,20 +55,21 @@ function clientPod(name: string, image: string, script: string): Manifest {
     } as Manifest;
 }
 
-describe("real pods: dev's Redis on a real kubelet (scripts/nodes.sh)", function () {
+describe("real pods: dev's Redis on real kubelets (scripts/nodes.sh)", function () {
     let cp: ControlPlane | undefined;
     let nodes: Nodes | undefined;
     let objects: Manifest[] = [];
     let image = "";
+    let redisNode = "";
 
     before(async function () {
         const bindir = requireControlPlane(this);
         await requireNodes(this);
-        const done = startClock("control plane (0 KWOK nodes) and 1 real node up");
+        const done = startClock(`control plane (0 KWOK nodes) and ${NODES} real nodes up`);
         cp = await ControlPlane.start(bindir, { nodes: 0 });
-        nodes = await Nodes.start(cp, 1);
+        nodes = await Nodes.start(cp, NODES);
         done();
-        console.log(`      control plane up in ${cp.startSeconds.toFixed(1)} s, real node in ${nodes.startSeconds.toFixed(1)} s`);
+        console.log(`      control plane up in ${cp.startSeconds.toFixed(1)} s, ${NODES} real nodes in ${nodes.startSeconds.toFixed(1)} s`);
         // A fresh random seed per run: the passwords are never stored or printed.
         objects = (await renderStack("dev", { withSecrets: true, seed: randomToken(32) })).objects.filter(
             (o) => o.metadata.namespace === NS || (o.kind === "Namespace" && o.metadata.name === NS),
@@ -106,7 +116,8 @@ describe("real pods: dev's Redis on a real kubelet (scripts/nodes.sh)", function
             `      redis-0 Ready after ${((Date.now() - t0) / 1000).toFixed(1)} s on ${pod.spec.nodeName}, pod IP ${pod.status.podIP}, ` +
                 `image ${status.image}, restarts ${status.restartCount}`,
         );
-        assert.strictEqual(pod.spec.nodeName, "real-node-0", "the pod must run on the real node (there is no KWOK node)");
+        assert.match(pod.spec.nodeName, /^real-node-\d$/, "the pod must run on a real node (there is no KWOK node)");
+        redisNode = pod.spec.nodeName;
         assert.ok(status.ready && status.state.running, `container not running and ready: ${JSON.stringify(status.state)}`);
         assert.strictEqual(status.restartCount, 0, "redis-server restarted: it crashed or failed its liveness probe");
         assert.match(status.containerID, /^containerd:\/\//, "the container must be run by containerd, not faked");
@@ -132,7 +143,8 @@ describe("real pods: dev's Redis on a real kubelet (scripts/nodes.sh)", function
             `echo "name: $(redis-cli -h ${host} -p 6379 --user "$REDIS_USER" --no-auth-warning GET session:real-pod)"; ` +
             `echo "ip: $(redis-cli -h ${svc.spec.clusterIP} -p 6379 --user "$REDIS_USER" --no-auth-warning GET session:real-pod)"; ` +
             `echo "denied: $(redis-cli -h ${host} -p 6379 --user "$REDIS_USER" --no-auth-warning GET other:key 2>&1)"`;
-        const outcome = await c.applyOne(clientPod("redis-client", image, script));
+        assert.ok(redisNode, "the first test did not find the Redis pod's node");
+        const outcome = await c.applyOne(clientPod("redis-client", image, script, redisNode));
         assert.ok(outcome.status < 300, describeOutcome(outcome));
         const t0 = Date.now();
         const pod = await waitFor(
@@ -145,7 +157,11 @@ describe("real pods: dev's Redis on a real kubelet (scripts/nodes.sh)", function
         );
         const logs = await c.kubectl(["-n", NS, "logs", "redis-client"]);
         done();
-        console.log(`      client pod ${pod.status.phase} after ${((Date.now() - t0) / 1000).toFixed(1)} s; Service ${host} = ${svc.spec.clusterIP}`);
+        console.log(
+            `      client pod ${pod.status.phase} on ${pod.spec.nodeName} (Redis on ${redisNode}) after ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
+                `Service ${host} = ${svc.spec.clusterIP}`,
+        );
+        assert.notStrictEqual(pod.spec.nodeName, redisNode, "the client must run on another node than the server");
         assert.strictEqual(pod.status.phase, "Succeeded", `client pod failed: ${logs.stdout}${logs.stderr}`);
         const lines = logs.stdout.trim().split("\n");
         assert.strictEqual(lines[0], `name: ${value}`, "GET through the Service's DNS name");
