@@ -469,7 +469,7 @@ cmd_down() {
                 node_env "$i"
                 [ -S "$nd/containerd.sock" ] || continue
                 # Running tasks: the kubelet removes stopped containers only at its next garbage collection.
-                left=$((left + $(ctr --address "$nd/containerd.sock" -n k8s.io tasks list 2>/dev/null | grep -c RUNNING)))
+                left=$((left + $(ctr --address "$nd/containerd.sock" -n k8s.io tasks list 2>/dev/null | grep -c RUNNING || true)))
             done
             [ "$left" -gt 0 ] || break
             sleep 1
