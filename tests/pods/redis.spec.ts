@@ -107,8 +107,10 @@ describe("real pods: dev's Redis on real kubelets (scripts/nodes.sh)", function 
                 { timeoutMs: 180_000, intervalMs: 1000 },
             );
         } catch (e) {
+            // The events say what the kubelet saw; the last run's log says why the server stopped.
             const d = await c.kubectl(["-n", NS, "describe", "pod", "redis-0"]);
-            throw new Error(`${(e as Error).message}\n${d.stdout.split("\n").slice(-25).join("\n")}`);
+            const prev = await c.kubectl(["-n", NS, "logs", "redis-0", "-c", "redis", "--previous", "--tail=5"]);
+            throw new Error(`${(e as Error).message}\n${d.stdout.split("\n").slice(-12).join("\n")}\nlast log lines:\n${prev.stdout}${prev.stderr}`);
         }
         done();
         const status = pod.status.containerStatuses[0];
