@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # Real nodes for the test control plane (scripts/controlplane.sh): kubelets that run pods with containerd,
-# runc and CNI bridge networking, so pods become Ready because their servers answer the probes.
+# runc and CNI bridge networking, kube-proxy for Services and CoreDNS for their names, so pods become Ready
+# because their servers answer the probes and clients reach them as in a cluster.
 #
-#   bash scripts/nodes.sh build        build (or reuse) the kubelet and the test images (scripts/node-images.sh)
+#   bash scripts/nodes.sh build        build (or reuse) kubelet, kube-proxy, CoreDNS (tools/nodes) and the test
+#                                      images (scripts/node-images.sh)
 #   bash scripts/nodes.sh up DIR       start NODES_COUNT nodes (default 1) joined to the control plane whose
-#                                      `controlplane.sh up DIR` made DIR/kubeconfig
-#   bash scripts/nodes.sh down DIR     stop them and remove every trace (processes, cgroups, mounts, netns, links)
+#                                      `controlplane.sh up DIR` made DIR/kubeconfig (CONTROLPLANE_NODES=0
+#                                      there, so pods can only land on real nodes)
+#   bash scripts/nodes.sh down DIR     stop them and remove every trace (pods, processes, cgroups, mounts, netns,
+#                                      links, CNI caches); run it before `controlplane.sh down DIR`
 #   bash scripts/nodes.sh check        exit 0 when everything `up` needs is here, else print what is missing
 #
 # Per node i (name real-node-i, zone zone-<letter>):
-#   - a network namespace holding containerd, the pods' bridge cni0 (pod CIDR 10.A.<i+1>.0/24) and an eth0 on
-#     the host bridge (10.A.0.<10+i>); each node routes the other nodes' pod CIDRs to them;
+#   - a network namespace holding containerd, kube-proxy (iptables), the pods' bridge cni0 (pod CIDR
+#     10.A.<i+1>.0/24) and an eth0 on the host bridge (10.A.0.<10+i>); each node routes the other nodes' pod
+#     CIDRs to them;
 #   - containerd (Debian's, CRI plugin) with its own root, state, socket, CNI configuration and images, in
 #     its own mount namespace (so its mounts, pod network namespaces included, die with it);
 #   - a kubelet in the host's network namespace: the control plane listens on 127.0.0.1 only, and the kubelet
 #     refuses a loopback node IP, so its node IP is a second host address on the bridge (10.A.0.<100+i>); the
 #     host routes each pod CIDR to its node, so the kubelet's HTTP/TCP probes reach the pods.
-# Everything of a node runs in its own cgroup tree (/msa-nodes-<id>/...), which `down` empties and removes.
-# Requires root, containerd, runc and Debian's containernetworking-plugins (/usr/lib/cni).
+# Shared by all nodes, on the host bridge address 10.A.0.1: CoreDNS (the pods' cluster DNS) and a socat
+# forwarder to the API server (for kube-proxy in the node namespaces).
+# Everything runs in one cgroup tree (/msa-nodes-<id>/...), which `down` empties and removes. The kubelet
+# sets vm.overcommit_memory, kernel.panic and kernel.panic_on_oops at start (it cannot be told not to);
+# `down` restores the values it found.
+# Requires root, containerd, runc, socat, iptables and Debian's containernetworking-plugins (/usr/lib/cni).
 set -euo pipefail
 
 say() { printf '==> %s\n' "$*" >&2; }
