@@ -148,7 +148,10 @@ describe("real pods: dev's Redis on real kubelets (scripts/nodes.sh)", function 
             },
             { timeoutMs: 180_000, intervalMs: 1000 },
         );
-        const logs = await c.kubectl(["-n", NS, "logs", `job/${job.metadata.name}`, "--tail=20"]);
+        // The log of the pod that decided the outcome (kubectl logs job/... may pick a failed earlier one).
+        const pods = await c.list("v1", "Pod", NS, `batch.kubernetes.io/job-name=${job.metadata.name}`);
+        const decisive = pods.find((p: Obj) => p.status?.phase === (finished.cond.type === "Complete" ? "Succeeded" : "Failed")) ?? pods[0];
+        const logs = await c.kubectl(["-n", NS, "logs", decisive?.metadata?.name ?? `job/${job.metadata.name}`, "--tail=20"]);
         done();
         console.log(
             `      Job ${job.metadata.name}: ${finished.cond.type} after ${((Date.now() - t0) / 1000).toFixed(1)} s ` +
