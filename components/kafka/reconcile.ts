@@ -159,6 +159,9 @@ problem() { problems=$((problems + 1)); echo "reconcile: cannot apply: $*" >&2; 
 # run starts from what the cluster has, so the next one (the Job's retry, or the next pulumi up) completes it.
 step="starting"
 trap 'echo "reconcile: failed while $step (exit $?); what was applied before stays, the next run completes the rest" >&2' ERR
+# A user's password is in a file of this emptyDir only while its kafka-configs run lasts, also when that run fails.
+cred="$work/scram-credential.properties"
+trap 'rm -f "$cred"' EXIT
 # Bad input exits 2 before anything is changed.
 refuse() { echo "reconcile: refused: $*" >&2; trap - ERR; exit 2; }
 # Lines of file $1 that are not in file $2. (FILENAME, not NR == FNR: that is also true in $1 when $2 is empty.)
@@ -211,7 +214,6 @@ set_users=""
 while read -r u f; do
     [ -n "$u" ] || continue
     step="setting the $scram_mech credential of user $u"
-    cred="$work/scram-credential.properties"
     { printf '%s=iterations=%s,password=' "$scram_mech" ${KAFKA_SCRAM_ITERATIONS}; sed 's/\\/\\\\/g' "$f"; echo; } > "$cred"
     kc --alter --entity-type users --entity-name "$u" --add-config-file "$cred" > /dev/null
     rm -f "$cred"

@@ -152,10 +152,18 @@ describe("Kafka SCRAM-SHA-512 users applied live by the reconcile Job (real Kafk
         console.log(`      with an impossible topic: ${describeRun(failing)}`);
         assert.notStrictEqual(failing.code, 0);
         assert.match(failing.stderr, new RegExp(`reconcile: failed while applying topic ${bad} \\(exit \\d+\\)`));
-        await roundTrip(scramJaas(two, "billing"), "billing-before-completion");
+        // Applied before the failed step: billing's credential (it logs in); not yet: its grant (the ACL step).
+        const billing = c!.clientConfig(scramJaas(two, "billing"), { "max.block.ms": "10000" });
+        const login = await c!.probeOrThrow().call("cluster", [billing, "15000"], 30_000);
+        assert.strictEqual(login.ok, true, `billing logs in after the failed run: ${login.error}: ${login.message}`);
+        const denied = await c!.probeOrThrow().call("consume", [billing, TOPIC, "10000"], 30_000);
+        assert.strictEqual(denied.error, "org.apache.kafka.common.errors.TopicAuthorizationException", `${denied.error}: ${denied.message}`);
         const next = await c!.runReconcile(two.objects);
         console.log(`      the next run: ${describeRun(next)}`);
         assert.strictEqual(next.code, 0);
+        assert.match(next.stdout, /^reconcile: add ACL: ALLOW User:billing READ,WRITE on TOPIC PREFIXED:orders-$/m);
+        const ms = await roundTrip(scramJaas(two, "billing"), "billing-completed");
+        console.log(`      after the failed run billing logged in but was denied ${TOPIC}; after the next run: produce+consume in ${ms} ms`);
         sameBroker();
     });
 
