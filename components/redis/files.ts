@@ -123,6 +123,11 @@ export interface RedisAclUser {
     password: string;
 }
 
+/** The admin's line of users.acl: `default`, every command, key and channel. */
+export function redisAdminAclLine(adminPassword: string): string {
+    return `user default on #${sha256(adminPassword)} ~* &* +@all`;
+}
+
 /**
  * users.acl text. `default` is the admin (all commands, all keys). Application users get only their key and
  * channel pattern and every command except the @dangerous category (FLUSHALL, FLUSHDB, CONFIG, DEBUG,
@@ -133,7 +138,7 @@ export function redisAclFile(
     users: RedisAclUser[],
     opts: { metricsPassword?: string; replicationPassword?: string; sentinelPassword?: string } = {},
 ): string {
-    const lines = [`user default on #${sha256(adminPassword)} ~* &* +@all`];
+    const lines = [redisAdminAclLine(adminPassword)];
     for (const u of users) {
         lines.push(`user ${u.name} on #${sha256(u.password)} resetchannels ~${u.keyPattern} &${u.keyPattern} +@all -@dangerous`);
     }

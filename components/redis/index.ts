@@ -11,6 +11,7 @@ import type { RedisConnection } from "../outputs";
 import { redisConnection, REDIS_GENERATED, REDIS_OBJECTS } from "./plan";
 import type { RedisSettings } from "./settings";
 
+export * from "./aclReconcile";
 export * from "./backup";
 export * from "./files";
 export * from "./plan";

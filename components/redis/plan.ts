@@ -9,10 +9,11 @@ import { tlsConnection } from "../connections";
 import type { RedisConnection } from "../outputs";
 import { backupContainer, backupCronJobPlan } from "../workload/operations";
 import { s3ConfigObject, s3EndpointPort, withS3Step } from "../backup/s3";
-import { ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, JobPlan, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
-import { REDIS_APP, REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
+import { REDIS_APP, REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisAdminAclLine, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
+import { aclReconcilePodsFile, aclReconcileScript, REDIS_ACL_RECONCILE_PATHS } from "./aclReconcile";
 import { exporterPasswordFile, RDB_BACKUP_PREFIX, REDIS_BACKUP_PATHS, redisBackupScript } from "./backup";
 import { METRICS_USER, REDIS_REPLICATION_PATHS, redisReplicationAuthFile, replicationConfig } from "./files";
 import {
@@ -49,7 +50,11 @@ export const REDIS_OBJECTS = {
     sentinelAdmin: "redis-sentinel-admin",
     /** Replicated only: the start scripts of both containers and sentinel.conf (no passwords). */
     scripts: "redis-scripts",
+    /** The ACL reconcile Job's script and the pods' addresses (aclReconcile.ts). */
+    aclReconcile: "redis-acl-reconcile",
 };
+/** The ACL reconcile Job: plan id and name prefix (a hash of its spec and of what it mounts follows). */
+export const REDIS_ACL_JOB = { id: "acl-reconcile", name: "redis-acl-reconcile" };
 /** The backup CronJob and its claim. */
 export const REDIS_BACKUP = { cronJob: "redis-backup", claim: "redis-backup" };
 /** A snapshot streams at network speed; past an hour it is stuck. */
@@ -153,6 +158,9 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                 data: [
                     {
                         key: "users.acl",
+                        // Applied to the running pods by the ACL reconcile Job (aclReconcile.ts), and loaded by
+                        // a pod at its start: a new user or password rolls no pod.
+                        rollout: false,
                         content: derived(
                             [admin, ...users.map((u) => u.password), ...(exporter ? [metrics] : []), ...(replicated ? [G.replicationPassword, G.sentinelUserPassword] : [])],
                             (v) =>
@@ -167,6 +175,23 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                                 ),
                         ),
                     },
+                    {
+                        // Not read by Redis: the admin's line, the one part of users.acl whose change still rolls
+                        // the pods, because the probes and the certificate reloader authenticate with the admin
+                        // password from their environment, which a container reads only at its start.
+                        key: "admin.acl",
+                        content: derived([admin], (v) => `${redisAdminAclLine(v[admin])}\n`),
+                    },
+                ],
+                protect: false,
+            },
+            {
+                id: "acl-reconcile",
+                kind: "ConfigMap",
+                name: REDIS_OBJECTS.aclReconcile,
+                data: [
+                    { key: "reconcile-acl.sh", content: aclReconcileScript({ tls }), rollout: false },
+                    { key: "pods", content: aclReconcilePodsFile({ app: REDIS_APP, namespace: settings.namespace, replicas: settings.replicas }), rollout: false },
                 ],
                 protect: false,
             },
@@ -277,6 +302,7 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
             ],
         },
         claims: backup ? [{ id: "backup-claim", name: REDIS_BACKUP.claim, size: settings.backup.storageSize, storageClass: platform.storageClass }] : [],
+        jobs: [aclReconcileJob(settings, tls)],
         cronJobs: backupJob ? [backupJob] : [],
         jobEgressPorts: s3 ? [s3EndpointPort(s3)] : undefined,
         extraObjects: redisMonitoring({
@@ -285,6 +311,42 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
             backups: backupJob ? [{ job: backupJob, what: "The Redis RDB backup" }] : [],
             tls: platform.tls,
         }),
+    };
+}
+
+/**
+ * The ACL reconcile Job: once the StatefulSet is ready (Pulumi waits for it, then for the Job), it applies
+ * users.acl to every pod as the admin (aclReconcile.ts). Its name carries the content it mounts, so a changed
+ * ACL file or admin password is a new Job that runs again; an unchanged one does not run again.
+ */
+function aclReconcileJob(settings: RedisSettings, tls: boolean): JobPlan {
+    const P = REDIS_ACL_RECONCILE_PATHS;
+    return {
+        id: REDIS_ACL_JOB.id,
+        name: REDIS_ACL_JOB.name,
+        afterWorkload: true,
+        // A pod restarting meanwhile fails a run before any old password is removed; the retry starts again
+        // from what each pod has.
+        backoffLimit: 3,
+        activeDeadlineSeconds: 600,
+        containers: [
+            {
+                name: "acl-reconcile",
+                image: settings.image,
+                command: ["sh", P.script],
+                ports: [],
+                env: [],
+                resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+                mounts: [
+                    mountObject("acl-reconcile", P.dir, REDIS_OBJECTS.aclReconcile, 0o555),
+                    mountObject("acl", REDIS_PATHS.acl, REDIS_OBJECTS.acl),
+                    mountObject("credentials", REDIS_BACKUP_PATHS.credentialsDir, REDIS_OBJECTS.credentials),
+                    ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : []),
+                    scratch("tmp", REDIS_BACKUP_PATHS.tmp, "16Mi"),
+                ],
+                probes: {},
+            },
+        ],
     };
 }
 

@@ -37,7 +37,11 @@ export interface RedisSettings extends ServiceSettings {
      * removed pods' claims stay (retention Retain) until someone deletes them.
      */
     replicas: number;
-    /** Application ACL users, each with a key pattern, a generated password and a Secret. Default none. */
+    /**
+     * Application ACL users, each with a key pattern, a generated password and a Secret. Default none. Adding,
+     * removing or rotating one restarts no pod: the ACL reconcile Job applies it to every running pod
+     * (aclReconcile.ts).
+     */
     users: RedisUser[];
     /** maxmemory-policy. Default "noeviction" (sessions must not silently disappear). */
     maxmemoryPolicy: MaxmemoryPolicy;

@@ -10,7 +10,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { execFileSync } from "child_process";
-import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
+import { renderStack, type Manifest, type RenderOptions } from "../../scripts/lib/mockRuntime";
 import { find } from "../../scripts/lib/manifests";
 import { Any } from "../../scripts/lib/manifests";
 import { commandLine, configMapData, container, envValue, output, secretData, type Container } from "../../scripts/lib/rendered";
@@ -57,8 +57,9 @@ function lineValue(text: string, prefix: string): string {
     return lines[0].slice(prefix.length).trim();
 }
 
-export async function loadSentinelSet(stack: string): Promise<RenderedSentinelSet> {
-    const r = await renderStack(stack, { withSecrets: true });
+/** `render`: a config, seed or generated values instead of the stack file's and fresh randomness (renderStack's options). */
+export async function loadSentinelSet(stack: string, render: Pick<RenderOptions, "config" | "seed" | "generated"> = {}): Promise<RenderedSentinelSet> {
+    const r = await renderStack(stack, { ...render, withSecrets: true });
     const conn = output<SentinelConnectionOutput>(r.outputs, "redisConnection");
     const sts = find(r.objects, "StatefulSet", conn.namespace, "redis");
     const replicas: number = (sts as Any).spec.replicas;

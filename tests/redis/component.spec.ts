@@ -23,9 +23,9 @@ describe("Redis component", () => {
         assert.match((find(r.objects, "ConfigMap", "cache", "redis-config") as Any).data["redis.conf"], /^aclfile \/etc\/redis\/acl\/users\.acl$/m);
     });
 
-    it("creates a Secret per application user and no NetworkPolicy for peers it does not have", () => {
+    it("creates a Secret per application user and no NetworkPolicy for peers it does not have (allow-jobs: the ACL Job reaches the pods)", () => {
         find(r.objects, "Secret", "cache", "redis-user-carts");
         const names = r.objects.filter((o) => o.kind === "NetworkPolicy").map((o) => o.metadata.name);
-        assert.deepStrictEqual(names.sort(), ["allow-clients", "default-deny-ingress"]);
+        assert.deepStrictEqual(names.sort(), ["allow-clients", "allow-jobs", "default-deny-ingress"]);
     });
 });
