@@ -48,9 +48,9 @@ describe("Kafka SCRAM-SHA-512 users applied live by the reconcile Job (real Kafk
     const scramJaas = (r: KafkaRendered, user: string) => dataKey(r.objects, "Secret", r.namespace, `kafka-user-${user}`, "sasl.jaas.config");
     const password = (r: KafkaRendered, user: string) => dataKey(r.objects, "Secret", r.namespace, `kafka-user-${user}`, "password");
     /** produce 20 and consume them back as `jaas`; the time from the start to the last record consumed. */
-    async function roundTrip(jaas: string, what: string): Promise<number> {
+    async function roundTrip(jaas: string, what: string, overrides: Record<string, string> = {}): Promise<number> {
         const t0 = Date.now();
-        const cfg = c!.clientConfig(jaas, { "max.block.ms": "15000" });
+        const cfg = c!.clientConfig(jaas, { "max.block.ms": "15000", ...overrides });
         const prefix = `${what}-${randomToken(4)}`;
         const r = await c!.probeOrThrow().ok("produce", [cfg, TOPIC, prefix, "20", "20000"], 45_000);
         assert.deepStrictEqual(r.failed, [], `${what}: failed sends`);
@@ -106,8 +106,14 @@ describe("Kafka SCRAM-SHA-512 users applied live by the reconcile Job (real Kafk
         const rolled = Date.now() - t0;
         brokerPid = node.process?.child.pid;
         const ms = await roundTrip(scramJaas(one, "orders"), "orders-scram");
+        // Clients that mix the two (the Secret's new ScramLoginModule line with their own sasl.mechanism=PLAIN, or
+        // their own PlainLoginModule line with the output's SCRAM-SHA-512): the module only holds the login, so both work.
+        const mixed = [
+            await roundTrip(scramJaas(one, "orders"), "orders-scram-module-on-plain", { "sasl.mechanism": "PLAIN" }),
+            await roundTrip(plain, "orders-plain-module-on-scram", { "sasl.mechanism": "SCRAM-SHA-512" }),
+        ];
         const status = await p.ok("stream-status", [stream], 10_000);
-        console.log(`      roll (stop, start with SCRAM on the client listener, ready): ${(rolled / 1000).toFixed(1)} s; orders on SCRAM after it: produce+consume in ${ms} ms; the PLAIN stream so far: ${status.sent} sent, ${status.acked} acknowledged, ${status.failed} failed`);
+        console.log(`      roll (stop, start with SCRAM on the client listener, ready): ${(rolled / 1000).toFixed(1)} s; orders on SCRAM after it: produce+consume in ${ms} ms (ScramLoginModule on PLAIN: ${mixed[0]} ms, PlainLoginModule on SCRAM: ${mixed[1]} ms); the PLAIN stream so far: ${status.sent} sent, ${status.acked} acknowledged, ${status.failed} failed`);
         assert.strictEqual(status.failed, 0, "PLAIN sends failed across the roll");
     });
 
