@@ -85,6 +85,6 @@ export function productionWarnings(config: Pick<PlatformSettings, "environment">
     return [
         "msa-infra:monitoring.prometheusOperator is false in a production stack: no PrometheusRule or PodMonitor is rendered, " +
             "so failed backups, broken replication, full volumes and expiring certificates raise no alert. Install the Prometheus " +
-            "Operator and set monitoring.prometheusOperator: true (README, \"Metrics and alerts\").",
+            "Operator and set monitoring.prometheusOperator: true (docs/operations/monitoring.md).",
     ];
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Promotes the most advanced MariaDB replica to primary after the primary is lost, then tells you the
-# `pulumi up` that makes it permanent. Scripted, not automatic: see the README ("Why the failover is a
+# `pulumi up` that makes it permanent. Scripted, not automatic: see docs/operations/failover.md ("Why failover is a
 # scripted promotion").
 #
 #   promote-mariadb.sh [--namespace db] --replicas N            pods through kubectl exec (root over the socket)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Restores a MariaDB full backup written by the mariadb-backup CronJob, and optionally replays the archived
 # binary logs (mariadb-binlog-archive CronJob) up to a point in time. Runs wherever the mariadb client tools
-# of the server's major version are (the mariadb image: see the README's runbook for the restore pod).
+# of the server's major version are (the mariadb image: docs/operations/backup-restore.md has the restore pod).
 #
 #   restore-mariadb.sh --defaults-extra-file ROOT.cnf --dump DIR/full/mariadb-full-<stamp>.sql.gz
 #                      [--binlogs DIR] [--stop-datetime 'YYYY-MM-DD HH:MM:SS' (UTC) | --stop-position FILE:POS]

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Restores a Redis RDB snapshot written by the redis-backup CronJob into a stopped Redis's data directory.
 # POSIX sh: runs in the redis image (a restore pod that mounts the data claim and the backup claim, see the
-# README's runbook) or anywhere redis-check-rdb is.
+# restore steps in docs/operations/backup-restore.md) or anywhere redis-check-rdb is.
 #
 #   restore-redis.sh --data /data --rdb /backup/redis-<stamp>.rdb
 #   restore-redis.sh --data /data --latest /backup
@@ -21,7 +21,7 @@
 #   4. with Sentinel (redis.replicas 3 or more), rewrites this pod's record (sentinel/sentinel.conf on the
 #      claim: the primary its Sentinel last knew, with its config-epoch) to name this pod at a config-epoch
 #      above any other pod's (the time in seconds), so that at the next start this pod is the primary and
-#      the others copy the restored data (README "Redis high availability").
+#      the others copy the restored data (docs/operations/failover.md).
 # Redis must be stopped (scaled to 0) while this runs: it only reads its files at start, so the service is
 # either the old data or the restored data, never half of each. Start it afterwards.
 set -eu

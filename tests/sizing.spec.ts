@@ -1,6 +1,6 @@
 // Sizing derived from the render: what each stack's long-running pods request and may use, summed over every
 // pod of every StatefulSet (sidecars and exporters included; a pod's init containers count as Kubernetes
-// counts them: the larger of their maximum and the containers' sum). The README's sizing table is checked
+// counts them: the larger of their maximum and the containers' sum). The sizing table of docs/operations/scale.md is checked
 // against it, so the table cannot drift; the MariaDB buffer pool is checked per pod.
 
 import * as assert from "assert";
@@ -54,7 +54,10 @@ function sizingRows(stack: string, objects: Manifest[]): Row[] {
 const cpu = (m: number) => (m < 1000 ? `${m}m` : String(m / 1000));
 const mem = (b: number) => (b % 1024 ** 3 === 0 ? `${b / 1024 ** 3}Gi` : `${b / 1024 ** 2}Mi`);
 
-/** The README table: one line per StatefulSet and stack, and each stack's total. */
+/** The page that holds the sizing table (between <!-- sizing:begin --> and <!-- sizing:end -->). */
+const SIZING_PAGE = "docs/operations/scale.md";
+
+/** The sizing table: one line per StatefulSet and stack, and each stack's total. */
 function sizingTable(rows: Row[]): string {
     const lines = ["| stack | StatefulSet | pods | CPU requests | CPU limits | memory requests | memory limits |", "|---|---|---|---|---|---|---|"];
     for (const stack of [...new Set(rows.map((r) => r.stack))]) {
@@ -86,14 +89,11 @@ describe("sizing: totals derived from the render", () => {
         }
     });
 
-    it("the README's sizing table is the render's", function () {
+    it("the sizing table of docs/operations/scale.md is the render's", function () {
         const table = sizingTable([...sizingRows("dev", rendered.dev), ...sizingRows("prod", rendered.prod)]);
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-        const m = /<!-- sizing:begin -->\n([\s\S]*?)\n<!-- sizing:end -->/.exec(readme);
-        if (!m) {
-            console.log(`      skipped: README.md has no <!-- sizing:begin --> ... <!-- sizing:end --> block yet; the table from this render:\n${table}`);
-            this.skip();
-        }
-        assert.strictEqual(m![1].trim(), table, `README.md's sizing table differs from the render; replace it with:\n${table}`);
+        const page = fs.readFileSync(path.join(ROOT, SIZING_PAGE), "utf8");
+        const m = /<!-- sizing:begin -->\n([\s\S]*?)\n<!-- sizing:end -->/.exec(page);
+        assert.ok(m, `${SIZING_PAGE} has no <!-- sizing:begin --> ... <!-- sizing:end --> block; the table from this render:\n${table}`);
+        assert.strictEqual(m[1].trim(), table, `${SIZING_PAGE}'s sizing table differs from the render; replace it with:\n${table}`);
     });
 });

@@ -74,8 +74,17 @@ describe("delivery workflows (.github/workflows)", function () {
 
     describe("what they do", function () {
         it("the test workflow runs the README's test command with real servers and no skipping", function () {
+            // The README shows the command (`npm ci && npm test`, first of the suites); docs/testing.md's table of
+            // suites starts with it. .ci/run runs the same commands.
             const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-            assert.match(readme, /^\| `npm test` \|/m, "README's test table starts with `npm test`");
+            assert.match(readme, /^npm ci && npm test\b/m, "README.md shows `npm ci && npm test` at the start of a command line");
+            const testing = fs.readFileSync(path.join(ROOT, "docs", "testing.md"), "utf8");
+            assert.match(testing, /^\| `npm test` \|/m, "docs/testing.md's table of suites starts with `npm test`");
+            const ci = fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8");
+            for (const command of ["npm ci", "npm test", "npm run test:servers", "npm run test:kafka", "npm run test:e2e"]) {
+                assert.match(readme, new RegExp(`^(npm ci && )?${command.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "m"), `README.md shows ${command}`);
+                assert.ok(ci.split("\n").some((l) => l.trim() === command), `.ci/run runs ${command}`);
+            }
             const job = workflow("test.yml").jobs.test;
             const test = steps(job).find((s) => s.run === "npm test");
             assert.ok(test, "a step runs npm test");

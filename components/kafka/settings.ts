@@ -13,7 +13,7 @@ export type KafkaClientAuth = (typeof KAFKA_CLIENT_AUTH)[number];
 /**
  * The brokers' own SASL identities. Every JAAS file accepts both; the brokers log in as one of them
  * (`kafka.brokerLogin`), so the other one's password can be replaced and rolled out while the cluster keeps
- * authenticating with the first (see the README's rotation procedure).
+ * authenticating with the first (see docs/operations/rotate-passwords.md).
  */
 export const KAFKA_BROKER_IDENTITIES = ["broker", "broker-next"] as const;
 export type KafkaBrokerIdentity = (typeof KAFKA_BROKER_IDENTITIES)[number];

@@ -32,10 +32,12 @@ export const MARIADB_PATHS = {
     tls: "/etc/mysql/tls",
     /** Replicated stacks: the init SQL of replicas, beside init.sql (primary and standalone) in the same Secret. */
     replicaInitFile: "/etc/mysql/init/init-replica.sql",
-    /** Replicated stacks: the start script and the clone script (ConfigMap mariadb-replication). */
+    /** Replicated stacks: the start, clone and readiness scripts (ConfigMap mariadb-replication). */
     replicationScripts: "/opt/mariadb",
     startScript: "/opt/mariadb/start.sh",
     cloneScript: "/opt/mariadb/clone.sh",
+    /** The readiness script of replicated pods (mariadbReadinessScript), beside them. */
+    readinessScript: "/opt/mariadb/ready.sh",
     /** A new replica's datadir while the clone fills it; renamed to the datadir when complete. */
     cloning: "/var/lib/mysql/mariadb-data.cloning",
 };
@@ -62,8 +64,75 @@ const HEALTHCHECK_CNF = `--defaults-extra-file=${MARIADB_PATHS.datadir}/.my-heal
 export const MARIADB_PROBES = {
     startup: ["healthcheck.sh", HEALTHCHECK_CNF, "--connect", "--innodb_initialized"],
     readiness: ["healthcheck.sh", HEALTHCHECK_CNF, "--connect", "--innodb_initialized"],
+    // Never replication: a replica whose replication broke must stay up (and not Ready) for an operator to repair.
     liveness: ["healthcheck.sh", HEALTHCHECK_CNF, "--connect"],
 };
+
+/**
+ * A replica further behind its primary than this (Seconds_Behind_Master) is not Ready: a rolling update
+ * waits for it to catch up before it takes the next pod, and the PDB counts it as unavailable. A minute is
+ * well above what a replica shows under load or right after its own restart (seconds; the replication
+ * spec measures it) and below what a reader would still call current.
+ */
+export const REPLICA_MAX_LAG_SECONDS = 60;
+
+/**
+ * Readiness of replicated stacks: one command for every pod (one pod template), so the script tells the roles
+ * apart by the server's own state (mariadbReadinessScript).
+ */
+export const MARIADB_REPLICATED_READINESS = ["bash", MARIADB_PATHS.readinessScript];
+
+/**
+ * The readiness script of replicated stacks (ready.sh in ConfigMap mariadb-replication). A writable server
+ * (the primary, or a replica that scripts/promote-mariadb.sh promoted before the `pulumi up` that records
+ * it) is Ready as a standalone server is: it has no replication to check. A read-only server (a replica)
+ * is Ready only while it replicates: its replication connection exists (a replica whose init SQL never
+ * pointed it at the primary has none), neither thread is stopped (`No`: stopped by hand, or by an error such
+ * as 1236 from the primary or a failed event), and it is at most REPLICA_MAX_LAG_SECONDS behind when the lag
+ * is known. An IO thread that is `Connecting` stays Ready: the primary is restarting, or the replication
+ * password was rotated and the roll (highest ordinal first) restarted this replica before the primary that
+ * accepts the new password; not Ready there would stop that roll for good. Then healthcheck.sh's own
+ * tests, as the standalone readiness.
+ * SHOW REPLICA STATUS needs SLAVE MONITOR, which the init SQL grants the healthcheck accounts at every start,
+ * before the server accepts a connection (mariadbInitSql): a pod on a volume made before this check existed
+ * has it before its first probe runs. A failing run prints why (the kubelet shows it in the pod's events).
+ */
+export function mariadbReadinessScript(): string {
+    const cnf = HEALTHCHECK_CNF.slice("--defaults-extra-file=".length);
+    return [
+        "#!/bin/bash",
+        "set -uo pipefail",
+        // The healthcheck account over the socket, as healthcheck.sh logs in.
+        `sql() { mariadb --defaults-extra-file=${cnf} --protocol=socket --batch --skip-print-query-on-error "$@" 2>&1; }`,
+        "if ! ro=\"$(sql --skip-column-names --execute='SELECT @@read_only')\"; then",
+        '    echo "not ready: the server does not answer: $ro"',
+        "    exit 1",
+        "fi",
+        'if [ "$ro" = 1 ]; then',
+        "    if ! status=\"$(sql --execute='SHOW REPLICA STATUS\\G')\"; then",
+        '        echo "not ready: SHOW REPLICA STATUS failed: $status (the init SQL grants the healthcheck accounts SLAVE MONITOR at every start: look for a failed statement in the server log)"',
+        "        exit 1",
+        "    fi",
+        "    declare -A s=()",
+        '    while IFS=: read -r name value; do name="${name//[[:space:]]/}"; [ -n "$name" ] && s[$name]="${value# }"; done <<< "$status"',
+        '    if [ -z "${s[Slave_IO_Running]:-}" ]; then',
+        '        echo "not ready: read-only but no replication configured (the replica init SQL did not point it at the primary: see the server log)"',
+        "        exit 1",
+        "    fi",
+        '    if [ "${s[Slave_IO_Running]}" = No ] || [ "${s[Slave_SQL_Running]:-No}" = No ]; then',
+        '        echo "not ready: replication stopped: IO ${s[Slave_IO_Running]}, SQL ${s[Slave_SQL_Running]:-?}; last IO error ${s[Last_IO_Errno]:-?}: ${s[Last_IO_Error]:-}; last SQL error ${s[Last_SQL_Errno]:-?}: ${s[Last_SQL_Error]:-}"',
+        "        exit 1",
+        "    fi",
+        '    lag="${s[Seconds_Behind_Master]:-NULL}"',
+        `    if [[ "$lag" =~ ^[0-9]+$ ]] && [ "$lag" -gt ${REPLICA_MAX_LAG_SECONDS} ]; then`,
+        `        echo "not ready: \${lag} s behind the primary (more than ${REPLICA_MAX_LAG_SECONDS})"`,
+        "        exit 1",
+        "    fi",
+        "fi",
+        `exec ${MARIADB_PROBES.readiness.join(" ")}`,
+        "",
+    ].join("\n");
+}
 
 /** Share of the memory limit given to the InnoDB buffer pool. */
 export const BUFFER_POOL_PERCENT = 40;
@@ -180,6 +249,8 @@ function sqlString(value: string): string {
  * (unix_socket: the pod's user, uid 999, is `mysql` in the image).
  * With `backup` / `exporter` (their passwords), the operations accounts of MARIADB_OPERATIONS_USERS are
  * reconciled the same way, privileges reset to exactly their list.
+ * With `replication`, the replication account, and SLAVE MONITOR for the image's healthcheck accounts (the
+ * readiness of replicas reads the replication status, mariadbReadinessScript).
  * With `binlog`, none of it goes to the binary log (sql_log_bin 0): accounts are declared by the stack and
  * re-applied at every start, so a point-in-time replay of the logs must not bring back an old password.
  * One statement per line and no comments: init_file is read statement by statement.
@@ -192,6 +263,17 @@ export function mariadbInitSql(
     const root = sqlString(rootPassword);
     const lines = [
         ...(opts.binlog ? ["SET SESSION sql_log_bin = 0;"] : []),
+        ...(opts.replication !== undefined
+            ? [
+                  // The replicas' readiness reads SHOW REPLICA STATUS as the probes' healthcheck accounts (the image's,
+                  // with USAGE only). Granted at every start to those that exist (none yet in the image's first-start
+                  // server), so a volume made before that check has it before its first probe; first, so that no
+                  // failing account statement can skip it.
+                  `SET @msa_healthcheck = (SELECT CONCAT('GRANT SLAVE MONITOR ON *.* TO ', GROUP_CONCAT(CONCAT('healthcheck@', QUOTE(host)))) FROM mysql.user WHERE user = 'healthcheck' AND host IN ('127.0.0.1', '::1', 'localhost'));`,
+                  "EXECUTE IMMEDIATE IFNULL(@msa_healthcheck, 'DO 0');",
+                  "SET @msa_healthcheck = NULL;",
+              ]
+            : []),
         `ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY ${root};`,
         // A plain statement (no compound block), so the file also runs through the mariadb client.
         `SET @msa_root_localhost = IF(EXISTS (SELECT 1 FROM mysql.user WHERE user = 'root' AND host = '%'), ${sqlString(`ALTER USER 'root'@'localhost' IDENTIFIED BY ${root}`)}, 'DO 0');`,

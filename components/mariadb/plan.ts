@@ -30,10 +30,12 @@ import {
     MARIADB_PATHS,
     MARIADB_PORT,
     MARIADB_PROBES,
+    MARIADB_REPLICATED_READINESS,
     mariadbCloneScript,
     mariadbInitSql,
     mariadbJdbcUrl,
     mariadbPodHost,
+    mariadbReadinessScript,
     mariadbRoleSql,
     mariadbServerConfig,
     mariadbStartScript,
@@ -53,7 +55,7 @@ export const MARIADB_OBJECTS = {
     backupScripts: "mariadb-backup-scripts",
     /** mysqld_exporter's option file. */
     exporterCredentials: "mariadb-exporter-credentials",
-    /** Replicated stacks: the start script and the clone script. */
+    /** Replicated stacks: the start script, the clone script and the readiness script. */
     replication: "mariadb-replication",
 };
 /** The backup CronJobs and their claims. */
@@ -273,6 +275,7 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                           data: [
                               { key: "start.sh", content: mariadbStartScript({ primary: settings.primary, namespace: settings.namespace, replicas: settings.replicas, tls }) },
                               { key: "clone.sh", content: mariadbCloneScript({ primary: settings.primary, namespace: settings.namespace, tls }) },
+                              { key: "ready.sh", content: mariadbReadinessScript() },
                           ],
                           protect: false,
                       },
@@ -392,7 +395,8 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                     probes: {
                         // First initialisation (and an upgrade) may take minutes.
                         startup: { exec: { command: MARIADB_PROBES.startup }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 120 },
-                        readiness: { exec: { command: MARIADB_PROBES.readiness }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+                        // Replicated: a replica is Ready only while it replicates (ready.sh); the primary as standalone.
+                        readiness: { exec: { command: replicated ? MARIADB_REPLICATED_READINESS : MARIADB_PROBES.readiness }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
                         liveness: { exec: { command: MARIADB_PROBES.liveness }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
                     },
                 },

@@ -36,7 +36,7 @@ export const KAFKA_JMX_PATHS = {
 export const KAFKA_JMX_OBJECT = "kafka-jmx-exporter";
 
 /**
- * The agent's configuration: only the MBeans the alerts and the README's series list use (a full MBean walk
+ * The agent's configuration: only the MBeans the alerts and docs/operations/monitoring.md's series list use (a full MBean walk
  * of a busy broker costs seconds per scrape); lower-case names as in
  * kafka_server_replicamanager_underreplicatedpartitions.
  */
@@ -103,7 +103,7 @@ export function kafkaMetricsGap(i: Pick<KafkaMetricsInput, "monitoring" | "agent
         "monitoring.exporters is on but msa-infra:kafka.jmxAgent is not set: the Kafka brokers run without the " +
         "JMX exporter agent, so Kafka has no metrics and no broker alerts (only the disk alerts). Set " +
         "kafka.jmxAgent.image to an image holding jmx_prometheus_javaagent-" +
-        `${KAFKA_JMX_AGENT_VERSION}.jar (README, "Metrics").`
+        `${KAFKA_JMX_AGENT_VERSION}.jar (docs/operations/monitoring.md, "Kafka metrics: the JMX agent").`
     );
 }
 

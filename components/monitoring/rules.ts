@@ -1,6 +1,6 @@
 // Alert rules, as data: the same groups become the PrometheusRule objects (objects.ts) and the rules file
 // that promtool checks and unit-tests (tests/monitoring/alerts.spec.ts). Thresholds and their reasons are here and in
-// the README's alert table.
+// the alert table of docs/operations/monitoring.md.
 //
 // Series come from: the exporters (mysql_*, redis_*), the JMX exporter agent in the Kafka brokers (kafka_*),
 // kube-state-metrics (kube_cronjob_*: backups), the kubelet (kubelet_volume_stats_*: disks), and Prometheus
@@ -44,7 +44,7 @@ export function podMonitorJob(namespace: string, name: string): string {
     return `${namespace}/${name}`;
 }
 
-/** Thresholds, each with the reason it is where it is (README: "Alerts"). */
+/** Thresholds, each with the reason it is where it is (docs/operations/monitoring.md, "Alerts"). */
 export const THRESHOLDS = {
     /** Free space below 15% for 10 minutes: time to grow the volume (the guard's procedure) before writes fail. */
     diskWarningFreeRatio: 0.15,

@@ -4,7 +4,7 @@
 // The snapshot is taken over the network with the admin credentials (redis-cli --rdb: the server forks and
 // streams an RDB file as it does to a replica), so the CronJob pod needs neither the ReadWriteOnce data
 // volume nor a shell in the Redis pod. The fork costs copy-on-write memory like an AOF rewrite: the
-// maxmemory headroom (README "Redis memory headroom") covers both, and the schedule keeps them apart from
+// maxmemory headroom (docs/testing.md, "Redis memory headroom") covers both, and the schedule keeps them apart from
 // busy hours.
 
 import { stagingFullFunction } from "../backup/staging";

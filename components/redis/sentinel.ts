@@ -7,7 +7,7 @@
 // still is one). A record is what a pod's Sentinel knows of the primary: its address and the config-epoch
 // it was elected in. Sentinel rewrites its config file at every change, and that file lives on the pod's
 // data volume, so a record survives every restart, a cold start of all pods included; the start scripts
-// take the record with the highest config-epoch (README "Redis high availability": the rules, and what
+// take the record with the highest config-epoch (docs/operations/failover.md, "Redis high availability": the rules, and what
 // happens when only some pods come back).
 
 import { podHost } from "../dnsNames";

@@ -28,7 +28,7 @@ export interface RedisSettings extends ServiceSettings {
     /**
      * Pods of the StatefulSet `redis`. 1 (default): a standalone server. An odd number from 3 to 7: one
      * primary and N-1 replicas, with a Sentinel in every pod (quorum: a majority, N/2+1) that elects a new
-     * primary when the current one is down (README "Redis high availability"). prod: 3.
+     * primary when the current one is down (docs/operations/failover.md, "Redis high availability"). prod: 3.
      *
      * Changing it replaces nothing (same StatefulSet, claims and selector). 1 → N: pod 0 keeps its volume and
      * AOF and starts as the primary; the new pods full-sync from it. N → 1: the StatefulSet scales down to
@@ -49,7 +49,7 @@ export interface RedisSettings extends ServiceSettings {
      * maxmemory as a percentage of the container memory limit; the rest is headroom for the AOF rewrite's
      * fork (copy-on-write), buffers and allocator overhead. Default 50: measured on a real redis-server at
      * 75, a rewrite under 5,000 writes/s took the container past its limit (106% dev, 113% prod); at 50 the
-     * peak stayed at 58-93% up to 20,000 writes/s (scripts/measure-redis-memory.ts, README).
+     * peak stayed at 58-93% up to 20,000 writes/s (scripts/measure-redis-memory.ts, docs/testing.md).
      */
     maxmemoryPercent: number;
     /**

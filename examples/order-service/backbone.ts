@@ -5,7 +5,7 @@
 import type { BackboneOutputs as AllOutputs } from "./backbone-outputs";
 
 /**
- * The backbone outputs the service reads (README "Stack outputs"), with the backbone's own types
+ * The backbone outputs the service reads (msa-infra docs/service-teams/stack-outputs.md), with the backbone's own types
  * (backbone-outputs.ts is msa-infra's components/outputs.ts, copied as it is). Passwords are secret outputs.
  */
 export type BackboneOutputs = Pick<AllOutputs, (typeof BACKBONE_OUTPUTS)[number]>;

@@ -237,17 +237,17 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
     // -----------------------------------------------------------------------------------------------
     // Checks shared by dev and prod
 
-    /** stack output: the README's outputs exactly, passwords secret, equal to the cluster's Secrets; no password in the state file. */
+    /** stack output: the documented outputs (docs/service-teams/stack-outputs.md) exactly, passwords secret, equal to the cluster's Secrets; no password in the state file. */
     async function checkOutputs(stack: string): Promise<void> {
         const documented = documentedOutputs(repoRoot);
         const shown = await outputs(stack);
-        assert.deepEqual(Object.keys(shown).sort(), documented.map((d) => d.name).sort(), "the stack's outputs are not the README's");
+        assert.deepEqual(Object.keys(shown).sort(), documented.map((d) => d.name).sort(), "the stack's outputs are not the documented ones (docs/service-teams/stack-outputs.md)");
         for (const d of documented) {
-            assert.equal(shown[d.name] === "[secret]", d.secret, `${d.name}: ${d.secret ? "not secret" : "secret"}, unlike the README says`);
+            assert.equal(shown[d.name] === "[secret]", d.secret, `${d.name}: ${d.secret ? "not secret" : "secret"}, unlike docs/service-teams/stack-outputs.md says`);
             const value = shown[d.name];
             if (d.fields.length > 0 && typeof value === "object" && value !== null && !Array.isArray(value)) {
                 const undocumented = Object.keys(value).filter((k) => !d.fields.includes(k));
-                assert.deepEqual(undocumented, [], `${d.name} has fields the README does not name`);
+                assert.deepEqual(undocumented, [], `${d.name} has fields docs/service-teams/stack-outputs.md does not name`);
             }
         }
         const o = await outputs(stack, true);
@@ -366,7 +366,7 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             await expectNoChanges("dev");
         });
 
-        it("stack output: exactly the README's outputs, passwords secret and equal to the cluster's Secrets, none in the state file", async function () {
+        it("stack output: exactly the documented outputs, passwords secret and equal to the cluster's Secrets, none in the state file", async function () {
             await checkOutputs("dev");
         });
 
@@ -441,7 +441,7 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             await checkRenderAgrees("dev");
         });
 
-        it("a password rotation by the README's command (pulumi up --replace <urn>) reaches the Secret and rolls the server", async function () {
+        it("a password rotation by the documented command (pulumi up --replace <urn>) reaches the Secret and rolls the server", async function () {
             const urns = (await h().ok(["stack", "--show-urns", "--stack", "dev"], { cwd: dir })).stdout;
             const urn = /urn:pulumi:dev::msa-infra::\S+RandomPassword::mariadb-user-orders-password/.exec(urns)?.[0];
             assert.ok(urn, `pulumi stack --show-urns does not list the password:\n${urns}`);
@@ -481,7 +481,7 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             }
             assert.deepEqual(await claims("db"), kept.db, "MariaDB's claims did not outlive destroy");
             assert.deepEqual(await claims("cache"), kept.cache, "Redis's claims did not outlive destroy");
-            // The README: Kafka's claims go before re-creating a destroyed stack (a new cluster id).
+            // docs/operations/deploy.md: Kafka's claims go before re-creating a destroyed stack (a new cluster id).
             for (const name of (await claims("messaging")).keys()) {
                 await c.deleteObject({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { namespace: "messaging", name } }, "Background");
             }
@@ -557,7 +557,7 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             await expectNoChanges("prod");
         });
 
-        it("stack output: exactly the README's outputs, passwords secret and equal to the cluster's Secrets, none in the state file", async function () {
+        it("stack output: exactly the documented outputs, passwords secret and equal to the cluster's Secrets, none in the state file", async function () {
             await checkOutputs("prod");
         });
 
@@ -611,7 +611,7 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
                 const host = `${x.app}.${x.ns}.svc.cluster.local`;
                 assert.equal(cert.checkHost(host), host);
                 assert.notEqual(new crypto.X509Certificate(before).serialNumber, cert.serialNumber);
-                // The pods keep running: the tls-reloader picks the new files up (README, TLS and certificate renewal).
+                // The pods keep running: the tls-reloader picks the new files up (docs/operations/certificates.md).
                 assert.equal((await statefulSet(x.ns, x.app))?.status?.updateRevision, revisions.get(x.app), `the renewal rolled ${x.app}`);
             }
             await expectNoChanges("prod");
@@ -682,7 +682,7 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             for (const claim of ["data-mariadb-0", "data-mariadb-1"]) {
                 assert.ok(await c.getObject({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { namespace: "db", name: claim } }), claim);
             }
-            // What destroy did delete before it stopped: the unprotected objects (reported, and in the README).
+            // What destroy did delete before it stopped: the unprotected objects (reported, and in docs/operations/deploy.md).
             const deleted = beforeDestroy.filter((r) => !left.has(r.urn) && r.type.startsWith("kubernetes:"));
             const kinds = new Map<string, number>();
             for (const r of deleted) kinds.set(r.type.split(":").pop()!, (kinds.get(r.type.split(":").pop()!) ?? 0) + 1);

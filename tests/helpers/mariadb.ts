@@ -383,10 +383,44 @@ export class LocalMariaDb {
         return { ok: r.stdout.trim() === "1", detail: describeRun(r) };
     }
 
-    /** The verdict of a rendered probe (healthcheck.sh and its test flags), test by test like the script. */
+    /**
+     * The verdict of a rendered probe: healthcheck.sh and its test flags, test by test like the script; or a
+     * rendered script (`bash <mounted file>`), run for real as the server's user with only the datadir's path
+     * localised, and the healthcheck.sh it runs judged the same way (a shim on PATH records its arguments).
+     */
     async probe(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): Promise<{ ok: boolean; detail: string }> {
         const command: string[] = this.rendered.container[kind]?.exec?.command;
+        if (Array.isArray(command) && command[0] === "bash") return this.probeScript(kind, command);
         assert.ok(Array.isArray(command) && path.basename(command[0]) === "healthcheck.sh", `${kind}: expected healthcheck.sh, got ${JSON.stringify(command)}`);
+        return this.healthcheck(kind, command);
+    }
+
+    private async probeScript(kind: string, command: string[]): Promise<{ ok: boolean; detail: string }> {
+        const text = this.rendered.probeScripts[command[1]];
+        assert.ok(command.length === 2 && text !== undefined, `${kind}: ${JSON.stringify(command)} runs no rendered file`);
+        const shims = path.join(this.dir, "probe-shims");
+        if (!fs.existsSync(shims)) {
+            fs.mkdirSync(shims, { mode: 0o755 });
+            fs.writeFileSync(path.join(shims, "healthcheck.sh"), '#!/bin/bash\nprintf "%s\\n" "$0" "$@" > "$SHIM_OUT"\n', { mode: 0o755 });
+            this.own(shims);
+        }
+        const out = path.join(shims, `args-${randomToken(6)}`);
+        const local = text.split(MARIADB_PATHS.datadir).join(this.dataDir);
+        const r = await run("bash", ["-c", local], { env: { ...this.env(), PATH: `${shims}:${process.env.PATH}`, SHIM_OUT: out }, uid: this.user.uid, gid: this.user.gid, timeoutMs: 10_000 });
+        const said = `${r.stdout}${r.stderr}`.trim();
+        if (r.code !== 0) {
+            fs.rmSync(out, { force: true });
+            return { ok: false, detail: `${path.basename(command[1])}: exit ${r.code}: ${said}` };
+        }
+        assert.ok(fs.existsSync(out), `${kind}: ${command[1]} passed without running healthcheck.sh: ${describeRun(r)}`);
+        // Judged as the rendered command would be: with the pod's paths the script was localised from.
+        const args = fs.readFileSync(out, "utf8").split("\n").filter((l) => l !== "").map((a) => a.split(this.dataDir).join(MARIADB_PATHS.datadir));
+        fs.rmSync(out, { force: true });
+        const v = await this.healthcheck(kind, [path.basename(args[0]), ...args.slice(1)]);
+        return { ok: v.ok, detail: `${path.basename(command[1])}: exit 0${said ? ` (${said})` : ""}, then ${args.slice(1).join(" ")}: ${v.detail}` };
+    }
+
+    private async healthcheck(kind: string, command: string[]): Promise<{ ok: boolean; detail: string }> {
         const details: string[] = [];
         for (const flag of command.slice(1)) {
             const extra = /^--defaults-extra-file=(.+)$/.exec(flag);

@@ -37,6 +37,8 @@ export interface MariaDbRendered {
     prepareVolume?: string[];
     /** The certificate reloader container, when the stack has TLS. */
     reloader?: Container;
+    /** Probes that run a mounted script (`bash <file>`): the file's rendered text, by its path in the pod. */
+    probeScripts: Record<string, string>;
 }
 
 /** Option lines of one section of an option file: [name with '-' as '_', value or undefined for a flag]. */
@@ -142,6 +144,11 @@ export async function loadRendered(stack: string, config?: Record<string, unknow
     assert.strictEqual(persistentMountPath(sts, c), MARIADB_PATHS.data, "the data volume is mounted at the image's datadir");
     const sslFile = (name: string) => mountedFile(r.objects, sts, c, cnfOption(cnf.value, name)).value;
     const tls = conn.tls.enabled ? { cert: sslFile("ssl_cert"), key: sslFile("ssl_key"), ca: sslFile("ssl_ca"), host: conn.host } : undefined;
+    const probeScripts: Record<string, string> = {};
+    for (const kind of ["startupProbe", "readinessProbe", "livenessProbe"] as const) {
+        const command = c[kind]?.exec?.command;
+        if (Array.isArray(command) && command[0] === "bash" && command.length === 2) probeScripts[command[1]] = mountedFile(r.objects, sts, c, command[1]).value;
+    }
     return {
         tls,
         sts,
@@ -153,6 +160,7 @@ export async function loadRendered(stack: string, config?: Record<string, unknow
         initSource: initFile.source,
         prepareVolume: prepare ? [...(prepare.command ?? []), ...(prepare.args ?? [])] : undefined,
         reloader,
+        probeScripts,
         root: { password: root.value.replace(/\n+$/, ""), source: root.source },
         apps,
     };

@@ -1,6 +1,6 @@
 // Reading a deployed stack of the program back for the end-to-end test (tests/e2e/program.spec.ts): its
 // exported state with secrets decoded, the generated values it holds (for a render with exactly those values),
-// the Kubernetes objects `pulumi up` applied, the outputs the README documents, and object comparisons.
+// the Kubernetes objects `pulumi up` applied, the outputs docs/service-teams/stack-outputs.md documents, and object comparisons.
 
 import * as fs from "fs";
 import * as path from "path";
@@ -118,7 +118,7 @@ export function notContained(wrote: unknown, live: unknown, at = ""): string[] {
     return isDeepStrictEqual(wrote, live) ? [] : [`${at}: wrote ${JSON.stringify(wrote)}, server has ${JSON.stringify(live)}`];
 }
 
-/** An output the README documents: its name, whether it is secret, and the fields its row names. */
+/** An output the documentation names: its name, whether it is secret, and the fields its row names. */
 export interface DocumentedOutput {
     name: string;
     secret: boolean;
@@ -126,12 +126,15 @@ export interface DocumentedOutput {
     fields: string[];
 }
 
-/** The outputs table of README.md ("## Stack outputs"). */
+/** The page whose "## Stack outputs" table lists every output. */
+export const OUTPUTS_PAGE = "docs/service-teams/stack-outputs.md";
+
+/** The outputs table of docs/service-teams/stack-outputs.md ("## Stack outputs"). */
 export function documentedOutputs(repoRoot: string): DocumentedOutput[] {
-    const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
-    const section = readme.split(/^## Stack outputs$/m)[1]?.split(/^## /m)[0];
+    const page = fs.readFileSync(path.join(repoRoot, OUTPUTS_PAGE), "utf8");
+    const section = page.split(/^## Stack outputs$/m)[1]?.split(/^## /m)[0];
     if (!section) {
-        throw new Error("README.md has no '## Stack outputs' section");
+        throw new Error(`${OUTPUTS_PAGE} has no '## Stack outputs' section`);
     }
     const out: DocumentedOutput[] = [];
     for (const line of section.split("\n")) {

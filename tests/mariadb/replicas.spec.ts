@@ -10,6 +10,7 @@ import { ConfigError, parseStackConfig } from "../../components/stackConfig";
 import {
     MARIADB_GENERATED,
     MARIADB_PATHS,
+    MARIADB_PROBES,
     mariadbConnection,
     mariadbPodHost,
     mariadbRoleSql,
@@ -101,6 +102,7 @@ describe("MariaDB plan with replicas", () => {
         assert.doesNotMatch(f.get("mariadb-init/init.sql")!, /SLAVE|read_only|replication/);
         assert.doesNotMatch(f.get("mariadb-config/my.cnf")!, /gtid|log-bin|semi_sync/);
         assert.strictEqual(plan.workload.containers[0].command, undefined, "the image's own entrypoint and command");
+        assert.deepStrictEqual(plan.workload.containers[0].probes.readiness?.exec?.command, MARIADB_PROBES.readiness, "the image's healthcheck.sh, no replication");
         assert.deepStrictEqual(allContainers(plan.workload).map((c) => c.name), ["prepare-volume", "mariadb"]);
         assert.strictEqual(mariadbConnection(config.mariadb, config).readHosts, undefined);
     });
@@ -141,6 +143,17 @@ describe("MariaDB plan with replicas", () => {
             }
             const [server] = plan.workload.containers;
             assert.deepStrictEqual(server.command, ["bash", MARIADB_PATHS.startScript]);
+            // The replicas' readiness reads SHOW REPLICA STATUS as the image's healthcheck accounts: granted on
+            // every pod, unbinlogged, before any account statement (whose failure would skip it).
+            for (const sql of [init, replica]) {
+                const l = sql.split("\n");
+                const grant = l.findIndex((x) => x.startsWith("SET @msa_healthcheck = (SELECT CONCAT('GRANT SLAVE MONITOR ON *.* TO '"));
+                assert.ok(grant > l.indexOf("SET SESSION sql_log_bin = 0;") && grant < l.findIndex((x) => /^(ALTER|CREATE) USER/.test(x)), sql.slice(0, 400));
+                assert.strictEqual(l[grant + 1], "EXECUTE IMMEDIATE IFNULL(@msa_healthcheck, 'DO 0');");
+            }
+            assert.deepStrictEqual(server.probes.readiness?.exec?.command, ["bash", MARIADB_PATHS.readinessScript], "readiness checks replication on replicas");
+            assert.deepStrictEqual(server.probes.liveness?.exec?.command, MARIADB_PROBES.liveness, "liveness never checks replication");
+            assert.match(f.get("mariadb-replication/ready.sh")!, /SHOW REPLICA STATUS/);
             assert.strictEqual(server.ports[0].peers, true, "replicas reach the primary's client port");
             assert.deepStrictEqual(allContainers(plan.workload).map((c) => c.name).slice(0, 3), ["prepare-volume", "clone-primary", "mariadb"]);
             // No credential on a command line or in an env value: the generated values appear only in Secrets.

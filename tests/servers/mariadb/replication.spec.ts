@@ -6,7 +6,10 @@
 // replica clones the primary and catches up (lag measured under a write load); a replica refuses writes from
 // an application user; the replication account reads no application data; under semi-sync no acknowledged
 // commit is lost when the primary is killed -9; scripts/promote-mariadb.sh promotes the most advanced
-// replica, the other replica and the restarted old primary replicate from it. Then the fence between a
+// replica, the other replica and the restarted old primary replicate from it. The rendered readiness (ready.sh)
+// fails a replica whose replication is stopped, broken (1236 from the primary, 1062 applying an event) or an
+// hour behind, passes it again once it replicates, keeps a Connecting one Ready, and passes a volume whose
+// healthcheck accounts lack SLAVE MONITOR (the previous render's) after its rolled start. Then the fence between a
 // promotion and its `pulumi up` (issue 19, item 6), as a drill with a writer that reconnects through the
 // client Service: the returning old primary refuses to start, the promoted pod restarts as the primary, and
 // after `pulumi up` no acknowledged write is missing. Skips locally without mariadbd; fails in CI.
@@ -14,10 +17,10 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { MARIADB_PATHS, MARIADB_PORT, mariadbPodHost, PROMOTION_MARKER, REPLICATION_USER } from "../../../components/mariadb";
+import { MARIADB_PATHS, MARIADB_PORT, mariadbPodHost, PROMOTION_MARKER, REPLICA_MAX_LAG_SECONDS, REPLICATION_USER } from "../../../components/mariadb";
 import { renderStack, ROOT, type Manifest } from "../../../scripts/lib/mockRuntime";
 import { find } from "../../../scripts/lib/manifests";
-import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "../../helpers/mariadb";
+import { BINARIES, errorLines, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, TCP } from "../../helpers/mariadb";
 import { localizeScript, prodWithoutTls } from "../../helpers/ops";
 import { secretData } from "../../../scripts/lib/rendered";
 import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type RunResult, type ServerProcess } from "../../../scripts/lib/servers";
@@ -390,6 +393,139 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         }
     });
 
+    // Issue 19 (minor): a replica's readiness includes its replication. The rendered readiness command (ready.sh
+    // run as the pod's user; the healthcheck.sh it ends with judged as in server.spec) on each broken state,
+    // then Ready again once the replica replicates; liveness stays as it was (a broken replica is not restarted).
+    const ready = async (i: number) => pods[i].probe("readinessProbe");
+    const live = async (i: number) => pods[i].probe("livenessProbe");
+    /** Until mariadb-i's readiness gives `ok`; returns the milliseconds and the last verdict. */
+    async function untilReady(i: number, ok: boolean, timeoutMs = 30_000): Promise<{ ms: number; detail: string }> {
+        const t0 = Date.now();
+        const v = await waitFor(`mariadb-${i} ${ok ? "Ready" : "not Ready"}`, async () => {
+            const r = await ready(i);
+            return r.ok === ok ? r : undefined;
+        }, { timeoutMs, intervalMs: 250, server: pods[i].server });
+        return { ms: Date.now() - t0, detail: v.detail };
+    }
+
+    it("readiness: a replica whose replication is stopped or broken is not Ready, and Ready again once it replicates; liveness stays; the primary checks no replication", async function () {
+        const rows: string[] = [];
+        for (let i = 0; i < PODS; i++) {
+            const v = await ready(i);
+            assert.ok(v.ok, `mariadb-${i} Ready while replicating: ${v.detail}`);
+        }
+        const r = 1;
+        let position = "";
+        const breaks: { name: string; breakIt: () => Promise<void>; expect: RegExp; repair: () => Promise<void> }[] = [
+            {
+                name: "STOP SLAVE",
+                breakIt: async () => void (await q(r, "STOP SLAVE")),
+                expect: /replication stopped: IO No, SQL No/,
+                repair: async () => void (await q(r, "START SLAVE")),
+            },
+            {
+                // The primary refuses the replica's position (as after a purged binary log or a diverged history).
+                name: "error 1236 from the primary",
+                breakIt: async () => {
+                    await q(r, "STOP SLAVE");
+                    position = await q(r, "SELECT @@gtid_slave_pos");
+                    const [domain, server, seq] = position.split("-");
+                    await q(r, `SET GLOBAL gtid_slave_pos = '${domain}-${server}-${Number(seq) + 1000}'; START SLAVE`);
+                    await waitFor("the IO thread stopped by error 1236", async () => (await slave(r)).Last_IO_Errno === "1236");
+                },
+                expect: /replication stopped: IO No, SQL Yes; last IO error 1236: /,
+                repair: async () => void (await q(r, `STOP SLAVE; SET GLOBAL gtid_slave_pos = '${position}'; START SLAVE`)),
+            },
+            {
+                // A row the replica has and the primary then writes: the SQL thread stops on the duplicate key.
+                name: "error 1062 applying an event",
+                breakIt: async () => {
+                    await q(r, "SET SESSION sql_log_bin = 0; INSERT INTO ledger VALUES (-9, 'only on the replica')", app.database);
+                    await q(0, "INSERT INTO ledger VALUES (-9, 'from the primary')", app.database);
+                    await waitFor("the SQL thread stopped by error 1062", async () => (await slave(r)).Last_SQL_Errno === "1062");
+                },
+                expect: /replication stopped: IO Yes, SQL No; .*last SQL error 1062: /,
+                repair: async () => {
+                    await q(r, "SET SESSION sql_log_bin = 0; DELETE FROM ledger WHERE id = -9", app.database);
+                    await q(r, "START SLAVE SQL_THREAD");
+                },
+            },
+            {
+                // The replica holds a row lock the next event needs; that event was written an hour ago (SET TIMESTAMP).
+                name: "an hour behind",
+                breakIt: async () => {
+                    loopWriters.push(startServer("row lock on mariadb-1", "bash", ["-c", `${bins.mariadb} --no-defaults --user=root --protocol=tcp --host=127.0.0.1 --port=${pods[r].port} --database=${app.database} --batch --execute="BEGIN; SELECT id FROM ledger WHERE id = -1 FOR UPDATE; DO SLEEP(120)"`], { logFile: path.join(work, "row-lock.log"), env: { PATH: process.env.PATH, MYSQL_PWD: root() } }));
+                    await waitFor("the lock held", async () => (await q(r, "SELECT id FROM information_schema.PROCESSLIST WHERE info LIKE 'DO SLEEP%'")) !== "");
+                    await q(0, "SET TIMESTAMP = UNIX_TIMESTAMP() - 3600; UPDATE ledger SET note = 'an hour ago' WHERE id = -1", app.database);
+                    await waitFor("Seconds_Behind_Master above the bound", async () => Number((await slave(r)).Seconds_Behind_Master) > REPLICA_MAX_LAG_SECONDS);
+                },
+                expect: new RegExp(`not ready: \\d+ s behind the primary \\(more than ${REPLICA_MAX_LAG_SECONDS}\\)`),
+                // KILL ends the sleeping session at once (a closed client would hold the lock until the sleep ends).
+                repair: async () => void (await q(r, `KILL ${await q(r, "SELECT id FROM information_schema.PROCESSLIST WHERE info LIKE 'DO SLEEP%'")}`)),
+            },
+        ];
+        for (const b of breaks) {
+            await b.breakIt();
+            const down = await untilReady(r, false);
+            const st = await slave(r);
+            const alive = await live(r);
+            await b.repair();
+            const up = await untilReady(r, true);
+            await caughtUp(r, 0);
+            rows.push(`      ${b.name}: not Ready after ${down.ms} ms (IO ${st.Slave_IO_Running}, SQL ${st.Slave_SQL_Running}, lag ${st.Seconds_Behind_Master}); liveness ${alive.ok ? "passes" : "FAILS"}; Ready ${up.ms} ms after the repair\n        ${down.detail.slice(0, 220)}`);
+            assert.match(down.detail, b.expect);
+            assert.ok(alive.ok, `liveness must not check replication: ${alive.detail}`);
+        }
+        // Connecting (the primary unreachable: restarting, or the replication password rotated before the
+        // primary's roll) stays Ready: a roll that restarts replicas first would otherwise stop for good.
+        await q(r, `STOP SLAVE; CHANGE MASTER TO MASTER_PORT = ${closedPort}; START SLAVE`);
+        const connecting = await waitFor("the IO thread connecting", async () => {
+            const st = await slave(r);
+            return st.Slave_IO_Running === "Connecting" && st.Last_IO_Errno !== "0" ? st : undefined;
+        });
+        const whileConnecting = await ready(r);
+        await q(r, `STOP SLAVE; CHANGE MASTER TO MASTER_PORT = ${pods[0].port}; START SLAVE`);
+        await caughtUp(r, 0);
+        assert.strictEqual((await slave(r)).Using_Gtid, "Current_Pos");
+        rows.push(`      primary unreachable (IO ${connecting.Slave_IO_Running}, error ${connecting.Last_IO_Errno}): ${whileConnecting.ok ? "Ready" : "not Ready"}`);
+        console.log(rows.join("\n"));
+        assert.ok(whileConnecting.ok, whileConnecting.detail);
+        assert.strictEqual(await q(r, "SELECT note FROM ledger WHERE id = -9", app.database), "from the primary");
+        for (let i = 0; i < PODS; i++) assert.ok((await ready(i)).ok, `mariadb-${i} Ready again`);
+    });
+
+    it("readiness migration: a volume whose healthcheck accounts lack SLAVE MONITOR (as the previous render left them) is Ready after its rolled start", async function () {
+        const r = 2;
+        const hosts = ["127.0.0.1", "::1", "localhost"].map((h) => `healthcheck@'${h}'`).join(", ");
+        const grants = async (i: number) => q(i, "SHOW GRANTS FOR healthcheck@'localhost'");
+        // The fresh cluster's pods got it from their init SQL (the primary's first start created the accounts after its init SQL ran).
+        for (let i = 0; i < PODS; i++) assert.match(await grants(i), /^GRANT SLAVE MONITOR ON \*\.\* TO `healthcheck`@`localhost`/, `mariadb-${i}`);
+        // The previous render's state: the image's entrypoint and clone.sh grant USAGE only, and no init SQL added anything.
+        for (const i of [0, r]) await q(i, `SET SESSION sql_log_bin = 0; REVOKE SLAVE MONITOR ON *.* FROM ${hosts}`);
+        assert.match(await grants(r), /^GRANT USAGE ON \*\.\* TO `healthcheck`@`localhost`/);
+        const before = await ready(r);
+        const primary = await ready(0);
+        // The roll: the pod restarts with the new render (its start script, its init SQL).
+        await pods[r].stopServer();
+        const t0 = Date.now();
+        pods[r].serverArgs = await startArgs(r0, pods[r], r, pods[0].port);
+        await pods[r].startServer("replica-of-0, rolled");
+        const up = await untilReady(r, true);
+        console.log(
+            [
+                `      mariadb-${r} without SLAVE MONITOR, before its roll: ${before.ok ? "Ready" : "not Ready"} (${before.detail.slice(0, 200)})`,
+                `      the primary without it: ${primary.ok ? "Ready" : "not Ready"}`,
+                `      after the rolled start: Ready ${Date.now() - t0} ms after the restart began (${up.ms} ms after the server accepted root); grants: ${await grants(r)}`.replace(/IDENTIFIED BY PASSWORD '[^']*'/, "IDENTIFIED BY PASSWORD '…'"),
+            ].join("\n"),
+        );
+        assert.ok(!before.ok, "the new readiness needs the grant the rolled start gives");
+        assert.match(before.detail, /SLAVE MONITOR/);
+        assert.ok(primary.ok, `the primary checks no replication: ${primary.detail}`);
+        assert.match(await grants(r), /^GRANT SLAVE MONITOR ON \*\.\* TO `healthcheck`@`localhost`/);
+        assert.deepStrictEqual(errorLines(pods[r].lastLog()), [], "the init SQL ran without an error");
+        await caughtUp(r, 0);
+    });
+
     it("kill -9 of the primary under load loses no acknowledged commit; promote-mariadb.sh picks the most advanced replica; the other and the old primary follow it", async function () {
         // mariadb-1 falls behind (its replication stopped), so the most advanced replica is mariadb-2, not the lowest ordinal.
         await q(1, "STOP SLAVE");
@@ -415,6 +551,9 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         assert.match(promoted.stdout, /most advanced: mariadb-2 /);
         assert.match(promoted.stdout, /pulumi config set --path mariadb\.primary 2 && pulumi up/);
         assert.strictEqual(await q(2, "SELECT @@read_only"), "0", "mariadb-2 is writable");
+        // Its replication is gone (RESET SLAVE ALL) before any roll: the readiness tells the roles by the server's state.
+        const promotedReady = await ready(2);
+        assert.ok(promotedReady.ok, `the promoted pod is Ready as a primary: ${promotedReady.detail}`);
         const max = acked[acked.length - 1];
         const present = Number(await q(2, `SELECT COUNT(*) FROM ledger WHERE id BETWEEN ${start} AND ${max}`, app.database));
         const lost = acked.length - present;
@@ -441,6 +580,7 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
             assert.strictEqual(st.Last_IO_Errno, "0", `mariadb-${i}: ${st.Last_IO_Error}`);
             assert.strictEqual(st.Last_SQL_Errno, "0", `mariadb-${i}: ${st.Last_SQL_Error}`);
         }
+        for (let i = 0; i < PODS; i++) assert.ok((await ready(i)).ok, `mariadb-${i} Ready in its new role`);
         const oldPrimaryLog = pods[0].lastLog();
         const truncated = oldPrimaryLog.split("\n").filter((l) => /truncat/i.test(l));
         console.log(truncated.join("\n"));

@@ -23,11 +23,11 @@ function makeLostAndFound(volumeDir: string): string {
     return dir;
 }
 
-/** The README's backup command: the shell command it runs inside the MariaDB pod. */
+/** The documented ad-hoc backup command (docs/operations/backup-restore.md): the shell command it runs inside the MariaDB pod. */
 function readmeDumpCommand(): string {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const line = readme.split("\n").find((l) => l.startsWith("kubectl exec -n db mariadb-0 -- sh -c '") && l.includes("mariadb-dump"));
-    assert.ok(line, "README.md documents a mariadb-dump command run in the pod");
+    const page = fs.readFileSync(path.join(ROOT, "docs", "operations", "backup-restore.md"), "utf8");
+    const line = page.split("\n").find((l) => l.startsWith("kubectl exec -n db mariadb-0 -- sh -c '") && l.includes("mariadb-dump"));
+    assert.ok(line, "docs/operations/backup-restore.md documents a mariadb-dump command run in the pod");
     return /sh -c '([^']+)'/.exec(line!)![1];
 }
 

@@ -1,0 +1,42 @@
+// Runbook blocks of the operator pages: a fenced block whose info string names it (`bash runbook=<name>`)
+// is a runbook a test reads, so a page cannot keep a step that no longer fits the program. Pure text helpers.
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+
+export const DOCS_ROOT = path.resolve(__dirname, "..", "..");
+
+/** The text of the block tagged `runbook=<name>` in a page (relative to the repository); throws when absent or repeated. */
+export function runbookBlock(page: string, name: string): string {
+    const text = fs.readFileSync(path.join(DOCS_ROOT, page), "utf8");
+    const blocks = [...text.matchAll(/^```[a-z]* runbook=([a-z0-9-]+)\n([\s\S]*?)^```$/gm)].filter((m) => m[1] === name);
+    if (blocks.length !== 1) throw new Error(`${page}: ${blocks.length} blocks tagged runbook=${name}, expected one`);
+    return blocks[0][2];
+}
+
+/** Every runbook name tagged in a page. */
+export function runbookNames(page: string): string[] {
+    const text = fs.readFileSync(path.join(DOCS_ROOT, page), "utf8");
+    return [...text.matchAll(/^```[a-z]* runbook=([a-z0-9-]+)$/gm)].map((m) => m[1]);
+}
+
+/** The manifests a block applies through a quoted heredoc (`kubectl apply -f - <<'EOF' ... EOF`). */
+export function appliedManifests(block: string): Record<string, unknown>[] {
+    return [...block.matchAll(/kubectl apply -f - <<'EOF'\n([\s\S]*?)^EOF$/gm)].map((m) => parse(m[1]) as Record<string, unknown>);
+}
+
+/** The block's command lines (heredoc bodies and comments dropped, `\` continuations joined). */
+export function commandLines(block: string): string[] {
+    const withoutHeredocs = block.replace(/<<'EOF'\n[\s\S]*?^EOF$/gm, "<<'EOF'");
+    return withoutHeredocs
+        .replace(/\\\n\s*/g, " ")
+        .split("\n")
+        .map((l) => l.replace(/(^|\s)#.*$/, "").trim())
+        .filter((l) => l !== "");
+}
+
+/** The `--options` a shell script's argument loop accepts (its `--name)` case labels). */
+export function scriptOptions(script: string): Set<string> {
+    const text = fs.readFileSync(path.join(DOCS_ROOT, script), "utf8");
+    return new Set([...text.matchAll(/^\s*(--[a-z0-9-]+)(?:\s*\|\s*-[a-z])?\)/gm)].map((m) => m[1]));
+}
