@@ -42,7 +42,7 @@ describe(`${PAGE}: the restore runbooks fit the program`, function () {
     });
 
     it("tags exactly the restore runbooks this spec checks", function () {
-        assert.deepStrictEqual(runbookNames(PAGE).sort(), RUNBOOKS.map((r) => r.runbook).sort());
+        assert.deepStrictEqual(runbookNames(PAGE).filter((n) => n.startsWith("restore-")).sort(), RUNBOOKS.map((r) => r.runbook).sort());
     });
 
     for (const e of RUNBOOKS) {

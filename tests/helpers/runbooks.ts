@@ -40,3 +40,25 @@ export function scriptOptions(script: string): Set<string> {
     const text = fs.readFileSync(path.join(DOCS_ROOT, script), "utf8");
     return new Set([...text.matchAll(/^\s*(--[a-z0-9-]+)(?:\s*\|\s*-[a-z])?\)/gm)].map((m) => m[1]));
 }
+
+/** A fenced block of a page: the fence line's number (1-based), its info string and its text. */
+export interface FencedBlock {
+    line: number;
+    info: string;
+    body: string;
+}
+
+/** Every fenced block of a Markdown text (``` fences only, as the pages use); an unclosed fence is an error. */
+export function fencedBlocks(text: string, page: string): FencedBlock[] {
+    const lines = text.split("\n");
+    const out: FencedBlock[] = [];
+    for (let i = 0; i < lines.length; i++) {
+        const open = /^```(.*)$/.exec(lines[i]);
+        if (!open) continue;
+        const end = lines.findIndex((l, j) => j > i && l === "```");
+        if (end < 0) throw new Error(`${page}:${i + 1}: the fence \`\`\`${open[1]} is never closed (the rest of the page renders as code)`);
+        out.push({ line: i + 1, info: open[1].trim(), body: lines.slice(i + 1, end).join("\n") });
+        i = end;
+    }
+    return out;
+}
