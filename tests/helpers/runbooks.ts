@@ -62,3 +62,42 @@ export function fencedBlocks(text: string, page: string): FencedBlock[] {
     }
     return out;
 }
+
+/** Shell-like words: spaces separate, single and double quotes group. */
+export function shellWords(line: string): string[] {
+    return [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+}
+
+/** A `pulumi` step of a runbook: a CLI command (its arguments after `pulumi`), or `up` with its `--replace` list. */
+export type PulumiStep = { cli: string[] } | { up: { replace: string[] } };
+
+/**
+ * The `pulumi` steps of a block for one stack: a line whose comment says "protected stacks" is dropped for an
+ * unprotected one; any other command, or an option not understood here, is refused by name. Placeholders such as
+ * `<urn>` stay for the caller to fill from an earlier step's output.
+ */
+export function pulumiSteps(block: string, stack: { protected: boolean }): PulumiStep[] {
+    const steps: PulumiStep[] = [];
+    for (const raw of block.replace(/\\\n\s*/g, " ").split("\n")) {
+        const comment = /(^|\s)#(.*)$/.exec(raw)?.[2] ?? "";
+        const line = raw.replace(/(^|\s)#.*$/, "").trim();
+        if (line === "") continue;
+        if (/protected stacks/.test(comment) && !stack.protected) continue;
+        const [cmd, ...args] = shellWords(line);
+        if (cmd !== "pulumi") throw new Error(`a step this test cannot run: ${line}`);
+        if (args[0] === "up") {
+            const rest = args.slice(1);
+            const replace: string[] = [];
+            for (let i = 0; i < rest.length; i++) {
+                if (rest[i] !== "--replace" || rest[i + 1] === undefined) throw new Error(`${line}: only --replace <urn> is understood here`);
+                replace.push(rest[++i]);
+            }
+            steps.push({ up: { replace } });
+        } else if ((args[0] === "stack" && args[1] === "--show-urns" && args.length === 2) || (args[0] === "state" && args[1] === "unprotect" && args.length === 3)) {
+            steps.push({ cli: args });
+        } else {
+            throw new Error(`a step this test cannot run: ${line}`);
+        }
+    }
+    return steps;
+}
