@@ -44,7 +44,8 @@ export const FULL_BACKUP_PREFIX = "mariadb-full-";
 /** The line mariadb-dump writes last: a dump without it is incomplete. */
 export const DUMP_COMPLETED = "-- Dump completed";
 
-function optionValue(value: string): string {
+/** A value for a client option file (the backup's, the exporter's, the reconcile Job's): no escapes needed. */
+export function optionValue(value: string): string {
     // Generated passwords are [A-Za-z0-9]; anything else would need the option-file escapes.
     if (!/^[A-Za-z0-9._-]+$/.test(value)) {
         throw new Error("option-file values must be alphanumeric (generated passwords are)");

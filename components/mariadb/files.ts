@@ -1,4 +1,4 @@
-// What MariaDB reads: server options (my.cnf), the init SQL that reconciles users at every start, the
+// What MariaDB reads: server options (my.cnf), the init SQL that reconciles operations accounts at every start, the
 // paths they are mounted at, and the probe commands. Pure text builders.
 
 import { percentOfMiB } from "../config/units";
@@ -164,7 +164,7 @@ export function mariadbServerConfig(opts: { memoryLimit: string; tls: boolean; b
         `innodb_buffer_pool_size = ${bufferPoolMiB}M`,
         `datadir = ${MARIADB_PATHS.datadir}`,
         `tmpdir = ${MARIADB_PATHS.tmpdir}`,
-        // Reconciles the declared application users at every start (idempotent SQL from a Secret).
+        // Reconciles the operations accounts at every start (idempotent SQL from a Secret).
         `init_file = ${MARIADB_PATHS.initFile}`,
     ];
     if (opts.binlog || opts.replication) {
@@ -228,39 +228,29 @@ export const MARIADB_OPERATIONS_USERS = {
     exporter: { user: "exporter", host: "localhost", privileges: ["PROCESS", "SLAVE MONITOR"], maxConnections: 3 },
 } as const;
 
-/** One application database with its user's password (plain text: only ever placed in a Secret). */
-export interface MariaDbGrant {
-    database: string;
-    user: string;
-    password: string;
-}
-
-function sqlString(value: string): string {
+/** A single-quoted SQL string literal (backslash escapes: the server's default sql_mode). */
+export function sqlString(value: string): string {
     return "'" + value.replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
 }
 
 /**
- * The init SQL run by the server at every start (init_file): creates the declared databases and users and
- * resets their passwords and grants, so it is idempotent and a rotated password reaches the database.
- * root gets the current root password on both accounts, root@'%' (TCP) and root@localhost (the socket, as
- * the operational commands use it) - the latter only once the image's first-start setup has run (it then
- * created root@'%'): before that the entrypoint logs in as root@localhost without a password.
+ * The init SQL run by the server at every start (init_file): only what a start needs before anything else
+ * can connect, reconciled idempotently. The application databases, their users and root's password are
+ * not here: the reconcile Job applies them to the running primary (reconcile.ts), so declaring or rotating
+ * them rolls no pod. (Root's password is set by the image when it initialises an empty volume.)
  * With `reloader`, the pod's certificate reloader gets a socket-only account that may only FLUSH SSL
  * (unix_socket: the pod's user, uid 999, is `mysql` in the image).
  * With `backup` / `exporter` (their passwords), the operations accounts of MARIADB_OPERATIONS_USERS are
- * reconciled the same way, privileges reset to exactly their list.
+ * reconciled the same way, global privileges reset to exactly their list (the backup account's read grants
+ * on the application databases are the reconcile Job's, at the database level, and kept).
  * With `replication`, the replication account, and SLAVE MONITOR for the image's healthcheck accounts (the
  * readiness of replicas reads the replication status, mariadbReadinessScript).
- * With `binlog`, none of it goes to the binary log (sql_log_bin 0): accounts are declared by the stack and
- * re-applied at every start, so a point-in-time replay of the logs must not bring back an old password.
+ * With `binlog`, none of it goes to the binary log (sql_log_bin 0): these accounts are declared by the stack
+ * and re-applied at every start on every pod, so a point-in-time replay of the logs must not bring back an
+ * old password.
  * One statement per line and no comments: init_file is read statement by statement.
  */
-export function mariadbInitSql(
-    rootPassword: string,
-    grants: MariaDbGrant[],
-    opts: { reloader: boolean; backup?: string; exporter?: string; binlog?: boolean; replication?: string } = { reloader: false },
-): string {
-    const root = sqlString(rootPassword);
+export function mariadbInitSql(opts: { reloader: boolean; backup?: string; exporter?: string; binlog?: boolean; replication?: string } = { reloader: false }): string {
     const lines = [
         ...(opts.binlog ? ["SET SESSION sql_log_bin = 0;"] : []),
         ...(opts.replication !== undefined
@@ -274,11 +264,6 @@ export function mariadbInitSql(
                   "SET @msa_healthcheck = NULL;",
               ]
             : []),
-        `ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY ${root};`,
-        // A plain statement (no compound block), so the file also runs through the mariadb client.
-        `SET @msa_root_localhost = IF(EXISTS (SELECT 1 FROM mysql.user WHERE user = 'root' AND host = '%'), ${sqlString(`ALTER USER 'root'@'localhost' IDENTIFIED BY ${root}`)}, 'DO 0');`,
-        "EXECUTE IMMEDIATE @msa_root_localhost;",
-        "SET @msa_root_localhost = NULL;",
     ];
     if (opts.reloader) {
         lines.push(`CREATE USER IF NOT EXISTS 'mysql'@'localhost' IDENTIFIED VIA unix_socket;`, `GRANT RELOAD ON *.* TO 'mysql'@'localhost';`);
@@ -294,14 +279,10 @@ export function mariadbInitSql(
         lines.push(
             `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${sqlString(password)}${limit};`,
             `ALTER USER ${account} IDENTIFIED BY ${sqlString(password)}${limit};`,
-            `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${account};`,
+            // The backup's: ON *.*, the global privileges only (its database-level grants are the Job's, and stay).
+            "databasePrivileges" in u ? `REVOKE ALL PRIVILEGES ON *.* FROM ${account};` : `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${account};`,
             `GRANT ${u.privileges.join(", ")} ON *.* TO ${account};`,
         );
-        if ("databasePrivileges" in u) {
-            for (const g of grants) {
-                lines.push(`GRANT ${u.databasePrivileges.join(", ")} ON \`${g.database.replace(/[_%]/g, "\\$&")}\`.* TO ${account};`);
-            }
-        }
     }
     if (opts.replication !== undefined) {
         // On every pod: any of them may become the primary its peers replicate from.
@@ -311,16 +292,6 @@ export function mariadbInitSql(
             `ALTER USER ${account} IDENTIFIED BY ${sqlString(opts.replication)};`,
             `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${account};`,
             `GRANT REPLICATION SLAVE ON *.* TO ${account};`,
-        );
-    }
-    for (const g of grants) {
-        const user = `${sqlString(g.user)}@'%'`;
-        lines.push(
-            `CREATE DATABASE IF NOT EXISTS \`${g.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`,
-            `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY ${sqlString(g.password)};`,
-            `ALTER USER ${user} IDENTIFIED BY ${sqlString(g.password)};`,
-            // In a database-level grant `_` and `%` are wildcards: escape them, or shop_a would match shopxa.
-            `GRANT ALL PRIVILEGES ON \`${g.database.replace(/[_%]/g, "\\$&")}\`.* TO ${user};`,
         );
     }
     return lines.join("\n") + "\n";

@@ -14,6 +14,7 @@ import type { MariaDbSettings } from "./settings";
 export * from "./backup";
 export * from "./files";
 export * from "./plan";
+export * from "./reconcile";
 export * from "./settings";
 
 /** The `mariadb` settings, their plan (planMariaDb) and the stack-wide context. */
@@ -25,7 +26,7 @@ export class MariaDb extends StatefulService {
     public readonly userPasswords: Record<string, random.RandomPassword>;
     /** Secret mariadb-credentials: the root password. */
     public readonly credentials: k8s.core.v1.Secret;
-    /** Secret mariadb-init: the init SQL that reconciles users at every start. */
+    /** Secret mariadb-init: the init SQL that reconciles the operations accounts at every start. */
     public readonly initScript: k8s.core.v1.Secret;
     /** ConfigMap mariadb-config: my.cnf. */
     public readonly config: k8s.core.v1.ConfigMap;

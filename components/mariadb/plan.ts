@@ -1,5 +1,5 @@
-// MariaDB's plan: the official image as a single-instance StatefulSet, a generated root password, declared
-// application databases and users reconciled by init SQL at every start, and the Restricted pod profile.
+// MariaDB's plan: the official image as a StatefulSet, a generated root password, declared application
+// databases and users applied live by the reconcile Job (reconcile.ts), and the Restricted pod profile.
 
 import { mariadbExporterContainer, mariadbMonitoring } from "../monitoring/mariadb";
 import type { BackupAlert } from "../monitoring/rules";
@@ -12,6 +12,7 @@ import { s3ConfigObject, s3EndpointPort, withS3Step, type S3Upload } from "../ba
 import {
     CronJobPlan,
     dataVolume,
+    JobPlan,
     derived,
     generatedValue,
     mountObject,
@@ -44,6 +45,8 @@ import {
 } from "./files";
 import { backupClientConfig, binlogArchiveScript, exporterClientConfig, FULL_BACKUP_PREFIX, MARIADB_BACKUP_PATHS, mariadbBackupScript } from "./backup";
 import type { MariaDbSettings } from "./settings";
+import { RECONCILE_PATHS, reconcileSecretFiles, reconcileSpecFiles } from "./reconcile";
+import { sha256 } from "../hash";
 
 /** Names of MariaDB's ConfigMap and Secrets. */
 export const MARIADB_OBJECTS = {
@@ -57,7 +60,14 @@ export const MARIADB_OBJECTS = {
     exporterCredentials: "mariadb-exporter-credentials",
     /** Replicated stacks: the start script, the clone script and the readiness script. */
     replication: "mariadb-replication",
+    /** The reconcile Job's script and redacted statements (ConfigMap), its SQL and option files (Secret). */
+    reconcile: "mariadb-reconcile",
+    reconcileCredentials: "mariadb-reconcile-credentials",
 };
+/** The reconcile Job: plan id and name prefix (a hash of its spec and of what it mounts follows). */
+export const MARIADB_RECONCILE_JOB = { id: "reconcile", name: "mariadb-reconcile" };
+/** The mariadb client and bash: small. */
+const RECONCILE_RESOURCES = { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } };
 /** The backup CronJobs and their claims. */
 export const MARIADB_BACKUP = {
     cronJob: "mariadb-backup",
@@ -75,6 +85,8 @@ export const MARIADB_GENERATED = {
     backupPassword: "backup-password",
     exporterPassword: "exporter-password",
     replicationPassword: "replication-password",
+    /** The reconcile Job's own account. */
+    reconcilePassword: "reconcile-password",
 };
 const rootPassword = MARIADB_GENERATED.rootPassword;
 const userPassword = MARIADB_GENERATED.userPassword;
@@ -115,10 +127,9 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
     const binlog = pointInTime || replicated;
     // Off-site copies: each backup Job uploads what it wrote (the claims become staging areas).
     const s3 = backup ? platform.backups?.s3 : undefined;
-    const { backupPassword, exporterPassword, replicationPassword } = MARIADB_GENERATED;
+    const { backupPassword, exporterPassword, replicationPassword, reconcilePassword } = MARIADB_GENERATED;
+    // No application user and not root: those are the reconcile Job's, so declaring or rotating them rolls no pod.
     const initUses = [
-        rootPassword,
-        ...settings.databases.map((db) => userPassword(db.user)),
         ...(backup ? [backupPassword] : []),
         ...(exporter ? [exporterPassword] : []),
         ...(replicated ? [replicationPassword] : []),
@@ -129,17 +140,24 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
         jdbcUrl: mariadbJdbcUrl(host, MARIADB_PORT, db.name, tls),
     }));
     const initSql = (v: Readonly<Record<string, string>>) =>
-        mariadbInitSql(
-            v[rootPassword],
-            users.map((u) => ({ database: u.db.name, user: u.db.user, password: v[u.password] })),
-            {
-                reloader: tls,
-                backup: backup ? v[backupPassword] : undefined,
-                exporter: exporter ? v[exporterPassword] : undefined,
-                binlog,
-                replication: replicated ? v[replicationPassword] : undefined,
-            },
-        );
+        mariadbInitSql({
+            reloader: tls,
+            backup: backup ? v[backupPassword] : undefined,
+            exporter: exporter ? v[exporterPassword] : undefined,
+            binlog,
+            replication: replicated ? v[replicationPassword] : undefined,
+        });
+    const reconcileUses = [rootPassword, reconcilePassword, ...users.map((u) => u.password)];
+    const reconcileSecret = (v: Readonly<Record<string, string>>) =>
+        reconcileSecretFiles({
+            namespace: settings.namespace,
+            tls,
+            root: v[rootPassword],
+            reconcile: v[reconcilePassword],
+            users: users.map((u) => ({ database: u.db.name, user: u.db.user, password: v[u.password] })),
+            backup,
+        });
+    const reconcileSpec = reconcileSpecFiles({ users: users.map((u) => ({ database: u.db.name, user: u.db.user, password: "" })), backup });
     const backups: BackupAlert[] = [
         ...(backup
             ? [
@@ -201,6 +219,7 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
         image: settings.image,
         generated: [
             { id: rootPassword, kind: "password" },
+            { id: reconcilePassword, kind: "password" },
             ...users.map((u) => ({ id: u.password, kind: "password" as const })),
             ...(backup ? [{ id: backupPassword, kind: "password" as const }] : []),
             ...(exporter ? [{ id: exporterPassword, kind: "password" as const }] : []),
@@ -211,8 +230,8 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                 id: "credentials",
                 kind: "Secret",
                 name: MARIADB_OBJECTS.credentials,
-                // Read by the image only when it initialises an empty data dir; later rotations reach the
-                // server through init.sql, which does roll the pods.
+                // Read by the image only when it initialises an empty data dir, and by the start and clone
+                // scripts when they run; later rotations reach the server through the reconcile Job: no roll.
                 data: [{ key: ROOT_PASSWORD_KEY, content: generatedValue(rootPassword), rollout: false }],
                 protect: true,
             },
@@ -228,6 +247,25 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                 ],
                 protect: true,
             })),
+            {
+                id: "reconcile-credentials",
+                kind: "Secret",
+                name: MARIADB_OBJECTS.reconcileCredentials,
+                // Mounted by the reconcile Job only: a change (a user declared, a password rotated) names a new Job.
+                data: Object.keys(reconcileSecret(Object.fromEntries(reconcileUses.map((id) => [id, "x"])))).map((key) => ({
+                    key,
+                    content: derived(reconcileUses, (v) => reconcileSecret(v)[key]),
+                    rollout: false,
+                })),
+                protect: false,
+            },
+            {
+                id: "reconcile",
+                kind: "ConfigMap",
+                name: MARIADB_OBJECTS.reconcile,
+                data: Object.entries(reconcileSpec).map(([key, content]) => ({ key, content, rollout: false })),
+                protect: false,
+            },
             {
                 id: "init",
                 kind: "Secret",
@@ -427,9 +465,44 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                 ? [{ id: "binlog-archive-claim", name: MARIADB_BACKUP.binlogClaim, size: settings.backup.binlogStorageSize, storageClass: platform.storageClass }]
                 : []),
         ],
+        jobs: [reconcileJob(settings, tls, sha256(JSON.stringify(reconcileSpec)))],
         cronJobs: backups.map((b) => b.job),
         jobEgressPorts: s3 ? [s3EndpointPort(s3)] : undefined,
         extraObjects: mariadbMonitoring({ namespace: settings.namespace, monitoring, backups, tls: platform.tls }),
+    };
+}
+
+/**
+ * The reconcile Job: runs once the StatefulSet is ready (Pulumi waits for it), with the mariadb image's client,
+ * through the client Service (the primary), port 3306 (allow-jobs). Its name carries the hash of its spec and
+ * of every entry it mounts, so a declared user or a rotated password is a new Job, and an unchanged stack runs
+ * none. RECONCILE_SPEC (the redacted declaration's hash) is also in its spec, as Kafka's is.
+ */
+function reconcileJob(settings: MariaDbSettings, tls: boolean, specHash: string): JobPlan {
+    return {
+        id: MARIADB_RECONCILE_JOB.id,
+        name: MARIADB_RECONCILE_JOB.name,
+        afterWorkload: true,
+        // A primary restarting meanwhile: retried, every run starts from what the server has.
+        backoffLimit: 3,
+        activeDeadlineSeconds: 600,
+        containers: [
+            {
+                name: "reconcile",
+                image: settings.image,
+                command: ["bash", `${RECONCILE_PATHS.spec}/reconcile.sh`],
+                ports: [],
+                env: [{ name: "RECONCILE_SPEC", value: specHash.slice(0, 16) }],
+                resources: RECONCILE_RESOURCES,
+                mounts: [
+                    mountObject("reconcile", RECONCILE_PATHS.spec, MARIADB_OBJECTS.reconcile, 0o555),
+                    mountObject("reconcile-credentials", RECONCILE_PATHS.credentials, MARIADB_OBJECTS.reconcileCredentials),
+                    ...(tls ? [tlsVolume(MARIADB_PATHS.tls)] : []),
+                    scratch("tmp", RECONCILE_PATHS.tmp, "16Mi"),
+                ],
+                probes: {},
+            },
+        ],
     };
 }
 

@@ -75,8 +75,13 @@ export const MARIADB_DEFAULTS: MariaDbDefaults = {
 /** Most MariaDB pods: a primary and four replicas; more replicas add load on the primary's binlog senders, not safety. */
 export const MARIADB_MAX_REPLICAS = 5;
 
-/** Users the image, the probes, the backups, the exporter and replication own. */
-const RESERVED_USERS = ["root", "healthcheck", "mysql", "backup", "exporter", "replication"];
+/** Users the image, the probes, the backups, the exporter, replication and the reconcile Job own. */
+const RESERVED_USERS = ["root", "healthcheck", "mysql", "backup", "exporter", "replication", "reconcile"];
+/**
+ * Schemas of the server and the reconcile Job's ownership record: an application user with ALL PRIVILEGES on
+ * one of them would own the accounts (mysql) or the Job's record (msa_reconcile).
+ */
+const RESERVED_DATABASES = ["mysql", "sys", "information_schema", "performance_schema", "msa_reconcile"];
 
 export function readMariaDbSettings(r: Reader, value: unknown, environment: Environment): MariaDbSettings {
     const { raw, settings } = readServiceSettings(r, {
@@ -137,6 +142,9 @@ export function readMariaDbSettings(r: Reader, value: unknown, environment: Envi
     for (const d of databases) {
         if (RESERVED_USERS.includes(d.user)) {
             r.fail("mariadb.databases[].user", d.user, `an application user name other than ${RESERVED_USERS.join(", ")}`);
+        }
+        if (RESERVED_DATABASES.includes(d.name)) {
+            r.fail("mariadb.databases[].name", d.name, `an application database name other than ${RESERVED_DATABASES.join(", ")}`);
         }
     }
     return {

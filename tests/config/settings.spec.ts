@@ -55,6 +55,12 @@ describe("stack config", () => {
         ["bad database name", { mariadb: { databases: [{ name: "Orders-DB", user: "orders" }] } }, /mariadb\.databases\[0\]\.name: "Orders-DB"/],
         ["duplicate user", { mariadb: { databases: [{ name: "a", user: "u" }, { name: "b", user: "u" }] } }, /"u" is declared twice/],
         ["reserved MariaDB user", { mariadb: { databases: [{ name: "a", user: "root" }] } }, /other than root/],
+        // The reconcile Job applies these names to the live server: no system schema, no Job account, no quoting tricks.
+        ["the reconcile Job's user", { mariadb: { databases: [{ name: "a", user: "reconcile" }] } }, /mariadb\.databases\[\]\.user: "reconcile" is not valid; expected an application user name other than .*reconcile/],
+        ["the mysql schema as a database", { mariadb: { databases: [{ name: "mysql", user: "a" }] } }, /mariadb\.databases\[\]\.name: "mysql" is not valid; expected an application database name other than mysql, sys/],
+        ["the reconcile Job's record as a database", { mariadb: { databases: [{ name: "msa_reconcile", user: "a" }] } }, /mariadb\.databases\[\]\.name: "msa_reconcile" is not valid/],
+        ["a quote in a MariaDB user", { mariadb: { databases: [{ name: "a", user: "x'@'%" }] } }, /mariadb\.databases\[0\]\.user: "x'@'%" is not valid; expected a lower-case identifier/],
+        ["a backtick in a MariaDB database", { mariadb: { databases: [{ name: "a`; DROP DATABASE mysql; --", user: "a" }] } }, /mariadb\.databases\[0\]\.name: "a`; DROP DATABASE mysql; --" is not valid/],
         ["reserved Kafka user", { kafka: { users: [{ name: "broker" }] } }, /other than admin or broker/],
         ["redis default user", { redis: { users: [{ name: "default" }] } }, /other than default/],
         ["bad key pattern", { redis: { users: [{ name: "a", keyPattern: "a b" }] } }, /keyPattern: "a b"/],

@@ -12,7 +12,7 @@ import { find } from "../../scripts/lib/manifests";
 import type { Manifest } from "../../scripts/lib/mockRuntime";
 import { secretData } from "../../scripts/lib/rendered";
 import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type RunResult, type ServerProcess } from "../../scripts/lib/servers";
-import { optionalCnfOption, rewriteCnf, SECTION, type MariaDbRendered } from "./mariadbRendered";
+import { optionalCnfOption, renderedReconcileJob, rewriteCnf, SECTION, type MariaDbRendered, type RenderedJob } from "./mariadbRendered";
 
 // What the rendered stack gives the container (my.cnf options, loadRendered) is in mariadbRendered.ts;
 // re-exported so the specs import one module.
@@ -78,6 +78,9 @@ export class LocalMariaDb {
     /** Every log the server wrote, one per start: [label, file]. */
     readonly logs: [string, string][] = [];
     private starts = 0;
+    private jobRuns = 0;
+    /** The name of the last reconcile Job that completed against this server. */
+    appliedJob?: string;
 
     private legacyLayout: boolean;
     private tlsFiles: Record<string, string> = {};
@@ -192,6 +195,45 @@ export class LocalMariaDb {
         this.rendered = next;
         this.writeFiles();
         this.writeConfig();
+    }
+
+    /**
+     * Runs the rendered reconcile Job as the cluster would once the StatefulSet is ready: its script and files
+     * as rendered, against this server. Only what the pod's network gives it differs: the option files'
+     * host/port (the client Service -> 127.0.0.1:<port>), the CA path, and (TLS) no host-name check. `job` defaults to the current
+     * render's. Returns the run (the caller asserts), with the wall time from the Job start to its exit.
+     */
+    async reconcile(job: RenderedJob = this.rendered.job): Promise<RunResult & { ms: number }> {
+        const root = path.join(this.dir, `job-${++this.jobRuns}`);
+        const files: Record<string, string> = {};
+        for (const [mountPath, content] of Object.entries(job.mounts)) {
+            const dir = path.join(root, mountPath);
+            fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+            files[mountPath] = dir;
+            for (const [name, text] of Object.entries(content)) {
+                const local = name.endsWith(".cnf")
+                    ? text
+                          .replace(/^host = .*$/m, "host = 127.0.0.1")
+                          .replace(/^port = .*$/m, `port = ${this.port}`)
+                          .replace(/^ssl-ca = .*$/m, this.caFile ? `ssl-ca = ${this.caFile}` : "")
+                          // The certificate names the client Service, which this machine cannot resolve: the CA stays, the name check goes.
+                          .replace(/^ssl-verify-server-cert$/m, "")
+                    : text;
+                fs.writeFileSync(path.join(dir, name), local, { mode: 0o600 });
+            }
+        }
+        const [shell, script] = job.command;
+        assert.ok(shell === "bash" && typeof script === "string", `reconcile Job: expected [bash, script], got ${JSON.stringify(job.command)}`);
+        const scriptDir = path.posix.dirname(script);
+        const credentials = Object.keys(job.mounts).find((m) => m !== scriptDir && "reconcile.cnf" in job.mounts[m]);
+        assert.ok(files[scriptDir] && credentials, `reconcile Job: mounts ${Object.keys(job.mounts).join(", ")}`);
+        const started = Date.now();
+        const r = await run("bash", [path.join(files[scriptDir], path.posix.basename(script))], {
+            env: { PATH: `${path.dirname(this.bins.mariadb)}:${process.env.PATH}`, HOME: root, LANG: "C", RECONCILE_CREDENTIALS: files[credentials] },
+            timeoutMs: 120_000,
+        });
+        if (r.code === 0) this.appliedJob = job.name;
+        return { ...r, ms: Date.now() - started };
     }
 
     /** mariadbd switches to its unprivileged user itself (like the image's gosu) when started as root. */
@@ -314,14 +356,24 @@ export class LocalMariaDb {
         assert.ok(!stopped.killed && stopped.code === 0, `temporary server did not stop cleanly: ${JSON.stringify(stopped)}\n${temp.logTail()}`);
     }
 
-    /** Starts the server as the container does (entrypoint → exec mariadbd, options from the config). */
-    async startServer(purpose = "server"): Promise<ServerProcess> {
+    /**
+     * Starts the server as the container does (entrypoint → exec mariadbd, options from the config). Then, as
+     * `pulumi up` does once the StatefulSet is ready, the reconcile Job runs if the render names a Job this
+     * server has not run yet (a Job is named by its content: the same render runs none) and the server is
+     * writable (the Job reaches the primary through the client Service; replicas get its changes by replication).
+     * `reconcile: false`: no Job (a stack from before the Job existed).
+     */
+    async startServer(purpose = "server", opts: { reconcile?: boolean } = {}): Promise<ServerProcess> {
         await this.prepareVolume();
         const s = this.start(this.serverArgs, purpose);
         await waitFor("mariadbd to accept root over TCP with the generated password", async () => (await this.sql(this.tcp(), "root", this.rendered.root.password, "SELECT 1")).code === 0, {
             server: s,
             timeoutMs: 30_000,
         });
+        if (opts.reconcile !== false && this.rendered.job.name !== this.appliedJob && (await this.query(this.tcp(), "root", this.rendered.root.password, "SELECT @@read_only")) === "0") {
+            const r = await this.reconcile();
+            assert.strictEqual(r.code, 0, `the reconcile Job ${this.rendered.job.name}: ${describeRun(r)}`);
+        }
         return s;
     }
 
@@ -462,8 +514,8 @@ export function expectedVariable(value: string | undefined): string {
 
 /**
  * loadRendered's view (from its own render) with the generated values of `objects` (another render of the
- * same config): init.sql, the root password and the application passwords, so the server and the CronJobs'
- * option files come from one render. Everything else (my.cnf, paths, the containers) is render-independent.
+ * same config): init.sql, the root password, the application passwords and the reconcile Job, so the server,
+ * the Job and the CronJobs' option files come from one render. Everything else (my.cnf, paths, the containers) is render-independent.
  */
 export function withSecretsOf(rd: MariaDbRendered, objects: Manifest[]): MariaDbRendered {
     const secret = (name: string) => secretData(find(objects, "Secret", "db", name));
@@ -472,5 +524,6 @@ export function withSecretsOf(rd: MariaDbRendered, objects: Manifest[]): MariaDb
         initSql: secret("mariadb-init")["init.sql"],
         root: { ...rd.root, password: secret("mariadb-credentials")["root-password"] },
         apps: rd.apps.map((a) => ({ ...a, password: secret(a.secret).password })),
+        job: renderedReconcileJob(objects, "db"),
     };
 }

@@ -8,7 +8,7 @@ import { MARIADB_APP, MARIADB_PATHS } from "../../components/mariadb";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { find } from "../../scripts/lib/manifests";
 import { podSpec } from "../../scripts/lib/manifests";
-import { container, envValue, mountedFile, onlyObject, output, persistentMountPath, secretData, type Container } from "../../scripts/lib/rendered";
+import { configMapData, container, envValue, mountedFile, onlyObject, output, persistentMountPath, secretData, type Container } from "../../scripts/lib/rendered";
 
 /** The option-file section mariadbd reads. */
 export const SECTION = "mariadbd";
@@ -37,8 +37,33 @@ export interface MariaDbRendered {
     prepareVolume?: string[];
     /** The certificate reloader container, when the stack has TLS. */
     reloader?: Container;
+    /** The reconcile Job (applies databases, users, passwords to the running primary): its files by mount path. */
+    job: RenderedJob;
     /** Probes that run a mounted script (`bash <file>`): the file's rendered text, by its path in the pod. */
     probeScripts: Record<string, string>;
+}
+
+/** A rendered Job: its name, its command, and the files it mounts (mount path -> file name -> content). */
+export interface RenderedJob {
+    name: string;
+    command: string[];
+    mounts: Record<string, Record<string, string>>;
+}
+
+/** The reconcile Job of the render: its command and the content of every ConfigMap/Secret it mounts. */
+export function renderedReconcileJob(objects: Manifest[], namespace: string): RenderedJob {
+    const jobs = objects.filter((o) => o.kind === "Job" && o.metadata.namespace === namespace && String(o.metadata.name).startsWith(`${MARIADB_APP}-reconcile-`));
+    assert.strictEqual(jobs.length, 1, `one mariadb-reconcile Job in ${namespace}, found ${jobs.map((j) => j.metadata.name).join(", ")}`);
+    const job = jobs[0];
+    const c = container(job, "reconcile");
+    const volumes = (podSpec(job).volumes ?? []) as { name: string; configMap?: { name: string }; secret?: { secretName: string } }[];
+    const mounts: Record<string, Record<string, string>> = {};
+    for (const m of c.volumeMounts ?? []) {
+        const v = volumes.find((x) => x.name === m.name);
+        if (v?.configMap) mounts[m.mountPath] = configMapData(find(objects, "ConfigMap", namespace, v.configMap.name));
+        else if (v?.secret) mounts[m.mountPath] = secretData(find(objects, "Secret", namespace, v.secret.secretName));
+    }
+    return { name: String(job.metadata.name), command: [...(c.command ?? []), ...(c.args ?? [])], mounts };
 }
 
 /** Option lines of one section of an option file: [name with '-' as '_', value or undefined for a flag]. */
@@ -113,8 +138,15 @@ export function rewriteCnf(text: string, section: string, overrides: Record<stri
     return out.join("\n") + "\n";
 }
 
-export async function loadRendered(stack: string, config?: Record<string, unknown>, seed?: string): Promise<MariaDbRendered> {
-    const r = await renderStack(stack, { withSecrets: true, config, seed });
+/** The `generated` key of a MariaDB password (RenderOptions.generated), e.g. for `user-billing-password`. */
+export function mariadbPasswordKey(id: string): string {
+    return `random:index/randomPassword:RandomPassword::${MARIADB_APP}-${id}`;
+}
+
+/** `generated`: passwords to use instead of the seed's, by mariadbPasswordKey (a rotation of those only). */
+export async function loadRendered(stack: string, config?: Record<string, unknown>, seed?: string, generated?: Record<string, string>): Promise<MariaDbRendered> {
+    const pinned = generated && new Map(Object.entries(generated).map(([k, v]) => [k, { result: v }]));
+    const r = await renderStack(stack, { withSecrets: true, config, seed, generated: pinned });
     const conn = output<{
         namespace: string;
         rootSecret: { name: string; key: string };
@@ -163,5 +195,6 @@ export async function loadRendered(stack: string, config?: Record<string, unknow
         probeScripts,
         root: { password: root.value.replace(/\n+$/, ""), source: root.source },
         apps,
+        job: renderedReconcileJob(r.objects, conn.namespace),
     };
 }

@@ -29,9 +29,9 @@ describe("MariaDb component", () => {
         assert.strictEqual(children.length, r.resources.filter((x) => x.custom).length);
     });
 
-    it("generates one root password and one per application user, each in its own Secret", () => {
+    it("generates one root password, the reconcile Job's and one per application user, each user's in its own Secret", () => {
         const passwords = r.resources.filter((x) => x.type === "random:index/randomPassword:RandomPassword").map((x) => x.name);
-        assert.deepStrictEqual(passwords.sort(), ["maria-root-password", "maria-user-billing-password", "maria-user-shop_app-password"]);
+        assert.deepStrictEqual(passwords.sort(), ["maria-reconcile-password", "maria-root-password", "maria-user-billing-password", "maria-user-shop_app-password"]);
         const secret = find(r.objects, "Secret", "sql", "mariadb-user-shop-app") as Any;
         assert.deepStrictEqual(Object.keys(secret.stringData).sort(), ["database", "jdbc-url", "password", "username"]);
         assert.strictEqual(secret.stringData.password, "<redacted>");

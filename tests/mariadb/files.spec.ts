@@ -10,17 +10,14 @@ describe("pure helpers", () => {
         assert.match(mariadbServerConfig({ memoryLimit: "4Gi", tls: true }), /^require_secure_transport = ON$/m);
     });
 
-    it("init SQL: idempotent statements, one per line, quotes escaped", () => {
-        const sql = mariadbInitSql("ro'ot", [{ database: "shop", user: "shop", password: "p\\w" }]);
+    it("init SQL: only the operations accounts, idempotent, one statement per line, quotes escaped; no application user and no root", () => {
+        const sql = mariadbInitSql({ reloader: true, backup: "b'k", exporter: "e", replication: "r" });
         const lines = sql.trim().split("\n");
         assert.ok(lines.every((l) => l.endsWith(";")));
-        assert.strictEqual(lines[0], "ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY 'ro\\'ot';");
-        assert.ok(lines.includes("CREATE USER IF NOT EXISTS 'shop'@'%' IDENTIFIED BY 'p\\\\w';"));
-        assert.ok(lines.includes("GRANT ALL PRIVILEGES ON `shop`.* TO 'shop'@'%';"));
-        // `_` is a wildcard in database-level grants: it must be escaped.
-        const underscored = mariadbInitSql("r", [{ database: "shop_a", user: "shop_a", password: "x" }]);
-        assert.ok(underscored.includes("GRANT ALL PRIVILEGES ON `shop\\_a`.* TO 'shop_a'@'%';"), underscored);
-        assert.ok(lines.some((l) => l.startsWith("CREATE DATABASE IF NOT EXISTS `shop`")));
+        assert.ok(lines.includes("CREATE USER IF NOT EXISTS 'backup'@'%' IDENTIFIED BY 'b\\'k';"), sql);
+        // Global privileges only: the backup's database-level grants are the reconcile Job's and survive a restart.
+        assert.ok(lines.includes("REVOKE ALL PRIVILEGES ON *.* FROM 'backup'@'%';"), sql);
+        assert.ok(!/root|GRANT ALL|CREATE DATABASE/.test(sql), sql);
     });
 
     it("JDBC URL", () => {

@@ -9,7 +9,7 @@ import * as path from "path";
 import { ConfigError, parseStackConfig } from "../../components/stackConfig";
 import { MONITORING_DEFAULTS, readMonitoringSettings } from "../../components/config/operations";
 import { Reader } from "../../components/config/reader";
-import { mariadbInitSql, mariadbServerConfig, planMariaDb } from "../../components/mariadb";
+import { mariadbInitSql, mariadbServerConfig, planMariaDb, reconcileStatements } from "../../components/mariadb";
 import { buildNetworkPolicies } from "../../components/networkPolicies";
 import { backupMaxAgeSeconds, cronPeriodSeconds } from "../../components/monitoring/rules";
 import { planRedis, redisAclFile } from "../../components/redis";
@@ -185,11 +185,12 @@ describe("operations: plans", function () {
         assert.throws(() => parseStackConfig({ kafka: { jmxAgent: "registry/jmx:1" } }), /kafka\.jmxAgent: "registry\/jmx:1" is not valid; expected an object with keys image, jar/);
     });
 
-    it("init.sql: operations accounts reconciled, out of the binary log, backup reads only declared databases", function () {
-        const sql = mariadbInitSql("r", [{ database: "shop_a", user: "shop", password: "p" }], { reloader: false, backup: "b", exporter: "e", binlog: true });
+    it("init.sql: operations accounts reconciled, out of the binary log; the reconcile Job lets backup read only declared databases", function () {
+        const sql = mariadbInitSql({ reloader: false, backup: "b", exporter: "e", binlog: true });
         assert.strictEqual(sql.split("\n")[0], "SET SESSION sql_log_bin = 0;");
         assert.match(sql, /GRANT BINLOG MONITOR, RELOAD, REPLICATION SLAVE ON \*\.\* TO 'backup'@'%';/);
-        assert.match(sql, /GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON `shop\\_a`\.\* TO 'backup'@'%';/);
+        const job = reconcileStatements({ root: "r", users: [{ database: "shop_a", user: "shop", password: "p" }], backup: true }).map((x) => x.sql);
+        assert.ok(job.includes("GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON `shop\\_a`.* TO 'backup'@'%';"), job.join("\n"));
         assert.match(sql, /GRANT PROCESS, SLAVE MONITOR ON \*\.\* TO 'exporter'@'localhost';/);
         assert.match(mariadbServerConfig({ memoryLimit: "1Gi", tls: false, binlog: true }), /binlog_format = ROW\nsync_binlog = 1/);
     });

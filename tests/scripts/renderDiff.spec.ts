@@ -174,6 +174,20 @@ describe("npm run diff", function () {
         assert.match(removed.stdout, /- Secret messaging\/kafka-user-orders {2}\(DELETE\)/);
     });
 
+    it("exits 1 for a new MariaDB database+user: MariaDB's StatefulSet is untouched, its reconcile Job runs again", () => {
+        const withDatabases = (databases: { name: string; user: string }[]) =>
+            fs.writeFileSync(stackFile, YAML.stringify({ config: { "msa-infra:mariadb": { databases }, "msa-infra:kafka": { replicas: 1 } } }));
+        withDatabases([{ name: "orders", user: "orders" }]);
+        const out = path.join(tmp, "mariadb");
+        assert.ok([0, 1].includes(run("render", ["--stack", stack, "--out", out, "--seed", "s1"]).status ?? -1));
+        withDatabases([{ name: "orders", user: "orders" }, { name: "billing", user: "billing" }]);
+        const added = run("diff", ["--stack", stack, "--against", out]);
+        assert.strictEqual(added.status, 1, added.stderr + added.stdout);
+        assert.match(added.stdout, /↻ Job db\/mariadb-reconcile-[0-9a-f]{8} {2}\(runs again: replaces Job mariadb-reconcile-[0-9a-f]{8} by design/);
+        assert.match(added.stdout, /\+ Secret db\/mariadb-user-billing {2}\(create\)/);
+        assert.doesNotMatch(added.stdout, /StatefulSet db\/mariadb|DELETE/, added.stdout);
+    });
+
     it("exits 2 with usage for a missing --against, and names an --against that is neither a render nor a commit", () => {
         const none = run("diff", ["--stack", "dev"]);
         assert.strictEqual(none.status, 2);

@@ -209,7 +209,8 @@ describe("real servers: MariaDB backups (rendered CronJobs) and restores (script
         targets.push(replica);
         replica.serverArgs = ["--server-id=2"];
         await replica.initialise();
-        await replica.startServer("replica");
+        // The reconcile Job reaches the primary only (the client Service): the replica gets its work by replication.
+        await replica.startServer("replica", { reconcile: false });
         await root(replica, `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${source!.port}, MASTER_USER = 'root', MASTER_PASSWORD = '${pw}', MASTER_USE_GTID = slave_pos; START SLAVE; SET GLOBAL read_only = ON, rpl_semi_sync_master_enabled = OFF`);
         const caughtUp = () => waitFor("the replica to reach the source", async () => (await root(replica, "SELECT @@gtid_slave_pos")) === (await root(source!, "SELECT @@gtid_binlog_pos")), { timeoutMs: 30_000 });
         await caughtUp();

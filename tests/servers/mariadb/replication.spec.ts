@@ -150,7 +150,7 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         pod.healthcheckCnf = path.join(pod.dataDir, ".my-healthcheck.cnf");
         assert.match(out, /clone: (done|.* exists)/, out);
         pod.serverArgs = await startArgs(r, pod, ordinal, pods[primary].port);
-        await pod.startServer(`replica-of-${primary}`);
+        await pod.startServer(`replica-of-${primary}`, { reconcile: false });
     }
 
     const q = (i: number, stmt: string, db?: string) => pods[i].query(TCP, "root", root(), stmt, db);
@@ -225,6 +225,8 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         console.log("      substituted: the image's docker-entrypoint.sh (a shim passing start.sh's arguments to the local mariadbd), paths, ports, pod host names → 127.0.0.1");
 
         // mariadb-0: the primary, initialised by the image's entrypoint (emulated) on an empty volume.
+        // Only the first start runs the reconcile Job (as the first `pulumi up` does): the later restarts and
+        // promotions change nothing it mounts, so no `pulumi up` runs it again.
         const p0 = await newPod(0, r0);
         p0.serverArgs = await startArgs(r0, p0, 0, 0);
         await p0.initialise();
@@ -356,6 +358,32 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         assert.strictEqual(await pods[0].query(TCP, REPLICATION_USER, rp, "SHOW DATABASES"), "information_schema");
     });
 
+    it("a database+user declared later is created on the primary by the reconcile Job and reaches every replica by replication; its removal too", async function () {
+        const withBilling = async (billing: boolean) => {
+            const config = prodWithoutTls();
+            const mariadb = config.mariadb as { databases: { name: string; user: string }[] };
+            config.mariadb = { ...mariadb, replicas: PODS, primary: 0, semiSync: true, databases: [...mariadb.databases, ...(billing ? [{ name: "billing", user: "billing" }] : [])] };
+            return loadRendered("prod", config, seed);
+        };
+        const added = await withBilling(true);
+        const b = added.apps.find((a) => a.user === "billing")!;
+        const applied = await pods[0].reconcile(added.job);
+        assert.strictEqual(applied.code, 0, `the reconcile Job on the primary: ${describeRun(applied)}`);
+        await pods[0].query(TCP, b.user, b.password, "CREATE TABLE invoices (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO invoices VALUES (7)", b.database);
+        for (let i = 1; i < PODS; i++) {
+            await caughtUp(i, 0);
+            assert.strictEqual(await pods[i].query(TCP, b.user, b.password, "SELECT id FROM invoices", b.database), "7", `mariadb-${i}: the new user reads its data`);
+        }
+        const removed = await pods[0].reconcile((await withBilling(false)).job);
+        assert.strictEqual(removed.code, 0, `the reconcile Job, billing removed: ${describeRun(removed)}`);
+        for (let i = 1; i < PODS; i++) {
+            await caughtUp(i, 0);
+            assert.match((await pods[i].sql(TCP, b.user, b.password, "SELECT 1")).stderr, /ERROR 1045/, `mariadb-${i}: the removed user still logs in`);
+            assert.strictEqual(await q(i, "SELECT id FROM billing.invoices"), "7", `mariadb-${i}: the removed user's data`);
+        }
+        console.log(`      reconcile Job on the primary: ${applied.ms} ms (billing created), ${removed.ms} ms (billing dropped); replicas caught up`);
+    });
+
     it("an account statement that fails in init_file leaves the replica replicating (the role runs first)", async function () {
         const r = pods[2];
         const initArg = r.serverArgs.find((a) => a.startsWith("--init-file="))!;
@@ -370,7 +398,7 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         fs.writeFileSync(initFile, [...lines.slice(0, firstAccount), failing, ...lines.slice(firstAccount)].join("\n"), { mode: 0o600 });
         try {
             await r.stopServer();
-            await r.startServer("replica-of-0, failing account statement");
+            await r.startServer("replica-of-0, failing account statement", { reconcile: false });
             const log = r.lastLog();
             assert.match(log, /msa_no_such_user/, "the server reports the failing statement");
             const s = await waitFor("mariadb-2 replicating after the failed statement", async () => {
@@ -388,7 +416,7 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         } finally {
             fs.writeFileSync(initFile, rendered, { mode: 0o600 });
             await r.stopServer();
-            await r.startServer("replica-of-0");
+            await r.startServer("replica-of-0", { reconcile: false });
             await waitFor("mariadb-2 replicating again", async () => (await slave(2)).Slave_SQL_Running === "Yes", { timeoutMs: 30_000 });
         }
     });
@@ -594,7 +622,7 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         assert.ok(fs.existsSync(marker), `the promotion left ${marker}`);
         await pods[2].stopServer();
         pods[2].serverArgs = await startArgs(r2, pods[2], 2, 0);
-        await pods[2].startServer("primary, after pulumi up");
+        await pods[2].startServer("primary, after pulumi up", { reconcile: false });
         assert.ok(!fs.existsSync(marker), "start.sh removed the recorded promotion's marker");
         assert.deepStrictEqual(await Promise.all(pods.map((_, i) => q(i, "SELECT @@read_only"))), ["1", "1", "0"]);
         for (const i of [0, 1]) await waitFor(`mariadb-${i} replicating from the restarted mariadb-2`, async () => (await slave(i)).Slave_IO_Running === "Yes", { timeoutMs: 30_000 });
@@ -653,7 +681,7 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         if (back.res.code === 0 && back.args) {
             // What the pod would do next: the entrypoint starts the server with start.sh's arguments.
             pods[R].serverArgs = localiseArgs(drill.r2, pods[R], R, 0, back.res, back.args);
-            await pods[R].startServer("returned old primary");
+            await pods[R].startServer("returned old primary", { reconcile: false });
         }
         const returnedAt = Date.now();
         // Meanwhile a client writes to X by its pod name (as connections do once `pulumi up` re-points the
@@ -710,7 +738,7 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
         const back = await runStart(drill.r2, pods[X], X);
         assert.strictEqual(back.res.code, 0, `start.sh as the promoted mariadb-${X}: ${describeRun(back.res)}`);
         pods[X].serverArgs = localiseArgs(drill.r2, pods[X], X, pods[2].port, back.res, back.args!);
-        await pods[X].startServer("promoted, restarted");
+        await pods[X].startServer("promoted, restarted", { reconcile: false });
         const upAt = Date.now();
         const roleLine = back.res.stdout.split("\n").find((l) => / is the /.test(l)) ?? "";
         const ro = await q(X, "SELECT @@read_only");
@@ -750,7 +778,7 @@ describe("real servers: MariaDB GTID replication, semi-sync, kill -9 of the prim
             if (pods[i].server?.running) await pods[i].stopServer();
             if (i === X) {
                 pods[X].serverArgs = await startArgs(rX, pods[X], X, 0);
-                await pods[X].startServer("primary, after pulumi up");
+                await pods[X].startServer("primary, after pulumi up", { reconcile: false });
             } else {
                 await startReplica(i, rX, X);
             }

@@ -55,7 +55,7 @@ describe("real servers: MariaDB runs the generated dev configuration", function 
         assert.deepStrictEqual(db!.allErrors(), [], `init_file (${rd.initSource}) failed at startup:\n${db!.allErrors().join("\n")}`);
         for (const a of rd.apps) {
             const hosts = await db!.query(TCP, "root", pw, `SELECT host FROM mysql.user WHERE user='${a.user}'`);
-            assert.strictEqual(hosts, "%", `user ${a.user} (declared in ${a.secret}) should exist once, at host '%', created by init.sql`);
+            assert.strictEqual(hosts, "%", `user ${a.user} (declared in ${a.secret}) should exist once, at host '%', created by the reconcile Job`);
             const charset = await db!.query(TCP, "root", pw, `SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='${a.database}'`);
             assert.strictEqual(charset, "utf8mb4", `database ${a.database}`);
         }
@@ -114,14 +114,14 @@ describe("real servers: MariaDB runs the generated dev configuration", function 
         }
     });
 
-    it("restarts cleanly: probes fail while down, init_file runs again (reconciles a drifted password), users and data stay, no duplicates", async function () {
+    it("restarts cleanly: probes fail while down, init_file runs again, users and data stay, no duplicates; the reconcile Job's next run puts back a drifted password", async function () {
         const pw = rd.root.password;
         const drifted = rd.apps[0];
         const grantsBefore: Record<string, string> = {};
         for (const a of rd.apps) {
             grantsBefore[a.user] = await db!.query(TCP, "root", pw, `SHOW GRANTS FOR '${a.user}'@'%'`);
         }
-        // Someone changed a password by hand: the generated one stops working until the next start.
+        // Someone changed a password by hand: the generated one stops working until the reconcile Job runs again.
         await db!.query(TCP, "root", pw, `ALTER USER '${drifted.user}'@'%' IDENTIFIED BY '${randomToken(24)}'`);
         const before = await db!.sql(TCP, drifted.user, drifted.password, "SELECT 1");
         assert.match(before.stderr, /ERROR 1045/, "the drift took effect");
@@ -139,8 +139,12 @@ describe("real servers: MariaDB runs the generated dev configuration", function 
             const v = await db!.probe(kind);
             assert.ok(v.ok, `${kind} after the restart: ${v.detail}`);
         }
+        // A restart alone runs no Job (the same render names the same Job): the drift is still there.
+        assert.match((await db!.sql(TCP, drifted.user, drifted.password, "SELECT 1")).stderr, /ERROR 1045/, "the restart alone changed the drifted password");
+        const job = await db!.reconcile();
+        assert.strictEqual(job.code, 0, `the reconcile Job: ${describeRun(job)}`);
         for (const a of rd.apps) {
-            assert.strictEqual(await db!.query(TCP, a.user, a.password, "SELECT CURRENT_USER()"), `${a.user}@%`, `${a.user} logs in after the restart (${a === drifted ? "password reconciled by init_file" : "unchanged"})`);
+            assert.strictEqual(await db!.query(TCP, a.user, a.password, "SELECT CURRENT_USER()"), `${a.user}@%`, `${a.user} logs in after the restart (${a === drifted ? "password reconciled by the Job" : "unchanged"})`);
             assert.strictEqual(await db!.query(TCP, "root", pw, `SELECT COUNT(*) FROM mysql.user WHERE user='${a.user}'`), "1", `one account for ${a.user}`);
             assert.strictEqual(await db!.query(TCP, "root", pw, `SHOW GRANTS FOR '${a.user}'@'%'`), grantsBefore[a.user], `grants of ${a.user} unchanged`);
             assert.strictEqual(await db!.query(TCP, a.user, a.password, "SELECT owner FROM isolation_check", a.database), a.user, `data of ${a.database} kept`);

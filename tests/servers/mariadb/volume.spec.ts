@@ -6,8 +6,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { MARIADB_PATHS } from "../../../components/mariadb";
-import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, MariaDbRendered, SOCKET, TCP } from "../../helpers/mariadb";
+import { MARIADB_GENERATED, MARIADB_PATHS } from "../../../components/mariadb";
+import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, mariadbPasswordKey, MariaDbRendered, SOCKET, TCP } from "../../helpers/mariadb";
 import { describeRun, randomToken, run } from "../../../scripts/lib/servers";
 import { commandLines, runbookBlock } from "../../helpers/runbooks";
 import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
@@ -157,20 +157,21 @@ describe("real servers: a rotated MariaDB root password reaches root@localhost, 
     }
 
     it("before and after a rotation, with the old password refused everywhere", async function () {
-        const first = await loadRendered("dev");
+        const seed = `rotation-${randomToken(8)}`;
+        const first = await loadRendered("dev", undefined, seed);
         db = new LocalMariaDb("mariadb-rotation", first, bins);
         await db.initialise();
         await db.startServer();
         const before = await readmeCommand(db);
         assert.strictEqual(before.code, 0, `README command before the rotation: ${describeRun(before)}`);
 
-        // `pulumi up --replace <root password>`: a new generated password reaches the Secrets, the init
-        // SQL changes, so the pods roll.
-        const second = await loadRendered("dev");
+        // `pulumi up --replace <root password>`: the new password reaches the Secrets (the kubelet updates the
+        // mounted root-password file) and names a new reconcile Job, which applies it to the running server.
+        const second = await loadRendered("dev", undefined, seed, { [mariadbPasswordKey(MARIADB_GENERATED.rootPassword)]: randomToken(32) });
         assert.notStrictEqual(second.root.password, first.root.password);
         db.rotate(second);
-        await db.stopServer();
-        await db.startServer("after the rotation");
+        const job = await db.reconcile();
+        assert.strictEqual(job.code, 0, `the reconcile Job after the rotation: ${describeRun(job)}`);
 
         const after = await readmeCommand(db);
         assert.strictEqual(after.code, 0, `README command after the rotation: ${describeRun(after)}`);

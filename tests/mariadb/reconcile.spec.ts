@@ -1,0 +1,102 @@
+// MariaDB's reconcile Job (components/mariadb/reconcile.ts): the SQL it applies, what it may show, and the
+// promise it exists for: on the dev and prod renders, a database+user declared (or a password rotated) leaves
+// the StatefulSet's pod template as it is (no pod restarts) and names a new reconcile Job (which applies it).
+
+import * as assert from "assert";
+import { isDeepStrictEqual } from "util";
+import {
+    grantDatabase,
+    MARIADB_GENERATED,
+    MARIADB_RECONCILE_SCRIPT,
+    nativePasswordHash,
+    RECONCILE_PRIVILEGES,
+    reconcileAccountStatements,
+    reconcileSecretFiles,
+    reconcileSpecFiles,
+    reconcileStatements,
+} from "../../components/mariadb";
+import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
+import { stackConfig } from "../helpers/kafka/rendered";
+import { mariadbPasswordKey } from "../helpers/mariadbRendered";
+
+describe("MariaDB reconcile Job: SQL text", function () {
+    const users = [
+        { database: "shop_a", user: "shop", password: "Pw1Pw1Pw1" },
+        { database: "auth", user: "auth", password: "Xy9Xy9Xy9" },
+    ];
+
+    it("stores the mysql_native_password hash, never the password, in every statement (so the binary log and errors carry no password)", function () {
+        // The server's own PASSWORD('password').
+        assert.strictEqual(nativePasswordHash("password"), "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19");
+        const all = [...reconcileStatements({ root: "RootPw123", users, backup: true }), ...reconcileAccountStatements("JobPw456")];
+        for (const pw of ["RootPw123", "JobPw456", ...users.map((u) => u.password)]) {
+            assert.ok(!all.some((s) => s.sql.includes(pw)), `a statement holds the password ${pw}`);
+        }
+        const sql = all.map((s) => s.sql);
+        assert.ok(sql.includes(`ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash("RootPw123")}';`), sql.join("\n"));
+        assert.ok(sql.includes(`CREATE USER IF NOT EXISTS 'shop'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash("Pw1Pw1Pw1")}';`));
+        assert.ok(sql.includes(`ALTER USER 'shop'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash("Pw1Pw1Pw1")}';`), "a rotation is an ALTER USER on every run");
+    });
+
+    it("grants each user ALL on its own database only ('_' escaped), the backup account read access when backups are on, and records ownership", function () {
+        const sql = reconcileStatements({ root: "r", users, backup: true }).map((s) => s.sql);
+        assert.ok(sql.includes("GRANT ALL PRIVILEGES ON `shop\\_a`.* TO 'shop'@'%';"), sql.join("\n"));
+        assert.ok(sql.includes("GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON `shop\\_a`.* TO 'backup'@'%';"));
+        assert.ok(sql.includes("REPLACE INTO `msa_reconcile`.users (user, db) VALUES ('shop', 'shop_a');"));
+        assert.ok(!reconcileStatements({ root: "r", users, backup: false }).some((s) => s.sql.includes("'backup'")), "no backup grant without backups");
+        assert.strictEqual(grantDatabase("a_b%c"), "`a\\_b\\%c`");
+        // One statement per line, each idempotent (a failed run is completed by the next): no bare CREATE.
+        for (const s of sql) {
+            assert.ok(!s.includes("\n") && s.endsWith(";"), s);
+            assert.doesNotMatch(s, /^CREATE (USER|DATABASE|TABLE) (?!IF NOT EXISTS)/, s);
+        }
+    });
+
+    it("the shown statements match the applied ones line for line, with the hashes redacted", function () {
+        const applied = reconcileSecretFiles({ namespace: "db", tls: false, root: "RootPw123", reconcile: "JobPw456", users, backup: true })["apply.sql"].split("\n");
+        const shown = reconcileSpecFiles({ users, backup: true })["apply.shown"].split("\n");
+        assert.strictEqual(shown.length, applied.length);
+        shown.forEach((line, i) => assert.strictEqual(line, applied[i].replace(/PASSWORD '\*[0-9A-F]{40}'/, "PASSWORD <hash>"), `line ${i + 1}`));
+        assert.ok(!shown.some((l) => /\*[0-9A-F]{40}/.test(l)));
+    });
+
+    it("the Job's account: CREATE USER and the grantable database privileges, nothing that administers the server", function () {
+        const grant = reconcileAccountStatements("p").map((s) => s.sql).find((s) => s.startsWith("GRANT "))!;
+        assert.match(grant, /CREATE USER/);
+        assert.match(grant, /WITH GRANT OPTION;$/);
+        for (const p of ["SUPER", "SHUTDOWN", "FILE", "PROCESS", "READ_ONLY ADMIN", "REPLICATION SLAVE", "BINLOG ADMIN", "RELOAD", "ALL PRIVILEGES"]) {
+            assert.ok(!RECONCILE_PRIVILEGES.includes(p), p);
+        }
+    });
+
+    it("the script drops only users it recorded, keeps their databases, and never prints a password", function () {
+        assert.match(MARIADB_RECONCILE_SCRIPT, /DROP USER IF EXISTS '\$user'@'%';/);
+        assert.doesNotMatch(MARIADB_RECONCILE_SCRIPT, /DROP DATABASE/);
+        assert.doesNotMatch(MARIADB_RECONCILE_SCRIPT, /sql_log_bin/, "replicas get the changes through replication");
+        assert.doesNotMatch(MARIADB_RECONCILE_SCRIPT, /cat "\$creds\//, "the script never prints a credential file");
+    });
+});
+
+describe("MariaDB day-2 changes leave the StatefulSet's pod template unchanged (dev and prod renders)", function () {
+    const seed = "reconcile-template";
+    const render = async (stack: string, config: Record<string, unknown>, generated?: Record<string, string>) =>
+        (await renderStack(stack, { config, seed, generated: generated && new Map(Object.entries(generated).map(([k, v]) => [k, { result: v }])) })).objects;
+    const sts = (objects: Manifest[]) => objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "mariadb")!;
+    const template = (objects: Manifest[]) => (sts(objects).spec as { template: unknown }).template;
+    const jobName = (objects: Manifest[]) => objects.find((o) => o.kind === "Job" && String(o.metadata.name).startsWith("mariadb-reconcile-"))?.metadata.name;
+
+    for (const stack of ["dev", "prod"]) {
+        it(`${stack}: one more database+user, and root's password rotated: same pod template, a new reconcile Job`, async function () {
+            const base = stackConfig(stack);
+            const mariadb = (base.mariadb ?? {}) as { databases?: unknown[] };
+            const before = await render(stack, base);
+            const added = await render(stack, { ...base, mariadb: { ...mariadb, databases: [...(mariadb.databases ?? []), { name: "billing", user: "billing" }] } });
+            assert.ok(isDeepStrictEqual(template(added), template(before)), `${stack}: adding a database+user changed the MariaDB StatefulSet's pod template (the pods would restart):\n` +
+                `before: ${JSON.stringify((template(before) as { metadata: unknown }).metadata)}\nafter:  ${JSON.stringify((template(added) as { metadata: unknown }).metadata)}`);
+            assert.ok(jobName(added) && jobName(added) !== jobName(before), `${stack}: the reconcile Job must get a new name (it runs again): ${jobName(before)} -> ${jobName(added)}`);
+            const rotated = await render(stack, base, { [mariadbPasswordKey(MARIADB_GENERATED.rootPassword)]: "RotatedRoot0123456789abcdefABCDEF" });
+            assert.ok(isDeepStrictEqual(template(rotated), template(before)), `${stack}: rotating root's password changed the pod template`);
+            assert.notStrictEqual(jobName(rotated), jobName(before), `${stack}: a rotated root password must run the reconcile Job again`);
+        });
+    }
+});
