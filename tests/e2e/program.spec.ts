@@ -496,7 +496,8 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             for (const k of ["mariadbRootPassword", "redisPassword", "kafkaAdminPassword", "kafkaUserPasswords", "redisUserPasswords"]) {
                 assert.deepEqual(now[k], old[k], `${k} changed`);
             }
-            assert.deepEqual(replaced(r), ["mariadb-user-orders-password"]);
+            // The password, and the reconcile Job that applies it (it mounts the Secret: a new Job by name).
+            assert.deepEqual(replaced(r), ["mariadb-reconcile", "mariadb-user-orders-password"]);
         });
 
         it("destroy: the workloads go, the namespaces and claims stay (deleteDataOnDestroy set but not yet applied by an up); a later up re-attaches the claims; then destroy deletes them", async function () {
@@ -678,7 +679,8 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             // The runbook as the page has it: show-urns, state unprotect, up --replace.
             const { urn: listed, up: r } = await rotateByRunbook("prod", "mariadb-user-orders-password");
             assert.equal(listed, urn, "the urn the runbook lists is the password's");
-            assert.deepEqual(replaced(r), ["mariadb-user-orders-password"]);
+            // The password, and the reconcile Job that applies it (it mounts the Secret: a new Job by name).
+            assert.deepEqual(replaced(r), ["mariadb-reconcile", "mariadb-user-orders-password"]);
             const pw = ((await outputs("prod", true)).mariadbUserPasswords as Record<string, string>).orders;
             assert.notEqual(pw, old.orders);
             assert.equal(await secretValue("db", "mariadb-user-orders", "password"), pw);
