@@ -467,7 +467,8 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             for (const k of ["mariadbRootPassword", "redisPassword", "kafkaAdminPassword", "kafkaUserPasswords", "redisUserPasswords"]) {
                 assert.deepEqual(now[k], old[k], `${k} changed`);
             }
-            assert.deepEqual(replaced(r), ["mariadb-user-orders-password"]);
+            // The password, and the reconcile Job that applies it (it mounts the Secret: a new Job by name).
+            assert.deepEqual(replaced(r), ["mariadb-reconcile", "mariadb-user-orders-password"]);
         });
 
         it("destroy: the workloads go, the namespaces and claims stay (deleteDataOnDestroy set but not yet applied by an up); a later up re-attaches the claims; then destroy deletes them", async function () {
@@ -648,12 +649,14 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             await h().ok(["state", "unprotect", urn, "--yes", "--stack", "prod"], { cwd: dir });
             const revision = (await statefulSet("db", "mariadb"))?.status?.updateRevision as string;
             const r = await engineOk("prod", "up", { replace: [urn] });
-            assert.deepEqual(replaced(r), ["mariadb-user-orders-password"]);
+            // The password, and the reconcile Job that applies it (it mounts the Secret: a new Job by name).
+            assert.deepEqual(replaced(r), ["mariadb-reconcile", "mariadb-user-orders-password"]);
             const pw = ((await outputs("prod", true)).mariadbUserPasswords as Record<string, string>).orders;
             assert.notEqual(pw, old.orders);
             assert.equal(await secretValue("db", "mariadb-user-orders", "password"), pw);
             assert.equal((await state("prod")).find((x) => x.urn === urn)?.protect, true, "the new password is not protected");
-            await plane().waitForRollout("db", "mariadb", revision, 120_000);
+            // Applied live by the reconcile Job: the MariaDB pods keep their revision.
+            assert.equal((await statefulSet("db", "mariadb"))?.status?.updateRevision, revision, "the rotation rolled the MariaDB pods");
         });
 
         it("a change that needs replacement (kafka.storageSize) is stopped by the guard before anything is applied", async function () {
