@@ -15,7 +15,7 @@
 # 127.0.0.1 with certificates generated for this run, registers CONTROLPLANE_NODES fake nodes (default 3,
 # one zone each) and the StorageClasses local-path and longhorn, and runs a small provisioner loop that
 # creates a hostPath PV for every claim of those classes (and deletes it once released).
-# Environment: CONTROLPLANE_NODES (number of nodes), CONTROLPLANE_UP_TIMEOUT (seconds, default 180).
+# Environment: CONTROLPLANE_NODES (number of fake nodes, 0 allowed), CONTROLPLANE_UP_TIMEOUT (seconds, default 180).
 set -euo pipefail
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -335,7 +335,11 @@ provisioner_loop() {
       - matchExpressions:
         - { key: kubernetes.io/hostname, operator: In, values: [\"$node\"] }"
             fi
+            # local-path-provisioner creates each claim's directory with mode 0777: a hostPath volume gets no
+            # fsGroup ownership change, so a non-root server could not write to it otherwise (real pods:
+            # scripts/nodes.sh). Longhorn's ext4 volumes do get fsGroup; a hostPath PV cannot show that.
             mkdir -p "$dir/volumes/$pv"
+            chmod 0777 "$dir/volumes/$pv"
             if kc create -f - >/dev/null 2>>"$dir/logs/provisioner.err" <<EOF; then
 apiVersion: v1
 kind: PersistentVolume
@@ -384,6 +388,7 @@ cmd_up() {
 
     local limit="${CONTROLPLANE_UP_TIMEOUT:-180}" t0
     nodes="${CONTROLPLANE_NODES:-3}"
+    [[ "$nodes" =~ ^[0-9]+$ ]] || die "CONTROLPLANE_NODES must be a number of nodes (0 or more), got '$nodes'"
     t0=$(date +%s)
     local v
     for v in etcd_port etcd_peer_port api_port kcm_port sched_port kwok_port; do pick_port "$v"; done
@@ -402,6 +407,8 @@ cmd_up() {
 
     # --allow-privileged as kubeadm sets it, so a privileged pod is refused by Pod Security, not by this flag.
     # --endpoint-reconciler-type=none: the `kubernetes` Service would point at 127.0.0.1, which Endpoints refuse.
+    # --kubelet-preferred-address-types: exec and logs reach a real kubelet (scripts/nodes.sh) by its node IP;
+    # its host name resolves nowhere.
     start kube-apiserver "$bindir/kube-apiserver" \
         --etcd-servers="http://127.0.0.1:$etcd_port" \
         --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
@@ -415,7 +422,8 @@ cmd_up() {
         --requestheader-extra-headers-prefix=X-Remote-Extra- \
         --proxy-client-cert-file="$dir/pki/front-proxy-client.crt" --proxy-client-key-file="$dir/pki/front-proxy-client.key" \
         --authorization-mode=Node,RBAC --allow-privileged=true \
-        --endpoint-reconciler-type=none --profiling=false
+        --endpoint-reconciler-type=none --profiling=false \
+        --kubelet-preferred-address-types=InternalIP,Hostname
     wait_until "$limit" "kube-apiserver /readyz" kc get --raw /readyz
 
     start kube-controller-manager "$bindir/kube-controller-manager" \
@@ -433,11 +441,12 @@ cmd_up() {
         --node-lease-duration-seconds=40
 
     storage_classes | kc apply -f - >/dev/null
-    create_nodes | kc apply -f - >/dev/null
+    [ "$nodes" -eq 0 ] || create_nodes | kc apply -f - >/dev/null
     # Every namespace gets its `default` ServiceAccount from the controller-manager: pods need it to be admitted.
     wait_until "$limit" "kube-controller-manager (ServiceAccount default/default)" kc get serviceaccount default -n default
     wait_until "$limit" "kube-scheduler on 127.0.0.1:$sched_port" port_open "$sched_port"
-    wait_until "$limit" "$nodes kwok nodes Ready" kc wait --for=condition=Ready node --all --timeout=5s
+    # 0 fake nodes: real kubelets join later (scripts/nodes.sh up), so the pods can only land on those.
+    [ "$nodes" -eq 0 ] || wait_until "$limit" "$nodes kwok nodes Ready" kc wait --for=condition=Ready node --all --timeout=5s
 
     # The provisioner runs as a child of a fresh bash: the same script, `provision DIR`.
     start provisioner bash "${BASH_SOURCE[0]}" provision "$dir"
