@@ -93,20 +93,6 @@ describe("policy runner", () => {
             assert.strictEqual(r.stderr, "policy: no/such/dir: cannot read: no such file or directory\n");
         });
 
-        it("--stack renders the program's stack and judges it under Pulumi.<name>.policy.json (dev: advisory only, exit 0); a missing stack or both inputs exit 2", () => {
-            const r = runCli("--stack", "dev");
-            assert.strictEqual(r.status, 0, r.stderr);
-            const lines = r.stdout.trimEnd().split("\n");
-            assert.match(lines[lines.length - 1], /^\d+ violations? \(0 mandatory, \d+ advisory\)$|^0 violations$/);
-            assert.ok(lines.slice(0, -1).every((l) => l.startsWith("advisory ")), r.stdout);
-            const missing = runCli("--stack", "nope");
-            assert.strictEqual(missing.status, 2);
-            assert.match(missing.stderr, /^policy: --stack nope: stack file .*Pulumi\.nope\.yaml not found; available stacks: dev, prod\n$/);
-            const both = runCli("--stack", "prod", path.join(FIXTURES, "compliant"));
-            assert.strictEqual(both.status, 2);
-            assert.match(both.stderr, /give either --stack or manifest paths, not both/);
-        });
-
         it("exits 2 with usage when no path is given", () => {
             const r = runCli();
             assert.strictEqual(r.status, 2);

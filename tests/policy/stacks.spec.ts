@@ -24,29 +24,6 @@ function find(objs: Json[], kind: string, namespace: string, name: string): Json
     return o;
 }
 
-/**
- * The one thing the pack cannot verify in this stack today: the Redis ACL reconcile Job (components/redis/
- * aclReconcile.ts) feeds redis-cli commands that awk generates at run time from users.acl and from the pods'
- * ACL LIST replies, so what it sends to the servers is not known (it could be any command). The verdict is
- * honest; it goes away when the Job sends commands the pack can read (command files rendered into the stack,
- * ACL DELUSER as arguments). Every other finding still fails these tests; so does this one's disappearance.
- */
-function isAclJobGap(v: Violation): boolean {
-    return (
-        v.policyName === "redis-requires-auth" &&
-        v.kind === "Job" &&
-        v.namespace === "cache" &&
-        /^redis-acl-reconcile-[0-9a-f]+$/.test(v.name) &&
-        /^container "acl-reconcile": cannot verify that Redis requires a password: \/opt\/redis-acl\/reconcile-acl\.sh: redis-cli reads commands from stdin that the pack cannot expand\. /.test(v.message)
-    );
-}
-
-/** The findings other than the known gap, asserting the gap is there exactly once. */
-function beyondAclJobGap(vs: Violation[]): Violation[] {
-    assert.strictEqual(vs.filter(isAclJobGap).length, 1, `the ACL Job's "cannot verify" (see isAclJobGap) is expected exactly once:\n${formatReport(vs)}`);
-    return vs.filter((v) => !isAclJobGap(v));
-}
-
 function summary(vs: Violation[]): string[] {
     return Array.from(new Set(vs.map((v) => `${v.enforcementLevel} ${v.policyName}`))).sort();
 }
@@ -61,19 +38,19 @@ describe("policy pack on the rendered stacks", function () {
         prod = (await renderStack("prod")).objects;
     });
 
-    it("prod with kafka.jmxAgent passes (but for the ACL Job's 'cannot verify'); its metrics-agent init container is held to the same rules (a privileged one fails)", async () => {
+    it("prod with kafka.jmxAgent passes; its metrics-agent init container is held to the same rules (a privileged one fails)", async () => {
         const config: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(readStackFile(ROOT, "prod"))) config[k.replace(/^msa-infra:/, "")] = decodeConfigValue(v);
         config.kafka = { ...(config.kafka as object), jmxAgent: TEST_JMX_AGENT };
         const r = await renderStack("prod", { config });
         assert.deepStrictEqual(r.warnings, [], "with the agent image set, no warning");
-        const vs = beyondAclJobGap(await evaluate(r.objects, policyConfig("prod")));
+        const vs = await evaluate(r.objects, policyConfig("prod"));
         assert.deepStrictEqual(vs, [], formatReport(vs));
         const objs: Json[] = structuredClone(r.objects);
         const init = find(objs, "StatefulSet", "messaging", "kafka").spec.template.spec.initContainers;
         assert.deepStrictEqual(init.map((c: Json) => c.name), ["jmx-agent"]);
         init[0].securityContext.privileged = true;
-        const bad = beyondAclJobGap(await evaluate(objs, policyConfig("prod")));
+        const bad = await evaluate(objs, policyConfig("prod"));
         assert.deepStrictEqual(summary(bad), ["mandatory container-security-context"], formatReport(bad));
         assert.match(bad[0].message, /jmx-agent/);
     });
@@ -85,27 +62,22 @@ describe("policy pack on the rendered stacks", function () {
         assert.deepStrictEqual((await renderStack("dev")).warnings, []);
     });
 
-    it("dev passes under Pulumi.dev.policy.json without a single finding but the ACL Job's 'cannot verify' (advisory there)", async () => {
-        const vs = beyondAclJobGap(await evaluate(dev, policyConfig("dev")));
+    it("dev passes under Pulumi.dev.policy.json without a single finding", async () => {
+        const vs = await evaluate(dev, policyConfig("dev"));
         assert.deepStrictEqual(vs, [], formatReport(vs));
     });
 
-    it("prod: the ACL reconcile Job's redis-cli commands are generated at run time, so the pack says it cannot verify them (a known gap, mandatory in prod)", async () => {
-        const gap = (await evaluate(prod, policyConfig("prod"))).filter(isAclJobGap);
-        assert.deepStrictEqual(gap.map((v) => v.enforcementLevel), ["mandatory"], formatReport(gap));
-    });
-
-    it("prod passes under Pulumi.prod.policy.json and under the all-mandatory defaults, but for the ACL Job's 'cannot verify'", async () => {
+    it("prod passes under Pulumi.prod.policy.json and under the all-mandatory defaults", async () => {
         for (const config of [policyConfig("prod"), {}]) {
-            const vs = beyondAclJobGap(await evaluate(prod, config));
+            const vs = await evaluate(prod, config);
             assert.deepStrictEqual(vs, [], formatReport(vs));
         }
     });
 
-    it("prod and dev with their Secrets filled (as the CLI hands them to the pack) pass too, but for the ACL Job's 'cannot verify': every start-up is followed and every ACL file read", async () => {
+    it("prod and dev with their Secrets filled (as the CLI hands them to the pack) pass too: every start-up is followed and every ACL file read", async () => {
         for (const stackName of ["prod", "dev"] as const) {
             const objs = (await renderStack(stackName, { withSecrets: true })).objects;
-            const vs = beyondAclJobGap(await evaluate(objs, policyConfig(stackName)));
+            const vs = await evaluate(objs, policyConfig(stackName));
             assert.deepStrictEqual(vs, [], formatReport(vs));
         }
         // The ACL file is read, not assumed: a default user with nopass in it is caught.
@@ -117,7 +89,7 @@ describe("policy pack on the rendered stacks", function () {
     });
 
     it("dev fails prod's policy config: local-path volumes and no default-deny NetworkPolicies", async () => {
-        const vs = beyondAclJobGap(await evaluate(dev, policyConfig("prod")));
+        const vs = await evaluate(dev, policyConfig("prod"));
         assert.deepStrictEqual(summary(vs), ["mandatory namespace-default-deny-ingress", "mandatory pvc-storage-class"], formatReport(vs));
         assert.deepStrictEqual(
             vs.filter((v) => v.policyName === "namespace-default-deny-ingress").map((v) => `${v.kind} ${v.namespace}/${v.name}`),
@@ -141,7 +113,7 @@ describe("policy pack on the rendered stacks", function () {
         conf.data["redis.conf"] = conf.data["redis.conf"].replace(/^aclfile .*$/m, "");
         find(objs, "Service", "db", "mariadb").spec.type = "NodePort";
         find(objs, "StatefulSet", "messaging", "kafka").spec.template.spec.containers[0].securityContext.privileged = true;
-        const vs = beyondAclJobGap(await evaluate(objs, policyConfig("prod")));
+        const vs = await evaluate(objs, policyConfig("prod"));
         assert.deepStrictEqual(
             vs.map((v) => `${v.enforcementLevel} ${v.policyName} ${v.kind} ${v.namespace}/${v.name}`).sort(),
             [
