@@ -21,13 +21,21 @@ export class ManifestError extends Error {
 
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 
-function listDir(dir: string): string[] {
+/**
+ * The stack outputs `npm run render` writes at the root of its output directory, beside the namespaces'
+ * objects: not a manifest, so a render directory given to the runner skips it (only there, only that name).
+ */
+export const RENDER_OUTPUTS_FILE = "stack-outputs.json";
+
+function listDir(dir: string, root = true): string[] {
     const out: string[] = [];
     const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
         const full = path.join(dir, e.name);
         if (e.isDirectory()) {
-            out.push(...listDir(full));
+            out.push(...listDir(full, false));
+        } else if (root && e.name === RENDER_OUTPUTS_FILE) {
+            continue;
         } else if (e.isFile() && MANIFEST_EXTENSIONS.has(path.extname(e.name).toLowerCase())) {
             out.push(full);
         }

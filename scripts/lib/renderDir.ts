@@ -5,14 +5,18 @@
 import * as fs from "fs";
 import * as path from "path";
 import type * as YAMLModule from "yaml";
+import { RENDER_OUTPUTS_FILE } from "../../policy/offline/manifests";
 import type { Manifest, RegisteredResource } from "./mockRuntime";
 
 /** Written into every output directory, so a later render may clear it without touching unrelated folders. */
 export const MARKER = ".msa-infra-render";
 /** One line per resource, `<urn> [option ...]`, sorted. */
 export const RESOURCES_FILE = "pulumi-resources.txt";
-/** The stack outputs a render writes beside the objects (what consumers read through a StackReference). */
-export const OUTPUTS_FILE = "stack-outputs.json";
+/**
+ * The stack outputs a render writes beside the objects (what consumers read through a StackReference); the
+ * policy runner skips it when judging the directory.
+ */
+export const OUTPUTS_FILE = RENDER_OUTPUTS_FILE;
 
 /** yaml, loaded on first use: render writes with its own emitter and reads nothing back. */
 function YAML(): typeof YAMLModule {

@@ -3,6 +3,8 @@
 
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -35,6 +37,22 @@ describe("policy runner", () => {
             const r = runCli(path.join(FIXTURES, "compliant"));
             assert.strictEqual(r.status, 0, r.stderr);
             assert.strictEqual(r.stdout, "0 violations\n");
+        });
+
+        it("judges a render directory as `npm run render --out` writes it: its stack-outputs.json at the root is skipped, one elsewhere is still read", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-render-"));
+            try {
+                fs.cpSync(path.join(ROOT, FIXTURES, "compliant"), path.join(dir, "objects"), { recursive: true });
+                fs.writeFileSync(path.join(dir, "stack-outputs.json"), JSON.stringify({ redisPassword: "<redacted>" }));
+                const r = runCli(dir);
+                assert.deepStrictEqual([r.status, r.stdout], [0, "0 violations\n"], r.stderr);
+                fs.renameSync(path.join(dir, "stack-outputs.json"), path.join(dir, "objects", "stack-outputs.json"));
+                const nested = runCli(dir);
+                assert.strictEqual(nested.status, 2, nested.stdout);
+                assert.match(nested.stderr, /objects\/stack-outputs\.json/);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
         });
 
         it("exits 1 and prints the violation lines for a violating file", () => {
