@@ -78,6 +78,9 @@ func main() {
 	}}); err != nil {
 		log.Fatalf("clusterdns: %v", err)
 	}
+	// Informers join the factory when first asked for: both before Start, or one would never run.
+	svcLister := svcInformer.Lister()
+	sliceIndex := sliceInformer.Informer().GetIndexer()
 	factory.Start(ctx.Done())
 	t0 := time.Now()
 	// Listening only once the caches are filled: `nodes.sh up` waits for the socket, so a pod never gets
@@ -87,7 +90,7 @@ func main() {
 			log.Fatalf("clusterdns: the %v cache did not sync", typ)
 		}
 	}
-	st := &informerStore{services: svcInformer.Lister(), slicesIndex: sliceInformer.Informer().GetIndexer()}
+	st := &informerStore{services: svcLister, slicesIndex: sliceIndex}
 	srv := &server{res: &resolver{domain: strings.ToLower(strings.TrimSuffix(*domain, ".")), st: st}, ttl: uint32(*ttl), upstream: forwarders}
 
 	pc, err := net.ListenPacket("udp", *listen)
