@@ -43,12 +43,22 @@ export const KAFKA_PATHS = {
     tls: "/etc/kafka/tls",
     /** Secret kafka-user-admin, for the TLS reloader's and the reconcile Job's admin client. */
     admin: "/etc/kafka/admin",
+    /** The application users' Secrets in the reconcile Job, one directory each (`<dir>/<user>/password`). */
+    users: "/etc/kafka/users",
     /** ConfigMap kafka-reconcile (the reconcile Job's script and the declared topics and ACLs). */
     reconcile: "/mnt/kafka-reconcile",
 };
 /** Placeholders in the properties template, filled in per pod by the start script. */
 export const NODE_ID_PLACEHOLDER = "@NODE_ID@";
 export const POD_HOST_PLACEHOLDER = "@POD_HOST@";
+/**
+ * The mechanism of application users: salted credentials in the metadata log (the reconcile Job sets them
+ * through the Admin API), so no broker file changes with them. SHA-512: the stronger of Kafka's two.
+ */
+export const KAFKA_SCRAM_MECHANISM = "SCRAM-SHA-512";
+/** PBKDF2 iterations of each SCRAM credential (Kafka accepts 4096 to 16384; 4096 is RFC 7677's minimum). */
+export const KAFKA_SCRAM_ITERATIONS = 8192;
+export type KafkaClientMechanism = "PLAIN" | typeof KAFKA_SCRAM_MECHANISM;
 /** Reserved SASL users: `broker` (and `broker-next`) for inter-broker and controller traffic, `admin` for operators. */
 export const BROKER_USER = "broker";
 export const ADMIN_USER = "admin";
@@ -111,9 +121,21 @@ export function kafkaServerProperties(opts: KafkaPropertiesOptions): string {
         [`listener.name.${KAFKA_PROBE_LISTENER.toLowerCase()}.num.network.threads`, 1],
         ["inter.broker.listener.name", "INTERNAL"],
         ["controller.listener.names", "CONTROLLER"],
-        // PLAIN: users live in the JAAS file, so they are declarative and also work on the KRaft controller
-        // listener (SCRAM does not); TLS protects the passwords on the client listener when enabled.
+        // PLAIN for the brokers' and the admin's own logins: they live in the JAAS file, so they exist before
+        // the cluster does and also work on the KRaft controller listener (SCRAM does not); TLS protects the
+        // passwords on the client listener when enabled.
         ["sasl.enabled.mechanisms", "PLAIN"],
+        // Application users log in with SCRAM-SHA-512 on the client listener: their credentials live in the
+        // metadata log, set by the reconcile Job, so adding, rotating or removing one restarts no broker.
+        // PLAIN stays enabled there for the admin and the users of kafka.plainUsers.
+        // SCRAM's server side needs a login module of its own on the listener (the JAAS file's KafkaServer section
+        // names PLAIN's): it takes no options, the credentials come from the metadata log.
+        ...(opts.clientAuth === "sasl"
+            ? ([
+                  ["listener.name.client.sasl.enabled.mechanisms", `${KAFKA_SCRAM_MECHANISM},PLAIN`],
+                  [`listener.name.client.${KAFKA_SCRAM_MECHANISM.toLowerCase()}.sasl.jaas.config`, "org.apache.kafka.common.security.scram.ScramLoginModule required;"],
+              ] as [string, string][])
+            : []),
         ["sasl.mechanism.inter.broker.protocol", "PLAIN"],
         ["sasl.mechanism.controller.protocol", "PLAIN"],
         ["log.dirs", KAFKA_PATHS.logDirs],
@@ -175,9 +197,10 @@ export function kafkaJaasConfig(brokers: string | BrokerLogins, users: { name: s
     return `KafkaServer {\n    org.apache.kafka.common.security.plain.PlainLoginModule required\n${entries.join("\n")};\n};\n`;
 }
 
-/** A client's sasl.jaas.config line for one user (goes into that user's Secret). */
-export function clientJaasConfig(user: string, password: string): string {
-    return `org.apache.kafka.common.security.plain.PlainLoginModule required username="${user}" password="${password}";`;
+/** A client's sasl.jaas.config line for one user (goes into that user's Secret): PLAIN's or SCRAM's module. */
+export function clientJaasConfig(user: string, password: string, mechanism: KafkaClientMechanism = "PLAIN"): string {
+    const module = mechanism === "PLAIN" ? "org.apache.kafka.common.security.plain.PlainLoginModule" : "org.apache.kafka.common.security.scram.ScramLoginModule";
+    return `${module} required username="${user}" password="${password}";`;
 }
 
 /** The pod's own name through the headless Service, as the start script and the reloader compute it. */

@@ -8,7 +8,7 @@ import { IMAGE_USERS } from "../imageUsers";
 import { sha256 } from "../hash";
 import { tlsConnection } from "../connections";
 import type { KafkaConnection } from "../outputs";
-import { dataVolume, derived, generatedValue, JobPlan, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
+import { dataVolume, derived, generatedValue, JobPlan, mountObject, MountPlan, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import {
@@ -19,6 +19,8 @@ import {
     KAFKA_CA_RESTART_STAGGER_SECONDS,
     KAFKA_PATHS,
     KAFKA_PORTS,
+    KAFKA_SCRAM_MECHANISM,
+    type KafkaClientMechanism,
     kafkaHeapMiB,
     KAFKA_LOG_ENV,
     KAFKA_TOOL_ENV,
@@ -31,7 +33,7 @@ import {
     kafkaStartScript,
     kafkaTlsReloadScript,
 } from "./files";
-import { reconcileFiles } from "./reconcile";
+import { reconcileFiles, scramUserDir } from "./reconcile";
 import type { KafkaBrokerIdentity, KafkaSettings } from "./settings";
 
 /** Names of Kafka's ConfigMaps and Secrets. */
@@ -65,7 +67,10 @@ export function planKafka(settings: KafkaSettings, platform: PlanContext): Servi
     const metrics = kafkaMetricsPlan({ namespace: settings.namespace, monitoring: platform.monitoring, agent: settings.jmxAgent, tls: platform.tls });
     const { clusterId, brokerPassword, brokerNextPassword, adminPassword } = KAFKA_GENERATED;
     const users = settings.users.map((u) => ({ name: u.name, password: KAFKA_GENERATED.userPassword(u.name) }));
-    const jaasUsers = [{ name: ADMIN_USER, password: adminPassword }, ...users];
+    // The brokers' JAAS file holds PLAIN logins only: the admin's and those of kafka.plainUsers (each a roll);
+    // every application user logs in with SCRAM, set live by the reconcile Job.
+    const jaasUsers = [{ name: ADMIN_USER, password: adminPassword }, ...users.filter((u) => settings.plainUsers.includes(u.name))];
+    const mechanism = userMechanism(settings);
     const heap = kafkaHeapMiB(settings.resources.limits.memory, settings.heapPercent);
     const tcp = (port: string) => ({ tcpSocket: { port } });
     const reconcile = reconcileFiles({
@@ -76,6 +81,9 @@ export function planKafka(settings: KafkaSettings, platform: PlanContext): Servi
         users: settings.users,
         deleteUndeclaredTopics: settings.deleteUndeclaredTopics,
     });
+    // Each user's Secret, mounted into the reconcile Job only (the brokers never read it): a rotated password
+    // changes the Job's name, so the Job runs again and sets the new SCRAM credential.
+    const userMounts = settings.users.map((u) => mountObject(userVolume(u.name), scramUserDir(u.name), userSecretName(KAFKA_APP, u.name)));
     const adminMount = mountObject("admin", KAFKA_PATHS.admin, KAFKA_OBJECTS.admin);
     const runtimeMount = scratch("runtime", KAFKA_PATHS.runtime);
     const configMount = mountObject("config", KAFKA_PATHS.template, KAFKA_OBJECTS.config, 0o555);
@@ -101,6 +109,8 @@ export function planKafka(settings: KafkaSettings, platform: PlanContext): Servi
                 // restart, and the brokers roll for a new admin password anyway (it is in Secret kafka-jaas).
                 data: [
                     { key: "username", content: ADMIN_USER, rollout: false },
+                    // The admin stays on PLAIN (in the JAAS file): it is the login that sets the SCRAM credentials.
+                    { key: "sasl.mechanism", content: "PLAIN", rollout: false },
                     { key: "password", content: generatedValue(adminPassword), rollout: false },
                     { key: "sasl.jaas.config", content: derived([adminPassword], (v) => clientJaasConfig(ADMIN_USER, v[adminPassword])), rollout: false },
                 ],
@@ -113,7 +123,9 @@ export function planKafka(settings: KafkaSettings, platform: PlanContext): Servi
                 data: [
                     { key: "username", content: u.name },
                     { key: "password", content: generatedValue(u.password) },
-                    { key: "sasl.jaas.config", content: derived([u.password], (v) => clientJaasConfig(u.name, v[u.password])) },
+                    // The mechanism to use (SCRAM-SHA-512 for every user, also those still accepted on PLAIN) and its login.
+                    ...(mechanism ? [{ key: "sasl.mechanism", content: mechanism }] : []),
+                    { key: "sasl.jaas.config", content: derived([u.password], (v) => clientJaasConfig(u.name, v[u.password], mechanism ?? "PLAIN")) },
                 ],
                 protect: true,
             })),
@@ -241,7 +253,7 @@ export function planKafka(settings: KafkaSettings, platform: PlanContext): Servi
                     : []),
             ],
         },
-        jobs: [reconcileJob(settings, tls, sha256(JSON.stringify(reconcile)), adminMount)],
+        jobs: [reconcileJob(settings, tls, sha256(JSON.stringify(reconcile)), [adminMount, ...userMounts])],
         ...(metrics.extraObjects.length > 0 ? { extraObjects: metrics.extraObjects } : {}),
         ...(metrics.warning ? { warnings: [metrics.warning] } : {}),
     };
@@ -253,7 +265,7 @@ export function planKafka(settings: KafkaSettings, platform: PlanContext): Servi
  * kafka-reconcile; RECONCILE_SPEC (the declaration's hash) is part of the Job's spec, so a changed
  * declaration is a new Job and an unchanged one is not run again.
  */
-function reconcileJob(settings: KafkaSettings, tls: boolean, specHash: string, adminMount: ReturnType<typeof mountObject>): JobPlan {
+function reconcileJob(settings: KafkaSettings, tls: boolean, specHash: string, secretMounts: MountPlan[]): JobPlan {
     return {
         id: KAFKA_RECONCILE_JOB.id,
         name: KAFKA_RECONCILE_JOB.name,
@@ -271,7 +283,7 @@ function reconcileJob(settings: KafkaSettings, tls: boolean, specHash: string, a
                 resources: TOOL_RESOURCES,
                 mounts: [
                     mountObject("reconcile", KAFKA_PATHS.reconcile, KAFKA_OBJECTS.reconcile, 0o555),
-                    adminMount,
+                    ...secretMounts,
                     ...(tls ? [tlsVolume(KAFKA_PATHS.tls)] : []),
                     scratch("tmp", KAFKA_PATHS.tmp, "64Mi"),
                 ],
@@ -282,6 +294,16 @@ function reconcileJob(settings: KafkaSettings, tls: boolean, specHash: string, a
 }
 
 
+/** The mechanism application users log in with: SCRAM-SHA-512 with SASL, none without. */
+export function userMechanism(settings: Pick<KafkaSettings, "clientAuth">): KafkaClientMechanism | undefined {
+    return settings.clientAuth === "sasl" ? KAFKA_SCRAM_MECHANISM : undefined;
+}
+
+/** The volume of a user's Secret in the reconcile Job: a DNS label ('_' is not one; '-' is no identifier's). */
+export function userVolume(user: string): string {
+    return `user-${user.replace(/_/g, "-")}`;
+}
+
 export function kafkaConnection(settings: KafkaSettings, platform: Pick<PlanContext, "tls">): KafkaConnection {
     const host = serviceHost(KAFKA_APP, settings.namespace);
     return {
@@ -291,9 +313,13 @@ export function kafkaConnection(settings: KafkaSettings, platform: Pick<PlanCont
         bootstrapServers: `${host}:${KAFKA_PORTS.client}`,
         controllerPort: KAFKA_PORTS.controller,
         securityProtocol: clientProtocol(settings.clientAuth, platform.tls.enabled),
-        saslMechanism: settings.clientAuth === "sasl" ? "PLAIN" : undefined,
+        saslMechanism: userMechanism(settings),
         adminSecret: { name: KAFKA_OBJECTS.admin, key: "password" },
-        users: settings.users.map((u) => ({ user: u.name, secretName: userSecretName(KAFKA_APP, u.name) })),
+        users: settings.users.map((u) => ({
+            user: u.name,
+            secretName: userSecretName(KAFKA_APP, u.name),
+            ...(settings.plainUsers.includes(u.name) ? { plainAccepted: true } : {}),
+        })),
         topics: settings.topics.map((t) => t.name),
         tls: tlsConnection(platform.tls, KAFKA_APP),
     };

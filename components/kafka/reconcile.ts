@@ -12,7 +12,8 @@
 // removed, so a changed grant never passes through a moment without it.
 
 import { serviceHost } from "../dnsNames";
-import { ADMIN_USER, clientProtocol, KAFKA_APP, KAFKA_PATHS, KAFKA_PORTS, kafkaSuperUsers } from "./files";
+import { ADMIN_USER, clientProtocol, KAFKA_APP, KAFKA_PATHS, KAFKA_PORTS, KAFKA_SCRAM_ITERATIONS, KAFKA_SCRAM_MECHANISM, kafkaSuperUsers } from "./files";
+import { RESERVED_USERS } from "./settings";
 import type { KafkaClientAuth, KafkaTopic, KafkaUser } from "./settings";
 
 /** One ACL binding as the script compares them: `<TYPE> <PATTERN> <name> <principal> <OPERATION>` (ALLOW, any host). */
@@ -112,7 +113,17 @@ export function reconcileFiles(input: ReconcileInput): Record<string, string> {
         // Principals whose ACLs are not this program's to manage (they need none: the authorizer lets them do anything).
         "super-users": kafkaSuperUsers(input.clientAuth).map((p) => `${p}\n`).join(""),
         "delete-undeclared-topics": `${input.deleteUndeclaredTopics}\n`,
+        // `<user> <password file>` per SCRAM user: its Secret's password key, as mounted into the Job.
+        "scram-users": input.clientAuth === "sasl" ? input.users.map((u) => `${u.name} ${scramPasswordFile(u.name)}\n`).join("") : "",
     };
+}
+
+/** Where the reconcile Job reads a user's password: its Secret (key password), mounted at KAFKA_PATHS.users/<user>. */
+export function scramPasswordFile(user: string): string {
+    return `${scramUserDir(user)}/password`;
+}
+export function scramUserDir(user: string): string {
+    return `${KAFKA_PATHS.users}/${user}`;
 }
 
 /** `${name}` in the script text (the script is a template literal: this keeps bash's braces apart from TypeScript's). */
@@ -126,7 +137,8 @@ const v = (name: string) => "${" + name + "}";
  */
 export const RECONCILE_SCRIPT = String.raw`#!/bin/bash
 # Reconciles Kafka's topics and ACLs with the stack's declaration (ConfigMap kafka-reconcile, mounted here).
-set -euo pipefail
+# -E: the ERR trap below also fires in the tool functions (kt, kc, ka), where a failing tool run ends the Job.
+set -Eeuo pipefail
 spec="$(dirname "$0")"
 work=/tmp/reconcile
 mkdir -p "$work"
@@ -143,17 +155,47 @@ changes=0
 problems=0
 change() { changes=$((changes + 1)); echo "reconcile: $*"; }
 problem() { problems=$((problems + 1)); echo "reconcile: cannot apply: $*" >&2; }
+# A failing tool run ends the Job (set -e): name the step it was, so the log says what is left to do. Every
+# run starts from what the cluster has, so the next one (the Job's retry, or the next pulumi up) completes it.
+step="starting"
+trap 'echo "reconcile: failed while $step (exit $?); what was applied before stays, the next run completes the rest" >&2' ERR
+# A user's password is in a file of this emptyDir only while its kafka-configs run lasts, also when that run fails.
+cred="$work/scram-credential.properties"
+trap 'rm -f "$cred"' EXIT
+# Bad input exits 2 before anything is changed.
+refuse() { echo "reconcile: refused: $*" >&2; trap - ERR; exit 2; }
 # Lines of file $1 that are not in file $2. (FILENAME, not NR == FNR: that is also true in $1 when $2 is empty.)
 minus() { awk 'FILENAME == ARGV[1] { seen[$0] = 1; next } !($0 in seen)' "$2" "$1"; }
 
+# --- the SCRAM users' passwords (checked before anything is changed) ------------------------------------
+scram_mech=${KAFKA_SCRAM_MECHANISM}
+while read -r u f rest; do
+    [ -n "$u" ] || continue
+    # The names come from validated stack config; checked again, as they become kafka-configs arguments.
+    [[ "$u" =~ ^[a-z][a-z0-9_]{0,31}$ ]] || refuse "scram-users: '$(printf '%q' "$u")' is not a user name (accepted: [a-z][a-z0-9_]{0,31}, as kafka.users[].name)"
+    [[ "$f" =~ ^/[A-Za-z0-9._/-]+$ && -z "$rest" ]] || refuse "scram-users: the line of user $u is not '<user> <absolute path of its password file>'"
+    [ -r "$f" ] || refuse "scram-users: no password for user $u: $f is missing (the Secret of user $u is not mounted)"
+    # One line of printable ASCII without spaces (generated passwords are alphanumeric): it goes into a properties file.
+    [ "$(wc -l < "$f")" -eq 0 ] && [ -s "$f" ] && LC_ALL=C grep -q '^[!-~]*$' "$f" || refuse "scram-users: the password of user $u ($f) is empty or holds other than printable ASCII without spaces"
+done < "$spec/scram-users"
+
 # --- what the cluster has -----------------------------------------------------------------------------
+step="reading the cluster's SCRAM users"
+# <user> per user with a ${KAFKA_SCRAM_MECHANISM} credential ("SCRAM credential configs for user-principal 'x' are SCRAM-SHA-512=iterations=8192").
+kc --describe --entity-type users | awk -v m="$scram_mech" '
+    /^SCRAM credential configs for user-principal / {
+        u = $0; sub(/^SCRAM credential configs for user-principal ./, "", u); sub(/. are .*$/, "", u)
+        if (index($0, " are " m "=") > 0 || index($0, ", " m "=") > 0) print u }' | sort > "$work/scram.now"
+step="reading the cluster's topics"
 # <name> <partitions> <replication factor> per topic (Kafka's internal topics left out).
 kt --describe --exclude-internal | awk -F'\t' '$1 ~ /^Topic: / && $3 ~ /^PartitionCount: / {
     sub(/^Topic: /, "", $1); sub(/^PartitionCount: /, "", $3); sub(/^ReplicationFactor: /, "", $4); print $1, $3, $4 }' | sort > "$work/topics.now"
+step="reading the cluster's topic configs"
 # <topic> <key>=<value> per topic-level config (only the topic's own: broker defaults are not listed).
 kc --describe --entity-type topics | awk '
     /^Dynamic configs for topic / { t = $5; next }
     /^  [^ ]+=/ && t != "" { print t, $1 }' | sort > "$work/configs.now"
+step="reading the cluster's ACLs"
 # <TYPE> <PATTERN> <name> <principal> <host> <OPERATION> <PERMISSION> per ACL.
 ka --list | awk '
     function field(s, k,    i, n, f) { n = split(s, f, ", "); for (i = 1; i <= n; i++) if (index(f[i], k "=") == 1) return substr(f[i], length(k) + 2); return "" }
@@ -162,9 +204,31 @@ ka --list | awk '
     /\(principal=/ { a = $0; sub(/^[ \t]*\(/, "", a); sub(/\)[ \t]*$/, "", a)
         print type, pat, name, field(a, "principal"), field(a, "host"), field(a, "operation"), field(a, "permissionType") }' | sort > "$work/acls.now"
 
+# --- SCRAM users: set -----------------------------------------------------------------------------------
+# Every declared user's credential is set from its Secret on every run: SCRAM stores only a salted hash, so
+# a changed password cannot be told from an unchanged one; the Job runs only when its declaration or a
+# mounted Secret changed (its name follows both). Setting the same password again changes nothing for
+# clients (a new salt; connections already logged in stay). The password goes through a file in this
+# emptyDir only (kafka-configs --add-config-file), never through args, env or the log.
+set_users=""
+while read -r u f; do
+    [ -n "$u" ] || continue
+    step="setting the $scram_mech credential of user $u"
+    { printf '%s=iterations=%s,password=' "$scram_mech" ${KAFKA_SCRAM_ITERATIONS}; sed 's/\\/\\\\/g' "$f"; echo; } > "$cred"
+    kc --alter --entity-type users --entity-name "$u" --add-config-file "$cred" > /dev/null
+    rm -f "$cred"
+    if grep -qxF -- "$u" "$work/scram.now"; then
+        set_users="$set_users $u"
+    else
+        change "created $scram_mech user $u"
+    fi
+done < "$spec/scram-users"
+[ -z "$set_users" ] || echo "reconcile: set the $scram_mech credentials of$set_users from their Secrets (a rotated password takes effect now)"
+
 # --- topics ----------------------------------------------------------------------------------------------
 while read -r name partitions rf; do
     [ -n "$name" ] || continue
+    step="applying topic $name"
     awk -v t="$name" '$1 == t { print $2 }' "$spec/topic-configs" > "$work/want.properties"
     now="$(awk -v t="$name" '$1 == t { print $2, $3 }' "$work/topics.now")"
     if [ -z "$now" ]; then
@@ -206,6 +270,7 @@ for t in $undeclared; do
     if [[ "$t" =~ ^_|-changelog$|-repartition$|^connect-(configs|offsets|status)$|^mm2-|[.]internal$|^heartbeats$ ]]; then
         echo "reconcile: kept topic $t: not declared, but another tool's internal topic"
     elif [ "$(cat "$spec/delete-undeclared-topics")" = "true" ]; then
+        step="deleting topic $t"
         # --topic is a regular expression: the name's dots match only dots.
         kt --delete --if-exists --topic "^$(echo "$t" | sed 's/[.]/[.]/g')$"
         change "deleted topic $t: not declared, and kafka.deleteUndeclaredTopics is true"
@@ -252,8 +317,23 @@ apply_acls() {
     done < "$work/acls.runs"
 }
 # Add first: a grant that changes shape (a topic's name to a prefix) is never missing in between.
+step="adding ACLs"
 apply_acls add "$work/acls.add"
+step="removing ACLs"
 apply_acls remove "$work/acls.remove"
+
+# --- SCRAM users: delete ---------------------------------------------------------------------------------
+# A ${KAFKA_SCRAM_MECHANISM} credential of a user the stack no longer declares is deleted: that user's new logins are
+# refused (connections already open stay until they close: Kafka does not end them). The brokers' and the
+# admin's logins are PLAIN (the JAAS file), never a SCRAM credential this Job would touch; other SCRAM
+# mechanisms (SCRAM-SHA-256) are an operator's and stay.
+while read -r u; do
+    [ -n "$u" ] || continue
+    case " ${RESERVED_USERS.join(" ")} " in *" $u "*) echo "reconcile: kept the $scram_mech credential of $u: a reserved login" >&2; continue ;; esac
+    step="deleting the $scram_mech credential of user $u"
+    kc --alter --entity-type users --entity-name "$u" --delete-config "$scram_mech" > /dev/null
+    change "deleted $scram_mech user $u: no longer declared"
+done < <(minus "$work/scram.now" <(cut -d' ' -f1 "$spec/scram-users"))
 
 echo "reconcile: done: changes=$changes problems=$problems"
 [ "$problems" -eq 0 ]

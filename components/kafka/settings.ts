@@ -3,7 +3,10 @@
 import { IDENTIFIER, IDENTIFIER_ACCEPTED, IMAGE, Reader } from "../config/reader";
 import { readServiceSettings, ServiceSettings } from "../config/service";
 
-/** Client listener authentication: SASL/PLAIN, or none (PLAINTEXT; development only). */
+/**
+ * Client listener authentication: SASL (application users on SCRAM-SHA-512, those of `kafka.plainUsers` on
+ * PLAIN too), or none (PLAINTEXT; development only).
+ */
 export const KAFKA_CLIENT_AUTH = ["sasl", "none"] as const;
 export type KafkaClientAuth = (typeof KAFKA_CLIENT_AUTH)[number];
 
@@ -61,8 +64,17 @@ export interface KafkaTopic {
 export interface KafkaSettings extends ServiceSettings {
     /** Combined broker+controller nodes: 1, or an odd number from 3 to 9 for a quorum. Default 1. */
     replicas: number;
-    /** Application SASL users, each with a generated password, a Secret and its ACLs. Default none. */
+    /**
+     * Application SASL users, each with a generated password, a Secret and its ACLs. They log in with
+     * SCRAM-SHA-512, whose credentials the reconcile Job creates, rotates and deletes live. Default none.
+     */
     users: KafkaUser[];
+    /**
+     * Users of `users` still accepted on SASL/PLAIN too (their password in the brokers' JAAS file), until
+     * their team has switched to SCRAM-SHA-512: for stacks whose clients predate SCRAM. Adding or removing a
+     * name rolls the brokers once. Default none.
+     */
+    plainUsers: string[];
     /** Client listener authentication. Default "sasl"; "none" is refused in production. */
     clientAuth: KafkaClientAuth;
     /** JVM heap as a percentage of the memory limit (the rest is page cache and off-heap). Default 50. */
@@ -109,6 +121,7 @@ export const KAFKA_DEFAULTS: Omit<KafkaSettings, "jmxAgent"> = {
     storageSize: "10Gi",
     resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "2Gi" } },
     users: [],
+    plainUsers: [],
     clientAuth: "sasl",
     heapPercent: 50,
     brokerLogin: "broker",
@@ -341,12 +354,33 @@ function readUser(r: Reader, value: unknown, i: number): KafkaUser {
     return { name, topics, groups };
 }
 
+/** `kafka.plainUsers`: names of declared users, each once; only with SASL on the client listener. */
+function readPlainUsers(r: Reader, value: unknown, users: KafkaUser[], clientAuth: KafkaClientAuth): string[] {
+    const declared = users.map((u) => u.name);
+    const accepted = `the name of a user of kafka.users (${declared.length === 0 ? "none declared" : declared.join(", ")})`;
+    const names = r.list("kafka.plainUsers", value).flatMap((v, i) => {
+        const key = `kafka.plainUsers[${i}]`;
+        const name = r.required(key, v, IDENTIFIER, accepted);
+        if (name === "") return [];
+        if (!declared.includes(name)) {
+            r.fail(key, name, accepted);
+            return [];
+        }
+        return [name];
+    });
+    r.unique("kafka.plainUsers", names);
+    if (names.length > 0 && clientAuth !== "sasl") {
+        r.problem("kafka.plainUsers", `lists ${names.join(", ")}, but kafka.clientAuth is ${clientAuth}: clients log in with no mechanism; remove kafka.plainUsers or set kafka.clientAuth to sasl`);
+    }
+    return names;
+}
+
 export function readKafkaSettings(r: Reader, value: unknown): KafkaSettings {
     const { raw, settings } = readServiceSettings(r, {
         key: "kafka",
         value,
         defaults: KAFKA_DEFAULTS,
-        extraKeys: ["users", "clientAuth", "heapPercent", "brokerLogin", "topics", "deleteUndeclaredTopics", "jmxAgent"],
+        extraKeys: ["users", "plainUsers", "clientAuth", "heapPercent", "brokerLogin", "topics", "deleteUndeclaredTopics", "jmxAgent"],
         replicas: {
             max: 9,
             accepted: "1 or an odd number from 3 to 9 (a KRaft quorum needs a majority)",
@@ -361,6 +395,8 @@ export function readKafkaSettings(r: Reader, value: unknown): KafkaSettings {
             r.fail("kafka.users[].name", u.name, "a name other than admin or broker (reserved, as are broker-next and broker_next)");
         }
     }
+    const clientAuth = r.oneOf<KafkaClientAuth>("kafka.clientAuth", raw.clientAuth, KAFKA_DEFAULTS.clientAuth, KAFKA_CLIENT_AUTH);
+    const plainUsers = readPlainUsers(r, raw.plainUsers, users, clientAuth);
     const topics = readTopics(r, raw.topics, settings.replicas);
     // A grant on a topic nobody declares is a typo or a missing declaration: the ACL would guard nothing.
     const declared = topics.map((t) => t.name);
@@ -377,7 +413,8 @@ export function readKafkaSettings(r: Reader, value: unknown): KafkaSettings {
     return {
         ...settings,
         users,
-        clientAuth: r.oneOf<KafkaClientAuth>("kafka.clientAuth", raw.clientAuth, KAFKA_DEFAULTS.clientAuth, KAFKA_CLIENT_AUTH),
+        plainUsers,
+        clientAuth,
         heapPercent: r.integer("kafka.heapPercent", raw.heapPercent, KAFKA_DEFAULTS.heapPercent, { min: 25, max: 75 }),
         brokerLogin: r.oneOf<KafkaBrokerIdentity>("kafka.brokerLogin", raw.brokerLogin, KAFKA_DEFAULTS.brokerLogin, KAFKA_BROKER_IDENTITIES),
         topics,

@@ -70,7 +70,10 @@ export interface RedisSentinelConnection {
 
 export interface KafkaAppConnection {
     user: string;
+    /** Secret with username, password, sasl.mechanism and sasl.jaas.config (SCRAM-SHA-512). */
     secretName: string;
+    /** The brokers still accept this user on PLAIN too (kafka.plainUsers), until its team has switched. */
+    plainAccepted?: boolean;
 }
 
 /** What clients need to reach Kafka (no secrets): the `kafkaConnection` stack output. */
@@ -82,7 +85,7 @@ export interface KafkaConnection {
     controllerPort: number;
     /** security.protocol of the client listener. */
     securityProtocol: string;
-    /** sasl.mechanism, absent without SASL. */
+    /** sasl.mechanism of the application users (SCRAM-SHA-512), absent without SASL. */
     saslMechanism?: string;
     /** Secret and key of the admin user's password (topic and ACL administration). */
     adminSecret: { name: string; key: string };

@@ -79,7 +79,9 @@ export function serviceCredentials(o: BackboneOutputs, s: { database: string; ka
     }
     if (o.kafkaConnection.saslMechanism) {
         env.SPRING_KAFKA_PROPERTIES_SASL_MECHANISM = o.kafkaConnection.saslMechanism;
-        env.SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG = `org.apache.kafka.common.security.plain.PlainLoginModule required username=${quote(kafka.user)} password=${quote(kafkaPassword)};`;
+        // The backbone names the mechanism (SCRAM-SHA-512 for application users); each has its login module.
+        const module = o.kafkaConnection.saslMechanism === "PLAIN" ? "org.apache.kafka.common.security.plain.PlainLoginModule" : "org.apache.kafka.common.security.scram.ScramLoginModule";
+        env.SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG = `${module} required username=${quote(kafka.user)} password=${quote(kafkaPassword)};`;
     }
     if (o.kafkaConnection.tls.enabled && caPem) {
         env.SPRING_KAFKA_PROPERTIES_SSL_TRUSTSTORE_TYPE = "PEM";

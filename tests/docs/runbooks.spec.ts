@@ -3,12 +3,13 @@
 // render, mount claims and Secrets the render creates, run as the service's image user, carry the labels the
 // NetworkPolicies let through, and call the restore scripts with options the scripts accept. What the scripts do
 // with the files is proven on real servers (tests/servers/{mariadb,redis}/backup.spec.ts); this keeps the steps
-// around them from naming things that do not exist (as the README's old `restore-pod.json` did).
+// around them from naming things that do not exist (as the README's old `restore-pod.json` did). Also: the
+// rotation runbook of rotate-passwords.md holds only steps tests/e2e/program.spec.ts can run.
 import * as assert from "assert";
 import * as path from "path";
 import { evaluate, loadPolicyConfig } from "../../policy/runner";
 import { Manifest, renderStack } from "../../scripts/lib/mockRuntime";
-import { appliedManifests, commandLines, DOCS_ROOT, runbookBlock, runbookNames, scriptOptions } from "../helpers/runbooks";
+import { appliedManifests, commandLines, DOCS_ROOT, pulumiSteps, runbookBlock, runbookNames, scriptOptions } from "../helpers/runbooks";
 
 const PAGE = "docs/operations/backup-restore.md";
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -42,7 +43,7 @@ describe(`${PAGE}: the restore runbooks fit the program`, function () {
     });
 
     it("tags exactly the restore runbooks this spec checks", function () {
-        assert.deepStrictEqual(runbookNames(PAGE).sort(), RUNBOOKS.map((r) => r.runbook).sort());
+        assert.deepStrictEqual(runbookNames(PAGE).filter((n) => n.startsWith("restore-")).sort(), RUNBOOKS.map((r) => r.runbook).sort());
     });
 
     for (const e of RUNBOOKS) {
@@ -119,4 +120,19 @@ describe(`${PAGE}: the restore runbooks fit the program`, function () {
             });
         });
     }
+});
+
+describe("docs/operations/rotate-passwords.md: the rotation runbook is one tests/e2e/program.spec.ts can run", function () {
+    // The engine run is in npm run test:e2e; this fails in npm test already when the block holds a step it cannot run.
+    it("lists the urns, unprotects in a protected stack only, replaces the urn", function () {
+        const block = runbookBlock("docs/operations/rotate-passwords.md", "rotate-password");
+        assert.deepStrictEqual(pulumiSteps(block, { protected: false }), [{ cli: ["stack", "--show-urns"] }, { up: { replace: ["<urn>"] } }]);
+        assert.deepStrictEqual(pulumiSteps(block, { protected: true }), [{ cli: ["stack", "--show-urns"] }, { cli: ["state", "unprotect", "<urn>"] }, { up: { replace: ["<urn>"] } }]);
+    });
+
+    it("refuses a step it cannot run, by its line", function () {
+        assert.throws(() => pulumiSteps("pulumi up --target '<urn>'\n", { protected: false }), /pulumi up --target '<urn>': only --replace <urn> is understood here/);
+        assert.throws(() => pulumiSteps("pulumi state delete '<urn>'\n", { protected: false }), /a step this test cannot run: pulumi state delete '<urn>'/);
+        assert.throws(() => pulumiSteps("kubectl get pods\n", { protected: false }), /a step this test cannot run: kubectl get pods/);
+    });
 });

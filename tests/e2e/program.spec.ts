@@ -23,6 +23,7 @@ import { describeRun, makeTempDir, removeTempDir, waitFor } from "../../scripts/
 import { ControlPlane, requireControlPlane, type Obj } from "../helpers/controlplane";
 import { automationErrorText, bounded, copyProject, EngineHome, inlineStack, repoRoot, requireEngine } from "../helpers/engine";
 import { requireTool } from "../helpers/ops";
+import { pulumiSteps, runbookBlock } from "../helpers/runbooks";
 import {
     appliedObjects,
     asApplied,
@@ -125,6 +126,37 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
         const r = await engine(stack, kind, opts);
         assert.equal(r.failure, "", `${stack} ${kind} failed:\n${r.out.slice(-6000)}\n${r.failure.slice(-4000)}`);
         return r;
+    }
+
+    /**
+     * The rotation runbook of docs/operations/rotate-passwords.md, its lines as written (tests/helpers/runbooks.ts
+     * pulumiSteps): `<urn>` is the password's urn as the block's `pulumi stack --show-urns` lists it; the CLI gets
+     * `--stack` (and `--yes` for state changes), `up --replace` runs through the engine with the same list.
+     */
+    async function rotateByRunbook(stack: "dev" | "prod", password: string): Promise<{ urn: string; up: OpResult }> {
+        const steps = pulumiSteps(runbookBlock("docs/operations/rotate-passwords.md", "rotate-password"), { protected: stack === "prod" });
+        let urn: string | undefined;
+        let up: OpResult | undefined;
+        const fill = (a: string) => {
+            if (a !== "<urn>") return a;
+            assert.ok(urn, "the runbook uses <urn> before a step lists it");
+            return urn;
+        };
+        for (const s of steps) {
+            if ("cli" in s) {
+                const args = s.cli.map(fill);
+                const out = (await h().ok([...args, ...(args[0] === "state" ? ["--yes"] : []), "--stack", stack], { cwd: dir })).stdout;
+                if (args[1] === "--show-urns") {
+                    urn = new RegExp(`urn:pulumi:${stack}::msa-infra::\\S+RandomPassword::${password}(?=\\s|$)`, "m").exec(out)?.[0];
+                    assert.ok(urn, `pulumi stack --show-urns does not list ${password}:\n${out}`);
+                }
+            } else {
+                assert.ok(!up, "the runbook runs one up");
+                up = await engineOk(stack, "up", { replace: s.up.replace.map(fill) });
+            }
+        }
+        assert.ok(urn && up, "the runbook lists the urns and runs up --replace");
+        return { urn, up };
     }
 
     /** The stack's resources as exported, secrets in plain text (decoded where read). */
@@ -441,15 +473,12 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             await checkRenderAgrees("dev");
         });
 
-        it("a password rotation by the documented command (pulumi up --replace <urn>) reaches the Secret and runs the reconcile Job again, without rolling the server", async function () {
-            const urns = (await h().ok(["stack", "--show-urns", "--stack", "dev"], { cwd: dir })).stdout;
-            const urn = /urn:pulumi:dev::msa-infra::\S+RandomPassword::mariadb-user-orders-password/.exec(urns)?.[0];
-            assert.ok(urn, `pulumi stack --show-urns does not list the password:\n${urns}`);
+        it("a password rotation by the documented runbook (docs/operations/rotate-passwords.md) reaches the Secret and runs the reconcile Job again, without rolling the server", async function () {
             const old = await outputs("dev", true);
             const revision = (await statefulSet("db", "mariadb"))?.status?.updateRevision as string;
             const reconcileJobs = async () => (await plane().list("batch/v1", "Job", "db")).map((j: Obj) => j.metadata.name as string).filter((n: string) => n.startsWith("mariadb-reconcile-"));
             const jobsBefore = await reconcileJobs();
-            const r = await engineOk("dev", "up", { replace: [urn] });
+            const { urn, up: r } = await rotateByRunbook("dev", "mariadb-user-orders-password");
             assert.ok(r.ops.get(urn)?.includes("replace"), `the password was not replaced: ${r.ops.get(urn)}`);
             const now = await outputs("dev", true);
             const pw = (now.mariadbUserPasswords as Record<string, string>).orders;
@@ -646,16 +675,18 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
             const refused = await engine("prod", "up", { replace: [urn] });
             assert.match(`${refused.out}\n${refused.failure}`, /unable to replace resource "[^"]+mariadb-user-orders-password"\s+as it is currently marked for protection/);
             assert.deepEqual((await outputs("prod", true)).mariadbUserPasswords, old);
-            await h().ok(["state", "unprotect", urn, "--yes", "--stack", "prod"], { cwd: dir });
             const revision = (await statefulSet("db", "mariadb"))?.status?.updateRevision as string;
-            const r = await engineOk("prod", "up", { replace: [urn] });
+            // The runbook as the page has it: show-urns, state unprotect, up --replace.
+            const { urn: listed, up: r } = await rotateByRunbook("prod", "mariadb-user-orders-password");
+            assert.equal(listed, urn, "the urn the runbook lists is the password's");
             // The password, and the reconcile Job that applies it (it mounts the Secret: a new Job by name).
             assert.deepEqual(replaced(r), ["mariadb-reconcile", "mariadb-user-orders-password"]);
             const pw = ((await outputs("prod", true)).mariadbUserPasswords as Record<string, string>).orders;
             assert.notEqual(pw, old.orders);
             assert.equal(await secretValue("db", "mariadb-user-orders", "password"), pw);
             assert.equal((await state("prod")).find((x) => x.urn === urn)?.protect, true, "the new password is not protected");
-            await plane().waitForRollout("db", "mariadb", revision, 120_000);
+            // Applied live by the reconcile Job: the MariaDB pods keep their revision.
+            assert.equal((await statefulSet("db", "mariadb"))?.status?.updateRevision, revision, "the rotation rolled the MariaDB pods");
         });
 
         it("a change that needs replacement (kafka.storageSize) is stopped by the guard before anything is applied", async function () {

@@ -2,7 +2,8 @@
 // is read as written and must be one this interpreter knows, so a step that changes or no longer fits fails the
 // test. A pod the block applies gets its volumes mapped to the test's directories (claims by name, emptyDirs
 // new); `kubectl cp` and `kubectl exec` then work on those directories, with the pod's absolute paths translated.
-// Only what the restore runbooks use is understood; anything else is refused by name.
+// Secrets become files, in-cluster host names what the test says they resolve to, and `create job --from=cronjob`
+// runs the test's rendered CronJob. Only what the restore runbooks use is understood; anything else is refused by name.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
@@ -18,9 +19,17 @@ export interface RunbookCluster {
     /** The StatefulSet's pod labels (for `-l` selectors). */
     podLabels: Record<string, string>;
     /** `kubectl scale statefulset <name> --replicas=N`: stop (0) or start (more) the test's servers. */
-    scale(statefulSet: string, replicas: string): Promise<void>;
+    scale?(statefulSet: string, replicas: string): Promise<void>;
     /** Whether the StatefulSet's pods are all gone (`kubectl wait --for=delete`). */
-    stopped(): boolean;
+    stopped?(): boolean;
+    /** The Secrets the block's pods may mount, by name: their keys and values (written as files, mode 0400). */
+    secrets?: Record<string, Record<string, string>>;
+    /** In-cluster host names (a Service's DNS name) and what they resolve to here, replaced in `exec` steps. */
+    hosts?: Record<string, string>;
+    /** Extra environment of `exec` steps (e.g. MYSQL_TCP_PORT: the Service's port is the test server's). */
+    env?: Record<string, string>;
+    /** `kubectl create job --from=cronjob/<name> <job>`: runs the CronJob's rendered script once. */
+    cronJobs?: Record<string, (job: string) => Promise<void>>;
 }
 
 /** Shell-like words: spaces separate, single and double quotes group. */
@@ -60,12 +69,13 @@ export async function runRunbook(block: string, cluster: RunbookCluster, scratch
             assert.strictEqual(rest[0], "statefulset", line);
             const replicas = /^--replicas=(.+)$/.exec(rest[2] ?? "");
             assert.ok(replicas, `${line}: --replicas=`);
-            await cluster.scale(rest[1], replicas![1]);
+            assert.ok(cluster.scale, `${line}: this test has no StatefulSet to scale`);
+            await cluster.scale!(rest[1], replicas![1]);
         } else if (verb === "wait" && rest[0] === "--for=delete") {
             const sel = rest[rest.indexOf("-l") + 1];
             const [k, v] = sel.split("=");
             assert.strictEqual(cluster.podLabels[k], v, `${line}: the pods carry ${sel}`);
-            assert.ok(cluster.stopped(), `${line}: the pods are still running`);
+            assert.ok(cluster.stopped?.(), `${line}: the pods are still running`);
         } else if (verb === "apply") {
             assert.deepStrictEqual(rest.slice(0, 3), ["-f", "-", "<<'EOF'"], line);
             const m = manifests.shift();
@@ -77,10 +87,16 @@ export async function runRunbook(block: string, cluster: RunbookCluster, scratch
                     const host = cluster.claims[v.persistentVolumeClaim.claimName];
                     assert.ok(host, `claim ${v.persistentVolumeClaim.claimName}: no such claim in the test`);
                     volumes.set(v.name, host);
+                } else if (v.secret) {
+                    const data = cluster.secrets?.[v.secret.secretName];
+                    assert.ok(data || v.secret.optional === true, `Secret ${v.secret.secretName}: no such Secret in the test`);
+                    const dir = makeTempDir(`runbook-${v.name}`);
+                    for (const [k, value] of Object.entries(data ?? {})) fs.writeFileSync(path.join(dir, k), value, { mode: 0o400 });
+                    volumes.set(v.name, dir);
                 } else if (v.emptyDir) {
                     volumes.set(v.name, makeTempDir(`runbook-${v.name}`));
                 } else {
-                    assert.fail(`volume ${v.name}: this test maps claims and emptyDirs only`);
+                    assert.fail(`volume ${v.name}: this test maps claims, Secrets and emptyDirs only`);
                 }
             }
             const container = m.spec.containers[0];
@@ -103,10 +119,25 @@ export async function runRunbook(block: string, cluster: RunbookCluster, scratch
             const pod = pods.get(rest[0]);
             assert.ok(pod, `${line}: no such pod`);
             assert.strictEqual(rest[1], "--", line);
-            const [cmd, ...cmdArgs] = rest.slice(2).map((a) => (a.startsWith("/") ? (inPod(pod!, a, false) ?? a) : a));
-            const r = await run(cmd, cmdArgs, { env: { PATH: process.env.PATH, HOME: scratch, LANG: "C", TMPDIR: inPod(pod!, "/tmp", true) ?? scratch }, timeoutMs: 60_000 });
+            const argv = rest.slice(2);
+            // A shell's script (`sh -c '...'`): its absolute paths on the pod's mounts are translated like arguments.
+            const script = (argv[0] === "sh" || argv[0] === "bash") && argv[1] === "-c" ? 2 : -1;
+            const [cmd, ...cmdArgs] = argv.map((a, i) => {
+                let out = a.startsWith("/") ? (inPod(pod!, a, false) ?? a) : a;
+                if (i === script) out = out.replace(/(^|[\s"'=>])(\/[A-Za-z0-9._/-]+)/g, (_m: string, pre: string, p: string) => pre + (inPod(pod!, p, false) ?? p));
+                for (const [name, to] of Object.entries(cluster.hosts ?? {})) out = out.split(name).join(to);
+                return out;
+            });
+            const env = { PATH: process.env.PATH, HOME: scratch, LANG: "C", TMPDIR: inPod(pod!, "/tmp", true) ?? scratch, ...cluster.env };
+            const r = await run(cmd, cmdArgs, { env, timeoutMs: 60_000 });
             assert.strictEqual(r.code, 0, `${line}: ${describeRun(r)}`);
             outputs.push(r.stdout + r.stderr);
+        } else if (verb === "create" && rest[0] === "job") {
+            const from = /^--from=cronjob\/(.+)$/.exec(rest[1] ?? "");
+            assert.ok(from && rest[2], `${line}: create job --from=cronjob/<name> <job>`);
+            const cron = cluster.cronJobs?.[from![1]];
+            assert.ok(cron, `${line}: no CronJob ${from![1]} in the test`);
+            await cron!(rest[2]);
         } else if (verb === "delete") {
             assert.strictEqual(rest[0], "pod", line);
             assert.ok(pods.delete(rest[1]), `${line}: no such pod`);

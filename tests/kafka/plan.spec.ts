@@ -79,8 +79,16 @@ describe("Kafka plan: authorizer, broker identities, reconcile Job", () => {
         assert.deepStrictEqual(c.command, ["/bin/bash", "/mnt/kafka-reconcile/reconcile.sh"]);
         assert.deepStrictEqual(
             c.mounts.map((m) => [m.path, m.source.kind === "object" ? m.source.object : m.source.kind]),
-            [["/mnt/kafka-reconcile", "kafka-reconcile"], ["/etc/kafka/admin", "kafka-user-admin"], ["/etc/kafka/tls", "tls"], ["/tmp", "scratch"]].map(([p, s]) => [p, s === "scratch" ? c.mounts[3].source.kind : s]),
+            [
+                ["/mnt/kafka-reconcile", "kafka-reconcile"],
+                ["/etc/kafka/admin", "kafka-user-admin"],
+                // Each user's Secret: the SCRAM password the Job sets (and the Job's name follows its content).
+                ...config.kafka.users.map((u) => [`/etc/kafka/users/${u.name}`, `kafka-user-${u.name}`]),
+                ["/etc/kafka/tls", "tls"],
+                ["/tmp", "scratch"],
+            ],
         );
+        assert.ok(config.kafka.users.length > 0, "the declaration has users");
         // No credential in the Job's env: only the declaration's hash and the JVM options.
         assert.deepStrictEqual(c.env.map((e) => e.name), ["RECONCILE_SPEC", "KAFKA_HEAP_OPTS", "KAFKA_JVM_PERFORMANCE_OPTS"]);
         assert.ok(c.env.every((e) => !("from" in e && e.from)), "no env from a Secret");

@@ -7,12 +7,28 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { RECONCILE_SCRIPT, reconcileFiles } from "../../components/kafka";
-import { makeTempDir, removeTempDir, run } from "../../scripts/lib/servers";
+import { makeTempDir, randomToken, removeTempDir, run } from "../../scripts/lib/servers";
 
 /** What the stand-in tools list: `kafka-topics.sh --describe` and `kafka-acls.sh --list` output. */
 interface Cluster {
     topics: { name: string; partitions: number; rf: number }[];
     acls: { resource: string; principal: string; host: string; operation: string; permission: string }[];
+    /** Users with SCRAM credentials: name → mechanisms (`kafka-configs.sh --describe --entity-type users`). */
+    scram?: Record<string, string[]>;
+}
+
+/** The users' SCRAM listing as kafka-configs.sh 3.8 prints it. */
+function scramListing(c: Cluster): string {
+    return Object.entries(c.scram ?? {})
+        .map(([u, mechs]) => `SCRAM credential configs for user-principal '${u}' are ${mechs.map((m) => `${m}=iterations=8192`).join(", ")}\n`)
+        .join("");
+}
+
+/** Extra inputs of a run: password files by user (written where scram-users points), a tool run that fails. */
+interface RunOptions {
+    passwords?: Record<string, string>;
+    /** A call whose command line contains this fails (exit 1). */
+    failOn?: string;
 }
 
 function topicsListing(c: Cluster): string {
@@ -32,33 +48,52 @@ function aclListing(c: Cluster): string {
 }
 
 /** Runs the script; returns the changes it asked the tools for, in order. */
-async function reconcile(cluster: Cluster, files: Record<string, string>): Promise<{ code: number | null; calls: string[]; stdout: string }> {
+async function reconcile(cluster: Cluster, files: Record<string, string>, opts: RunOptions = {}): Promise<{ code: number | null; calls: string[]; stdout: string; credentials: string[] }> {
     const dir = makeTempDir("kafka-reconcile");
     try {
         const spec = path.join(dir, "spec");
         const bin = path.join(dir, "bin");
         fs.mkdirSync(spec);
         fs.mkdirSync(bin);
-        for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(spec, name), text);
+        // The mounted Secrets (the admin's login, each user's password) under the run's directory.
+        const etc = path.join(dir, "etc");
+        const relocate = (t: string) => t.split("/etc/kafka/").join(`${etc}/`);
+        for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(spec, name), name === "reconcile.sh" ? text : relocate(text));
+        fs.mkdirSync(path.join(etc, "admin"), { recursive: true });
+        fs.writeFileSync(path.join(etc, "admin", "sasl.jaas.config"), "x");
+        for (const [u, pw] of Object.entries(opts.passwords ?? {})) {
+            fs.mkdirSync(path.join(etc, "users", u), { recursive: true });
+            fs.writeFileSync(path.join(etc, "users", u, "password"), pw);
+        }
         fs.writeFileSync(path.join(dir, "topics.txt"), topicsListing(cluster));
         fs.writeFileSync(path.join(dir, "acls.txt"), aclListing(cluster));
+        fs.writeFileSync(path.join(dir, "scram.txt"), scramListing(cluster));
         const log = path.join(dir, "calls.log");
-        // Each stand-in prints the listing for a read and records anything else it is asked to do.
+        const credentials = path.join(dir, "credentials.log");
+        // Each stand-in prints the listing for a read and records anything else it is asked to do (and the
+        // content of an --add-config-file, read when called: the script removes it afterwards).
         const tool = (name: string, read: string, listing: string) =>
             fs.writeFileSync(
                 path.join(bin, name),
-                `#!/bin/bash\nfor a in "$@"; do if [ "$a" = "${read}" ]; then cat ${listing}; exit 0; fi; done\necho "${name} $*" | sed 's/--bootstrap-server [^ ]* --command-config [^ ]* //' >> ${log}\n`,
+                `#!/bin/bash\n` +
+                    (opts.failOn ? `case "$*" in *${JSON.stringify(opts.failOn)}*) echo "${name}: stand-in failure" >&2; exit 1 ;; esac\n` : "") +
+                    `for a in "$@"; do if [ "$a" = "${read}" ]; then case "$*" in *"--entity-type users"*) cat ${path.join(dir, "scram.txt")} ;; *) cat ${listing} ;; esac; exit 0; fi; done\n` +
+                    `prev=""; for a in "$@"; do if [ "$prev" = "--add-config-file" ]; then cat "$a" >> ${credentials}; fi; prev="$a"; done\n` +
+                    `echo "${name} $*" | sed 's/--bootstrap-server [^ ]* --command-config [^ ]* //; s#${dir}#<run>#g' >> ${log}\n`,
                 { mode: 0o755 },
             );
         tool("kafka-topics.sh", "--describe", path.join(dir, "topics.txt"));
         tool("kafka-configs.sh", "--describe", "/dev/null");
         tool("kafka-acls.sh", "--list", path.join(dir, "acls.txt"));
-        const script = RECONCILE_SCRIPT.replace("bin=/opt/kafka/bin", `bin=${bin}`).replace("work=/tmp/reconcile", `work=${path.join(dir, "work")}`);
+        const script = relocate(RECONCILE_SCRIPT.replace("bin=/opt/kafka/bin", `bin=${bin}`).replace("work=/tmp/reconcile", `work=${path.join(dir, "work")}`));
         assert.ok(script.includes(`bin=${bin}`) && script.includes(path.join(dir, "work")), "the script's tool and work paths were replaced");
         fs.writeFileSync(path.join(spec, "reconcile.sh"), script);
         const res = await run("bash", [path.join(spec, "reconcile.sh")], { env: { PATH: process.env.PATH }, timeoutMs: 30_000 });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
-        return { code: res.code, calls, stdout: res.stdout + res.stderr };
+        const work = path.join(dir, "work");
+        const left = fs.existsSync(work) ? fs.readdirSync(work).filter((f) => f.startsWith("scram")) : [];
+        assert.deepStrictEqual(left.filter((f) => f !== "scram.now"), [], "no credential file is left in the work directory");
+        return { code: res.code, calls, stdout: res.stdout + res.stderr, credentials: fs.existsSync(credentials) ? fs.readFileSync(credentials, "utf8").trim().split("\n") : [] };
     } finally {
         removeTempDir(dir);
     }
@@ -106,5 +141,63 @@ describe("Kafka reconcile script (bash, stand-in admin tools)", () => {
         const deleted = r.calls.filter((c) => c.includes("--delete"));
         assert.deepStrictEqual(deleted, ["kafka-topics.sh --delete --if-exists --topic ^stale$"]);
         for (const t of internal) assert.match(r.stdout, new RegExp(`kept topic ${t.replace(/[.]/g, "[.]")}: not declared, but another tool's internal topic`));
+    });
+});
+
+describe("Kafka reconcile script: SCRAM-SHA-512 users (bash, stand-in admin tools)", () => {
+    const users = ["shop", "billing"].map((name) => ({ name, topics: [], groups: [] }));
+    const files = reconcileFiles({ namespace: "messaging", tls: false, clientAuth: "sasl", topics: [], users, deleteUndeclaredTopics: false });
+    const passwords = { shop: randomToken(24), billing: randomToken(24) };
+
+    it("sets every declared user's credential from its password file (never an argument), creates the new ones, deletes only undeclared SCRAM-SHA-512 users", async () => {
+        const r = await reconcile(
+            { topics: [], acls: [], scram: { shop: ["SCRAM-SHA-512"], gone: ["SCRAM-SHA-512"], legacy: ["SCRAM-SHA-256"], admin: ["SCRAM-SHA-512"] } },
+            files,
+            { passwords },
+        );
+        assert.strictEqual(r.code, 0, r.stdout);
+        assert.deepStrictEqual(r.calls, [
+            "kafka-configs.sh --alter --entity-type users --entity-name shop --add-config-file <run>/work/scram-credential.properties",
+            "kafka-configs.sh --alter --entity-type users --entity-name billing --add-config-file <run>/work/scram-credential.properties",
+            // Deleted last (after the ACL step); admin's is kept (a reserved login), legacy's SCRAM-SHA-256 is an operator's.
+            "kafka-configs.sh --alter --entity-type users --entity-name gone --delete-config SCRAM-SHA-512",
+        ]);
+        assert.deepStrictEqual(r.credentials, [`SCRAM-SHA-512=iterations=8192,password=${passwords.shop}`, `SCRAM-SHA-512=iterations=8192,password=${passwords.billing}`]);
+        for (const pw of Object.values(passwords)) assert.ok(!r.stdout.includes(pw) && !r.calls.join("\n").includes(pw), "a password in the output or in arguments");
+        assert.match(r.stdout, /^reconcile: created SCRAM-SHA-512 user billing$/m);
+        assert.match(r.stdout, /^reconcile: set the SCRAM-SHA-512 credentials of shop from their Secrets/m);
+        assert.match(r.stdout, /^reconcile: deleted SCRAM-SHA-512 user gone: no longer declared$/m);
+        assert.match(r.stdout, /^reconcile: kept the SCRAM-SHA-512 credential of admin: a reserved login$/m);
+        assert.match(r.stdout, /^reconcile: done: changes=2 problems=0$/m);
+    });
+
+    it("refuses (exit 2, naming scram-users) a hostile name, a missing or malformed password, before any change", async () => {
+        const cases: [string, Record<string, string>, RegExp][] = [
+            [`x;reboot /etc/kafka/users/shop/password\n`, passwords, /refused: scram-users: 'x\\;reboot' is not a user name \(accepted: \[a-z\]\[a-z0-9_\]\{0,31\}/],
+            [`shop $(reboot)\n`, passwords, /refused: scram-users: the line of user shop is not '<user> <absolute path of its password file>'/],
+            [files["scram-users"], { shop: passwords.shop }, /refused: scram-users: no password for user billing: .*users\/billing\/password is missing/],
+            [files["scram-users"], { ...passwords, billing: "two words" }, /refused: scram-users: the password of user billing .* is empty or holds other than printable ASCII without spaces/],
+            [files["scram-users"], { ...passwords, billing: "a\nb" }, /refused: scram-users: the password of user billing/],
+            [files["scram-users"], { ...passwords, billing: "" }, /refused: scram-users: the password of user billing/],
+        ];
+        for (const [list, pws, message] of cases) {
+            const r = await reconcile({ topics: [], acls: [], scram: { gone: ["SCRAM-SHA-512"] } }, { ...files, "scram-users": list }, { passwords: pws });
+            assert.strictEqual(r.code, 2, `${JSON.stringify(list)}: ${r.stdout}`);
+            assert.match(r.stdout, message);
+            assert.deepStrictEqual(r.calls, [], "nothing changed");
+        }
+    });
+
+    it("a failing tool run ends the run non-zero, naming the step; nothing after it is done", async () => {
+        const r = await reconcile({ topics: [], acls: [], scram: { gone: ["SCRAM-SHA-512"] } }, files, { passwords, failOn: "--entity-name billing" });
+        assert.strictEqual(r.code, 1, r.stdout);
+        assert.match(r.stdout, /^reconcile: failed while setting the SCRAM-SHA-512 credential of user billing \(exit 1\); what was applied before stays, the next run completes the rest$/m);
+        assert.deepStrictEqual(r.calls, ["kafka-configs.sh --alter --entity-type users --entity-name shop --add-config-file <run>/work/scram-credential.properties"]);
+        assert.doesNotMatch(r.stdout, /reconcile: done/);
+    });
+
+    it("without client authentication there are no SCRAM users to set", () => {
+        assert.strictEqual(reconcileFiles({ namespace: "m", tls: false, clientAuth: "none", topics: [], users, deleteUndeclaredTopics: false })["scram-users"], "");
+        assert.strictEqual(files["scram-users"], "shop /etc/kafka/users/shop/password\nbilling /etc/kafka/users/billing/password\n");
     });
 });

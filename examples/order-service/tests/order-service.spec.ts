@@ -49,6 +49,9 @@ describe("order-service: credentials from the backbone's outputs", function () {
             assert.strictEqual(env.SPRING_DATASOURCE_PASSWORD, o.mariadbUserPasswords.orders);
             assert.strictEqual(env.SPRING_DATA_REDIS_PASSWORD, o.redisUserPasswords.sessions);
             assert.ok(env.SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG.includes(`username="orders" password="${o.kafkaUserPasswords.orders}"`));
+            // The mechanism the backbone names, with its login module (SCRAM-SHA-512 for application users).
+            assert.strictEqual(env.SPRING_KAFKA_PROPERTIES_SASL_MECHANISM, "SCRAM-SHA-512");
+            assert.match(env.SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG, /^org\.apache\.kafka\.common\.security\.scram\.ScramLoginModule required /);
             assert.strictEqual(env.SPRING_DATASOURCE_URL.split("?")[0], "jdbc:mariadb://mariadb.db.svc.cluster.local:3306/orders");
             assert.strictEqual(env.SPRING_KAFKA_BOOTSTRAP_SERVERS, "kafka.messaging.svc.cluster.local:9092");
         });

@@ -341,7 +341,9 @@ export class KafkaCluster {
         const props: Record<string, string> = {
             "bootstrap.servers": conn.bootstrapServers,
             "security.protocol": conn.securityProtocol,
-            ...(conn.saslMechanism ? { "sasl.mechanism": conn.saslMechanism } : {}),
+            // The login module names the mechanism: the admin (and a kafka.plainUsers client) logs in with PLAIN,
+            // application users with the connection output's SCRAM-SHA-512.
+            ...(conn.saslMechanism ? { "sasl.mechanism": jaas?.includes(".plain.PlainLoginModule ") ? "PLAIN" : conn.saslMechanism } : {}),
             ...(jaas !== undefined ? { "sasl.jaas.config": jaas } : {}),
             "request.timeout.ms": "15000",
             "default.api.timeout.ms": "30000",

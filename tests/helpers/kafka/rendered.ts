@@ -55,9 +55,10 @@ export interface KafkaConnection {
 /** Renders run one at a time: the mock runtime is not re-entrant, and a cluster may render in the background. */
 let renderQueue: Promise<unknown> = Promise.resolve();
 
-export function renderKafka(stack: string, config?: Record<string, unknown>): Promise<KafkaRendered> {
+/** `seed`: generated values derived from it (renders of one seed share their passwords), else random. */
+export function renderKafka(stack: string, config?: Record<string, unknown>, seed?: string): Promise<KafkaRendered> {
     const next = renderQueue.then(async () => {
-        const r = await renderStack(stack, { withSecrets: true, config });
+        const r = await renderStack(stack, { withSecrets: true, config, ...(seed !== undefined ? { seed } : {}) });
         return { ...kafkaRendered(r.objects, output<KafkaConnection>(r.outputs, "kafkaConnection")), resources: r.resources };
     });
     renderQueue = next.catch(() => undefined);

@@ -21,19 +21,27 @@ function logMarks(c: KafkaCluster): Map<KafkaNode, number> {
     return new Map(c.nodes.map((n) => [n, n.logs().length]));
 }
 
+/** What the broker answers a refused login with: PLAIN's words (admin, kafka.plainUsers), or SCRAM's (application users). */
+const REFUSED = {
+    PLAIN: "Invalid username or password",
+    SCRAM: "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512",
+};
+
 /**
  * A SASL login with `jaas` on the client listener is refused: the client gets SaslAuthenticationException
- * ("Invalid username or password") and a broker logs the failed authentication from the client's address.
+ * (its mechanism's message: the login module names the mechanism, see clientConfig) and a broker logs the
+ * failed authentication from the client's address.
  */
 export async function assertRefusedLogin(c: KafkaCluster, jaas: string): Promise<void> {
     const marks = logMarks(c);
+    const message = jaas.includes(".plain.PlainLoginModule ") ? REFUSED.PLAIN : REFUSED.SCRAM;
     const r = await c.probeOrThrow().call("cluster", [c.clientConfig(jaas), "15000"], 30_000);
     assert.strictEqual(r.ok, false, `the login was accepted: ${JSON.stringify(r).slice(0, 300)}`);
     assert.strictEqual(r.error, SASL_AUTH_FAILED, `error kind: ${r.error}: ${r.message}`);
-    assert.match(String(r.message), /Invalid username or password/);
+    assert.ok(String(r.message).includes(message), `${r.message} does not say: ${message}`);
     const from = c.lab.rootAddress.replace(/\./g, "\\.");
     await c.waitUntil("the broker's log of the failed authentication", 10_000, async () =>
-        new RegExp(`Failed authentication with /${from} .*Invalid username or password`).test(logsSince(c, marks)),
+        new RegExp(`Failed authentication with /${from} .*${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`).test(logsSince(c, marks)),
     );
 }
 

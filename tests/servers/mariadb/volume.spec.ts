@@ -7,9 +7,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { MARIADB_GENERATED, MARIADB_PATHS } from "../../../components/mariadb";
-import { ROOT } from "../../../scripts/lib/mockRuntime";
 import { BINARIES, INSTALL_HINT, loadRendered, LocalMariaDb, mariadbPasswordKey, MariaDbRendered, SOCKET, TCP } from "../../helpers/mariadb";
 import { describeRun, randomToken, run } from "../../../scripts/lib/servers";
+import { commandLines, runbookBlock } from "../../helpers/runbooks";
 import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
 
 registerRealServerSummary();
@@ -23,12 +23,12 @@ function makeLostAndFound(volumeDir: string): string {
     return dir;
 }
 
-/** The documented ad-hoc backup command (docs/operations/backup-restore.md): the shell command it runs inside the MariaDB pod. */
+/** The documented ad-hoc backup command (docs/operations/backup-restore.md, runbook "dump-mariadb"): the shell command it runs inside the MariaDB pod. */
 function readmeDumpCommand(): string {
-    const page = fs.readFileSync(path.join(ROOT, "docs", "operations", "backup-restore.md"), "utf8");
-    const line = page.split("\n").find((l) => l.startsWith("kubectl exec -n db mariadb-0 -- sh -c '") && l.includes("mariadb-dump"));
-    assert.ok(line, "docs/operations/backup-restore.md documents a mariadb-dump command run in the pod");
-    return /sh -c '([^']+)'/.exec(line!)![1];
+    const lines = commandLines(runbookBlock("docs/operations/backup-restore.md", "dump-mariadb"));
+    assert.strictEqual(lines.length, 1, "the dump runbook is one command");
+    assert.ok(lines[0].startsWith("kubectl exec -n db mariadb-0 -- sh -c '") && lines[0].includes("mariadb-dump"), `a mariadb-dump command run in the pod: ${lines[0]}`);
+    return /sh -c '([^']+)'/.exec(lines[0])![1];
 }
 
 describe("real servers: MariaDB's datadir is a directory on the volume, not its root", function () {

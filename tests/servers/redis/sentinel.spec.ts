@@ -19,6 +19,9 @@ import { REDIS_PATHS } from "../../../components/redis/files";
 import * as tls from "tls";
 import { describeRun, freePort, randomToken, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
 import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
+import { runbookBlock } from "../../helpers/runbooks";
+import { secretData } from "../../../scripts/lib/rendered";
+import type { Manifest } from "../../../scripts/lib/mockRuntime";
 
 registerRealServerSummary();
 
@@ -410,6 +413,102 @@ describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates
             const ck = await s.command("SENTINEL", "ckquorum", set.masterName);
             assert.ok(typeof ck === "string" && /^OK 3 usable Sentinels/.test(ck), `sentinel-${i}: ${show(ck)}`);
         }
+    });
+
+    it("fail-back as docs/operations/failover.md has it (runbook redis-failback, run as written): the Sentinels make redis-0 the primary again", async function () {
+        const before = await lab.primaryViaSentinels();
+        before?.conn.close();
+        assert.ok(before && before.ordinal !== 0, `the kill -9 drill left the primary on redis-${before?.ordinal}: nothing to fail back`);
+        // A stand-in kubectl: Secrets from the render (as files, base64 as the API returns them), and `exec` in a
+        // pod's view: its redis-cli reaches its own Redis (6379) or Sentinel (26379), /etc/redis/tls is its mount.
+        const work = path.join(tmp, "runbook");
+        const secretsDir = path.join(work, "secrets");
+        for (const o of set.objects as Record<string, any>[]) { // eslint-disable-line @typescript-eslint/no-explicit-any
+            if (o.kind !== "Secret" || o.metadata.namespace !== set.namespace) continue;
+            fs.mkdirSync(path.join(secretsDir, o.metadata.name), { recursive: true, mode: 0o700 });
+            for (const [k, v] of Object.entries(secretData(o as Manifest))) fs.writeFileSync(path.join(secretsDir, o.metadata.name, k), Buffer.from(v).toString("base64"), { mode: 0o600 });
+        }
+        const redisCli = bins["redis-cli"];
+        for (const p of pods) {
+            for (const c of ["redis", "sentinel"]) {
+                const dir = path.join(work, "pods", `redis-${p.ordinal}`, c);
+                fs.mkdirSync(dir, { recursive: true });
+                fs.writeFileSync(
+                    path.join(dir, "redis-cli"),
+                    [
+                        "#!/bin/sh",
+                        `# redis-cli as container ${c} of redis-${p.ordinal} sees the pod: 127.0.0.1:6379 its Redis, :26379 its Sentinel`,
+                        "hasport=0",
+                        'for a in "$@"; do',
+                        "    shift",
+                        `    case "$a" in 6379) a=${p.redisPort} ;; 26379) a=${p.sentinelPort} ;; /etc/redis/*) a="${p.root}$a" ;; -p) hasport=1 ;; esac`,
+                        '    set -- "$@" "$a"',
+                        "done",
+                        `[ "$hasport" = 1 ] || set -- -p ${p.redisPort} "$@"`,
+                        `exec ${redisCli} "$@"`,
+                        "",
+                    ].join("\n"),
+                    { mode: 0o755 },
+                );
+            }
+        }
+        const bin = path.join(work, "bin");
+        fs.mkdirSync(bin);
+        fs.writeFileSync(
+            path.join(bin, "kubectl"),
+            [
+                "#!/bin/bash",
+                "# kubectl as the fail-back runbook uses it, against this test's pods; anything else is refused by name.",
+                `if [ "$1 $2 $3 $4" = "get secret -n ${set.namespace}" ] && [ "$6" = "-o" ] && [[ "$7" =~ ^jsonpath=\\{\\.data\\.([a-z-]+)\\}$ ]] && [ $# = 7 ]; then`,
+                `    exec cat "${secretsDir}/$5/\${BASH_REMATCH[1]}"`,
+                "fi",
+                `if [ "$1 $2 $3 $4" = "exec -i -n ${set.namespace}" ] && [ "$6" = "-c" ] && [ "$8" = "--" ]; then`,
+                `    dir="${work}/pods/$5/$7"`,
+                '    [ -d "$dir" ] || { echo "kubectl stand-in: no container $7 in pod $5" >&2; exit 97; }',
+                "    shift 8",
+                '    PATH="$dir:$PATH" exec "$@"',
+                "fi",
+                'echo "kubectl stand-in: a step this test cannot run: kubectl $*" >&2',
+                "exit 97",
+                "",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+        const block = runbookBlock("docs/operations/failover.md", "redis-failback");
+        // TLS is on in prod: the page says to add these options to each redis-cli.
+        const withTls = block.split("redis-cli ").join("redis-cli --tls --cacert /etc/redis/tls/ca.crt ");
+        assert.notStrictEqual(withTls, block, "the block runs redis-cli");
+        // The page: SENTINEL FAILOVER answers OK even when the Sentinel then gives up (-failover-abort-no-good-slave
+        // in its log, e.g. while it has not yet heard from the returned pod); check, and run it again 10 s later.
+        const t0 = Date.now();
+        const runs: number[] = [];
+        for (let attempt = 1; attempt <= 3; attempt++) {
+            const r = await run("bash", ["-euo", "pipefail", "-c", withTls], { env: { PATH: `${bin}:/usr/bin:/bin`, LANG: "C" }, timeoutMs: 60_000 });
+            assert.strictEqual(r.code, 0, `the fail-back runbook: ${describeRun(r)}`);
+            // redis-cli exits 0 on an error reply: each of its three replies must be OK.
+            assert.deepStrictEqual(r.stdout.trim().split("\n"), ["OK", "OK", "OK"], `the replies of the runbook's redis-cli calls: ${describeRun(r)}`);
+            runs.push(Date.now() - t0);
+            const moved = await waitFor("the Sentinels to name redis-0 the primary", async () => {
+                const p = await lab.primaryViaSentinels();
+                p?.conn.close();
+                return p?.ordinal === 0;
+            }, { timeoutMs: 10_000 }).then(() => true, () => false);
+            if (moved) break;
+            if (attempt === 3) {
+                const log = lab.log("sentinel-0").split("\n").filter((l) => /failover|slave|replica|elected|switch/i.test(l)).slice(-25).join("\n");
+                assert.fail(`redis-0 is not the primary after 3 runs 10 s apart (it was redis-${before.ordinal}); sentinel-0's log:\n${log}`);
+            }
+        }
+        console.log(`      fail-back: redis-0 is the primary ${Date.now() - t0} ms after the first run of the runbook, ${runs.length} run(s) (it was redis-${before.ordinal})`);
+        // As the page says: set the priority back to keep those pods eligible before their next restart.
+        // (On new connections: the Sentinels close the clients of the pods they reconfigure.)
+        for (const i of [1, 2]) {
+            await waitFor(`redis-${i}: CONFIG SET replica-priority 100`, async () => {
+                const c = await admin(i).catch(() => undefined);
+                return (await c?.command("CONFIG", "SET", "replica-priority", "100").catch(() => undefined)) === "OK";
+            }, { timeoutMs: 10_000 });
+        }
+        primary = 0;
     });
 
     it("two certificate renewals in a row reach the Sentinels: the start script restarts each on the new files, pod 1 after pod 0, and the set stays whole", async function () {
