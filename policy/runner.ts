@@ -6,7 +6,7 @@
 // This module is the runner's public API (scripts and tests import it); each job lives in its own module
 // under offline/, listed lowest layer first: a module imports only modules listed before it.
 // - offline/report.ts             Violation, the report text (formatReport) and its verdict (hasMandatory);
-// - offline/kubectlYaml.ts        YAML read as kubectl reads it (KUBECTL_YAML_OPTIONS, parseManifestYaml);
+// - offline/kubectlYaml.ts        YAML read exactly as kubectl reads it, or refused (decodeManifestYaml, YamlRefusal);
 // - offline/unknownValues.ts      the unknown-checking proxy (a string read from a file is never unknown);
 // - offline/manifests.ts          loading manifest files and directories (loadManifests, ManifestError);
 // - offline/enforcementLevels.ts  the CLI's order of enforcement levels (effectiveLevel);
@@ -16,7 +16,7 @@
 export type { PolicyPackConfig } from "@pulumi/policy";
 export { evaluate } from "./offline/evaluate";
 export { effectiveLevel } from "./offline/enforcementLevels";
-export { KUBECTL_YAML_OPTIONS, parseManifestYaml } from "./offline/kubectlYaml";
+export { decodeManifestYaml, YamlRefusal, YamlSyntaxError } from "./offline/kubectlYaml";
 export { loadManifests, ManifestError } from "./offline/manifests";
 export { loadPolicyConfig, PolicyConfigError, validatePolicyConfig } from "./offline/policyConfig";
 export { formatReport, hasMandatory } from "./offline/report";

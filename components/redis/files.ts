@@ -123,37 +123,75 @@ export interface RedisAclUser {
     password: string;
 }
 
-/** The admin's line of users.acl: `default`, every command, key and channel. */
+/**
+ * One user as users.acl declares it (`user <name> <rules>`): the ACL reconcile Job's `ACL SETUSER` commands
+ * are made from the same entries (aclReconcile.ts), so the file and the commands cannot disagree.
+ */
+export interface RedisAclEntry {
+    name: string;
+    /** `on #<sha256> ~<pattern> ...`: a password appears only as its SHA-256 hash. */
+    rules: string;
+}
+
+/** The admin: `default`, every command, key and channel. */
+function redisAdminAclEntry(adminPassword: string): RedisAclEntry {
+    return { name: "default", rules: `on #${sha256(adminPassword)} ~* &* +@all` };
+}
+
+/** An entry as a line of users.acl. */
+export function redisAclLine(e: RedisAclEntry): string {
+    return `user ${e.name} ${e.rules}`;
+}
+
+/** The admin's line of users.acl. */
 export function redisAdminAclLine(adminPassword: string): string {
-    return `user default on #${sha256(adminPassword)} ~* &* +@all`;
+    return redisAclLine(redisAdminAclEntry(adminPassword));
 }
 
 /**
- * users.acl text. `default` is the admin (all commands, all keys). Application users get only their key and
- * channel pattern and every command except the @dangerous category (FLUSHALL, FLUSHDB, CONFIG, DEBUG,
- * SHUTDOWN, KEYS, ACL, ...). Passwords are stored as SHA-256 hashes (`#<hex>`).
+ * The users of users.acl, in file order. `default` is the admin (all commands, all keys). Application users
+ * get only their key and channel pattern and every command except the @dangerous category (FLUSHALL,
+ * FLUSHDB, CONFIG, DEBUG, SHUTDOWN, KEYS, ACL, ...). Passwords are stored as SHA-256 hashes (`#<hex>`).
  */
+export function redisAclEntries(
+    adminPassword: string,
+    users: RedisAclUser[],
+    opts: { metricsPassword?: string; replicationPassword?: string; sentinelPassword?: string } = {},
+): RedisAclEntry[] {
+    const entries = [redisAdminAclEntry(adminPassword)];
+    for (const u of users) {
+        entries.push({ name: u.name, rules: `on #${sha256(u.password)} resetchannels ~${u.keyPattern} &${u.keyPattern} +@all -@dangerous` });
+    }
+    if (opts.metricsPassword !== undefined) {
+        entries.push({ name: METRICS_USER, rules: `on #${sha256(opts.metricsPassword)} resetkeys resetchannels -@all ${METRICS_COMMANDS.map((c) => `+${c}`).join(" ")}` });
+    }
+    if (opts.replicationPassword !== undefined) {
+        entries.push({
+            name: REPLICATION_USER,
+            rules: `on #${sha256(opts.replicationPassword)} resetkeys resetchannels -@all ${REPLICATION_COMMANDS.map((c) => `+${c}`).join(" ")}`,
+        });
+    }
+    if (opts.sentinelPassword !== undefined) {
+        entries.push({
+            name: SENTINEL_USER,
+            rules: `on #${sha256(opts.sentinelPassword)} resetkeys resetchannels &${SENTINEL_HELLO_CHANNEL} -@all ${SENTINEL_COMMANDS.map((c) => `+${c}`).join(" ")}`,
+        });
+    }
+    return entries;
+}
+
+/** users.acl text of the entries. */
+export function redisAclText(entries: RedisAclEntry[]): string {
+    return entries.map((e) => redisAclLine(e) + "\n").join("");
+}
+
+/** users.acl text (redisAclEntries as a file). */
 export function redisAclFile(
     adminPassword: string,
     users: RedisAclUser[],
     opts: { metricsPassword?: string; replicationPassword?: string; sentinelPassword?: string } = {},
 ): string {
-    const lines = [redisAdminAclLine(adminPassword)];
-    for (const u of users) {
-        lines.push(`user ${u.name} on #${sha256(u.password)} resetchannels ~${u.keyPattern} &${u.keyPattern} +@all -@dangerous`);
-    }
-    if (opts.metricsPassword !== undefined) {
-        lines.push(`user ${METRICS_USER} on #${sha256(opts.metricsPassword)} resetkeys resetchannels -@all ${METRICS_COMMANDS.map((c) => `+${c}`).join(" ")}`);
-    }
-    if (opts.replicationPassword !== undefined) {
-        lines.push(`user ${REPLICATION_USER} on #${sha256(opts.replicationPassword)} resetkeys resetchannels -@all ${REPLICATION_COMMANDS.map((c) => `+${c}`).join(" ")}`);
-    }
-    if (opts.sentinelPassword !== undefined) {
-        lines.push(
-            `user ${SENTINEL_USER} on #${sha256(opts.sentinelPassword)} resetkeys resetchannels &${SENTINEL_HELLO_CHANNEL} -@all ${SENTINEL_COMMANDS.map((c) => `+${c}`).join(" ")}`,
-        );
-    }
-    return lines.join("\n") + "\n";
+    return redisAclText(redisAclEntries(adminPassword, users, opts));
 }
 
 /**

@@ -27,7 +27,7 @@ export class Redis extends StatefulService {
     public readonly userPasswords: Record<string, random.RandomPassword>;
     /** Secret redis-credentials: the admin password. */
     public readonly credentials: k8s.core.v1.Secret;
-    /** Secret redis-acl: the ACL file. */
+    /** Secret redis-acl: the ACL file and the ACL Job's command files made from it. */
     public readonly acl: k8s.core.v1.Secret;
     /** ConfigMap redis-config: redis.conf. */
     public readonly config: k8s.core.v1.ConfigMap;

@@ -12,8 +12,20 @@ import { s3ConfigObject, s3EndpointPort, withS3Step } from "../backup/s3";
 import { ContainerPlan, dataVolume, DataObjectPlan, derived, generatedValue, JobPlan, mountObject, PlanContext, replicaPlacement, scratch, ServicePlan, tlsVolume, userSecretName } from "../workload/plan";
 import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
-import { REDIS_APP, REDIS_COMMAND, REDIS_PATHS, REDIS_PORT, redisAclFile, redisAdminAclLine, redisProbeCommand, redisServerConfig, redisTlsReloadCommand } from "./files";
-import { aclReconcilePodsFile, aclReconcileScript, REDIS_ACL_RECONCILE_PATHS } from "./aclReconcile";
+import {
+    REDIS_APP,
+    REDIS_COMMAND,
+    REDIS_PATHS,
+    REDIS_PORT,
+    redisAclEntries,
+    redisAclText,
+    redisAdminAclLine,
+    redisProbeCommand,
+    redisServerConfig,
+    redisTlsReloadCommand,
+    type RedisAclEntry,
+} from "./files";
+import { aclReconcilePodsFile, aclReconcileScript, aclSetuserCommands, REDIS_ACL_COMMAND_KEYS, REDIS_ACL_RECONCILE_PATHS } from "./aclReconcile";
 import { exporterPasswordFile, RDB_BACKUP_PREFIX, REDIS_BACKUP_PATHS, redisBackupScript } from "./backup";
 import { METRICS_USER, REDIS_REPLICATION_PATHS, redisReplicationAuthFile, replicationConfig } from "./files";
 import {
@@ -122,6 +134,22 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
     const probe = (kind: "readiness" | "liveness") => ({ exec: { command: redisProbeCommand(kind, tls) } });
     const replicated = redisReplicated(settings);
     const G = REDIS_GENERATED;
+    // The declared users, built once: users.acl and the ACL Job's command files are views of these entries.
+    const aclInputs = [admin, ...users.map((u) => u.password), ...(exporter ? [metrics] : []), ...(replicated ? [G.replicationPassword, G.sentinelUserPassword] : [])];
+    const aclContent = (view: (entries: RedisAclEntry[]) => string) =>
+        derived(aclInputs, (v) =>
+            view(
+                redisAclEntries(
+                    v[admin],
+                    users.map((u) => ({ name: u.user.name, keyPattern: u.user.keyPattern, password: v[u.password] })),
+                    {
+                        metricsPassword: exporter ? v[metrics] : undefined,
+                        replicationPassword: replicated ? v[G.replicationPassword] : undefined,
+                        sentinelPassword: replicated ? v[G.sentinelUserPassword] : undefined,
+                    },
+                ),
+            ),
+        );
     return {
         app: REDIS_APP,
         component: "cache",
@@ -161,20 +189,11 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                         // Applied to the running pods by the ACL reconcile Job (aclReconcile.ts), and loaded by
                         // a pod at its start: a new user or password rolls no pod.
                         rollout: false,
-                        content: derived(
-                            [admin, ...users.map((u) => u.password), ...(exporter ? [metrics] : []), ...(replicated ? [G.replicationPassword, G.sentinelUserPassword] : [])],
-                            (v) =>
-                                redisAclFile(
-                                    v[admin],
-                                    users.map((u) => ({ name: u.user.name, keyPattern: u.user.keyPattern, password: v[u.password] })),
-                                    {
-                                        metricsPassword: exporter ? v[metrics] : undefined,
-                                        replicationPassword: replicated ? v[G.replicationPassword] : undefined,
-                                        sentinelPassword: replicated ? v[G.sentinelUserPassword] : undefined,
-                                    },
-                                ),
-                        ),
+                        content: aclContent(redisAclText),
                     },
+                    // The Job's ACL SETUSER commands, made from the same entries as users.acl. Read by the Job only.
+                    { key: REDIS_ACL_COMMAND_KEYS.phase1, rollout: false, content: aclContent((e) => aclSetuserCommands(e, 1)) },
+                    { key: REDIS_ACL_COMMAND_KEYS.phase2, rollout: false, content: aclContent((e) => aclSetuserCommands(e, 2)) },
                     {
                         // Not read by Redis: the admin's line, the one part of users.acl whose change still rolls
                         // the pods, because the probes and the certificate reloader authenticate with the admin

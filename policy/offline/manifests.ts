@@ -1,11 +1,11 @@
-// Kubernetes manifests read from files and directories: YAML (as kubectl reads it, see kubectlYaml.ts)
+// Kubernetes manifests read from files and directories: YAML (as kubectl reads it, or refused; see kubectlYaml.ts)
 // or JSON, multi-document files, `kind: List` / `*List` objects and JSON arrays flattened into one list
 // of objects, each checked for apiVersion, kind and metadata.name.
 
 import * as fs from "fs";
 import * as path from "path";
 import { rec } from "../reading/objects";
-import { parseManifestYaml } from "./kubectlYaml";
+import { decodeManifestYaml, YamlRefusal, YamlSyntaxError } from "./kubectlYaml";
 import { recordFileLiterals } from "./unknownValues";
 
 /** A manifest that cannot be read or parsed; `file` names the offending input. */
@@ -83,18 +83,20 @@ function parseFile(file: string, out: object[]): void {
         (Array.isArray(doc) ? doc : [doc]).forEach((d, i) => flatten(d, file, Array.isArray(doc) ? `element ${i + 1}` : "document", out));
         return;
     }
-    const docs = parseManifestYaml(text);
-    if (!Array.isArray(docs)) {
-        return; // an empty stream
+    let docs: ReturnType<typeof decodeManifestYaml>;
+    try {
+        docs = decodeManifestYaml(text);
+    } catch (e) {
+        if (e instanceof YamlRefusal) {
+            throw new ManifestError(file, `YAML that kubectl would read differently or refuse, so it is not read at all: ${e.message}`);
+        }
+        if (e instanceof YamlSyntaxError) {
+            throw new ManifestError(file, `YAML syntax error${e.line !== undefined ? ` at line ${e.line}${e.column !== undefined ? `, column ${e.column}` : ""}` : ""}: ${e.message}`);
+        }
+        throw e;
     }
     docs.forEach((d, i) => {
-        const err = d.errors[0];
-        if (err) {
-            const pos = err.linePos?.[0];
-            const first = err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-            throw new ManifestError(file, `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ""} (document ${i + 1}): ${first}`);
-        }
-        const js: unknown = d.toJS();
+        const js = d.value;
         if (js === null || js === undefined) {
             return; // empty document (`---` with nothing, or only comments)
         }

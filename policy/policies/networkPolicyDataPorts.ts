@@ -1,7 +1,8 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { arr, kindOf, message, namespaceOf, Obj, rec, recs, resolveConfig, str, strs } from "./k8s";
 import { DataPortsConfig, dataPortsSchema } from "./dataServiceExposure";
-import { asPortNumber, indexStack, namedContainerPorts, objectsOfKind, openSource, selectorMatches, StackIndex, withUnknowns, Workload } from "../reading";
+import { asPortNumber, namedContainerPorts, objectsOfKind, openSource, PodReading, readKafkaBroker, readMariaDbServer, readRedisServer, selectorMatches, StackIndex, withUnknowns, Workload } from "../reading";
+import { readWholeStack } from "./verdicts";
 
 export { openSource } from "../reading";
 
@@ -24,6 +25,23 @@ function namedPortsOf(workloads: readonly Workload[]): Map<string, number[]> {
             name,
             ports.filter((p) => p.protocol === "TCP").map((p) => p.port),
         );
+    }
+    return out;
+}
+
+/** The TCP ports the data servers of a workload listen on, as their configuration says (redis port 7000...). */
+function serverPorts(pod: PodReading | undefined): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const c of pod?.containers ?? []) {
+        for (const p of c.run.procs) {
+            if (p.kind !== "server") {
+                continue;
+            }
+            const v = p.server === "redis" ? readRedisServer(p) : p.server === "kafka" ? readKafkaBroker(p) : readMariaDbServer(p);
+            if (v.ports !== "unknown") {
+                v.ports.forEach((n) => out.set(n, p.server === "redis" ? "Redis" : p.server === "kafka" ? "Kafka" : "MariaDB"));
+            }
+        }
     }
     return out;
 }
@@ -73,7 +91,8 @@ export const networkPolicyDataPorts: StackValidationPolicy = {
         withUnknowns((unknowns) => {
             const cfg = resolveConfig<DataPortsConfig>(dataPortsSchema, () => args.getConfig());
             const dataPorts = cfg.dataPorts ?? [];
-            const index = indexStack(args.resources, unknowns);
+            const stack = readWholeStack(args.resources, unknowns);
+            const index = stack.index;
             for (const r of args.resources) {
                 unknowns.run(() => {
                     const np = rec(r.props);
@@ -89,9 +108,14 @@ export const networkPolicyDataPorts: StackValidationPolicy = {
                     const selected = selectedWorkloads(index, ns, spec.podSelector, false);
                     const named = namedPortsOf(selected.length > 0 ? selected : index.workloads.filter((w) => w.namespace === ns));
                     const problems: string[] = [];
+                    // The configured data ports, and the ports the selected pods' data servers really listen on.
+                    const listening = new Set<number>(dataPorts);
+                    for (const w of selected) {
+                        serverPorts(stack.pods.get(w)).forEach((_, n) => listening.add(n));
+                    }
                     recs(spec.ingress).forEach((rule, i) => {
                         const why = openSource(rule);
-                        const ports = why ? coveredDataPorts(rule, dataPorts, named) : [];
+                        const ports = why ? coveredDataPorts(rule, Array.from(listening), named) : [];
                         if (why && ports.length > 0) {
                             problems.push(`ingress rule #${i + 1} opens data port(s) ${ports.join(", ")} to all sources (${why})`);
                         }
@@ -111,19 +135,48 @@ export const networkPolicyDataPorts: StackValidationPolicy = {
                     const exposedBy = [type === "NodePort" || type === "LoadBalancer" ? `type ${type}` : undefined, arr(spec.externalIPs).length > 0 ? "externalIPs" : undefined].filter(
                         (x): x is string => x !== undefined,
                     );
-                    if (exposedBy.length === 0 || type === "ExternalName" || rec(spec.selector) === undefined) {
+                    if (exposedBy.length === 0 || type === "ExternalName") {
                         return;
                     }
-                    const named = namedPortsOf(selectedWorkloads(index, svc.namespace, spec.selector, true));
+                    if (rec(spec.selector) === undefined) {
+                        // No selector: the Service sends traffic to the addresses and ports of its Endpoints/EndpointSlices.
+                        const endpointPorts = objectsOfKind(index, "Endpoints")
+                            .filter((e) => e.namespace === svc.namespace && e.name === svc.name)
+                            .flatMap((e) => recs(e.props.subsets).flatMap((ss) => recs(ss.ports).map((p) => asPortNumber(p.port))));
+                        const slicePorts = objectsOfKind(index, "EndpointSlice")
+                            .filter((e) => e.namespace === svc.namespace && str(rec(rec(e.props.metadata)?.labels)?.["kubernetes.io/service-name"]) === svc.name)
+                            .flatMap((e) => recs(e.props.ports).map((p) => asPortNumber(p.port)));
+                        const ports = [...endpointPorts, ...slicePorts].filter((n): n is number => n !== undefined);
+                        const servers = new Map<number, string>();
+                        index.workloads.filter((w) => w.namespace === svc.namespace).forEach((w) => serverPorts(stack.pods.get(w)).forEach((k, n) => servers.set(n, k)));
+                        const hits = Array.from(new Set(ports.filter((n) => dataPorts.includes(n) || servers.has(n))));
+                        if (hits.length > 0) {
+                            reportViolation(
+                                message("service", [`it has no selector, and its Endpoints/EndpointSlices send the traffic it receives (exposed by ${exposedBy.join(" and ")}) to port(s) ${hits.join(", ")}, where data servers listen`], [
+                                    "use type ClusterIP (or a headless Service) without externalIPs for data ports, whatever the Service's own port; reach the data service from outside through kubectl port-forward or an authenticated proxy",
+                                ]),
+                                svc.resource.urn,
+                            );
+                        }
+                        return;
+                    }
+                    const selected = selectedWorkloads(index, svc.namespace, spec.selector, true);
+                    const named = namedPortsOf(selected);
+                    const servers = new Map<number, string>();
+                    selected.forEach((w) => serverPorts(stack.pods.get(w)).forEach((k, n) => servers.set(n, k)));
                     const problems: string[] = [];
                     for (const p of recs(spec.ports)) {
-                        const target = p.targetPort;
-                        if (typeof target !== "string" || /^\d+$/.test(target) || dataPorts.includes(asPortNumber(p.port) ?? -1)) {
-                            continue;
+                        const target = p.targetPort ?? p.port;
+                        if (dataPorts.includes(asPortNumber(p.port) ?? -1) || dataPorts.includes(asPortNumber(target) ?? -1)) {
+                            continue; // a configured data port as a number: data-service-exposure reports it
                         }
-                        const hits = (named.get(target) ?? []).filter((n) => dataPorts.includes(n));
+                        const numbers = typeof target === "string" && !/^\d+$/.test(target) ? (named.get(target) ?? []) : [asPortNumber(target)].filter((n): n is number => n !== undefined);
+                        const hits = numbers.filter((n) => dataPorts.includes(n));
+                        const listening = numbers.filter((n) => servers.has(n) && !dataPorts.includes(n));
                         if (hits.length > 0) {
-                            problems.push(`port ${String(p.port)} (targetPort "${target}") reaches data port(s) ${Array.from(new Set(hits)).join(", ")} of the selected pods and is exposed by ${exposedBy.join(" and ")}`);
+                            problems.push(`port ${String(p.port)} (targetPort "${String(target)}") reaches data port(s) ${Array.from(new Set(hits)).join(", ")} of the selected pods and is exposed by ${exposedBy.join(" and ")}`);
+                        } else if (listening.length > 0) {
+                            problems.push(`port ${String(p.port)} (targetPort ${String(target)}) reaches the port ${listening.map((n) => `${n} where ${servers.get(n)} listens`).join(", ")} in the selected pods and is exposed by ${exposedBy.join(" and ")}`);
                         }
                     }
                     if (problems.length > 0) {

@@ -4,7 +4,7 @@
 // Every function reports *where* a literal is, never the literal itself.
 
 import { basename } from "./objects";
-import { shellWords } from "./shell";
+import { splitUnquoted as shellWords } from "./shellRun";
 
 const CREDENTIAL_SUBSTRINGS = ["PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", "ACCESSKEY", "PRIVATEKEY", "CREDENTIAL", "JAASCONFIG", "AUTHORIZATION"];
 const CREDENTIAL_SEGMENTS = ["AUTH", "PASS", "PWD"];
@@ -44,8 +44,30 @@ export function isReference(value: string): boolean {
     return value.includes("$");
 }
 
+/**
+ * Whether `$` marks a reference in the text being read: true for text some shell or template may still
+ * expand (env values, ConfigMap data), false for a program's final arguments (already expanded by the
+ * start-up reading, so a `$` left in them is a literal character).
+ */
+let dollarIsReference = true;
+
+/** Runs `fn` reading final, already expanded words (a `$` in them is a literal). */
+export function withExpandedWords<T>(fn: () => T): T {
+    const saved = dollarIsReference;
+    dollarIsReference = false;
+    try {
+        return fn();
+    } finally {
+        dollarIsReference = saved;
+    }
+}
+
+/** A credential written in the manifests: non-empty, no part from a Secret or unknown, no reference. */
 function literal(value: string | undefined): boolean {
-    return value !== undefined && value !== "" && !isReference(value);
+    if (value === undefined || value === "" || /[\uE000-\uE005]/.test(value)) {
+        return false;
+    }
+    return !dollarIsReference || !isReference(value);
 }
 
 /** Splits a property / option name into lower-case words: `javax.net.ssl.keyStorePassword` -> javax net ssl key store password. */
@@ -74,8 +96,8 @@ export function isCredentialProperty(name: string): boolean {
     if (joined.includes("truststore") || joined.includes("trust.store")) {
         return false;
     }
-    if (joined.endsWith("jaas.config")) {
-        return true;
+    if (joined.endsWith("jaas.config") || joined.endsWith("keystore.key")) {
+        return true; // sasl.jaas.config holds passwords; Kafka's ssl.keystore.key holds the private key itself
     }
     if (PROPERTY_SAFE_LAST_WORDS.has(words[words.length - 1])) {
         return false;
@@ -149,9 +171,23 @@ export function findCommandLineCredentials(words: readonly string[]): string[] {
     const redisCtx = bases.some((b) => b === "redis-cli" || b === "valkey-cli");
     const curlCtx = bases.some((b) => b === "curl" || b === "wget");
     const sshpassCtx = bases.includes("sshpass");
+    const redisServerCtx = bases.some((b) => /^(redis|valkey|keydb)-(server|sentinel)$/.test(b));
     for (let i = 0; i < words.length; i++) {
         const w = words[i];
         const next = words[i + 1];
+        // Redis ACL rules (`--user app on >password`, `ACL SETUSER app >password`) and AUTH / CONFIG SET requirepass.
+        if ((redisCtx || redisServerCtx) && w.startsWith(">") && literal(w.slice(1))) {
+            found.push(">password (a Redis ACL rule)");
+            continue;
+        }
+        if (redisCtx && /^auth$/i.test(w) && literal(words[i + 2] ?? next)) {
+            found.push("AUTH (redis-cli)");
+            continue;
+        }
+        if (redisCtx && /^(requirepass|masterauth)$/i.test(w) && words.some((x) => /^config$/i.test(x)) && literal(next)) {
+            found.push(`CONFIG SET ${w.toLowerCase()} (redis-cli)`);
+            continue;
+        }
         const nextValue = next !== undefined && !next.startsWith("-") ? next : undefined;
         const long = /^--?([A-Za-z][A-Za-z0-9_.-]*)(?:=(.*))?$/s.exec(w);
         if (long && w.startsWith("--") && isCredentialFlag(long[1])) {

@@ -1,23 +1,28 @@
 // A container's effective environment, built the way the kubelet builds it: envFrom sources first (in
 // order, later ones override earlier ones, each key under the source's prefix), then env entries in
 // order (overriding envFrom). Each env `value` has its `$(VAR)` references expanded from the variables
-// defined before it; `$$(VAR)` stays a literal `$(VAR)`. ConfigMap and Secret references are resolved
-// against the stack when an index is given (stack policies); resource policies see only literals.
+// defined before it; `$$(VAR)` stays a literal `$(VAR)`, and a reference to a variable not defined before
+// it stays as written. Values are symbolic (sym.ts): a Secret's value is marked as secret, a value from an
+// object outside the stack or from the runtime is unknown, pod metadata exposed through fieldRef is known.
 
 import { arr, at, Obj, rec, str } from "./objects";
 import { keysOf, keyText, KeySource } from "./files";
 import { lookup, StackIndex } from "./stackIndex";
+import { ANY, DIGITS, secret, WORD } from "./sym";
+import { downwardValue, PodFacts } from "./fs";
 
 /** Where an environment variable's value comes from. */
 export type EnvOrigin = "value" | "configMapKeyRef" | "secretKeyRef" | "fieldRef" | "resourceFieldRef" | "fileKeyRef" | "envFrom";
 
 export interface EnvVar {
     name: string;
-    /** The value the container sees, when it is known (literal or resolved from the stack). */
-    value: string | undefined;
+    /** The value the container sees (symbolic). */
+    value: string;
     origin: EnvOrigin;
-    /** For ConfigMap / Secret origins: the object (and key) it comes from. */
-    ref?: { kind: KeySource; name: string; key?: string };
+    /** For ConfigMap / Secret origins: the object (and key) it comes from, and whether it is in the stack. */
+    ref?: { kind: KeySource; name: string; key?: string; inStack: boolean };
+    /** The variable may also be unset (an envFrom source outside the stack may or may not define it). */
+    maybeUnset?: boolean;
 }
 
 export interface EnvOptions {
@@ -25,11 +30,13 @@ export interface EnvOptions {
     namespace: string;
     /** The stack, for resolving configMapKeyRef, secretKeyRef and envFrom. */
     index?: StackIndex;
+    /** Pod metadata for fieldRef. */
+    pod?: PodFacts;
 }
 
 export interface Environment {
     vars: Map<string, EnvVar>;
-    /** envFrom sources that are not in the stack: they may define any variable. */
+    /** envFrom sources that are not in the stack: they may define any variable under their prefix. */
     unresolvedSources: Array<{ kind: KeySource; name: string; prefix: string }>;
 }
 
@@ -76,15 +83,31 @@ export function effectiveEnv(container: Obj, opts: EnvOptions): Environment {
             const obj = opts.index ? lookup(opts.index, kind, opts.namespace, name) : undefined;
             if (!obj) {
                 unresolvedSources.push({ kind, name, prefix });
+                // A later source outside the stack may override anything defined so far under its prefix.
+                for (const v of vars.values()) {
+                    if (v.name.startsWith(prefix)) {
+                        v.value = kind === "Secret" ? secret(ANY) : ANY;
+                        v.maybeUnset = false;
+                    }
+                }
                 continue;
             }
             // The kubelet exposes a ConfigMap's `data` (not binaryData) and a Secret's data/stringData.
             const keys = kind === "ConfigMap" ? Object.keys(rec(obj.data) ?? {}) : keysOf(kind, obj);
             for (const key of keys) {
-                vars.set(prefix + key, { name: prefix + key, value: keyText(kind, obj, key), origin: "envFrom", ref: { kind, name, key } });
+                const text = keyText(kind, obj, key) ?? "";
+                vars.set(prefix + key, { name: prefix + key, value: kind === "Secret" ? secret(text) : text, origin: "envFrom", ref: { kind, name, key, inStack: true } });
             }
         }
     }
+    const valueOf = (n: string): string | undefined => {
+        const v = vars.get(n);
+        if (v) {
+            return v.value;
+        }
+        const src = unresolvedSources.find((s) => n.startsWith(s.prefix));
+        return src ? (src.kind === "Secret" ? secret(ANY) : ANY) : undefined;
+    };
     for (const e of arr(container.env)) {
         const entry = rec(e);
         const name = entry ? str(entry.name) : undefined;
@@ -94,7 +117,7 @@ export function effectiveEnv(container: Obj, opts: EnvOptions): Environment {
         const valueFrom = rec(entry.valueFrom);
         if (!valueFrom) {
             const raw = literal(entry.value) ?? "";
-            vars.set(name, { name, value: expandKubeletRefs(raw, (n) => vars.get(n)?.value), origin: "value" });
+            vars.set(name, { name, value: expandKubeletRefs(raw, valueOf), origin: "value" });
             continue;
         }
         const refs: Array<[EnvOrigin, KeySource, Obj | undefined]> = [
@@ -107,22 +130,43 @@ export function effectiveEnv(container: Obj, opts: EnvOptions): Environment {
             const refName = str(r!.name) ?? "";
             const key = str(r!.key) ?? "";
             const obj = opts.index ? lookup(opts.index, kind, opts.namespace, refName) : undefined;
-            vars.set(name, { name, value: obj ? keyText(kind, obj, key) : undefined, origin, ref: { kind, name: refName, key } });
+            const text = obj ? keyText(kind, obj, key) : undefined;
+            if (obj && text === undefined && r!.optional === true) {
+                continue; // an optional key that is not there: the variable is not set
+            }
+            const value = kind === "Secret" ? secret(text) : (text ?? ANY);
+            vars.set(name, { name, value, origin, ref: { kind, name: refName, key, inStack: obj !== undefined } });
             continue;
         }
-        const origin: EnvOrigin = rec(valueFrom.fieldRef) ? "fieldRef" : rec(valueFrom.resourceFieldRef) ? "resourceFieldRef" : "fileKeyRef";
-        vars.set(name, { name, value: undefined, origin });
+        const field = str(at(valueFrom, "fieldRef", "fieldPath"));
+        if (field !== undefined) {
+            vars.set(name, { name, value: (opts.pod ? downwardValue(field, opts.pod) : undefined) ?? WORD, origin: "fieldRef" });
+            continue;
+        }
+        if (rec(valueFrom.resourceFieldRef)) {
+            vars.set(name, { name, value: DIGITS, origin: "resourceFieldRef" });
+            continue;
+        }
+        vars.set(name, { name, value: ANY, origin: "fileKeyRef" });
     }
     return { vars, unresolvedSources };
 }
 
-/** name -> known value, for expanding references. */
+/** The value of `name` in the environment (symbolic), or undefined when it is certainly not set. */
+export function envValue(env: Environment, name: string): string | undefined {
+    const v = env.vars.get(name);
+    if (v) {
+        return v.value;
+    }
+    const src = env.unresolvedSources.find((s) => name.startsWith(s.prefix));
+    return src ? (src.kind === "Secret" ? secret(ANY) : ANY) : undefined;
+}
+
+/** name -> value, for expanding references (unresolved envFrom sources not included). */
 export function knownValues(env: Environment): Map<string, string> {
     const out = new Map<string, string>();
     for (const [k, v] of env.vars) {
-        if (v.value !== undefined) {
-            out.set(k, v.value);
-        }
+        out.set(k, v.value);
     }
     return out;
 }

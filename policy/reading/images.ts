@@ -190,3 +190,134 @@ export function imageBase(image: unknown): string {
     const colon = b.indexOf(":");
     return (colon < 0 ? b : b.slice(0, colon)).toLowerCase();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Images whose start-up the pack knows
+
+/** What the pack knows of an image: its entrypoint and default command, and the files that matter. */
+export interface ImageKnowledge {
+    /** Short id for messages and for the image-specific start-up rules in shellRun.ts. */
+    id: "redis" | "valkey" | "redis-stack" | "mariadb" | "mysql" | "apache-kafka" | "busybox" | "alpine" | "debian" | "exporter";
+    entrypoint: string[];
+    cmd: string[];
+    workdir: string;
+    /** The home directory of a user id (HOME when the container env does not set it). */
+    home(uid: number | undefined): string;
+    /** Files of the image the server reads (content known), by absolute path. */
+    files: Map<string, string>;
+    /** The entries of an image directory the pack knows, or undefined. */
+    listDir(path: string): string[] | undefined;
+    /** Image-specific programs (absolute paths or names) that start no server. */
+    programs: Set<string>;
+}
+
+/** The listener part of Kafka's bundled configurations: every one of them leaves clients on PLAINTEXT. */
+const KAFKA_BUNDLED = {
+    kraft: "process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\nlisteners=PLAINTEXT://:9092,CONTROLLER://:9093\ninter.broker.listener.name=PLAINTEXT\nadvertised.listeners=PLAINTEXT://localhost:9092\ncontroller.listener.names=CONTROLLER\nlistener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL\n",
+    zk: "broker.id=0\nzookeeper.connect=localhost:2181\n",
+};
+
+const MARIADB_MY_CNF = "[client-server]\nsocket = /run/mysqld/mysqld.sock\n!includedir /etc/mysql/conf.d/\n!includedir /etc/mysql/mariadb.conf.d/\n";
+
+function knowledge(k: Omit<ImageKnowledge, "files" | "listDir" | "programs" | "home"> & { files?: Record<string, string>; dirs?: Record<string, string[]>; programs?: string[]; homes?: Record<number, string> }): ImageKnowledge {
+    const files = new Map(Object.entries(k.files ?? {}));
+    const dirs = k.dirs ?? {};
+    return {
+        id: k.id,
+        entrypoint: k.entrypoint,
+        cmd: k.cmd,
+        workdir: k.workdir,
+        home: (uid) => (uid === undefined || uid === 0 ? "/root" : (k.homes?.[uid] ?? "/")),
+        files,
+        listDir: (p) => dirs[p],
+        programs: new Set(k.programs ?? []),
+    };
+}
+
+const CATALOGUE: Record<string, ImageKnowledge> = {
+    "docker.io/library/redis": knowledge({ id: "redis", entrypoint: ["docker-entrypoint.sh"], cmd: ["redis-server"], workdir: "/data", homes: { 999: "/home/redis" } }),
+    "docker.io/valkey/valkey": knowledge({ id: "valkey", entrypoint: ["docker-entrypoint.sh"], cmd: ["valkey-server"], workdir: "/data", homes: { 999: "/home/valkey" } }),
+    "docker.io/redis/redis-stack-server": knowledge({ id: "redis-stack", entrypoint: ["/entrypoint.sh"], cmd: [], workdir: "/data" }),
+    "docker.io/redis/redis-stack": knowledge({ id: "redis-stack", entrypoint: ["/entrypoint.sh"], cmd: [], workdir: "/data" }),
+    "docker.io/library/mariadb": knowledge({
+        id: "mariadb",
+        entrypoint: ["docker-entrypoint.sh"],
+        cmd: ["mariadbd"],
+        workdir: "/",
+        homes: { 999: "/var/lib/mysql" },
+        files: { "/etc/mysql/my.cnf": MARIADB_MY_CNF, "/etc/mysql/mariadb.conf.d/05-skipcache.cnf": "[mariadb]\nhost-cache-size=0\nskip-name-resolve\n" },
+        dirs: { "/etc/mysql/conf.d": [], "/etc/mysql/mariadb.conf.d": ["05-skipcache.cnf"] },
+    }),
+    "docker.io/library/mysql": knowledge({
+        id: "mysql",
+        entrypoint: ["docker-entrypoint.sh"],
+        cmd: ["mysqld"],
+        workdir: "/",
+        homes: { 999: "/var/lib/mysql" },
+        files: { "/etc/my.cnf": "[mysqld]\nskip-host-cache\nskip-name-resolve\ndatadir=/var/lib/mysql\nsocket=/var/run/mysqld/mysqld.sock\n!includedir /etc/mysql/conf.d/\n" },
+        dirs: { "/etc/mysql/conf.d": [] },
+    }),
+    "docker.io/apache/kafka": knowledge({
+        id: "apache-kafka",
+        entrypoint: [],
+        cmd: ["/etc/kafka/docker/run"],
+        workdir: "/",
+        homes: { 1000: "/home/appuser" },
+        files: {
+            "/opt/kafka/config/kraft/server.properties": KAFKA_BUNDLED.kraft,
+            "/opt/kafka/config/kraft/broker.properties": KAFKA_BUNDLED.kraft,
+            "/opt/kafka/config/kraft/controller.properties": KAFKA_BUNDLED.kraft,
+            "/opt/kafka/config/server.properties": KAFKA_BUNDLED.zk,
+            "/etc/kafka/docker/server.properties": KAFKA_BUNDLED.kraft,
+        },
+    }),
+    "docker.io/apache/kafka-native": knowledge({ id: "apache-kafka", entrypoint: [], cmd: ["/etc/kafka/docker/run"], workdir: "/", files: { "/etc/kafka/docker/server.properties": KAFKA_BUNDLED.kraft } }),
+    "docker.io/library/busybox": knowledge({ id: "busybox", entrypoint: [], cmd: ["sh"], workdir: "/" }),
+    "docker.io/library/alpine": knowledge({ id: "alpine", entrypoint: [], cmd: ["/bin/sh"], workdir: "/" }),
+    "docker.io/library/debian": knowledge({ id: "debian", entrypoint: [], cmd: ["bash"], workdir: "/" }),
+    "docker.io/library/ubuntu": knowledge({ id: "debian", entrypoint: [], cmd: ["/bin/bash"], workdir: "/" }),
+    "docker.io/oliver006/redis_exporter": knowledge({ id: "exporter", entrypoint: ["/redis_exporter"], cmd: [], workdir: "/", programs: ["/redis_exporter", "redis_exporter"] }),
+    "docker.io/prom/mysqld-exporter": knowledge({ id: "exporter", entrypoint: ["/bin/mysqld_exporter"], cmd: [], workdir: "/", programs: ["/bin/mysqld_exporter", "mysqld_exporter"] }),
+    "docker.io/danielqsj/kafka-exporter": knowledge({ id: "exporter", entrypoint: ["/bin/kafka_exporter"], cmd: [], workdir: "/", programs: ["/bin/kafka_exporter", "kafka_exporter"] }),
+};
+
+/**
+ * What the pack knows of an image, found by its repository exactly as the runtime resolves it (Docker Hub
+ * short names included), also behind the well-known Docker Hub mirror and a mirror that names the upstream
+ * registry in its path. A look-alike name elsewhere (ghcr.io/x/redis) is not assumed to be the same image.
+ */
+export function imageKnowledge(image: string | undefined): ImageKnowledge | undefined {
+    const ref = image === undefined ? undefined : parseImageRef(image);
+    if (!ref) {
+        return undefined;
+    }
+    const direct = CATALOGUE[ref.name];
+    if (direct) {
+        return direct;
+    }
+    for (const up of upstreamRefs(ref)) {
+        // Only unambiguous mirrors: a registry host in the path or a well-known mirror, not a proxy-looking name.
+        const viaKnown = WELL_KNOWN_DOCKER_HUB_MIRRORS.some((m) => ref.name.startsWith(`${m}/`)) || ref.name.split("/").slice(1, -1).some((s) => KNOWN_UPSTREAM_REGISTRIES.has(normaliseRegistry(s)));
+        if (viaKnown && CATALOGUE[up.name]) {
+            return CATALOGUE[up.name];
+        }
+    }
+    return undefined;
+}
+
+/** Which data service an image's name suggests (scrutiny only: it never makes a container look safe). */
+export function imageSuggests(image: string | undefined): "redis" | "mariadb" | "kafka" | undefined {
+    const ref = image === undefined ? undefined : parseImageRef(image);
+    const name = (ref?.name ?? image ?? "").toLowerCase();
+    const base = name.split("/").pop() ?? "";
+    if (/redis|valkey|keydb|dragonfly/.test(base) && !/exporter/.test(base)) {
+        return "redis";
+    }
+    if (/mariadb|mysql|percona|galera/.test(base) && !/exporter/.test(base)) {
+        return "mariadb";
+    }
+    if (/kafka|redpanda|cp-server|confluent/.test(base) && !/exporter|ui$|connect|schema|rest|ksql|zookeeper/.test(base)) {
+        return "kafka";
+    }
+    return undefined;
+}

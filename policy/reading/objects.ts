@@ -121,6 +121,8 @@ const KIND_GROUPS: Record<string, readonly string[]> = {
     CronJob: ["batch"],
     PodTemplate: ["core"],
     NetworkPolicy: ["networking.k8s.io", "extensions"],
+    Endpoints: ["core"],
+    EndpointSlice: ["discovery.k8s.io"],
     PersistentVolume: ["core"],
 };
 

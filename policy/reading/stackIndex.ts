@@ -7,7 +7,7 @@ import { ContainerRef, containersOf, kindOf, nameOf, namespaceOf, Obj, POD_BEARI
 import { UnknownTracker } from "./unknowns";
 
 /** Kinds (besides the pod-bearing ones) that stack policies look up. */
-export const INDEXED_KINDS = ["ConfigMap", "Secret", "ServiceAccount", "Namespace", "Service", "NetworkPolicy"] as const;
+export const INDEXED_KINDS = ["ConfigMap", "Secret", "ServiceAccount", "Namespace", "Service", "NetworkPolicy", "Endpoints", "EndpointSlice"] as const;
 
 /** One Kubernetes object of the stack. */
 export interface IndexedObject {

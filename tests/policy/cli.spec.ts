@@ -45,7 +45,7 @@ describe("policy runner", () => {
             assert.match(lines[0], LINE);
             assert.ok(
                 lines[0].startsWith(
-                    'mandatory kafka-no-plaintext-listeners StatefulSet streaming/kafka: container "kafka": listener PLAINTEXT uses the PLAINTEXT security protocol (from the container env). Fix: ',
+                    'mandatory kafka-no-plaintext-listeners StatefulSet streaming/kafka: container "kafka": the broker: listener PLAINTEXT uses the PLAINTEXT security protocol (from the container\'s KAFKA_* env (the image\'s own entrypoint)). Fix: ',
                 ),
                 lines[0],
             );

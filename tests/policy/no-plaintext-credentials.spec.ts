@@ -76,7 +76,7 @@ describe("policy no-plaintext-credentials", () => {
             redis.args = ["--requirepass", "hunter2"];
             redis.livenessProbe = { exec: { command: ["sh", "-c", "redis-cli -a hunter2 ping"] } };
             const vs = await expectOnly(objs, "no-plaintext-credentials", "command/args passes a literal credential via --requirepass");
-            assert.ok(vs[0].message.includes("livenessProbe passes a literal credential via -a (redis-cli)"));
+            assert.ok(vs[0].message.includes("livenessProbe: sh -c script passes a literal credential via -a (redis-cli)"), vs[0].message);
             assert.ok(!vs[0].message.includes("hunter2"));
         });
 
@@ -99,10 +99,10 @@ describe("policy no-plaintext-credentials", () => {
                 [{ "app.env": "export API_TOKEN='abc'\n" }, "file app.env holds a literal credential (API_TOKEN=)"],
                 [{ "c.properties": "ssl.key.password = k\\\n  ey\n" }, "file c.properties holds a literal credential (ssl.key.password=)"],
                 [{ "a.cnf": "[client]\npassword = \"x\"\n" }, "file a.cnf holds a literal credential (password=)"],
-                [{ "b.cnf": "[mysqld]\nloose_skip_grant_tables\n" }, "file b.cnf turns authentication off (skip-grant-tables)"],
+                [{ "b.cnf": "[mysqld]\nloose_skip_grant_tables\n" }, "file b.cnf sets skip-grant-tables in a server group, which turns authentication off for a server that reads it"],
                 [{ "u.sql": "CREATE USER 'a'@'%' IDENTIFIED BY 'x';" }, "IDENTIFIED BY '<password>'"],
                 [{ "run.sh": "#!/bin/sh\nexport PGPASSWORD=x\npsql -h db" }, "script run.sh passes a literal credential via PGPASSWORD="],
-                [{ "links.yaml": "db: postgres://app:x@db:5432/app\n" }, "file links.yaml holds a URL with a literal password"],
+                [{ "links.yaml": "db: postgres://app:x@db:5432/app\n" }, "links.yaml holds a URL with a literal password"],
             ];
             for (const [data, text] of cases) {
                 const vs = await expectOnly(cm(data), "no-plaintext-credentials", text);
@@ -123,14 +123,14 @@ describe("policy no-plaintext-credentials", () => {
 
         it("expands $(VAR) and shell variables before looking for literals, and reads here-documents", async () => {
             const cmd = (command: string[], env: unknown[] = []) => withChange({ in: BASELINE.Pod, set: { "spec.containers.0.command": command, "spec.containers.0.env": env } });
-            await expectOnly(cmd(["sh", "-c", "redis-cli -a $(R) ping"], [{ name: "R", value: "hunter2" }]), "no-plaintext-credentials", "command/args passes a literal credential via -a (redis-cli)");
+            await expectOnly(cmd(["sh", "-c", "redis-cli -a $(R) ping"], [{ name: "R", value: "hunter2" }]), "no-plaintext-credentials", "sh -c script passes a literal credential via -a (redis-cli)");
             await expectOnly(cmd(["sh", "-c", 'P=hunter2; mysql -uroot -p"$P"']), "no-plaintext-credentials", "-p<password>");
-            await expectOnly(cmd(["sh", "-c", "cat > /tmp/c.cnf <<EOF\n[client]\npassword=x\nEOF\nmysql --defaults-file=/tmp/c.cnf"]), "no-plaintext-credentials", "a here-document with password=");
+            await expectOnly(cmd(["sh", "-c", "cat > /tmp/c.cnf <<EOF\n[client]\npassword=x\nEOF\nmysql --defaults-file=/tmp/c.cnf"]), "no-plaintext-credentials", "written text with password=");
             await expectClean(cmd(["sh", "-c", 'redis-cli -a "$R" ping'], [{ name: "R", valueFrom: { secretKeyRef: { name: "s", key: "p" } } }]));
         });
 
         it("flags authentication switched off and literal probe headers", async () => {
-            await expectOnly(withChange({ in: BASELINE.StatefulSet, set: { "spec.template.spec.containers.0.args": ["--skip-grant-tables"] } }), "no-plaintext-credentials", "command/args turns authentication off (--skip-grant-tables)");
+            await expectOnly(withChange({ in: BASELINE.StatefulSet, set: { "spec.template.spec.containers.0.args": ["--skip-grant-tables"] } }), "no-plaintext-credentials", 'container "mariadb" runs MariaDB without authentication: mariadbd: skip-grant-tables (the command line) turns authentication off');
             await expectClean(withChange({ in: BASELINE.StatefulSet, set: { "spec.template.spec.containers.0.args": ["--skip-grant-tables", "--skip-skip-grant-tables"] } }));
             await expectOnly(
                 withChange({ in: BASELINE.Pod, set: { "spec.containers.0.livenessProbe": { httpGet: { port: 80, httpHeaders: [{ name: "Authorization", value: "Bearer abc" }] } } } }),

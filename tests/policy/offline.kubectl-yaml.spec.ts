@@ -2,8 +2,9 @@
 
 import * as assert from "assert";
 import * as path from "path";
-import { evaluate, formatReport, loadManifests } from "../../policy/runner";
-import { withTempDir } from "./helpers";
+import { spawnSync } from "child_process";
+import { evaluate, formatReport, loadManifests, ManifestError } from "../../policy/runner";
+import { corpus, withTempDir } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const FIXTURES = path.join("tests", "fixtures", "policy");
@@ -30,6 +31,31 @@ describe("policy runner: YAML as kubectl reads it", () => {
         // (Keys are YAML 1.1 scalars too: a key `y` would be the boolean true, hence p and q.)
         const [o] = load(cm("  base: &b { p: 1, q: 2 }\n  merged:\n    <<: *b\n    q: 3\n  multi:\n    <<: [*b, { r: 4 }]\n  on: key\n"));
         assert.deepStrictEqual(o.settings, { base: { p: 1, q: 2 }, merged: { p: 1, q: 3 }, multi: { p: 1, q: 2, r: 4 }, true: "key" });
+    });
+
+    it("resolves plain scalars by go-yaml v2's table: Go integers after dropping _, 08 as the float 8, .5, -0b11, timestamps as strings", () => {
+        const [o] = load(cm("  a: 08\n  b: 0b101\n  c: -0b11\n  d: +.5\n  e: 1e3\n  f: 0x_1F\n  g: -0\n  h: yES\n  i: 2024-1-2\n  j: NULL\n  k: 0o0\n"));
+        assert.deepStrictEqual(o.settings, { a: 8, b: 5, c: -3, d: 0.5, e: 1000, f: 31, g: 0, h: "yES", i: "2024-1-2", j: null, k: 0 });
+    });
+
+    it("applies a merge key in document order, as go-yaml v2 does: it overwrites the keys written before it", () => {
+        const [o] = load(cm("  sc:\n    privileged: false\n    <<: &e { privileged: true, x: 1 }\n  later:\n    <<: *e\n    privileged: false\n  list:\n    <<: [{ a: 1 }, { a: 2, b: 2 }]\n"));
+        assert.deepStrictEqual(o.settings, { sc: { privileged: true, x: 1 }, later: { privileged: false, x: 1 }, list: { a: 1, b: 2 } });
+    });
+
+    it("refuses what kubectl reads differently or refuses, naming the file, the line and the construct (tests/fixtures/policy/refused)", () => {
+        const cases = corpus("refused");
+        assert.ok(cases.length >= 5);
+        for (const c of cases) {
+            assert.throws(
+                () => loadManifests([c.file]),
+                (e: unknown) => e instanceof ManifestError && e.file === c.file && e.message.includes("YAML that kubectl would read differently or refuse") && e.message.includes(c.cls),
+                c.file,
+            );
+            const r = spawnSync(process.execPath, ["-r", path.join(ROOT, "scripts", "lib", "register.js"), path.join(ROOT, "scripts", "policy.ts"), path.join(ROOT, FIXTURES, "compliant"), c.file], { cwd: ROOT, encoding: "utf8" });
+            assert.strictEqual(r.status, 2, r.stderr);
+            assert.match(r.stderr, new RegExp(`^policy: ${c.file.replace(/[.]/g, "\\.")}: YAML that kubectl would read differently or refuse, so it is not read at all: line \\d+: `));
+        }
     });
 
     it("keeps the last value of a repeated key, as kubectl does", () => {

@@ -4,6 +4,7 @@
 // corpus cases are the manifests of tests/fixtures/policy/violating/classes that name this policy.
 
 import * as assert from "assert";
+import * as path from "path";
 import { formatReport } from "../../policy/runner";
 import {
     BASELINE,
@@ -12,11 +13,14 @@ import {
     expectOnly,
     find,
     fixture,
+    FIXTURES,
+    isUnverifiable,
     itCatchesClassCorpus,
     Json,
     obj,
     ofPolicy,
     podSpec,
+    overlay,
     run,
     stack,
     withChange,
@@ -32,7 +36,7 @@ describe("policy redis-requires-auth", () => {
         it("flags a mounted redis.conf that sets neither requirepass nor aclfile", async () => {
             const { objs, conf } = redisStack();
             conf.data["redis.conf"] = "dir /data\nappendonly yes\n# requirepass is commented out\n";
-            await expectOnly(objs, "redis-requires-auth", "config file /etc/redis/redis.conf (ConfigMap cache/redis-config key redis.conf) sets neither requirepass nor aclfile");
+            await expectOnly(objs, "redis-requires-auth", "neither its config (/etc/redis/redis.conf) nor its command line sets requirepass or aclfile, so the default user has no password");
         });
 
         it("accepts requirepass in the config file and flags nopass or an empty requirepass", async () => {
@@ -60,10 +64,13 @@ describe("policy redis-requires-auth", () => {
         it("accepts --requirepass from an env reference and flags a redis image with no auth at all", async () => {
             const { objs, redis } = redisStack();
             redis.command = ["redis-server", "--requirepass", "$(REDIS_PASSWORD)"];
+            redis.env.push({ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-acl", key: "users.acl" } } });
             await expectClean(objs);
             delete redis.command;
+            await expectOnly(objs, "redis-requires-auth", 'container "redis" runs Redis that lets clients in without a password: redis-server: it has no config file and no --requirepass or --aclfile');
+            // An image whose entrypoint the pack does not know: not a claim, but unverifiable.
             redis.image = "registry.example.com/mirror/redis:7.2.5";
-            await expectOnly(objs, "redis-requires-auth", 'container "redis" runs redis-server without authentication: no --requirepass or --aclfile argument and no config file');
+            await expectOnly(objs, "redis-requires-auth", 'container "redis": cannot verify that Redis requires a password: the image\'s entrypoint: it sets no command, and image registry.example.com/mirror/redis:7.2.5 is not one whose entrypoint the pack knows');
         });
 
         it("checks any image that runs redis-server, and skips helpers and clients", async () => {
@@ -106,12 +113,12 @@ describe("policy redis-requires-auth", () => {
                 }
                 return objs;
             };
-            await expectOnly(set(["redis-server", "/etc/redis/redis.conf", "--requirepass", ""], "dir /data\n"), "redis-requires-auth", "--requirepass is given an empty value");
+            await expectOnly(set(["redis-server", "/etc/redis/redis.conf", "--requirepass", ""], "dir /data\n"), "redis-requires-auth", "the command line sets an empty requirepass");
             // With an aclfile the users (default included) come from the ACL file, so requirepass does not matter.
             await expectClean(set(["redis-server", "/etc/redis/redis.conf", "--requirepass", ""]));
             await expectClean(set(["redis-server", "/etc/redis/redis.conf"], 'requirepass ""\nrequirepass "x"\n'));
             await expectOnly(set(["redis-server", "/etc/redis/redis.conf"], 'requirepass "x"\nrequirepass ""\n'), "redis-requires-auth", "sets an empty requirepass");
-            await expectOnly(set(["redis-server", "/etc/redis/redis.conf", "--user", "default", "on", "nopass"], 'requirepass "x"\n'), "redis-requires-auth", "the command line says nopass");
+            await expectOnly(set(["redis-server", "/etc/redis/redis.conf", "--user", "default", "on", "nopass"], 'requirepass "x"\n'), "redis-requires-auth", "the command line says nopass for the default user");
         });
 
         it("requires the ACL file to define the default user", async () => {
@@ -123,12 +130,23 @@ describe("policy redis-requires-auth", () => {
             const sidecar = { name: "cache", image: "redis:7.2-alpine", restartPolicy: "Always", args: ["--port", "6380"] };
             // (The bare sidecar also trips the resource and security-context policies; only the Redis finding matters here.)
             const vs = ofPolicy(await run(withChange({ in: BASELINE.Pod, set: { "spec.initContainers": [sidecar] } })), "redis-requires-auth");
-            assert.ok(vs.some((v) => v.message.startsWith('sidecar container "cache" runs redis-server without authentication: no --requirepass')), formatReport(vs));
+            assert.ok(vs.some((v) => v.message.startsWith('sidecar container "cache" runs Redis that lets clients in without a password: redis-server: it has no config file and no --requirepass')), formatReport(vs));
             await expectClean(withChange({ in: BASELINE.Pod, set: { "spec.containers.0.image": "redis:7.2-alpine" } }));
         });
     });
 
     describe("class corpus", () => {
         itCatchesClassCorpus("redis-requires-auth");
+
+        it("states the claim, not a 'cannot verify', when the unknown words are a runtime-chosen primary's host and port", async () => {
+            const file = path.join(FIXTURES, "violating", "classes", "redis-replicaof-runtime-then-empty-requirepass.yaml");
+            const vs = await expectOnly(overlay(file), "redis-requires-auth", "redis-server started by /etc/redis/start.sh: the command line sets an empty requirepass");
+            assert.ok(!vs.some(isUnverifiable), formatReport(vs));
+        });
+
+        it("reads a password kept in a function's local variable as gone once the function returns", async () => {
+            const file = path.join(FIXTURES, "violating", "classes", "redis-function-local-password.yaml");
+            await expectOnly(overlay(file), "redis-requires-auth", "redis-server started by /etc/redis/start.sh: the command line sets an empty requirepass");
+        });
     });
 });

@@ -74,6 +74,20 @@ describe("policy pack on the rendered stacks", function () {
         }
     });
 
+    it("prod and dev with their Secrets filled (as the CLI hands them to the pack) pass too: every start-up is followed and every ACL file read", async () => {
+        for (const stackName of ["prod", "dev"] as const) {
+            const objs = (await renderStack(stackName, { withSecrets: true })).objects;
+            const vs = await evaluate(objs, policyConfig(stackName));
+            assert.deepStrictEqual(vs, [], formatReport(vs));
+        }
+        // The ACL file is read, not assumed: a default user with nopass in it is caught.
+        const objs: Json[] = (await renderStack("prod", { withSecrets: true })).objects;
+        const acl = find(objs, "Secret", "cache", "redis-acl");
+        acl.stringData["users.acl"] = acl.stringData["users.acl"].replace(/^user default .*$/m, "user default on nopass ~* &* +@all");
+        const bad = (await evaluate(objs, policyConfig("prod"))).filter((v) => v.policyName === "redis-requires-auth");
+        assert.ok(bad.some((v) => v.name === "redis" && /lets the default user in with nopass/.test(v.message)), formatReport(bad));
+    });
+
     it("dev fails prod's policy config: local-path volumes and no default-deny NetworkPolicies", async () => {
         const vs = await evaluate(dev, policyConfig("prod"));
         assert.deepStrictEqual(summary(vs), ["mandatory namespace-default-deny-ingress", "mandatory pvc-storage-class"], formatReport(vs));

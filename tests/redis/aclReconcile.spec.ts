@@ -7,10 +7,20 @@ import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { aclReconcilePodsFile, aclReconcileScript, REDIS_ACL_JOB, REDIS_ACL_RECONCILE_PATHS, REDIS_OBJECTS } from "../../components/redis";
+import {
+    aclReconcilePodsFile,
+    aclReconcileScript,
+    aclSetuserCommands,
+    REDIS_ACL_COMMAND_KEYS,
+    REDIS_ACL_JOB,
+    REDIS_ACL_RECONCILE_PATHS,
+    REDIS_OBJECTS,
+    REDIS_PATHS,
+} from "../../components/redis";
 import { serviceDnsNames } from "../../components/dnsNames";
 import { readProjectName, readStackFile, renderStack, ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
 import { Any } from "../../scripts/lib/manifests";
+import { secretData } from "../../scripts/lib/rendered";
 import { decodeConfigValue } from "../../components/stackConfig";
 import { problems } from "../helpers/config";
 import { makeTempDir, removeTempDir } from "../../scripts/lib/servers";
@@ -94,6 +104,20 @@ for (const stack of ["dev", "prod"]) {
             assert.notStrictEqual(changed.jobName, base.jobName);
         });
 
+        it("the Job's command files are users.acl's lines as ACL SETUSER (phase 2 with reset), in the Secret the pods and the Job mount", async () => {
+            const r = await renderStack(stack, { config, seed: "acl-live", withSecrets: true });
+            const secret = r.objects.find((o) => o.kind === "Secret" && o.metadata.name === REDIS_OBJECTS.acl) as Any;
+            const data = secretData(secret);
+            const lines = data["users.acl"].trim().split("\n");
+            assert.ok(lines.length >= 2 && lines.every((l) => /^user \S+ on #[0-9a-f]{64} /.test(l)), data["users.acl"].replace(/#[0-9a-f]{64}/g, "#<hash>"));
+            assert.strictEqual(data[REDIS_ACL_COMMAND_KEYS.phase1], lines.map((l) => l.replace(/^user /, "ACL SETUSER ") + "\n").join(""));
+            assert.strictEqual(data[REDIS_ACL_COMMAND_KEYS.phase2], lines.map((l) => l.replace(/^user (\S+) /, "ACL SETUSER $1 reset ") + "\n").join(""));
+            assert.ok(!r.objects.some((o) => o.kind === "ConfigMap" && /#[0-9a-f]{64}/.test(JSON.stringify(o))), "a password hash in a ConfigMap");
+            // The pods do not roll for them: not in the StatefulSet's checksum/acl.
+            const sts = r.objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "redis") as Any;
+            assert.strictEqual(JSON.stringify(sts.spec.template), JSON.stringify((base.template as Any)));
+        });
+
         it("the Job mounts the ACL file the pods load, the admin password as a file, and the pods' addresses", () => {
             const spec = base.job.spec.template.spec;
             const vols = Object.fromEntries((spec.volumes as Any[]).map((v) => [v.name, v]));
@@ -135,10 +159,34 @@ describe("Redis ACL reconcile script text", () => {
 
     it("phase 1 adds (no reset), phase 2 resets and deletes, and phase 2 runs only when phase 1 reached every pod", () => {
         const s = aclReconcileScript({ tls: false });
-        assert.match(s, /\$1 = "ACL SETUSER"; print/);
-        assert.match(s, /print "ACL SETUSER", n, "reset", \$0/);
         const exitBeforePhase2 = s.indexOf("not applied on:");
-        assert.ok(exitBeforePhase2 > 0 && exitBeforePhase2 < s.indexOf('"$work/$pod.phase2"'));
+        assert.ok(exitBeforePhase2 > 0 && exitBeforePhase2 < s.indexOf('apply "$addr" "$phase2"'));
+        assert.ok(s.indexOf('apply "$addr" "$phase1"') < exitBeforePhase2);
+        const entries = [
+            { name: "default", rules: "on #" + "a".repeat(64) + " ~* &* +@all" },
+            { name: "carts", rules: "on #" + "b".repeat(64) + " resetchannels ~cart:* &cart:* +@all -@dangerous" },
+        ];
+        assert.strictEqual(aclSetuserCommands(entries, 1), `ACL SETUSER default ${entries[0].rules}\nACL SETUSER carts ${entries[1].rules}\n`);
+        assert.strictEqual(aclSetuserCommands(entries, 2), `ACL SETUSER default reset ${entries[0].rules}\nACL SETUSER carts reset ${entries[1].rules}\n`);
+    });
+
+    // What the Job sends is known at render time (a reader of the manifests can check no command removes a
+    // password): the SETUSER commands only from the rendered files, unchanged; a deleted user's name only as
+    // one quoted argument.
+    it("no command text is generated at run time: redis-cli's stdin is a rendered file, ACL DELUSER takes the name as an argument", () => {
+        // The script's code, without its comments.
+        const s = aclReconcileScript({ tls: true })
+            .split("\n")
+            .filter((l) => !/^\s*#/.test(l))
+            .join("\n");
+        assert.doesNotMatch(s, /ACL SETUSER/, "the script writes ACL SETUSER text itself");
+        assert.deepStrictEqual(s.match(/ACL DELUSER.*/g), ['ACL DELUSER "$2")" || true'], "ACL DELUSER other than with a quoted argument");
+        // The only redis-cli stdin redirections: the rendered command files.
+        assert.deepStrictEqual(s.match(/cli [^\n|]*<[^\n]*/g), ['cli "$1" < "$2" > "$work/reply" || true']);
+        assert.deepStrictEqual(s.match(/apply "[^"]*" "[^"]*"/g), ['apply "$addr" "$phase1"', 'apply "$addr" "$phase2"']);
+        assert.match(s, new RegExp(`^phase1=${REDIS_PATHS.acl}/${REDIS_ACL_COMMAND_KEYS.phase1}$`, "m"));
+        assert.match(s, new RegExp(`^phase2=${REDIS_PATHS.acl}/${REDIS_ACL_COMMAND_KEYS.phase2}$`, "m"));
+        assert.doesNotMatch(s, /\| *cli|echo "ACL/, "commands piped into redis-cli from text the script makes");
     });
 
     it("pods file: one line per pod through the headless Service", () => {

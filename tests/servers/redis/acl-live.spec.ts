@@ -7,7 +7,8 @@
 // substituted. Proves: no pod restarts (same run_id) and the pod template is unchanged; the user works on
 // every pod within its key pattern; after a rotation the new password works and the old one is refused on
 // every pod; a run with a pod down exits non-zero naming it, keeps every old password working, and the next
-// run completes it; a pod restarted later loads the same users from the file. Prints each run's time.
+// run completes it; a pod restarted later loads the same users from the file; a user no file declares (made
+// by hand on one pod) is deleted with the removed one. Prints each run's time.
 
 import * as assert from "assert";
 import * as fs from "fs";
@@ -272,12 +273,17 @@ describe("real servers: a Redis user created, used, rotated and removed live on 
         const pw = userPassword(current);
         const open = (await auth(0, USER, pw)) as RedisConn;
         assert.ok(open instanceof RedisConn);
+        // A user no file declares, made by hand on one pod: the Job deletes it by the name ACL USERS gives.
+        const stray = `stray-${randomToken(6).toLowerCase()}`;
+        assert.strictEqual(await (await lab.admin(1)).command("ACL", "SETUSER", stray, "on", `>${randomToken(24)}`, "~*", "+@all"), "OK");
         const next = await render(false);
         assert.deepStrictEqual((next.sts as Any).spec.template, (base.sts as Any).spec.template, "removing a user changes the pod template");
         propagate(next);
         const res = await runJob(next, "remove");
         assert.strictEqual(res.code, 0);
         assert.match(res.stdout, new RegExp(`removed: ${USER}`));
+        assert.match(res.stdout, new RegExp(`redis-1: .*removed: ${USER} ${stray}`));
+        for (let i = 0; i < 3; i++) assert.ok(!((await (await lab.admin(i)).command("ACL", "USERS")) as string[]).includes(stray), `redis-${i}: ${stray} still there`);
         for (let i = 0; i < 3; i++) {
             const r = await auth(i, USER, pw);
             assert.ok(r instanceof RespError && /WRONGPASS/.test(r.message), `redis-${i}: ${USER} still accepted`);
