@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Real nodes for the test control plane (scripts/controlplane.sh): kubelets that run pods with containerd,
-# runc and CNI bridge networking, kube-proxy for Services and CoreDNS for their names, so pods become Ready
+# runc and CNI bridge networking, kube-proxy for Services and a cluster DNS for their names, so pods become Ready
 # because their servers answer the probes and clients reach them as in a cluster.
 #
-#   bash scripts/nodes.sh build        build (or reuse) kubelet, kube-proxy, CoreDNS (tools/nodes) and the test
-#                                      images (scripts/node-images.sh)
+#   bash scripts/nodes.sh build        build (or reuse) kubelet, kube-proxy, clusterdns (tools/nodes) and the
+#                                      test images (scripts/node-images.sh)
 #   bash scripts/nodes.sh up DIR       start NODES_COUNT nodes (default 1) joined to the control plane whose
 #                                      `controlplane.sh up DIR` made DIR/kubeconfig (CONTROLPLANE_NODES=0
 #                                      there, so pods can only land on real nodes)
@@ -21,7 +21,8 @@
 #   - a kubelet in the host's network namespace: the control plane listens on 127.0.0.1 only, and the kubelet
 #     refuses a loopback node IP, so its node IP is a second host address on the bridge (10.A.0.<100+i>); the
 #     host routes each pod CIDR to its node, so the kubelet's HTTP/TCP probes reach the pods.
-# Shared by all nodes, on the host bridge address 10.A.0.1: CoreDNS (the pods' cluster DNS) and a socat
+# Shared by all nodes, on the host bridge address 10.A.0.1: clusterdns (the pods' cluster DNS, a test stand-in
+# for CoreDNS: tools/nodes/README.md) and a socat
 # forwarder to the API server (for kube-proxy in the node namespaces).
 # Everything runs in one cgroup tree (/msa-nodes-<id>/...), which `down` empties and removes. The kubelet
 # sets vm.overcommit_memory, kernel.panic and kernel.panic_on_oops at start (it cannot be told not to);
@@ -34,7 +35,6 @@ die() { printf 'nodes: %s\n' "$*" >&2; exit 1; }
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$repo/tools/nodes/kubernetes"
-dns_tools="$repo/tools/nodes/coredns"
 cni_bin=/usr/lib/cni
 
 modversion() { # go.mod module-path -> version
@@ -43,13 +43,12 @@ modversion() { # go.mod module-path -> version
 k8s_version="$(modversion "$tools/go.mod" k8s.io/kubernetes)" || die "no k8s.io/kubernetes in $tools/go.mod"
 cp_version="$(modversion "$repo/tools/controlplane/kubernetes/go.mod" k8s.io/kubernetes)" || die "no k8s.io/kubernetes in tools/controlplane/kubernetes/go.mod"
 [ "$k8s_version" = "$cp_version" ] || die "the kubelet ($k8s_version, tools/nodes/kubernetes/go.mod) must match the control plane ($cp_version)"
-coredns_version="$(modversion "$dns_tools/go.mod" github.com/coredns/coredns)" || die "no github.com/coredns/coredns in $dns_tools/go.mod"
-# Keyed by the versions and by the modules' content (CoreDNS's plugin list lives in main.go).
-inputs_key="$(cat "$tools/go.mod" "$tools/go.sum" "$dns_tools/go.mod" "$dns_tools/go.sum" "$dns_tools/main.go" | sha256sum | cut -c1-8)"
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/msa-infra/nodes-k8s${k8s_version#v}-coredns${coredns_version#v}-$inputs_key"
+# Keyed by the version and by the module's content: its go.mod, go.sum and clusterdns's sources.
+inputs_key="$({ cat "$tools/go.mod" "$tools/go.sum"; find "$tools/clusterdns" -name '*.go' ! -name '*_test.go' -print0 | sort -z | xargs -0 cat; } | sha256sum | cut -c1-8)"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/msa-infra/nodes-k8s${k8s_version#v}-$inputs_key"
 kubelet="$cache/bin/kubelet"
 kube_proxy="$cache/bin/kube-proxy"
-coredns="$cache/bin/coredns"
+clusterdns="$cache/bin/clusterdns"
 
 find_go() {
     if command -v go >/dev/null 2>&1; then command -v go; elif [ -x /usr/local/go/bin/go ]; then echo /usr/local/go/bin/go; else return 1; fi
@@ -59,11 +58,11 @@ seconds_since() { echo $(($(date +%s) - $1)); }
 # --- build ----------------------------------------------------------------------------------------------------
 cmd_build() {
     local t0 t
-    if [ -x "$kubelet" ] && [ -x "$kube_proxy" ] && [ -x "$coredns" ] && [ -f "$cache/.complete" ]; then
-        say "kubelet, kube-proxy ($k8s_version) and coredns ($coredns_version) reused from $cache/bin"
+    if [ -x "$kubelet" ] && [ -x "$kube_proxy" ] && [ -x "$clusterdns" ] && [ -f "$cache/.complete" ]; then
+        say "kubelet, kube-proxy ($k8s_version) and clusterdns reused from $cache/bin"
     else
         local go
-        go="$(find_go)" || die "Go is needed to build the kubelet, kube-proxy and CoreDNS"
+        go="$(find_go)" || die "Go is needed to build the kubelet, kube-proxy and clusterdns"
         export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
         t0=$(date +%s)
         rm -rf "$cache.tmp"
@@ -78,11 +77,16 @@ cmd_build() {
         t=$(date +%s)
         (cd "$tools" && nice -n 10 "$go" build -ldflags "-s -w$ld" -o "$cache.tmp/bin/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
         say "built kubelet, kube-proxy $k8s_version in $(seconds_since "$t") s"
+        # Second, in the same module: every package but its own comes from the build cache just filled.
         t=$(date +%s)
-        (cd "$dns_tools" && nice -n 10 "$go" build -ldflags "-s -w" -o "$cache.tmp/bin/coredns" .)
-        say "built coredns $coredns_version in $(seconds_since "$t") s"
+        (cd "$tools" && nice -n 10 "$go" build -ldflags "-s -w$ld" -o "$cache.tmp/bin/" ./clusterdns)
+        say "built clusterdns in $(seconds_since "$t") s"
+        # Its unit tests (the answers for each name shape, the search-path NXDOMAINs): only when it is rebuilt.
+        t=$(date +%s)
+        (cd "$tools" && nice -n 10 "$go" test ./clusterdns >&2) || die "clusterdns's unit tests failed"
+        say "clusterdns's unit tests passed in $(seconds_since "$t") s"
         "$cache.tmp/bin/kubelet" --version | grep -qx "Kubernetes $k8s_version" || die "the kubelet does not report $k8s_version"
-        printf 'kubelet, kube-proxy %s\ncoredns %s\n%s\nbuilt %s in %s s\n' "$k8s_version" "$coredns_version" "$("$go" version)" \
+        printf 'kubelet, kube-proxy %s\nclusterdns\n%s\nbuilt %s in %s s\n' "$k8s_version" "$("$go" version)" \
             "$(date -u +%FT%TZ)" "$(seconds_since "$t0")" >"$cache.tmp/.complete"
         rm -rf "$cache"
         mv "$cache.tmp" "$cache"
@@ -95,7 +99,7 @@ cmd_build() {
 
 missing() { # prints what `up` needs and is not here
     [ "$(id -u)" -eq 0 ] || echo "root (network namespaces, cgroups, mounts)"
-    [ -x "$kubelet" ] && [ -f "$cache/.complete" ] || echo "the kubelet, kube-proxy and coredns in $cache/bin (bash scripts/nodes.sh build)"
+    [ -x "$kubelet" ] && [ -x "$clusterdns" ] && [ -f "$cache/.complete" ] || echo "the kubelet, kube-proxy and clusterdns in $cache/bin (bash scripts/nodes.sh build)"
     local b
     for b in containerd ctr runc socat iptables; do
         command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || echo "$b (Debian: apt-get install containerd runc socat iptables)"
@@ -393,22 +397,12 @@ cmd_up() {
     sed "s#server: https://127.0.0.1:$api_port#server: https://$net.0.1:$api_port\n    tls-server-name: localhost#" \
         "$dir/kubeconfig" >"$dir/nodes/kubeconfig"
     chmod 600 "$dir/nodes/kubeconfig"
-    # Cluster DNS: CoreDNS on the bridge address, answering for Services and pods from the API server (the
-    # kubelets hand that address to every pod); nothing is forwarded (no upstream here).
-    cat >"$dir/nodes/Corefile" <<EOF
-.:53 {
-    bind $net.0.1
-    errors
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-        kubeconfig $dir/kubeconfig msa-controlplane
-        pods insecure
-        fallthrough in-addr.arpa ip6.arpa
-        ttl 5
-    }
-    cache 5
-}
-EOF
-    start_bg coredns "$dir/nodes/coredns.log" "msa-nodes-$id/dns" "$coredns" -conf "$dir/nodes/Corefile"
+    # Cluster DNS on the bridge address (the kubelets hand it to every pod), answering for Services from the
+    # API server's Services and EndpointSlices; other names go to the host's resolvers, if it has any.
+    local upstream=/etc/resolv.conf
+    grep -q '^nameserver' "$upstream" 2>/dev/null || upstream=none
+    start_bg clusterdns "$dir/nodes/clusterdns.log" "msa-nodes-$id/dns" \
+        "$clusterdns" -listen "$net.0.1:53" -kubeconfig "$dir/kubeconfig" -context msa-controlplane -ttl 5 -upstream "$upstream"
 
     for ((i = 0; i < count; i++)); do
         node_env "$i"
@@ -439,7 +433,7 @@ EOF
         start_bg "kube-proxy-$i" "$nd/kube-proxy.log" "$cg/proxy" \
             nsenter --net="/run/netns/$netns" "$kube_proxy" --config="$nd/kube-proxy.yaml" --v=1
     done
-    wait_until 60 "CoreDNS on $net.0.1:53" bash -c "ss -Hlun 'sport = :53' | grep -q '$net.0.1:53'"
+    wait_until 60 "clusterdns on $net.0.1:53" bash -c "ss -Hlun 'sport = :53' | grep -q '$net.0.1:53'"
     for ((i = 0; i < count; i++)); do
         node_env "$i"
         wait_until "$limit" "node $node Ready" kc wait --for=condition=Ready "node/$node" --timeout=5s

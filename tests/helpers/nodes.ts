@@ -1,4 +1,4 @@
-// Real nodes (scripts/nodes.sh: kubelet, containerd, runc, CNI bridge, kube-proxy, CoreDNS) joined to a test
+// Real nodes (scripts/nodes.sh: kubelet, containerd, runc, CNI bridge, kube-proxy, clusterdns) joined to a test
 // control plane (tests/helpers/controlplane.ts), so pods run their containers and become Ready because the
 // servers inside answer their probes. Starting and always stopping them, and the skip rule of the other
 // real-system suites: skip locally with the reason printed, fail when CI=true or MSA_REQUIRE_SERVERS=1.

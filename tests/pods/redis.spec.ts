@@ -1,5 +1,5 @@
 // Real pods: dev's Redis, rendered with its secrets and applied server-side to the test control plane, runs
-// on real kubelets (three nodes, scripts/nodes.sh: containerd, runc, CNI bridge, kube-proxy, CoreDNS) from a test image
+// on real kubelets (three nodes, scripts/nodes.sh: containerd, runc, CNI bridge, kube-proxy, cluster DNS) from a test image
 // built here from Debian's redis-server (tests/pods/IMAGES.md). The pod becomes Ready only because
 // redis-server inside answers the render's exec probes, under the render's Pod Security context (restricted:
 // non-root 999, read-only root, fsGroup, dropped capabilities), its ConfigMap and ACL Secret mounts and its
