@@ -85,7 +85,7 @@ export function diskRules(service: string, namespace: string, claimRegex: string
                 "10m",
                 "warning",
                 `Volume {{ $labels.persistentvolumeclaim }} in ${namespace} has less than ${THRESHOLDS.diskWarningFreeRatio * 100}% free`,
-                "{{ $value | humanizePercentage }} free. Grow the claim (README, Growing volumes) or, for a backup claim, lower the retention.",
+                "{{ $value | humanizePercentage }} free. Grow the claim (docs/operations/scale.md, Growing and shrinking volumes) or, for a backup claim, lower the retention.",
             ),
             rule(
                 `${name}VolumeAlmostFull`,
