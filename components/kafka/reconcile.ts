@@ -14,6 +14,7 @@
 import { serviceHost } from "../dnsNames";
 import { ADMIN_USER, clientProtocol, KAFKA_APP, KAFKA_PATHS, KAFKA_PORTS, KAFKA_SCRAM_ITERATIONS, KAFKA_SCRAM_MECHANISM, kafkaSuperUsers } from "./files";
 import { RESERVED_USERS } from "./settings";
+import { RECONCILE_WAIT, RECONCILE_WAIT_ENV } from "../reconcileWait";
 import type { KafkaClientAuth, KafkaTopic, KafkaUser } from "./settings";
 
 /** One ACL binding as the script compares them: `<TYPE> <PATTERN> <name> <principal> <OPERATION>` (ALLOW, any host). */
@@ -178,6 +179,39 @@ while read -r u f rest; do
     # One line of printable ASCII without spaces (generated passwords are alphanumeric): it goes into a properties file.
     [ "$(wc -l < "$f")" -eq 0 ] && [ -s "$f" ] && LC_ALL=C grep -q '^[!-~]*$' "$f" || refuse "scram-users: the password of user $u ($f) is empty or holds other than printable ASCII without spaces"
 done < "$spec/scram-users"
+
+# --- wait for the brokers -------------------------------------------------------------------------------
+# On a fresh install this Job starts with the StatefulSet: the client Service's name not resolving yet, no
+# broker ready ("Timed out waiting for a node assignment") are retried until ${RECONCILE_WAIT.seconds} s after the start, with
+# short admin timeouts (a probe run takes ~10 s at most). A refused login (SaslAuthenticationException: a wrong
+# admin password) is never waited on: the Job exits at once naming it.
+step="waiting for the brokers"
+probe="$work/probe.properties"
+{ cat "$props"; echo "default.api.timeout.ms=10000"; echo "request.timeout.ms=5000"; } > "$probe"
+started="$(date +%s)"
+wait_s="${v(RECONCILE_WAIT_ENV + ":-" + RECONCILE_WAIT.seconds)}"
+noted=0
+until "$bin/kafka-topics.sh" --bootstrap-server "$bootstrap" --command-config "$probe" --list > "$work/probe.out" 2>&1; do
+    if grep -qE 'SaslAuthenticationException|Authentication failed' "$work/probe.out"; then
+        echo "reconcile: the brokers at $bootstrap refuse the admin's login: $(grep -m 1 -E 'SaslAuthenticationException|Authentication failed' "$work/probe.out" | cut -c 1-300); a wrong password is not waited on (the admin password of Secret kafka-user-admin is not the one the brokers load)" >&2
+        trap - ERR
+        exit 1
+    fi
+    last="$(grep -m 1 -E 'Error|Exception' "$work/probe.out" | cut -c 1-300 || true)"
+    [ -n "$last" ] || last="$(head -n 1 "$work/probe.out" | cut -c 1-300)"
+    waited=$(( $(date +%s) - started ))
+    if [ "$waited" -ge "$wait_s" ]; then
+        echo "reconcile: the brokers at $bootstrap did not answer within $wait_s s; last error: $last" >&2
+        trap - ERR
+        exit 1
+    fi
+    if [ "$noted" -eq 0 ] || [ $((waited - noted)) -ge ${RECONCILE_WAIT.progressSeconds} ]; then
+        echo "reconcile: waiting for the brokers at $bootstrap ($waited s of $wait_s s): $last"
+        noted=$((waited > 0 ? waited : 1))
+    fi
+    sleep ${RECONCILE_WAIT.sleepSeconds}
+done
+[ "$noted" -eq 0 ] || echo "reconcile: the brokers at $bootstrap answer after $(( $(date +%s) - started )) s"
 
 # --- what the cluster has -----------------------------------------------------------------------------
 step="reading the cluster's SCRAM users"

@@ -29,6 +29,9 @@ interface RunOptions {
     passwords?: Record<string, string>;
     /** A call whose command line contains this fails (exit 1). */
     failOn?: string;
+    /** The script's wait probe (`kafka-topics.sh --list`): its first `failures` runs print `text` and exit 1 (all of them when -1). */
+    probe?: { failures: number; text: string };
+    env?: Record<string, string>;
 }
 
 function topicsListing(c: Cluster): string {
@@ -48,7 +51,7 @@ function aclListing(c: Cluster): string {
 }
 
 /** Runs the script; returns the changes it asked the tools for, in order. */
-async function reconcile(cluster: Cluster, files: Record<string, string>, opts: RunOptions = {}): Promise<{ code: number | null; calls: string[]; stdout: string; credentials: string[] }> {
+async function reconcile(cluster: Cluster, files: Record<string, string>, opts: RunOptions = {}): Promise<{ probes: number; code: number | null; calls: string[]; stdout: string; credentials: string[] }> {
     const dir = makeTempDir("kafka-reconcile");
     try {
         const spec = path.join(dir, "spec");
@@ -69,6 +72,9 @@ async function reconcile(cluster: Cluster, files: Record<string, string>, opts: 
         fs.writeFileSync(path.join(dir, "acls.txt"), aclListing(cluster));
         fs.writeFileSync(path.join(dir, "scram.txt"), scramListing(cluster));
         const log = path.join(dir, "calls.log");
+        const probeCount = path.join(dir, "probe.count");
+        const probeText = path.join(dir, "probe.txt");
+        fs.writeFileSync(probeText, `${opts.probe?.text ?? ""}\n`);
         const credentials = path.join(dir, "credentials.log");
         // Each stand-in prints the listing for a read and records anything else it is asked to do (and the
         // content of an --add-config-file, read when called: the script removes it afterwards).
@@ -76,6 +82,9 @@ async function reconcile(cluster: Cluster, files: Record<string, string>, opts: 
             fs.writeFileSync(
                 path.join(bin, name),
                 `#!/bin/bash\n` +
+                    // The wait probe: a read, not a change; fails as told, counting its runs.
+                    `case " $* " in *" --list "*) if [ "${name}" = kafka-topics.sh ]; then n=$(( $(cat ${probeCount} 2>/dev/null || echo 0) + 1 )); echo $n > ${probeCount}; ` +
+                    `if [ ${opts.probe?.failures ?? 0} -lt 0 ] || [ $n -le ${opts.probe?.failures ?? 0} ]; then cat ${probeText} >&2; exit 1; fi; exit 0; fi ;; esac\n` +
                     (opts.failOn ? `case "$*" in *${JSON.stringify(opts.failOn)}*) echo "${name}: stand-in failure" >&2; exit 1 ;; esac\n` : "") +
                     `for a in "$@"; do if [ "$a" = "${read}" ]; then case "$*" in *"--entity-type users"*) cat ${path.join(dir, "scram.txt")} ;; *) cat ${listing} ;; esac; exit 0; fi; done\n` +
                     `prev=""; for a in "$@"; do if [ "$prev" = "--add-config-file" ]; then cat "$a" >> ${credentials}; fi; prev="$a"; done\n` +
@@ -88,12 +97,13 @@ async function reconcile(cluster: Cluster, files: Record<string, string>, opts: 
         const script = relocate(RECONCILE_SCRIPT.replace("bin=/opt/kafka/bin", `bin=${bin}`).replace("work=/tmp/reconcile", `work=${path.join(dir, "work")}`));
         assert.ok(script.includes(`bin=${bin}`) && script.includes(path.join(dir, "work")), "the script's tool and work paths were replaced");
         fs.writeFileSync(path.join(spec, "reconcile.sh"), script);
-        const res = await run("bash", [path.join(spec, "reconcile.sh")], { env: { PATH: process.env.PATH }, timeoutMs: 30_000 });
+        const res = await run("bash", [path.join(spec, "reconcile.sh")], { env: { PATH: process.env.PATH, ...opts.env }, timeoutMs: 30_000 });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
         const work = path.join(dir, "work");
         const left = fs.existsSync(work) ? fs.readdirSync(work).filter((f) => f.startsWith("scram")) : [];
         assert.deepStrictEqual(left.filter((f) => f !== "scram.now"), [], "no credential file is left in the work directory");
-        return { code: res.code, calls, stdout: res.stdout + res.stderr, credentials: fs.existsSync(credentials) ? fs.readFileSync(credentials, "utf8").trim().split("\n") : [] };
+        const probes = fs.existsSync(probeCount) ? Number(fs.readFileSync(probeCount, "utf8")) : 0;
+        return { probes, code: res.code, calls, stdout: res.stdout + res.stderr, credentials: fs.existsSync(credentials) ? fs.readFileSync(credentials, "utf8").trim().split("\n") : [] };
     } finally {
         removeTempDir(dir);
     }
@@ -194,6 +204,33 @@ describe("Kafka reconcile script: SCRAM-SHA-512 users (bash, stand-in admin tool
         assert.match(r.stdout, /^reconcile: failed while setting the SCRAM-SHA-512 credential of user billing \(exit 1\); what was applied before stays, the next run completes the rest$/m);
         assert.deepStrictEqual(r.calls, ["kafka-configs.sh --alter --entity-type users --entity-name shop --add-config-file <run>/work/scram-credential.properties"]);
         assert.doesNotMatch(r.stdout, /reconcile: done/);
+    });
+
+    it("waits for the brokers (a fresh install starts the Job with them): a probe failing twice is retried, with a progress line, then the run proceeds", async () => {
+        const r = await reconcile({ topics: [], acls: [] }, files, { passwords, probe: { failures: 2, text: "Error while executing topic command : Timed out waiting for a node assignment. Call: listTopics" } });
+        assert.strictEqual(r.code, 0, r.stdout);
+        assert.strictEqual(r.probes, 3);
+        assert.match(r.stdout, /^reconcile: waiting for the brokers at kafka\.messaging\.svc\.cluster\.local:9092 \(\d+ s of 300 s\): Error while executing topic command : Timed out waiting for a node assignment/m);
+        assert.match(r.stdout, /^reconcile: the brokers at kafka\.messaging\.svc\.cluster\.local:9092 answer after \d+ s$/m);
+        assert.match(r.stdout, /reconcile: done/);
+    });
+
+    it("the bound passed (shortened to 3 s): exits 1 naming the bootstrap address and the last error, nothing changed", async () => {
+        const r = await reconcile({ topics: [], acls: [] }, files, { passwords, probe: { failures: -1, text: "org.apache.kafka.common.config.ConfigException: No resolvable bootstrap urls given in bootstrap.servers" }, env: { RECONCILE_WAIT_SECONDS: "3" } });
+        assert.strictEqual(r.code, 1, r.stdout);
+        assert.match(r.stdout, /^reconcile: the brokers at kafka\.messaging\.svc\.cluster\.local:9092 did not answer within 3 s; last error: org\.apache\.kafka\.common\.config\.ConfigException: No resolvable bootstrap urls/m);
+        assert.deepStrictEqual(r.calls, []);
+    });
+
+    it("a refused login (SaslAuthenticationException) is not waited on: exits 1 at once naming it, nothing changed", async () => {
+        const r = await reconcile({ topics: [], acls: [] }, files, { passwords,
+            probe: { failures: -1, text: "Error while executing topic command : Authentication failed during authentication due to invalid credentials with SASL mechanism PLAIN\norg.apache.kafka.common.errors.SaslAuthenticationException: Authentication failed" },
+        });
+        assert.strictEqual(r.code, 1, r.stdout);
+        assert.strictEqual(r.probes, 1, "a refused login was retried");
+        assert.match(r.stdout, /refuse the admin's login: Error while executing topic command : Authentication failed .*a wrong password is not waited on/);
+        assert.doesNotMatch(r.stdout, /waiting for/);
+        assert.deepStrictEqual(r.calls, []);
     });
 
     it("without client authentication there are no SCRAM users to set", () => {
