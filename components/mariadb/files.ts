@@ -234,6 +234,12 @@ export function sqlString(value: string): string {
 }
 
 /**
+ * What stands for each password in the redacted init SQL (init.shown, init-replica.shown): the pods' checksum
+ * covers that text, so a rotated password rolls no pod while any other change to the init SQL does.
+ */
+export const INIT_PASSWORD_REDACTED = "<password>";
+
+/**
  * The init SQL run by the server at every start (init_file): only what a start needs before anything else
  * can connect, reconciled idempotently. The application databases, their users and root's password are
  * not here: the reconcile Job applies them to the running primary (reconcile.ts), so declaring or rotating
@@ -242,7 +248,9 @@ export function sqlString(value: string): string {
  * (unix_socket: the pod's user, uid 999, is `mysql` in the image).
  * With `backup` / `exporter` (their passwords), the operations accounts of MARIADB_OPERATIONS_USERS are
  * reconciled the same way, global privileges reset to exactly their list (the backup account's read grants
- * on the application databases are the reconcile Job's, at the database level, and kept).
+ * on the application databases are the reconcile Job's, at the database level, and kept). A rotation of
+ * these passwords (and of the replication account's) is applied to the running servers by the reconcile
+ * Job; this file is updated in place (no roll) so that a pod starting later sets the current one.
  * With `replication`, the replication account, and SLAVE MONITOR for the image's healthcheck accounts (the
  * readiness of replicas reads the replication status, mariadbReadinessScript).
  * With `binlog`, none of it goes to the binary log (sql_log_bin 0): these accounts are declared by the stack

@@ -11,6 +11,7 @@ import type { S3Settings } from "../config/backups";
 import { s3ConfigObject, s3EndpointPort, withS3Step, type S3Upload } from "../backup/s3";
 import {
     CronJobPlan,
+    type DataEntryPlan,
     dataVolume,
     JobPlan,
     derived,
@@ -27,6 +28,7 @@ import { serviceHost } from "../dnsNames";
 import { tlsReloaderContainer } from "../workload/tlsReload";
 import {
     BINLOG_PREFIX,
+    INIT_PASSWORD_REDACTED,
     MARIADB_APP,
     MARIADB_PATHS,
     MARIADB_PORT,
@@ -45,7 +47,7 @@ import {
 } from "./files";
 import { backupClientConfig, binlogArchiveScript, exporterClientConfig, FULL_BACKUP_PREFIX, MARIADB_BACKUP_PATHS, mariadbBackupScript } from "./backup";
 import type { MariaDbSettings } from "./settings";
-import { RECONCILE_PATHS, reconcileSecretFiles, reconcileSpecFiles } from "./reconcile";
+import { RECONCILE_PATHS, reconcileSecretFiles, reconcileSpecFiles, type OperationsPasswords } from "./reconcile";
 import { sha256 } from "../hash";
 
 /** Names of MariaDB's ConfigMap and Secrets. */
@@ -128,7 +130,8 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
     // Off-site copies: each backup Job uploads what it wrote (the claims become staging areas).
     const s3 = backup ? platform.backups?.s3 : undefined;
     const { backupPassword, exporterPassword, replicationPassword, reconcilePassword } = MARIADB_GENERATED;
-    // No application user and not root: those are the reconcile Job's, so declaring or rotating them rolls no pod.
+    // The operations accounts the init SQL creates at every start. Their passwords are also set live by the
+    // reconcile Job, so a rotation rolls no pod (init entries rollout: false; their redacted text rolls).
     const initUses = [
         ...(backup ? [backupPassword] : []),
         ...(exporter ? [exporterPassword] : []),
@@ -147,7 +150,16 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
             binlog,
             replication: replicated ? v[replicationPassword] : undefined,
         });
-    const reconcileUses = [rootPassword, reconcilePassword, ...users.map((u) => u.password)];
+    // The operations accounts the stack runs, with the id of each one's password.
+    const operationIds = {
+        ...(backup ? { backup: backupPassword } : {}),
+        ...(exporter ? { exporter: exporterPassword } : {}),
+        ...(replicated ? { replication: replicationPassword } : {}),
+    } as Record<keyof OperationsPasswords, string | undefined>;
+    const operations = (v: Readonly<Record<string, string>>): OperationsPasswords =>
+        Object.fromEntries(Object.entries(operationIds).map(([k, id]) => [k, v[id!]]));
+    const replicaHosts = replicated ? mariadbReplicaOrdinals(settings).map((i) => mariadbPodHost(i, settings.namespace)) : undefined;
+    const reconcileUses = [rootPassword, reconcilePassword, ...users.map((u) => u.password), ...initUses];
     const reconcileSecret = (v: Readonly<Record<string, string>>) =>
         reconcileSecretFiles({
             namespace: settings.namespace,
@@ -156,8 +168,15 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
             reconcile: v[reconcilePassword],
             users: users.map((u) => ({ database: u.db.name, user: u.db.user, password: v[u.password] })),
             backup,
+            operations: operations(v),
+            replicas: replicaHosts,
         });
-    const reconcileSpec = reconcileSpecFiles({ users: users.map((u) => ({ database: u.db.name, user: u.db.user, password: "" })), backup });
+    const reconcileSpec = reconcileSpecFiles({
+        users: users.map((u) => ({ database: u.db.name, user: u.db.user, password: "" })),
+        backup,
+        operations: Object.keys(operationIds) as (keyof OperationsPasswords)[],
+        replicas: replicaHosts,
+    });
     const backups: BackupAlert[] = [
         ...(backup
             ? [
@@ -212,6 +231,13 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
     ];
     const roleSql = (role: Parameters<typeof mariadbRoleSql>[0], v: Readonly<Record<string, string>>) =>
         mariadbRoleSql(role.primary ? role : { ...role, password: v[replicationPassword] }).join("\n") + "\n";
+    const primarySql = (v: Readonly<Record<string, string>>) => (replicated ? roleSql({ primary: true, semiSync: settings.semiSync }, v) : "") + initSql(v);
+    const replicaSql = (v: Readonly<Record<string, string>>) => roleSql({ primary: false, of: settings.primary, namespace: settings.namespace, password: "", tls }, v) + initSql(v);
+    const redacted = Object.fromEntries(initUses.map((id) => [id, INIT_PASSWORD_REDACTED]));
+    const initFiles = (sql: (v: Readonly<Record<string, string>>) => string, key: string): DataEntryPlan[] => [
+        { key, content: derived(initUses, sql), rollout: false },
+        { key: key.replace(/\.sql$/, ".shown"), content: sql(redacted) },
+    ];
     return {
         app: MARIADB_APP,
         component: "database",
@@ -274,16 +300,12 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                     // The role first: the server stops executing init_file at the first failing statement, and an
                     // account statement that fails must not leave a replica without replication or a primary
                     // without semi-sync.
-                    { key: "init.sql", content: derived(initUses, (v) => (replicated ? roleSql({ primary: true, semiSync: settings.semiSync }, v) : "") + initSql(v)) },
+                    // The passwords in them change without a roll: the reconcile Job sets them live, and a pod that
+                    // starts later reads the current file. Their redacted text (*.shown: the passwords replaced)
+                    // rolls the pods on any other change (an account added, a privilege, the role statements).
+                    ...initFiles(primarySql, "init.sql"),
                     // A replica runs the same accounts, then points replication at the primary.
-                    ...(replicated
-                        ? [
-                              {
-                                  key: "init-replica.sql",
-                                  content: derived(initUses, (v) => roleSql({ primary: false, of: settings.primary, namespace: settings.namespace, password: "", tls }, v) + initSql(v)),
-                              },
-                          ]
-                        : []),
+                    ...(replicated ? initFiles(replicaSql, "init-replica.sql") : []),
                 ],
                 protect: false,
             },
@@ -352,7 +374,8 @@ export function planMariaDb(settings: MariaDbSettings, platform: PlanContext): S
                           id: "exporter-credentials",
                           kind: "Secret" as const,
                           name: MARIADB_OBJECTS.exporterCredentials,
-                          data: [{ key: "my.cnf", content: derived([exporterPassword], (v) => exporterClientConfig(v[exporterPassword])) }],
+                          // The sidecar reloads it when the kubelet refreshes the file (mariadbExporterCommand): no roll.
+                          data: [{ key: "my.cnf", content: derived([exporterPassword], (v) => exporterClientConfig(v[exporterPassword])), rollout: false }],
                           protect: false,
                       },
                   ]

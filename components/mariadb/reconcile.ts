@@ -3,6 +3,11 @@
 // restart. Pure text builders: the SQL it applies (Secret mariadb-reconcile), the same SQL with the
 // password hashes left out (ConfigMap mariadb-reconcile: what an error message may show) and the script.
 //
+// The operations accounts' passwords (backup, exporter, replication; their accounts and privileges are the
+// init SQL's, at every start) are also set here, so their rotation needs no restart either: ALTER USER IF
+// EXISTS on the primary (replicas apply it by replication), then each replica's CHANGE MASTER gets the new
+// replication password (the Job logs in to the replicas as root, through their pod names).
+//
 // Ownership: the users this Job created or adopted are recorded in RECONCILE_DATABASE.users (one row per
 // user and its database). A recorded user no longer declared is dropped (DROP USER); its database and data
 // stay, untouched. An account this Job never recorded (an operator's, made by hand) is never dropped.
@@ -16,7 +21,8 @@
 import { createHash } from "crypto";
 import { serviceHost } from "../dnsNames";
 import { optionValue } from "./backup";
-import { MARIADB_APP, MARIADB_OPERATIONS_USERS, MARIADB_PATHS, MARIADB_PORT, sqlString } from "./files";
+import { RECONCILE_WAIT, RECONCILE_WAIT_ENV } from "../reconcileWait";
+import { MARIADB_APP, MARIADB_OPERATIONS_USERS, MARIADB_PATHS, MARIADB_PORT, REPLICATION_USER, sqlString } from "./files";
 
 /** The Job's account. */
 export const RECONCILE_USER = "reconcile";
@@ -99,19 +105,41 @@ function identified(account: string, password: string, create: boolean): Reconci
 
 const plain = (sql: string): ReconcileStatement => ({ sql, shown: sql });
 
-const account = (user: string, host = "%") => `${sqlString(user)}@${sqlString(host)}`;
+function account(user: string, host = "%"): string {
+    return `${sqlString(user)}@${sqlString(host)}`;
+}
+
+/** The operations accounts' current passwords, for those the stack runs (undefined: not run). */
+export interface OperationsPasswords {
+    backup?: string;
+    exporter?: string;
+    replication?: string;
+}
+
+/** The account of each operations login, as the init SQL creates it. */
+export const OPERATIONS_ACCOUNTS: Record<keyof OperationsPasswords, string> = {
+    backup: account(MARIADB_OPERATIONS_USERS.backup.user, MARIADB_OPERATIONS_USERS.backup.host),
+    exporter: account(MARIADB_OPERATIONS_USERS.exporter.user, MARIADB_OPERATIONS_USERS.exporter.host),
+    replication: account(REPLICATION_USER),
+};
 
 /**
  * What the Job applies as RECONCILE_USER, one statement per line, each idempotent (a failed run is completed
- * by the next): root's password (both accounts), the ownership table, then per declared database: the
+ * by the next): root's password (both accounts), the operations accounts' passwords (IF EXISTS: the init SQL
+ * creates them at start, and a replica that lacks one must not stop replicating on this statement), the
+ * ownership table, then per declared database: the
  * database, its user (created, then its password set: a rotation), its grant, the backup account's read
  * grant (when backups are on) and the ownership row. Dropping undeclared users is the script's (it needs
  * the server's ownership rows). Not sql_log_bin 0: replicas get every change through replication.
  */
-export function reconcileStatements(o: { root: string; users: ReconcileUser[]; backup: boolean }): ReconcileStatement[] {
+export function reconcileStatements(o: { root: string; users: ReconcileUser[]; backup: boolean; operations?: OperationsPasswords }): ReconcileStatement[] {
+    const ops = o.operations ?? {};
     const out: ReconcileStatement[] = [
         identified(`IF EXISTS ${account("root")}`, o.root, false),
         identified(`IF EXISTS ${account("root", "localhost")}`, o.root, false),
+        ...(Object.keys(OPERATIONS_ACCOUNTS) as (keyof OperationsPasswords)[])
+            .filter((k) => ops[k] !== undefined)
+            .map((k) => identified(`IF EXISTS ${OPERATIONS_ACCOUNTS[k]}`, ops[k]!, false)),
         plain(`CREATE DATABASE IF NOT EXISTS \`${RECONCILE_DATABASE}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`),
         plain(`CREATE TABLE IF NOT EXISTS \`${RECONCILE_DATABASE}\`.users (user VARCHAR(80) NOT NULL PRIMARY KEY, db VARCHAR(64) NOT NULL) ENGINE=InnoDB;`),
     ];
@@ -159,6 +187,18 @@ export interface ReconcileInput {
     reconcile: string;
     users: ReconcileUser[];
     backup: boolean;
+    operations?: OperationsPasswords;
+    /** Replicated stacks: the replicas' pod host names (the Job points their replication at the new password). */
+    replicas?: string[];
+}
+
+/**
+ * What the Job runs on each replica, as root, between STOP SLAVE and START SLAVE: the replication password
+ * only (every other CHANGE MASTER option stays). The plain password: CHANGE MASTER takes no hash, and the
+ * statement is not written to any binary log.
+ */
+export function replicaPasswordStatement(password: string): ReconcileStatement {
+    return { sql: `CHANGE MASTER TO MASTER_PASSWORD = ${sqlString(password)};`, shown: "CHANGE MASTER TO MASTER_PASSWORD = <password>;" };
 }
 
 /** Secret mariadb-reconcile: key → content (every value here is a credential or derived from one). */
@@ -168,13 +208,15 @@ export function reconcileSecretFiles(i: ReconcileInput): Record<string, string> 
         "account.sql": sqlText(reconcileAccountStatements(i.reconcile)),
         "reconcile.cnf": reconcileClientConfig({ user: RECONCILE_USER, password: i.reconcile, namespace: i.namespace, tls: i.tls }),
         "root.cnf": reconcileClientConfig({ user: "root", password: i.root, namespace: i.namespace, tls: i.tls }),
+        ...(i.operations?.replication !== undefined ? { "replica.sql": sqlText([replicaPasswordStatement(i.operations.replication)]) } : {}),
     };
 }
 
 /** ConfigMap mariadb-reconcile: the script, and what may be shown of the SQL (line N of apply.sql is line N of apply.shown). */
-export function reconcileSpecFiles(i: Pick<ReconcileInput, "users" | "backup">): Record<string, string> {
+export function reconcileSpecFiles(i: Pick<ReconcileInput, "users" | "backup" | "replicas"> & { operations?: (keyof OperationsPasswords)[] }): Record<string, string> {
     // The shown text has no secret: derived from names only (the hashes are redacted).
-    const shown = reconcileStatements({ root: "", users: i.users.map((u) => ({ ...u, password: "" })), backup: i.backup });
+    const operations = Object.fromEntries((i.operations ?? []).map((k) => [k, ""]));
+    const shown = reconcileStatements({ root: "", users: i.users.map((u) => ({ ...u, password: "" })), backup: i.backup, operations });
     return {
         "reconcile.sh": MARIADB_RECONCILE_SCRIPT,
         "apply.shown": shownText(shown),
@@ -182,19 +224,26 @@ export function reconcileSpecFiles(i: Pick<ReconcileInput, "users" | "backup">):
         // <user> <database> per declared user: the script drops recorded users not listed here.
         declared: i.users.map((u) => `${u.user} ${u.database}\n`).join(""),
         backup: `${i.backup}\n`,
+        // <host> <port> per replica: the Job gives each the replication password.
+        ...(i.replicas?.length ? { replicas: i.replicas.map((h) => `${h} ${MARIADB_PORT}\n`).join(""), "replica.shown": shownText([replicaPasswordStatement("")]) } : {}),
     };
 }
 
 /**
  * The script (bash, in the mariadb image). Option files are read from the mounted Secret (passwords never on
  * a command line or in the environment). Steps:
+ *  0. wait for the server to answer (RECONCILE_WAIT: a fresh install starts the Job with the server);
  *  1. log in as RECONCILE_USER; refused (1045: first run, or its password rotated): log in as root and run
  *     account.sql; both refused: exit 1 (root and the Job's password rotated at once);
  *  2. refuse a read-only server (the client Service must reach the writable primary);
  *  3. apply.sql in one session, which stops at the first failing statement: exit 1 naming that statement
  *     (from apply.shown: no hash) and the server's error code;
  *  4. recorded users no longer declared: DROP USER (their database stays), the backup account's grant on
- *     a database no longer declared revoked, a user whose database changed loses its grant on the old one.
+ *     a database no longer declared revoked, a user whose database changed loses its grant on the old one;
+ *  5. replicated stacks, on each replica (as root, by pod name): STOP SLAVE, CHANGE MASTER TO MASTER_PASSWORD
+ *     (replica.sql), START SLAVE if it ran, then wait (30 s at most) for its IO thread to log in to the
+ *     primary: the new replication password proven. A replica that does not answer is skipped (a pod that is
+ *     down reads the current password from its init SQL when it starts); one that answers and fails: exit 1.
  * Each step is idempotent: a failed run is completed by the next, and a run with nothing to do changes
  * nothing but re-setting the same password hashes.
  */
@@ -213,11 +262,30 @@ run() { mariadb "$@" --batch --skip-column-names; }
 reason() { sed -n 's/^\(ERROR [0-9]* ([0-9A-Z]*)\)\( at line [0-9]*\)\{0,1\}: \(.*\)$/\1: \3/p' "$1" | sed 's/ near .*$//' | head -n 1; }
 line_of() { sed -n 's/^ERROR [0-9]* ([0-9A-Z]*) at line \([0-9]*\):.*$/\1/p' "$1" | head -n 1; }
 
-if ! run "$me" --execute='SELECT 1' > /dev/null 2> "$work/login.err"; then
-    if ! grep -q '^ERROR 1045 ' "$work/login.err"; then
-        echo "reconcile: cannot reach the server as ${RECONCILE_USER}: $(reason "$work/login.err")" >&2
+# Wait for the server to answer (on a fresh install this Job starts with the StatefulSet): its name not
+# resolving yet, the port closed, the server starting are retried for ${RECONCILE_WAIT.seconds} s at most. Access denied (1045)
+# is an answer: handled below (root, then exit at once if root is refused too), never waited on.
+host="$(sed -n 's/^host = //p' "$creds/reconcile.cnf")"
+wait_s="${"${"}${RECONCILE_WAIT_ENV}:-${RECONCILE_WAIT.seconds}}"
+noted=0
+login=ok
+until run "$me" --execute='SELECT 1' > /dev/null 2> "$work/login.err"; do
+    if grep -q '^ERROR 1045 ' "$work/login.err"; then login=refused; break; fi
+    last="$(reason "$work/login.err")"
+    last="${"${"}last:-$(head -n 1 "$work/login.err")}"
+    waited=$(( $(date +%s) - started ))
+    if [ "$waited" -ge "$wait_s" ]; then
+        echo "reconcile: the server $host did not answer within $wait_s s; last error: $last" >&2
         exit 1
     fi
+    if [ $((waited - noted)) -ge ${RECONCILE_WAIT.progressSeconds} ] || [ "$noted" -eq 0 ]; then
+        echo "reconcile: waiting for the server $host ($waited s of $wait_s s): $last"
+        noted=$((waited > 0 ? waited : 1))
+    fi
+    sleep ${RECONCILE_WAIT.sleepSeconds}
+done
+[ "$noted" -eq 0 ] || echo "reconcile: the server $host answers after $(( $(date +%s) - started )) s"
+if [ "$login" = refused ]; then
     # First run, or the Job's password was rotated: root (re)creates the account.
     if ! run --defaults-extra-file="$creds/root.cnf" --execute='SELECT 1' > /dev/null 2> "$work/root.err"; then
         echo "reconcile: the server refuses both ${RECONCILE_USER} and root ($(reason "$work/root.err")): were both passwords rotated in one pulumi up? Rotate one, pulumi up, then the other." >&2
@@ -282,5 +350,75 @@ while read -r user db; do
     done
     if [ -z "$now" ]; then echo "reconcile: dropped user $user (no longer declared); its database $db and its data are kept"; fi
 done < "$work/recorded"
+
+# Replicated stacks: each replica's replication logs in with the password just set on the primary. A replica
+# keeps its open connection to the primary across the ALTER USER; only its next connection needs the new one.
+if [ -s "$spec/replicas" ] && [ -f "$creds/replica.sql" ]; then
+    while read -r host port <&3; do
+        [ -n "$host" ] || continue
+        on() { mariadb --defaults-extra-file="$creds/root.cnf" --host="$host" --port="$port" "$@"; }
+        # Root's password rotated in this run reaches the replica by replication: a 1045 is retried meanwhile.
+        answered=""
+        for _ in $(seq 1 30); do
+            if on --batch --skip-column-names --execute='SELECT @@read_only' < /dev/null > "$work/ro" 2> "$work/replica.err"; then answered=1; break; fi
+            grep -q '^ERROR 1045 ' "$work/replica.err" || break
+            sleep 1
+        done
+        if [ -z "$answered" ]; then
+            # A pod that is down (or not created yet) reads the current password from its init SQL when it starts.
+            if grep -q '^ERROR 2[0-9][0-9][0-9] ' "$work/replica.err"; then
+                echo "reconcile: replica $host did not answer ($(reason "$work/replica.err")): it takes the replication password from its init SQL at its next start"
+                continue
+            fi
+            echo "reconcile: replica $host: cannot log in as root: $(reason "$work/replica.err"); the primary has the new replication password, this replica reconnects with the old one; the next run sets it" >&2
+            exit 1
+        fi
+        if [ "$(cat "$work/ro")" != 1 ]; then
+            echo "reconcile: $host is writable (not a replica): its replication is left alone"
+            continue
+        fi
+        on --batch --execute='SHOW SLAVE STATUS\G' < /dev/null > "$work/status" 2> "$work/replica.err" || { echo "reconcile: replica $host: SHOW SLAVE STATUS -> $(reason "$work/replica.err")" >&2; exit 1; }
+        io="$(sed -n 's/^ *Slave_IO_Running: //p' "$work/status")"
+        sql_thread="$(sed -n 's/^ *Slave_SQL_Running: //p' "$work/status")"
+        if [ -z "$io" ]; then
+            echo "reconcile: replica $host has no replication configured: left alone (its init SQL configures it at its next start)"
+            continue
+        fi
+        t0="$(date +%s%N)"
+        # Both threads: CHANGE MASTER refuses to run while either runs. The SQL thread resumes from its own position.
+        if ! on --execute='STOP SLAVE' < /dev/null > /dev/null 2> "$work/replica.err"; then
+            echo "reconcile: replica $host: STOP SLAVE -> $(reason "$work/replica.err")" >&2
+            exit 1
+        fi
+        if ! on < "$creds/replica.sql" > /dev/null 2> "$work/replica.err"; then
+            echo "reconcile: replica $host: failed: $(cat "$spec/replica.shown") -> $(reason "$work/replica.err"); replication restarted as it was" >&2
+            on --execute='START SLAVE' < /dev/null > /dev/null 2>&1 || true
+            exit 1
+        fi
+        # Started again only if it ran (an operator's STOP SLAVE stays).
+        if [ "$io" = No ] && [ "$sql_thread" = No ]; then
+            echo "reconcile: replica $host: replication password set; its replication was stopped and stays stopped"
+            continue
+        fi
+        if ! on --execute='START SLAVE' < /dev/null > /dev/null 2> "$work/replica.err"; then
+            echo "reconcile: replica $host: START SLAVE -> $(reason "$work/replica.err")" >&2
+            exit 1
+        fi
+        # The new password proven: the replica's IO thread logs in to the primary with it.
+        state=""
+        for _ in $(seq 1 60); do
+            on --batch --execute='SHOW SLAVE STATUS\G' < /dev/null > "$work/status" 2> /dev/null || true
+            state="$(sed -n 's/^ *Slave_IO_Running: //p' "$work/status")"
+            [ "$state" = Yes ] && break
+            if grep -q '^ *Last_IO_Errno: 1045$' "$work/status"; then break; fi
+            sleep 0.5
+        done
+        if [ "$state" != Yes ]; then
+            echo "reconcile: replica $host: replication does not reconnect with the new password: IO $state, last IO error $(sed -n 's/^ *Last_IO_Errno: //p' "$work/status"): $(sed -n 's/^ *Last_IO_Error: //p' "$work/status" | sed 's/ near .*$//')" >&2
+            exit 1
+        fi
+        echo "reconcile: replica $host: replication reconnected with the current password in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+    done 3< "$spec/replicas"
+fi
 echo "reconcile: done in $(( $(date +%s) - started )) s"
 `;

@@ -12,20 +12,52 @@ import { BackupAlert, mariadbRules, podMonitorJob, RuleGroup, serviceRuleGroups 
 /** The exporter sidecar's metrics port. */
 export const MARIADB_EXPORTER_PORT = 9104;
 
+/** How often the sidecar compares its option file with the one the exporter loaded. */
+export const MARIADB_EXPORTER_RELOAD_SECONDS = 10;
+
+/** The mysqld_exporter command line: the credentials are in the mounted option file. */
+export const MARIADB_EXPORTER_ARGS = [
+    "/bin/mysqld_exporter",
+    `--config.my-cnf=${MARIADB_BACKUP_PATHS.exporterFile}`,
+    `--web.listen-address=:${MARIADB_EXPORTER_PORT}`,
+    // Bounded scrapes: a stuck server must not pile up exporter connections.
+    "--exporter.query_timeout=10",
+    "--exporter.max_open_connections=2",
+];
+
+/**
+ * The sidecar's command (POSIX sh: the image is busybox). mysqld_exporter (v0.15 and later, v0.20.0 here)
+ * reads its option file at start and on a request to /-/reload only, and logs in with that copy at every
+ * scrape; a rotated password (applied live by the reconcile Job) reaches the mounted file when the kubelet
+ * refreshes the Secret volume. A background loop compares the file's checksum every
+ * MARIADB_EXPORTER_RELOAD_SECONDS and asks the exporter to reload it when it changed (retried until the
+ * exporter answers). The exporter is exec'd: it stays the container's main process (signals, exit status).
+ */
+export function mariadbExporterCommand(): string[] {
+    const file = MARIADB_BACKUP_PATHS.exporterFile;
+    const script = [
+        `sum() { sha256sum ${file} 2>/dev/null; }`,
+        "(",
+        '    loaded="$(sum)"',
+        `    while sleep ${MARIADB_EXPORTER_RELOAD_SECONDS}; do`,
+        '        now="$(sum)"',
+        `        if [ "$now" != "$loaded" ] && wget -q -O /dev/null http://127.0.0.1:${MARIADB_EXPORTER_PORT}/-/reload; then`,
+        '            loaded="$now"',
+        `            echo "mysqld-exporter: ${file} changed: reloaded"`,
+        "        fi",
+        "    done",
+        ") &",
+        `exec ${MARIADB_EXPORTER_ARGS.join(" ")}`,
+    ].join("\n");
+    return ["sh", "-c", script];
+}
+
 /** The mysqld_exporter sidecar: the exporter account's option file, the server's socket. */
 export function mariadbExporterContainer(o: { image: string; socket: MountPlan; credentials: MountPlan }): ContainerPlan {
     return exporterSidecar({
         name: "mysqld-exporter",
         image: o.image,
-        // The image's entrypoint, with the flags: the credentials are in the mounted file.
-        command: [
-            "/bin/mysqld_exporter",
-            `--config.my-cnf=${MARIADB_BACKUP_PATHS.exporterFile}`,
-            `--web.listen-address=:${MARIADB_EXPORTER_PORT}`,
-            // Bounded scrapes: a stuck server must not pile up exporter connections.
-            "--exporter.query_timeout=10",
-            "--exporter.max_open_connections=2",
-        ],
+        command: mariadbExporterCommand(),
         port: MARIADB_EXPORTER_PORT,
         mounts: [o.socket, o.credentials],
     });

@@ -200,10 +200,12 @@ export class LocalMariaDb {
     /**
      * Runs the rendered reconcile Job as the cluster would once the StatefulSet is ready: its script and files
      * as rendered, against this server. Only what the pod's network gives it differs: the option files'
-     * host/port (the client Service -> 127.0.0.1:<port>), the CA path, and (TLS) no host-name check. `job` defaults to the current
-     * render's. Returns the run (the caller asserts), with the wall time from the Job start to its exit.
+     * host/port (the client Service -> 127.0.0.1:<port>), the CA path, (TLS) no host-name check, and the
+     * replicas' pod names (file `replicas`) -> 127.0.0.1:<port of each in `replicas`; a name not given: a
+     * closed port, i.e. a pod that is down). `job` defaults to the current render's. Returns the run (the
+     * caller asserts), with the wall time from the Job start to its exit. `extraEnv`: e.g. a shorter wait bound.
      */
-    async reconcile(job: RenderedJob = this.rendered.job): Promise<RunResult & { ms: number }> {
+    async reconcile(job: RenderedJob = this.rendered.job, replicas: Record<string, number> = {}, extraEnv: Record<string, string> = {}): Promise<RunResult & { ms: number }> {
         const root = path.join(this.dir, `job-${++this.jobRuns}`);
         const files: Record<string, string> = {};
         for (const [mountPath, content] of Object.entries(job.mounts)) {
@@ -218,7 +220,9 @@ export class LocalMariaDb {
                           .replace(/^ssl-ca = .*$/m, this.caFile ? `ssl-ca = ${this.caFile}` : "")
                           // The certificate names the client Service, which this machine cannot resolve: the CA stays, the name check goes.
                           .replace(/^ssl-verify-server-cert$/m, "")
-                    : text;
+                    : name === "replicas"
+                      ? text.replace(/^(\S+) \d+$/gm, (_, host: string) => `127.0.0.1 ${replicas[host] ?? 1}`)
+                      : text;
                 fs.writeFileSync(path.join(dir, name), local, { mode: 0o600 });
             }
         }
@@ -229,7 +233,7 @@ export class LocalMariaDb {
         assert.ok(files[scriptDir] && credentials, `reconcile Job: mounts ${Object.keys(job.mounts).join(", ")}`);
         const started = Date.now();
         const r = await run("bash", [path.join(files[scriptDir], path.posix.basename(script))], {
-            env: { PATH: `${path.dirname(this.bins.mariadb)}:${process.env.PATH}`, HOME: root, LANG: "C", RECONCILE_CREDENTIALS: files[credentials] },
+            env: { PATH: `${path.dirname(this.bins.mariadb)}:${process.env.PATH}`, HOME: root, LANG: "C", RECONCILE_CREDENTIALS: files[credentials], ...extraEnv },
             timeoutMs: 120_000,
         });
         if (r.code === 0) this.appliedJob = job.name;

@@ -18,6 +18,7 @@ import {
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { stackConfig } from "../helpers/kafka/rendered";
 import { mariadbPasswordKey } from "../helpers/mariadbRendered";
+import { secretData } from "../../scripts/lib/rendered";
 
 describe("MariaDB reconcile Job: SQL text", function () {
     const users = [
@@ -60,6 +61,28 @@ describe("MariaDB reconcile Job: SQL text", function () {
         assert.ok(!shown.some((l) => /\*[0-9A-F]{40}/.test(l)));
     });
 
+    it("the operations accounts' passwords: ALTER USER IF EXISTS with the hash on the primary, the replicas' CHANGE MASTER from a Secret file, nothing shown", function () {
+        const operations = { backup: "BackupPw1", exporter: "ExporterPw2", replication: "ReplPw3" };
+        const files = reconcileSecretFiles({ namespace: "db", tls: false, root: "RootPw123", reconcile: "JobPw456", users, backup: true, operations, replicas: ["mariadb-1.x"] });
+        const sql = files["apply.sql"].split("\n");
+        assert.ok(sql.includes(`ALTER USER IF EXISTS 'backup'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash("BackupPw1")}';`), files["apply.sql"]);
+        assert.ok(sql.includes(`ALTER USER IF EXISTS 'exporter'@'localhost' IDENTIFIED BY PASSWORD '${nativePasswordHash("ExporterPw2")}';`));
+        assert.ok(sql.includes(`ALTER USER IF EXISTS 'replication'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash("ReplPw3")}';`));
+        for (const pw of Object.values(operations)) assert.ok(!files["apply.sql"].includes(pw), `apply.sql holds ${pw}`);
+        // CHANGE MASTER takes only the password itself: in the Job's Secret, never in its ConfigMap or output.
+        assert.strictEqual(files["replica.sql"], "CHANGE MASTER TO MASTER_PASSWORD = 'ReplPw3';\n");
+        const spec = reconcileSpecFiles({ users, backup: true, operations: ["backup", "exporter", "replication"], replicas: ["mariadb-1.x"] });
+        assert.strictEqual(spec.replicas, "mariadb-1.x 3306\n");
+        assert.ok(!Object.values(spec).some((t) => Object.values(operations).some((pw) => t.includes(pw))), "the ConfigMap holds a password");
+        const shown = spec["apply.shown"].split("\n");
+        assert.strictEqual(shown.length, sql.length);
+        shown.forEach((line, i) => assert.strictEqual(line, sql[i].replace(/PASSWORD '\*[0-9A-F]{40}'/, "PASSWORD <hash>"), `line ${i + 1}`));
+        assert.match(MARIADB_RECONCILE_SCRIPT, /on < "\$creds\/replica\.sql"/, "the replica's statement is read from the Secret file, not given on a command line");
+        // Not replicated, no backups: neither the file nor the statements.
+        const plain = reconcileSecretFiles({ namespace: "db", tls: false, root: "r", reconcile: "j", users, backup: false });
+        assert.ok(!("replica.sql" in plain) && !/backup'|exporter'|replication'/.test(plain["apply.sql"].replace(/GRANT .*/g, "")), plain["apply.sql"]);
+    });
+
     it("the Job's account: CREATE USER and the grantable database privileges, nothing that administers the server", function () {
         const grant = reconcileAccountStatements("p").map((s) => s.sql).find((s) => s.startsWith("GRANT "))!;
         assert.match(grant, /CREATE USER/);
@@ -80,9 +103,10 @@ describe("MariaDB reconcile Job: SQL text", function () {
 describe("MariaDB day-2 changes leave the StatefulSet's pod template unchanged (dev and prod renders)", function () {
     const seed = "reconcile-template";
     const render = async (stack: string, config: Record<string, unknown>, generated?: Record<string, string>) =>
-        (await renderStack(stack, { config, seed, generated: generated && new Map(Object.entries(generated).map(([k, v]) => [k, { result: v }])) })).objects;
+        (await renderStack(stack, { config, seed, withSecrets: true, generated: generated && new Map(Object.entries(generated).map(([k, v]) => [k, { result: v }])) })).objects;
     const sts = (objects: Manifest[]) => objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "mariadb")!;
     const template = (objects: Manifest[]) => (sts(objects).spec as { template: unknown }).template;
+    const secret = (objects: Manifest[], name: string) => secretData(objects.find((o) => o.kind === "Secret" && o.metadata.name === name)!);
     const jobName = (objects: Manifest[]) => objects.find((o) => o.kind === "Job" && String(o.metadata.name).startsWith("mariadb-reconcile-"))?.metadata.name;
 
     for (const stack of ["dev", "prod"]) {
@@ -97,6 +121,27 @@ describe("MariaDB day-2 changes leave the StatefulSet's pod template unchanged (
             const rotated = await render(stack, base, { [mariadbPasswordKey(MARIADB_GENERATED.rootPassword)]: "RotatedRoot0123456789abcdefABCDEF" });
             assert.ok(isDeepStrictEqual(template(rotated), template(before)), `${stack}: rotating root's password changed the pod template`);
             assert.notStrictEqual(jobName(rotated), jobName(before), `${stack}: a rotated root password must run the reconcile Job again`);
+        });
+
+        // Dev runs none of the operations accounts by default: its render with backups, the exporter and a replica.
+        it(`${stack}: the backup, exporter and replication passwords rotated, one at a time: same pod template, a new reconcile Job`, async function () {
+            const base = stackConfig(stack);
+            const config =
+                stack === "dev"
+                    ? { ...base, monitoring: { exporters: true }, mariadb: { ...(base.mariadb as object), replicas: 2, backup: { enabled: true } } }
+                    : base;
+            const before = await render(stack, config);
+            const init = secret(before, "mariadb-init");
+            for (const id of [MARIADB_GENERATED.backupPassword, MARIADB_GENERATED.exporterPassword, MARIADB_GENERATED.replicationPassword]) {
+                const rotated = await render(stack, config, { [mariadbPasswordKey(id)]: `Rotated${id.replace(/-/g, "")}0123456789abcdef` });
+                assert.notDeepStrictEqual(secret(rotated, "mariadb-init"), init, `${stack}: ${id}: the init SQL must carry the new password (a pod that starts later sets it)`);
+                assert.ok(isDeepStrictEqual(template(rotated), template(before)), `${stack}: rotating ${id} changed the MariaDB StatefulSet's pod template (the pods would restart):\n` +
+                    `before: ${JSON.stringify((template(before) as { metadata: unknown }).metadata)}\nafter:  ${JSON.stringify((template(rotated) as { metadata: unknown }).metadata)}`);
+                assert.ok(jobName(rotated) && jobName(rotated) !== jobName(before), `${stack}: ${id}: the reconcile Job must get a new name (it applies the password): ${jobName(before)} -> ${jobName(rotated)}`);
+            }
+            // Anything else in the init SQL still rolls the pods: here the backup account appears.
+            const without = await render(stack, { ...config, mariadb: { ...(config.mariadb as object), backup: { enabled: false } } });
+            assert.ok(!isDeepStrictEqual(template(without), template(before)), `${stack}: the backup account removed from the init SQL must roll the pods (the server creates accounts at start)`);
         });
     }
 });

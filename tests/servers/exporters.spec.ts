@@ -144,7 +144,7 @@ describe("real servers: the mysqld_exporter account (the exporter binary is refu
         assert.ok(password, "init.sql creates the exporter account");
         const options = clientOptions(rendered);
         assert.strictEqual(options.socket, MARIADB_PATHS.socket, "the exporter connects over the pod's socket");
-        assert.ok((container.command ?? []).includes(`--config.my-cnf=${MARIADB_BACKUP_PATHS.exporterFile}`), "the exporter reads the mounted option file");
+        assert.ok((container.command ?? []).join(" ").includes(`--config.my-cnf=${MARIADB_BACKUP_PATHS.exporterFile}`), "the exporter reads the mounted option file");
         cnf = path.join(db.dir, "exporter.cnf");
         fs.writeFileSync(cnf, rendered.replace(/^password = .*$/m, `password = ${password}`).replace(MARIADB_PATHS.socket, db.socket), { mode: 0o600 });
     });
