@@ -14,6 +14,13 @@ import { BackupAlert, podMonitorJob, redisRules, RuleGroup, serviceRuleGroups } 
 /** The exporter sidecar's metrics port. */
 export const REDIS_EXPORTER_PORT = 9121;
 
+/**
+ * What makes the exporter read its password file again (redis_exporter's /-/reload, v1.50 and later; it
+ * reads the file only at start otherwise): run by the Redis container's readiness probe when the mounted
+ * file changes (files.ts), with busybox's wget.
+ */
+export const REDIS_EXPORTER_RELOAD = `wget -q -O /dev/null http://127.0.0.1:${REDIS_EXPORTER_PORT}/-/reload`;
+
 /** The redis_exporter sidecar: the metrics ACL user, its password from a mounted file, no CONFIG command. */
 export function redisExporterContainer(o: { image: string; namespace: string; credentials: MountPlan; tls?: MountPlan }): ContainerPlan {
     return exporterSidecar({

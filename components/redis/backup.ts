@@ -9,13 +9,13 @@
 
 import { stagingFullFunction } from "../backup/staging";
 import { serviceHost } from "../dnsNames";
-import { REDIS_PATHS, REDIS_PORT } from "./files";
+import { REDIS_CREDENTIALS_PATHS, REDIS_PATHS, REDIS_PORT } from "./files";
 
 export const REDIS_BACKUP_PATHS = {
     backup: "/backup",
-    /** The admin password, mounted from Secret redis-credentials. */
-    credentialsDir: "/etc/redis/credentials",
-    passwordFile: "/etc/redis/credentials/password",
+    /** The admin password, mounted from Secret redis-credentials (where the Redis container mounts it too). */
+    credentialsDir: REDIS_CREDENTIALS_PATHS.dir,
+    passwordFile: REDIS_CREDENTIALS_PATHS.passwordFile,
     /** The exporter's password file. */
     exporterDir: "/etc/redis-exporter",
     exporterFile: "/etc/redis-exporter/password.json",

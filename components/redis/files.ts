@@ -96,6 +96,11 @@ export function redisReplicationAuthFile(password: string): string {
     return `masteruser ${REPLICATION_USER}\nmasterauth ${password}\n`;
 }
 
+/** What the ACL Job sends every pod to make its replication use the password of replication.conf live. */
+export function redisReplicationAuthCommand(password: string): string {
+    return `CONFIG SET masteruser ${REPLICATION_USER} masterauth ${password}\n`;
+}
+
 /** The exporter's ACL user. */
 export const METRICS_USER = "metrics";
 /**
@@ -115,6 +120,12 @@ export const SENTINEL_USER = "sentinel";
 export const SENTINEL_COMMANDS = ["multi", "slaveof", "ping", "exec", "subscribe", "config|rewrite", "role", "publish", "info", "client|setname", "client|kill", "script|kill"];
 /** The only channel Sentinels use on the instances: their hello messages. */
 export const SENTINEL_HELLO_CHANNEL = "__sentinel__:hello";
+
+/** The ACL reconcile Job's own user (aclReconcile.ts): it manages the ACL (users and passwords), sets the
+ * replication login and listens for the probes' reports. `acl` makes it as powerful as the admin, which is
+ * why it exists only to apply a rotated admin password (and is rotated with the admin's login). */
+export const RECONCILE_USER = "reconcile";
+export const RECONCILE_COMMANDS = ["ping", "acl", "config|set", "subscribe"];
 
 /** An ACL user with its plain password (hashed into the ACL file; the file lives in a Secret anyway). */
 export interface RedisAclUser {
@@ -156,7 +167,7 @@ export function redisAdminAclLine(adminPassword: string): string {
 export function redisAclEntries(
     adminPassword: string,
     users: RedisAclUser[],
-    opts: { metricsPassword?: string; replicationPassword?: string; sentinelPassword?: string } = {},
+    opts: { metricsPassword?: string; replicationPassword?: string; sentinelPassword?: string; reconcilePassword?: string } = {},
 ): RedisAclEntry[] {
     const entries = [redisAdminAclEntry(adminPassword)];
     for (const u of users) {
@@ -177,6 +188,12 @@ export function redisAclEntries(
             rules: `on #${sha256(opts.sentinelPassword)} resetkeys resetchannels &${SENTINEL_HELLO_CHANNEL} -@all ${SENTINEL_COMMANDS.map((c) => `+${c}`).join(" ")}`,
         });
     }
+    if (opts.reconcilePassword !== undefined) {
+        entries.push({
+            name: RECONCILE_USER,
+            rules: `on #${sha256(opts.reconcilePassword)} resetkeys resetchannels &${MOUNTED_SECRETS_CHANNEL} -@all ${RECONCILE_COMMANDS.map((c) => `+${c}`).join(" ")}`,
+        });
+    }
     return entries;
 }
 
@@ -189,34 +206,80 @@ export function redisAclText(entries: RedisAclEntry[]): string {
 export function redisAclFile(
     adminPassword: string,
     users: RedisAclUser[],
-    opts: { metricsPassword?: string; replicationPassword?: string; sentinelPassword?: string } = {},
+    opts: { metricsPassword?: string; replicationPassword?: string; sentinelPassword?: string; reconcilePassword?: string } = {},
 ): string {
     return redisAclText(redisAclEntries(adminPassword, users, opts));
 }
 
+/** Where the Redis container, the ACL Job and the backup CronJob mount Secret redis-credentials (the admin password). */
+export const REDIS_CREDENTIALS_PATHS = { dir: "/etc/redis/credentials", passwordFile: "/etc/redis/credentials/password" };
+
 /**
- * Probe script. It authenticates through REDISCLI_AUTH (never a command-line password) and checks the reply:
- * redis-cli exits 0 even on NOAUTH, so only PONG counts. Liveness also accepts LOADING, so a big AOF being
- * replayed does not get the pod killed.
+ * The channel the readiness probe reports on, every run, which version of the pod's mounted password files
+ * it sees (`<pod> <fingerprint>`): the ACL Job removes an old operations password only once every pod
+ * reports the new files (aclReconcile.ts), so no probe or sidecar of the pod is left with a refused one.
  */
-export function redisProbeCommand(kind: "readiness" | "liveness", tls: boolean): string[] {
+export const MOUNTED_SECRETS_CHANNEL = "msa:mounted-secrets";
+/** Where the readiness probe keeps the fingerprint of the files it has acted on (the container's emptyDir). */
+export const MOUNTED_SECRETS_STATE = "/tmp/.mounted-secrets";
+
+/**
+ * The shell command that prints the fingerprint of the password files `files` (the same text in the probe
+ * and in the Job, which mounts the same Secrets at the same paths): the first 16 hex digits of the SHA-256
+ * of their contents, in order; a missing file counts as empty.
+ */
+export function mountedSecretsFingerprint(files: string[]): string {
+    return `cat ${files.join(" ")} 2>/dev/null | sha256sum | cut -c1-16`;
+}
+
+/**
+ * Probe script. The admin password is read from the mounted Secret file at each run (the kubelet refreshes
+ * the file after a rotation; an environment variable would keep the old value until the container restarts),
+ * into REDISCLI_AUTH for redis-cli only, never a command-line word. redis-cli exits 0 even on NOAUTH, so the
+ * reply is checked:
+ * - readiness: PONG only. Then it reports the fingerprint of the pod's mounted password files on
+ *   MOUNTED_SECRETS_CHANNEL (once the exporter, when there is one, has reloaded its password file), which the
+ *   ACL Job waits for before it removes an old password;
+ * - liveness and startup: PONG, LOADING (a big AOF being replayed), and an authentication refusal too: the
+ *   server answered, and a password being rotated must never restart a pod.
+ */
+export function redisProbeCommand(kind: "readiness" | "liveness", tls: boolean, report?: { files: string[]; exporterReload?: string }): string[] {
     const cli = tls
         ? `redis-cli --tls --cacert ${REDIS_PATHS.tls}/ca.crt -h localhost -p ${REDIS_PORT}`
         : `redis-cli -h 127.0.0.1 -p ${REDIS_PORT}`;
-    const accepted = kind === "liveness" ? "PONG|LOADING*" : "PONG";
-    return ["sh", "-c", `reply="$(${cli} ping 2>&1)"; case "$reply" in ${accepted}) exit 0;; esac; echo "$reply"; exit 1`];
+    const auth = `REDISCLI_AUTH="$(cat ${REDIS_CREDENTIALS_PATHS.passwordFile})"`;
+    const ping = `reply="$(${auth} ${cli} ping 2>&1)"`;
+    if (kind === "liveness") {
+        return ["sh", "-c", `${ping}; case "$reply" in PONG|LOADING*|*NOAUTH*|*WRONGPASS*) exit 0;; esac; echo "$reply"; exit 1`];
+    }
+    if (!report) {
+        return ["sh", "-c", `${ping}; case "$reply" in PONG) exit 0;; esac; echo "$reply"; exit 1`];
+    }
+    const s = MOUNTED_SECRETS_STATE;
+    return [
+        "sh",
+        "-c",
+        [
+            `${ping}; case "$reply" in PONG) ;; *) echo "$reply"; exit 1;; esac`,
+            `fp="$(${mountedSecretsFingerprint(report.files)})"`,
+            // New files: the exporter reads its password file again before the pod reports them.
+            `if [ "$fp" != "$(cat ${s} 2>/dev/null)" ]; then ${report.exporterReload ? `${report.exporterReload} && ` : ""}echo "$fp" > ${s}; fi`,
+            `${auth} ${cli} PUBLISH ${MOUNTED_SECRETS_CHANNEL} "$(hostname) $(cat ${s} 2>/dev/null)" > /dev/null 2>&1`,
+            "exit 0",
+        ].join("; "),
+    ];
 }
 
 /**
  * The certificate reloader's command: CONFIG SET of the tls-* files makes Redis build a new TLS context from
  * them (they are volatile settings: re-applied even when the path is unchanged). `--insecure` because the
  * server still presents the old certificate, which a rotated CA no longer signs; the admin password still
- * guards the call, and it never leaves the pod.
+ * guards the call (read from the mounted Secret at each call, so a rotated one is used), and it never leaves the pod.
  */
 export function redisTlsReloadCommand(): string {
     const { tls } = REDIS_PATHS;
     return (
-        `redis-cli --tls --insecure -h localhost -p ${REDIS_PORT} CONFIG SET tls-cert-file ${tls}/tls.crt tls-key-file ${tls}/tls.key tls-ca-cert-file ${tls}/ca.crt` +
+        `REDISCLI_AUTH="$(cat ${REDIS_CREDENTIALS_PATHS.passwordFile})" redis-cli --tls --insecure -h localhost -p ${REDIS_PORT} CONFIG SET tls-cert-file ${tls}/tls.crt tls-key-file ${tls}/tls.key tls-ca-cert-file ${tls}/ca.crt` +
         " | grep -qx OK"
     );
 }

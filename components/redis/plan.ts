@@ -3,7 +3,8 @@
 // redis.replicas > 1, every pod also runs a Sentinel, replicas authenticate to the primary as `replication`,
 // Sentinels to Redis as `sentinel`, and clients to the Sentinels with their own password (sentinel.ts).
 
-import { redisExporterContainer, redisMonitoring } from "../monitoring/redis";
+import { RECONCILE_WAIT } from "../reconcileWait";
+import { REDIS_EXPORTER_RELOAD, redisExporterContainer, redisMonitoring } from "../monitoring/redis";
 import { IMAGE_USERS } from "../imageUsers";
 import { tlsConnection } from "../connections";
 import type { RedisConnection } from "../outputs";
@@ -19,15 +20,23 @@ import {
     REDIS_PORT,
     redisAclEntries,
     redisAclText,
-    redisAdminAclLine,
+    REDIS_CREDENTIALS_PATHS,
     redisProbeCommand,
     redisServerConfig,
     redisTlsReloadCommand,
     type RedisAclEntry,
 } from "./files";
-import { aclReconcilePodsFile, aclReconcileScript, aclSetuserCommands, REDIS_ACL_COMMAND_KEYS, REDIS_ACL_RECONCILE_PATHS } from "./aclReconcile";
+import {
+    aclReconcilePodsFile,
+    aclReconcileScript,
+    aclSetuserCommands,
+    mountedSecretFiles,
+    MOUNTED_WAIT_SECONDS,
+    REDIS_ACL_COMMAND_KEYS,
+    REDIS_ACL_RECONCILE_PATHS,
+} from "./aclReconcile";
 import { exporterPasswordFile, RDB_BACKUP_PREFIX, REDIS_BACKUP_PATHS, redisBackupScript } from "./backup";
-import { METRICS_USER, REDIS_REPLICATION_PATHS, redisReplicationAuthFile, replicationConfig } from "./files";
+import { METRICS_USER, REDIS_REPLICATION_PATHS, redisReplicationAuthCommand, redisReplicationAuthFile, replicationConfig } from "./files";
 import {
     REDIS_SCRIPT_PATHS,
     redisCommonScript,
@@ -36,7 +45,9 @@ import {
     SENTINEL_PATHS,
     SENTINEL_PORT,
     SENTINEL_USERS,
+    sentinelAclEntries,
     sentinelAclFile,
+    sentinelAuthCommands,
     sentinelAuthConfig,
     sentinelConfig,
     sentinelHosts,
@@ -64,6 +75,8 @@ export const REDIS_OBJECTS = {
     scripts: "redis-scripts",
     /** The ACL reconcile Job's script and the pods' addresses (aclReconcile.ts). */
     aclReconcile: "redis-acl-reconcile",
+    /** The password of the ACL Job's own `reconcile` user (key `password`): read by the Job only. */
+    reconcile: "redis-reconcile",
 };
 /** The ACL reconcile Job: plan id and name prefix (a hash of its spec and of what it mounts follows). */
 export const REDIS_ACL_JOB = { id: "acl-reconcile", name: "redis-acl-reconcile" };
@@ -87,6 +100,8 @@ export const REDIS_GENERATED = {
     sentinelPeerPassword: "sentinel-peer-password",
     /** The operators' Sentinel user `admin` (SENTINEL FAILOVER, RESET): Secret redis-sentinel-admin only. */
     sentinelAdminPassword: "sentinel-admin-password",
+    /** The ACL Job's own login (`reconcile`, on Redis and on the Sentinels): Secret redis-reconcile only. */
+    reconcilePassword: "reconcile-password",
 };
 
 /** Whether the settings ask for a primary with replicas and Sentinels. */
@@ -131,11 +146,15 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
     const metrics = REDIS_GENERATED.metricsPassword;
     const admin = REDIS_GENERATED.adminPassword;
     const users = settings.users.map((u) => ({ user: u, password: REDIS_GENERATED.userPassword(u.name) }));
-    const probe = (kind: "readiness" | "liveness") => ({ exec: { command: redisProbeCommand(kind, tls) } });
     const replicated = redisReplicated(settings);
+    // The files the readiness probe reports on (the ACL Job waits for them before removing an old password).
+    const fingerprintFiles = mountedSecretFiles({ replicated, exporterFile: exporter ? REDIS_BACKUP_PATHS.exporterFile : undefined });
+    const probe = (kind: "readiness" | "liveness") => ({
+        exec: { command: redisProbeCommand(kind, tls, kind === "readiness" ? { files: fingerprintFiles, exporterReload: exporter ? REDIS_EXPORTER_RELOAD : undefined } : undefined) },
+    });
     const G = REDIS_GENERATED;
     // The declared users, built once: users.acl and the ACL Job's command files are views of these entries.
-    const aclInputs = [admin, ...users.map((u) => u.password), ...(exporter ? [metrics] : []), ...(replicated ? [G.replicationPassword, G.sentinelUserPassword] : [])];
+    const aclInputs = [admin, G.reconcilePassword, ...users.map((u) => u.password), ...(exporter ? [metrics] : []), ...(replicated ? [G.replicationPassword, G.sentinelUserPassword] : [])];
     const aclContent = (view: (entries: RedisAclEntry[]) => string) =>
         derived(aclInputs, (v) =>
             view(
@@ -146,10 +165,12 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                         metricsPassword: exporter ? v[metrics] : undefined,
                         replicationPassword: replicated ? v[G.replicationPassword] : undefined,
                         sentinelPassword: replicated ? v[G.sentinelUserPassword] : undefined,
+                        reconcilePassword: v[G.reconcilePassword],
                     },
                 ),
             ),
         );
+    const exporterCredentials = mountObject("exporter-credentials", REDIS_BACKUP_PATHS.exporterDir, REDIS_OBJECTS.exporterCredentials);
     return {
         app: REDIS_APP,
         component: "cache",
@@ -157,6 +178,7 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
         image: settings.image,
         generated: [
             { id: admin, kind: "password" },
+            { id: G.reconcilePassword, kind: "password" },
             ...users.map((u) => ({ id: u.password, kind: "password" as const })),
             ...(exporter ? [{ id: metrics, kind: "password" as const }] : []),
             ...(replicated
@@ -167,7 +189,21 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                 : []),
         ],
         objects: [
-            { id: "credentials", kind: "Secret", name: REDIS_OBJECTS.credentials, data: [{ key: ADMIN_PASSWORD_KEY, content: generatedValue(admin) }], protect: true },
+            {
+                id: "credentials",
+                kind: "Secret",
+                name: REDIS_OBJECTS.credentials,
+                // Read at each use (probes, certificate reloader, start script, Jobs) and applied by the ACL Job: no roll.
+                data: [{ key: ADMIN_PASSWORD_KEY, content: generatedValue(admin), rollout: false }],
+                protect: true,
+            },
+            {
+                id: "reconcile",
+                kind: "Secret",
+                name: REDIS_OBJECTS.reconcile,
+                data: [{ key: ADMIN_PASSWORD_KEY, content: generatedValue(G.reconcilePassword) }],
+                protect: true,
+            },
             ...users.map((u) => ({
                 id: `user-${u.user.name}`,
                 kind: "Secret" as const,
@@ -194,13 +230,6 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                     // The Job's ACL SETUSER commands, made from the same entries as users.acl. Read by the Job only.
                     { key: REDIS_ACL_COMMAND_KEYS.phase1, rollout: false, content: aclContent((e) => aclSetuserCommands(e, 1)) },
                     { key: REDIS_ACL_COMMAND_KEYS.phase2, rollout: false, content: aclContent((e) => aclSetuserCommands(e, 2)) },
-                    {
-                        // Not read by Redis: the admin's line, the one part of users.acl whose change still rolls
-                        // the pods, because the probes and the certificate reloader authenticate with the admin
-                        // password from their environment, which a container reads only at its start.
-                        key: "admin.acl",
-                        content: derived([admin], (v) => `${redisAdminAclLine(v[admin])}\n`),
-                    },
                 ],
                 protect: false,
             },
@@ -209,8 +238,8 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                 kind: "ConfigMap",
                 name: REDIS_OBJECTS.aclReconcile,
                 data: [
-                    { key: "reconcile-acl.sh", content: aclReconcileScript({ tls }), rollout: false },
-                    { key: "pods", content: aclReconcilePodsFile({ app: REDIS_APP, namespace: settings.namespace, replicas: settings.replicas }), rollout: false },
+                    { key: "reconcile-acl.sh", content: aclReconcileScript({ tls, sentinels: replicated, fingerprintFiles }), rollout: false },
+                    { key: "pods", content: aclReconcilePodsFile({ app: REDIS_APP, namespace: settings.namespace, replicas: settings.replicas, sentinels: replicated }), rollout: false },
                 ],
                 protect: false,
             },
@@ -249,7 +278,8 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                           id: "exporter-credentials",
                           kind: "Secret" as const,
                           name: REDIS_OBJECTS.exporterCredentials,
-                          data: [{ key: "password.json", content: derived([metrics], (v) => exporterPasswordFile({ user: METRICS_USER, password: v[metrics], tls })) }],
+                          // Reloaded by the exporter when the readiness probe sees it change (its /-/reload), applied by the ACL Job: no roll.
+                          data: [{ key: "password.json", rollout: false, content: derived([metrics], (v) => exporterPasswordFile({ user: METRICS_USER, password: v[metrics], tls })) }],
                           protect: false,
                       },
                   ]
@@ -273,20 +303,24 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                     // Replicated: the start script decides the role, then runs redis-server (sentinel.ts).
                     command: replicated ? ["sh", REDIS_SCRIPT_PATHS.startRedis] : REDIS_COMMAND,
                     ports: [replicated ? { name: "redis", port: REDIS_PORT, exposure: "client", peers: true } : { name: "redis", port: REDIS_PORT, exposure: "client" }],
-                    // Probes authenticate as the admin through REDISCLI_AUTH, read from the Secret.
-                    env: [{ name: "REDISCLI_AUTH", from: { object: REDIS_OBJECTS.credentials, key: ADMIN_PASSWORD_KEY } }],
+                    // Probes and the start script read the admin password from the mounted Secret at each use.
+                    env: [],
                     resources: settings.resources,
                     mounts: [
                         dataVolume(REDIS_PATHS.data),
                         scratch("tmp", REDIS_PATHS.tmp),
                         mountObject("config", REDIS_PATHS.config, REDIS_OBJECTS.config),
                         mountObject("acl", REDIS_PATHS.acl, REDIS_OBJECTS.acl),
+                        mountObject("credentials", REDIS_CREDENTIALS_PATHS.dir, REDIS_OBJECTS.credentials),
                         ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : []),
+                        // The exporter's and the Sentinel's password files too: the readiness probe fingerprints them.
+                        ...(exporter ? [exporterCredentials] : []),
                         ...(replicated
                             ? [
                                   mountObject("scripts", REDIS_SCRIPT_PATHS.dir, REDIS_OBJECTS.scripts),
                                   mountObject("replication", REDIS_REPLICATION_PATHS.dir, REDIS_OBJECTS.replication),
                                   mountObject("sentinel-password", SENTINEL_PATHS.authDir, REDIS_OBJECTS.sentinelCredentials),
+                                  mountObject("sentinel-auth", SENTINEL_PATHS.authConfDir, REDIS_OBJECTS.sentinelAuth),
                               ]
                             : []),
                     ],
@@ -303,7 +337,7 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                               image: settings.image,
                               tlsMount: tlsVolume(REDIS_PATHS.tls),
                               reload: redisTlsReloadCommand(),
-                              env: [{ name: "REDISCLI_AUTH", from: { object: REDIS_OBJECTS.credentials, key: ADMIN_PASSWORD_KEY } }],
+                              mounts: [mountObject("credentials", REDIS_CREDENTIALS_PATHS.dir, REDIS_OBJECTS.credentials)],
                           }),
                       ]
                     : []),
@@ -312,7 +346,7 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
                           redisExporterContainer({
                               image: settings.exporterImage,
                               namespace: settings.namespace,
-                              credentials: mountObject("exporter-credentials", REDIS_BACKUP_PATHS.exporterDir, REDIS_OBJECTS.exporterCredentials),
+                              credentials: exporterCredentials,
                               tls: tls ? tlsVolume(REDIS_PATHS.tls) : undefined,
                           }),
                       ]
@@ -321,7 +355,7 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
             ],
         },
         claims: backup ? [{ id: "backup-claim", name: REDIS_BACKUP.claim, size: settings.backup.storageSize, storageClass: platform.storageClass }] : [],
-        jobs: [aclReconcileJob(settings, tls)],
+        jobs: [aclReconcileJob(settings, tls, { replicated, exporter })],
         cronJobs: backupJob ? [backupJob] : [],
         jobEgressPorts: s3 ? [s3EndpointPort(s3)] : undefined,
         extraObjects: redisMonitoring({
@@ -335,10 +369,12 @@ export function planRedis(settings: RedisSettings, platform: PlanContext): Servi
 
 /**
  * The ACL reconcile Job: once the StatefulSet is ready (Pulumi waits for it, then for the Job), it applies
- * users.acl to every pod as the admin (aclReconcile.ts). Its name carries the content it mounts, so a changed
- * ACL file or admin password is a new Job that runs again; an unchanged one does not run again.
+ * users.acl to every pod, and with Sentinels the replication and Sentinel passwords (aclReconcile.ts). Its
+ * name carries the content it mounts, so any rotated password is a new Job that runs again; an unchanged one
+ * does not run again. It mounts every password file the pods mount, at the same paths, to compare the pods'
+ * reports with them.
  */
-function aclReconcileJob(settings: RedisSettings, tls: boolean): JobPlan {
+function aclReconcileJob(settings: RedisSettings, tls: boolean, o: { replicated: boolean; exporter: boolean }): JobPlan {
     const P = REDIS_ACL_RECONCILE_PATHS;
     return {
         id: REDIS_ACL_JOB.id,
@@ -347,19 +383,30 @@ function aclReconcileJob(settings: RedisSettings, tls: boolean): JobPlan {
         // A pod restarting meanwhile fails a run before any old password is removed; the retry starts again
         // from what each pod has.
         backoffLimit: 3,
-        activeDeadlineSeconds: 600,
+        // The whole Job (every retry): a full wait for the pods, phase 2's wait for the mounted files, the work.
+        activeDeadlineSeconds: RECONCILE_WAIT.seconds + MOUNTED_WAIT_SECONDS + RECONCILE_WAIT.workSeconds,
         containers: [
             {
                 name: "acl-reconcile",
                 image: settings.image,
                 command: ["sh", P.script],
                 ports: [],
-                env: [],
+                env: [{ name: "MOUNTED_WAIT_SECONDS", value: String(MOUNTED_WAIT_SECONDS) }],
                 resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
                 mounts: [
                     mountObject("acl-reconcile", P.dir, REDIS_OBJECTS.aclReconcile, 0o555),
                     mountObject("acl", REDIS_PATHS.acl, REDIS_OBJECTS.acl),
-                    mountObject("credentials", REDIS_BACKUP_PATHS.credentialsDir, REDIS_OBJECTS.credentials),
+                    mountObject("credentials", REDIS_CREDENTIALS_PATHS.dir, REDIS_OBJECTS.credentials),
+                    mountObject("reconcile", P.reconcileDir, REDIS_OBJECTS.reconcile),
+                    ...(o.exporter ? [mountObject("exporter-credentials", REDIS_BACKUP_PATHS.exporterDir, REDIS_OBJECTS.exporterCredentials)] : []),
+                    ...(o.replicated
+                        ? [
+                              mountObject("replication", REDIS_REPLICATION_PATHS.dir, REDIS_OBJECTS.replication),
+                              mountObject("sentinel-password", SENTINEL_PATHS.authDir, REDIS_OBJECTS.sentinelCredentials),
+                              mountObject("sentinel-auth", SENTINEL_PATHS.authConfDir, REDIS_OBJECTS.sentinelAuth),
+                              mountObject("sentinel-admin", P.sentinelAdminDir, REDIS_OBJECTS.sentinelAdmin),
+                          ]
+                        : []),
                     ...(tls ? [tlsVolume(REDIS_PATHS.tls)] : []),
                     scratch("tmp", REDIS_BACKUP_PATHS.tmp, "16Mi"),
                 ],
@@ -373,29 +420,45 @@ function aclReconcileJob(settings: RedisSettings, tls: boolean): JobPlan {
 function replicationObjects(settings: RedisSettings, tls: boolean): DataObjectPlan[] {
     const G = REDIS_GENERATED;
     const topology = { app: REDIS_APP, namespace: settings.namespace, replicas: settings.replicas, tls };
+    type SentinelPasswords = Parameters<typeof sentinelAclEntries>[0];
+    const sentinelAcl = (view: (o: SentinelPasswords) => string) =>
+        derived([G.sentinelPassword, G.sentinelPeerPassword, G.sentinelAdminPassword, G.reconcilePassword], (v) =>
+            view({ clientPassword: v[G.sentinelPassword], peerPassword: v[G.sentinelPeerPassword], adminPassword: v[G.sentinelAdminPassword], reconcilePassword: v[G.reconcilePassword] }),
+        );
     return [
         {
             id: "replication",
             kind: "Secret",
             name: REDIS_OBJECTS.replication,
-            data: [{ key: "replication.conf", content: derived([G.replicationPassword], (v) => redisReplicationAuthFile(v[G.replicationPassword])) }],
+            // Read by redis-server at its start; the ACL Job applies a new one to the running pods (CONFIG SET): no roll.
+            data: [
+                { key: "replication.conf", rollout: false, content: derived([G.replicationPassword], (v) => redisReplicationAuthFile(v[G.replicationPassword])) },
+                { key: REDIS_ACL_COMMAND_KEYS.auth, rollout: false, content: derived([G.replicationPassword], (v) => redisReplicationAuthCommand(v[G.replicationPassword])) },
+            ],
             protect: false,
         },
         {
             id: "sentinel-auth",
             kind: "Secret",
             name: REDIS_OBJECTS.sentinelAuth,
+            // Read by Sentinel at its start; the ACL Job applies a change to the running Sentinels: no roll.
             data: [
                 {
                     key: "sentinel-auth.conf",
+                    rollout: false,
                     content: derived([G.sentinelPeerPassword, G.sentinelUserPassword], (v) =>
                         sentinelAuthConfig({ peerPassword: v[G.sentinelPeerPassword], sentinelUserPassword: v[G.sentinelUserPassword] }),
                     ),
                 },
+                { key: "users.acl", rollout: false, content: sentinelAcl(sentinelAclFile) },
+                // The ACL Job's commands for the Sentinels, made from the same entries and passwords. Read by the Job only.
+                { key: REDIS_ACL_COMMAND_KEYS.phase1, rollout: false, content: sentinelAcl((o) => aclSetuserCommands(sentinelAclEntries(o), 1)) },
+                { key: REDIS_ACL_COMMAND_KEYS.phase2, rollout: false, content: sentinelAcl((o) => aclSetuserCommands(sentinelAclEntries(o), 2)) },
                 {
-                    key: "users.acl",
-                    content: derived([G.sentinelPassword, G.sentinelPeerPassword, G.sentinelAdminPassword], (v) =>
-                        sentinelAclFile({ clientPassword: v[G.sentinelPassword], peerPassword: v[G.sentinelPeerPassword], adminPassword: v[G.sentinelAdminPassword] }),
+                    key: REDIS_ACL_COMMAND_KEYS.auth,
+                    rollout: false,
+                    content: derived([G.sentinelPeerPassword, G.sentinelUserPassword], (v) =>
+                        sentinelAuthCommands({ peerPassword: v[G.sentinelPeerPassword], sentinelUserPassword: v[G.sentinelUserPassword] }),
                     ),
                 },
             ],
@@ -405,15 +468,16 @@ function replicationObjects(settings: RedisSettings, tls: boolean): DataObjectPl
             id: "sentinel-credentials",
             kind: "Secret",
             name: REDIS_OBJECTS.sentinelCredentials,
-            data: [{ key: ADMIN_PASSWORD_KEY, content: generatedValue(G.sentinelPassword) }],
+            // Read at each use (the Sentinel probe, the start scripts) and applied by the ACL Job: no roll.
+            data: [{ key: ADMIN_PASSWORD_KEY, content: generatedValue(G.sentinelPassword), rollout: false }],
             protect: true,
         },
         {
             id: "sentinel-admin",
             kind: "Secret",
             name: REDIS_OBJECTS.sentinelAdmin,
-            // Read by operators (kubectl), not by the pods: a new admin password needs no restart to be stored,
-            // and reaches the Sentinels through users.acl, which does roll them.
+            // Read by operators (kubectl) and the ACL Job, not by the pods: a new admin password reaches the
+            // Sentinels through the Job (users.acl of Secret redis-sentinel-auth).
             data: [
                 { key: "username", content: SENTINEL_USERS.admin, rollout: false },
                 { key: ADMIN_PASSWORD_KEY, content: generatedValue(G.sentinelAdminPassword), rollout: false },
@@ -449,8 +513,8 @@ function sentinelContainer(settings: RedisSettings, tls: boolean): ContainerPlan
         image: settings.image,
         command: ["sh", REDIS_SCRIPT_PATHS.startSentinel],
         ports: [{ name: "sentinel", port: SENTINEL_PORT, exposure: "client", peers: true }],
-        // The liveness probe authenticates with the Sentinel password.
-        env: [{ name: "REDISCLI_AUTH", from: { object: REDIS_OBJECTS.sentinelCredentials, key: ADMIN_PASSWORD_KEY } }],
+        // The liveness probe reads the Sentinel password from the mounted Secret at each run.
+        env: [],
         resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
         mounts: [
             mountObject("scripts", REDIS_SCRIPT_PATHS.dir, REDIS_OBJECTS.scripts),

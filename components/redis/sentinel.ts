@@ -12,7 +12,7 @@
 
 import { podHost } from "../dnsNames";
 import { sha256 } from "../hash";
-import { REDIS_PATHS, REDIS_PORT, REDIS_REPLICATION_PATHS, SENTINEL_USER } from "./files";
+import { RECONCILE_USER, REDIS_CREDENTIALS_PATHS, REDIS_PATHS, REDIS_PORT, REDIS_REPLICATION_PATHS, SENTINEL_USER, type RedisAclEntry } from "./files";
 
 export const SENTINEL_PORT = 26379;
 /** The name clients ask the Sentinels for (SENTINEL get-master-addr-by-name). */
@@ -113,7 +113,7 @@ export function sentinelConfig(opts: { app: string; namespace: string; replicas:
 }
 
 /** The Sentinels' users: clients (`default`), the Sentinels among themselves, and operators. */
-export const SENTINEL_USERS = { clients: "default", peers: "sentinels", admin: "admin" } as const;
+export const SENTINEL_USERS = { clients: "default", peers: "sentinels", admin: "admin", reconcile: RECONCILE_USER } as const;
 
 /**
  * What a client of the Sentinels may do: discover the primary, its replicas and the other Sentinels, check
@@ -156,18 +156,42 @@ export function sentinelAuthConfig(opts: { peerPassword: string; sentinelUserPas
     ].join("\n");
 }
 
+/** The Sentinels' `reconcile` user: the ACL Job's login (the same password as Redis's `reconcile`, aclReconcile.ts). */
+export const SENTINEL_RECONCILE_COMMANDS = ["ping", "acl", "sentinel|set", "sentinel|config"];
+
 /**
- * The Sentinel's ACL file (given on its command line): clients log in as `default` with the Sentinel
- * password (output redisSentinelPassword) and may only discover and subscribe; the other Sentinels log in as
- * `sentinels`, operators as `admin` (Secret redis-sentinel-admin), each with a password of its own. An ACL
- * file rather than requirepass, so no password is in a file Sentinel rewrites.
+ * The Sentinel's users (its ACL file, given on its command line): clients log in as `default` with the
+ * Sentinel password (output redisSentinelPassword) and may only discover and subscribe; the other Sentinels
+ * log in as `sentinels`, operators as `admin` (Secret redis-sentinel-admin), the ACL Job as `reconcile`, each
+ * with a password of its own. An ACL file rather than requirepass, so no password is in a file Sentinel
+ * rewrites. The ACL Job's commands are made from the same entries.
  */
-export function sentinelAclFile(opts: { clientPassword: string; peerPassword: string; adminPassword: string }): string {
+export function sentinelAclEntries(opts: { clientPassword: string; peerPassword: string; adminPassword: string; reconcilePassword: string }): RedisAclEntry[] {
     const rules = (commands: string[]) => `-@all ${commands.map((c) => `+${c}`).join(" ")}`;
     return [
-        `user ${SENTINEL_USERS.clients} on #${sha256(opts.clientPassword)} resetchannels &* ${rules(SENTINEL_CLIENT_COMMANDS)}`,
-        `user ${SENTINEL_USERS.peers} on #${sha256(opts.peerPassword)} resetchannels ${rules(SENTINEL_PEER_COMMANDS)}`,
-        `user ${SENTINEL_USERS.admin} on #${sha256(opts.adminPassword)} ~* &* +@all`,
+        { name: SENTINEL_USERS.clients, rules: `on #${sha256(opts.clientPassword)} resetchannels &* ${rules(SENTINEL_CLIENT_COMMANDS)}` },
+        { name: SENTINEL_USERS.peers, rules: `on #${sha256(opts.peerPassword)} resetchannels ${rules(SENTINEL_PEER_COMMANDS)}` },
+        { name: SENTINEL_USERS.admin, rules: `on #${sha256(opts.adminPassword)} ~* &* +@all` },
+        { name: SENTINEL_USERS.reconcile, rules: `on #${sha256(opts.reconcilePassword)} resetchannels ${rules(SENTINEL_RECONCILE_COMMANDS)}` },
+    ];
+}
+
+/** The Sentinel's ACL file (sentinelAclEntries as a file). */
+export function sentinelAclFile(opts: { clientPassword: string; peerPassword: string; adminPassword: string; reconcilePassword: string }): string {
+    return sentinelAclEntries(opts).map((e) => `user ${e.name} ${e.rules}\n`).join("");
+}
+
+/**
+ * What the ACL Job sends each Sentinel to apply sentinel-auth.conf live (SENTINEL SET and SENTINEL CONFIG SET
+ * make Sentinel rewrite its working file; the start script takes them from sentinel-auth.conf again at the
+ * next start): the user and password it authenticates to Redis with, and to the other Sentinels with.
+ */
+export function sentinelAuthCommands(opts: { peerPassword: string; sentinelUserPassword: string }): string {
+    return [
+        `SENTINEL CONFIG SET sentinel-user ${SENTINEL_USERS.peers}`,
+        `SENTINEL CONFIG SET sentinel-pass ${opts.peerPassword}`,
+        `SENTINEL SET ${SENTINEL_MASTER_NAME} auth-user ${SENTINEL_USER}`,
+        `SENTINEL SET ${SENTINEL_MASTER_NAME} auth-pass ${opts.sentinelUserPassword}`,
         "",
     ].join("\n");
 }
@@ -205,12 +229,18 @@ quorum=${sentinelQuorum(opts.replicas)}
 initial_master=${redisAddr(0)}
 sentinel_state=${SENTINEL_PATHS.stateFile}
 
-# redis-cli to host:port (the first argument), bounded to 3 s; the password comes from REDISCLI_AUTH. Error
+# redis-cli to host:port (the first argument), bounded to 3 s; the password comes from REDISCLI_AUTH (set by
+# the caller: admin_cli, sentinel_record). Error
 # replies are printed like answers: callers check what they read.
 cli() {
     to_="$1"
     shift
     timeout 3 ${cliPrefix(opts.tls)} -h "\${to_%:*}" -p "\${to_##*:}" --raw "$@" 2>/dev/null
+}
+
+# cli as Redis's admin, the password read from the mounted Secret at each call (a rotated one is used at once).
+admin_cli() {
+    REDISCLI_AUTH="$(cat ${REDIS_CREDENTIALS_PATHS.passwordFile})" cli "$@"
 }
 
 # The pod name of a Redis address.
@@ -318,7 +348,7 @@ volume_data() {
 
 # Another pod's key count ("loading" while it loads its AOF); fails when its Redis does not answer.
 keys_of() {
-    k_="$(cli "$1" DBSIZE)" || return 1
+    k_="$(admin_cli "$1" DBSIZE)" || return 1
     case "$k_" in
         LOADING*) echo loading ;;
         "" | *[!0-9]*) return 1 ;;
@@ -333,10 +363,10 @@ serve_until_synced() {
     child=$!
     trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT
     while kill -0 "$child" 2>/dev/null; do
-        info_="$(cli "$self" INFO replication)" || info_=""
+        info_="$(admin_cli "$self" INFO replication)" || info_=""
         case "$info_" in
             *master_link_status:up*)
-                if [ "$(cli "$self" CONFIG SET replica-priority 100)" = OK ]; then
+                if [ "$(admin_cli "$self" CONFIG SET replica-priority 100)" = OK ]; then
                     echo "start-redis: $self has synced with its primary: replica-priority 100, a failover candidate again"
                     break
                 fi
@@ -526,8 +556,12 @@ while :; do
 done`;
 }
 
-/** The Sentinel's liveness probe: PONG with the Sentinel password from REDISCLI_AUTH. */
+/**
+ * The Sentinel's liveness probe: PING with the Sentinel password, read from the mounted Secret at each run.
+ * PONG passes, and so does an authentication refusal (Sentinel answered: a password being rotated must not
+ * restart it).
+ */
 export function sentinelProbeCommand(tls: boolean): string[] {
     const cli = tls ? `${cliPrefix(true)} -h localhost -p ${SENTINEL_PORT}` : `redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT}`;
-    return ["sh", "-c", `reply="$(${cli} ping 2>&1)"; case "$reply" in PONG) exit 0;; esac; echo "$reply"; exit 1`];
+    return ["sh", "-c", `reply="$(REDISCLI_AUTH="$(cat ${SENTINEL_PATHS.authFile})" ${cli} ping 2>&1)"; case "$reply" in PONG|*NOAUTH*|*WRONGPASS*) exit 0;; esac; echo "$reply"; exit 1`];
 }

@@ -82,7 +82,7 @@ export const REDIS_DEFAULTS: RedisDefaults = {
 export const REDIS_MAX_REPLICAS = 7;
 
 /** ACL users of the operations layer (not available as application user names). */
-const RESERVED_USERS = ["default", "metrics", "replication", "sentinel"];
+const RESERVED_USERS = ["default", "metrics", "replication", "sentinel", "reconcile"];
 
 const REDIS_KEY_PATTERN = /^[A-Za-z0-9_:.*{}\-]+$/;
 
@@ -109,7 +109,7 @@ export function readRedisSettings(r: Reader, value: unknown, environment: Enviro
     r.unique("redis.users[].name", users.map((u) => u.name));
     for (const u of users) {
         if (RESERVED_USERS.includes(u.name)) {
-            r.fail("redis.users[].name", u.name, "a name other than default (the admin user), metrics (the exporter), replication and sentinel (a replicated Redis)");
+            r.fail("redis.users[].name", u.name, "a name other than default (the admin user), metrics (the exporter), reconcile (the ACL Job), replication and sentinel (a replicated Redis)");
         }
     }
     return {

@@ -9,9 +9,9 @@ import * as net from "net";
 import * as path from "path";
 import * as tls from "tls";
 import { cpuToMillis, quantityToBytes } from "../../components/config/units";
-import { REDIS_APP } from "../../components/redis/files";
+import { REDIS_APP, REDIS_CREDENTIALS_PATHS } from "../../components/redis/files";
 import { REDIS_DEFAULTS } from "../../components/redis/settings";
-import { commandLine, container, envValue, mountedFile, onlyObject, output } from "./rendered";
+import { commandLine, container, mountedFile, onlyObject, output } from "./rendered";
 import { directive, directives, rewriteDirectives, unquote } from "./redisConf";
 import { readProjectName, readStackFile, renderStack, ROOT } from "./mockRuntime";
 import { encodeCommands, parseReply, RespError, type Reply } from "./resp";
@@ -26,7 +26,7 @@ export interface RenderedRedis {
     configPath: string;
     configText: string;
     aclText: string;
-    /** REDISCLI_AUTH of the container: the admin (`default` user) password. */
+    /** The mounted password file of the container (Secret redis-credentials): the admin (`default` user) password. */
     adminPassword: string;
     /** resources.limits.memory of the rendered container, and in bytes. */
     memoryLimit: string;
@@ -100,7 +100,7 @@ export async function renderRedis(stack: string, o: RenderOverrides = {}): Promi
     const configPath = configArgs[0];
     const config = mountedFile(r.objects, sts, c, configPath).value;
     const acl = mountedFile(r.objects, sts, c, directive(config, "aclfile")).value;
-    const admin = envValue(r.objects, sts, c, "REDISCLI_AUTH").value;
+    const admin = mountedFile(r.objects, sts, c, REDIS_CREDENTIALS_PATHS.passwordFile).value;
     const limits = (c as unknown as { resources?: { limits?: { memory?: string; cpu?: string } } }).resources?.limits;
     const memoryLimit = limits?.memory;
     if (!memoryLimit || !limits?.cpu) {

@@ -2,12 +2,13 @@
 // stack gives the Redis container (command line, redis.conf, ACL file, admin password, users, certificates).
 
 import * as assert from "assert";
+import { REDIS_CREDENTIALS_PATHS } from "../../components/redis/files";
 import * as net from "net";
 import * as tls from "tls";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { encodeCommands, parseReply, RespError, type Reply } from "../../scripts/lib/resp";
 import { find } from "../../scripts/lib/manifests";
-import { commandLine, container, envValue, mountedFile, onlyObject, output, secretData, type Container } from "../../scripts/lib/rendered";
+import { commandLine, container, mountedFile, onlyObject, output, secretData, type Container } from "../../scripts/lib/rendered";
 import { directive, unquote } from "../../scripts/lib/redisConf";
 
 // ---------------------------------------------------------------------------------------------------
@@ -142,8 +143,8 @@ export async function loadRendered(stack = "dev"): Promise<RedisUnderTest> {
     const config = mountedFile(r.objects, sts, c, configPath);
     const aclPath = directive(config.value, "aclfile");
     const acl = mountedFile(r.objects, sts, c, aclPath);
-    const admin = envValue(r.objects, sts, c, "REDISCLI_AUTH");
-    // The probes' REDISCLI_AUTH must be the password the stack exports as the admin password.
+    const admin = mountedFile(r.objects, sts, c, REDIS_CREDENTIALS_PATHS.passwordFile);
+    // The password file the probes read must be the password the stack exports as the admin password.
     assert.strictEqual(admin.source, `Secret ${conn.namespace}/${conn.passwordSecret.name} key ${conn.passwordSecret.key}`);
     const users = conn.users.map((u) => {
         const data = secretData(find(r.objects, "Secret", conn.namespace, u.secretName));

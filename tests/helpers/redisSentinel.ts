@@ -15,7 +15,7 @@ import { find } from "../../scripts/lib/manifests";
 import { Any } from "../../scripts/lib/manifests";
 import { commandLine, configMapData, container, envValue, output, secretData, type Container } from "../../scripts/lib/rendered";
 import { RedisConn, RespError, type Reply } from "./redis";
-import { freePort, makeTempDir, removeTempDir, startServer, waitFor, type ServerProcess } from "../../scripts/lib/servers";
+import { freePort, makeTempDir, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../scripts/lib/servers";
 
 export interface SentinelConnectionOutput {
     host: string;
@@ -82,8 +82,8 @@ export async function loadSentinelSet(stack: string, render: Pick<RenderOptions,
         hosts,
         masterName: conn.sentinel.masterName,
         passwords: {
-            admin: envValue(r.objects, sts, redis, "REDISCLI_AUTH").value,
-            sentinel: envValue(r.objects, sts, sentinel, "REDISCLI_AUTH").value,
+            admin: secret("redis-credentials").password,
+            sentinel: secret("redis-sentinel-credentials").password,
             replication: lineValue(secret("redis-replication")["replication.conf"], "masterauth "),
             sentinelUser: lineValue(secret("redis-sentinel-auth")["sentinel-auth.conf"], `sentinel auth-pass ${conn.sentinel.masterName} `),
             sentinelPeer: lineValue(secret("redis-sentinel-auth")["sentinel-auth.conf"], "sentinel sentinel-pass "),
@@ -259,7 +259,8 @@ export function layOutPod(set: RenderedSentinelSet, opts: { ordinal: number; roo
             const p = mountPaths.find((mp) => a === mp || a.startsWith(mp + "/"));
             return p ? root + a : a;
         });
-    const redisEnvFrom = (c: Container) => ({ REDISCLI_AUTH: envValue(set.objects, set.sts, c, "REDISCLI_AUTH").value });
+    // The containers' own environment (the passwords are files now, read at each use).
+    const redisEnvFrom = (c: Container) => Object.fromEntries((c.env ?? []).map((e) => [e.name, envValue(set.objects, set.sts, c, e.name).value]));
     return {
         pod: {
             ordinal,
@@ -519,4 +520,77 @@ export class SentinelLab {
         for (const s of this.procs.values()) await s.stop(5000);
         removeTempDir(this.tmp);
     }
+}
+
+const ACL_JOB_PREFIX = "redis-acl-reconcile-";
+
+/** The render's ACL reconcile Job, if any. */
+export function aclJob(set: RenderedSentinelSet): Any | undefined {
+    return set.objects.find((o) => o.kind === "Job" && o.metadata.name.startsWith(ACL_JOB_PREFIX)) as Any | undefined;
+}
+
+/**
+ * Lays out the render's ACL reconcile Job (its volumes as files under its own root, its ConfigMaps with the
+ * mount paths and the pods' addresses substituted as the lab does for the pods) and runs its command as the
+ * pods' user with the image's commands only, and the Job's own environment (`env` overrides a value). The
+ * output is printed; it must hold no password hash.
+ */
+export async function runAclJob(
+    lab: SentinelLab,
+    set: RenderedSentinelSet,
+    label: string,
+    setpriv: string,
+    /** env: e.g. a shorter wait bound; files: a mounted file's content replaced (its path in the container), e.g. a wrong password. */
+    opts: { env?: Record<string, string>; files?: Record<string, string> } = {},
+): Promise<{ res: import("../../scripts/lib/servers").RunResult; seconds: number }> {
+    const j = aclJob(set);
+    assert.ok(j, `no ACL reconcile Job (${ACL_JOB_PREFIX}*) in the render: a changed users.acl reaches a running pod only when it restarts`);
+    const root = path.join(lab.tmp, `job-${label.replace(/\W+/g, "-")}-${Date.now()}`);
+    const spec = j.spec.template.spec;
+    const c = spec.containers[0];
+    const mounts = (c.volumeMounts as Any[]).map((m) => m.mountPath as string).sort((a, b) => b.length - a.length);
+    // Mount paths as whole paths, in one pass (the lab's own directory is under /tmp too).
+    const pathRe = new RegExp(`(?<![\\w./-])(${mounts.map(escapeRegExp).join("|")})(?=/|\\s|"|$)`, "gm");
+    const rewrite = (text: string) => {
+        let out = text.replace(pathRe, (m) => root + m);
+        set.hosts.forEach((h, i) => {
+            out = out.split(`${h}:26379`).join(`127.0.0.1:${lab.pods[i].sentinelPort}`);
+            out = out.split(`${h}:6379`).join(lab.addr(i));
+        });
+        return out;
+    };
+    for (const m of c.volumeMounts as Any[]) {
+        const dir = root + m.mountPath;
+        fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+        for (let d = dir; d.startsWith(root) && d !== root; d = path.dirname(d)) fs.chmodSync(d, 0o755);
+        const v = (spec.volumes as Any[]).find((x) => x.name === m.name);
+        let data: Record<string, string> = {};
+        if (v.emptyDir) {
+            fs.chmodSync(dir, 0o777);
+            continue;
+        } else if (v.configMap) data = configMapData(find(set.objects, "ConfigMap", set.namespace, v.configMap.name));
+        else if (m.name === "tls") {
+            // The pods' certificate: every render makes new keys, a deployed stack keeps its own.
+            data = { "ca.crt": lab.set.tls!.ca, "tls.crt": lab.set.tls!.cert, "tls.key": lab.set.tls!.key };
+        } else if (v.secret) data = secretData(find(set.objects, "Secret", set.namespace, v.secret.secretName));
+        for (const [k, text] of Object.entries(data)) {
+            const f = path.join(dir, k);
+            const replaced = opts.files?.[path.posix.join(m.mountPath, k)];
+            fs.writeFileSync(f, replaced ?? (v.configMap ? rewrite(text) : text));
+            fs.chownSync(f, 0, lab.user.fsGroup);
+            fs.chmodSync(f, v.configMap ? (v.configMap.defaultMode ?? 0o644) : (v.secret.defaultMode ?? 0o440));
+        }
+    }
+    fs.chmodSync(root, 0o755);
+    assert.deepStrictEqual(c.command[0], "sh");
+    const script = rewrite(c.command[1]);
+    const env: Record<string, string> = Object.fromEntries(((c.env ?? []) as Any[]).map((e) => [e.name, e.value]));
+    const [cmd, ...args] = asPodUser(setpriv, lab.user, ["sh", script]);
+    const t0 = Date.now();
+    const res = await run(cmd, args, { env: lab.envOf({ ...env, ...(opts.env ?? {}) }), timeoutMs: 600_000 });
+    const seconds = (Date.now() - t0) / 1000;
+    console.log(`      ACL Job (${label}): exit ${res.code} in ${seconds.toFixed(2)} s\n${(res.stdout + res.stderr).trim().replace(/^/gm, "        | ")}`);
+    assert.ok(!/#[0-9a-f]{64}/.test(res.stdout + res.stderr), "a password hash in the Job's output");
+    for (const pw of Object.values(set.passwords)) assert.ok(!(res.stdout + res.stderr).includes(pw), "a password in the Job's output");
+    return { res, seconds };
 }

@@ -11,6 +11,7 @@ import {
     aclReconcilePodsFile,
     aclReconcileScript,
     aclSetuserCommands,
+    mountedSecretFiles,
     REDIS_ACL_COMMAND_KEYS,
     REDIS_ACL_JOB,
     REDIS_ACL_RECONCILE_PATHS,
@@ -66,7 +67,20 @@ function firstDifference(a: unknown, b: unknown, at = ""): string | undefined {
 }
 
 const USER_PASSWORD = (user: string) => `random:index/randomPassword:RandomPassword::redis-user-${user}-password`;
-const ADMIN_PASSWORD = "random:index/randomPassword:RandomPassword::redis-password";
+/** Whether a render generates the password `id` (its Secret holding it exists). */
+function renderHas(r: RedisRender, id: string): boolean {
+    const secretOf: Record<string, string> = {
+        password: "redis-credentials",
+        "reconcile-password": "redis-reconcile",
+        "metrics-password": "redis-exporter-credentials",
+        "replication-password": "redis-replication",
+        "sentinel-user-password": "redis-sentinel-auth",
+        "sentinel-password": "redis-sentinel-credentials",
+        "sentinel-peer-password": "redis-sentinel-auth",
+        "sentinel-admin-password": "redis-sentinel-admin",
+    };
+    return r.objects.some((o) => o.kind === "Secret" && o.metadata.name === secretOf[id]);
+}
 
 for (const stack of ["dev", "prod"]) {
     describe(`Redis users change live on ${stack}: the pod template stays, a new ACL Job runs`, function () {
@@ -98,10 +112,17 @@ for (const stack of ["dev", "prod"]) {
             });
         }
 
-        it("the admin password rotated: the pods still roll (their probes read it from the environment at start)", async () => {
-            const changed = await renderRedis(stack, config, new Map([[ADMIN_PASSWORD, { result: "rotated-Aa1-".padEnd(32, "y") }]]));
-            assert.ok(firstDifference(base.template, changed.template)?.startsWith(".metadata.annotations.checksum/acl"), firstDifference(base.template, changed.template));
-            assert.notStrictEqual(changed.jobName, base.jobName);
+        // Issue 20 item 4: the operations passwords are applied live too (aclReconcile.ts), so none rolls a pod.
+        const OPS = ["password", "reconcile-password", "metrics-password", "replication-password", "sentinel-user-password", "sentinel-password", "sentinel-peer-password", "sentinel-admin-password"];
+        it("each operations password rotated (admin, reconcile, metrics, replication, Sentinels'): spec.template unchanged, a new ACL reconcile Job", async () => {
+            const ids = OPS.filter((id) => renderHas(base, id));
+            assert.ok(ids.includes("password") && ids.includes("reconcile-password"), `${stack}: ${ids.join(", ")}`);
+            if (stack === "prod") assert.strictEqual(ids.length, OPS.length, `prod rotates all of ${OPS.join(", ")}: ${ids.join(", ")}`);
+            for (const id of ids) {
+                const changed = await renderRedis(stack, config, new Map([[`random:index/randomPassword:RandomPassword::redis-${id}`, { result: "rotated-Aa1-".padEnd(32, "y") }]]));
+                assert.strictEqual(firstDifference(base.template, changed.template), undefined, `redis-${id} rotated changes the pod template (the pods would restart)`);
+                assert.notStrictEqual(changed.jobName, base.jobName, `redis-${id} rotated: the Job keeps its name, so it would not run again`);
+            }
         });
 
         it("the Job's command files are users.acl's lines as ACL SETUSER (phase 2 with reset), in the Secret the pods and the Job mount", async () => {
@@ -140,28 +161,39 @@ for (const stack of ["dev", "prod"]) {
     });
 }
 
+/** The script of a replicated Redis with the exporter (the richest one). */
+const SCRIPT = (tls: boolean) => ({ tls, sentinels: true, fingerprintFiles: mountedSecretFiles({ replicated: true, exporterFile: "/etc/redis-exporter/password.json" }) });
+
 describe("Redis ACL reconcile script text", () => {
     for (const tls of [false, true]) {
         it(`busybox sh parses it (tls ${tls}); no password on any command line`, () => {
             const dir = makeTempDir("redis-acl-sh");
             try {
                 const file = path.join(dir, "s.sh");
-                fs.writeFileSync(file, aclReconcileScript({ tls }));
+                fs.writeFileSync(file, aclReconcileScript(SCRIPT(tls)));
                 execFileSync("busybox", ["sh", "-n", file]);
             } finally {
                 removeTempDir(dir);
             }
-            const s = aclReconcileScript({ tls });
-            assert.ok(!/redis-cli[^\n]* -a /.test(s) && !/--user |--pass /.test(s), "no credential flag on redis-cli");
+            const s = aclReconcileScript(SCRIPT(tls));
+            // --user names the login (a user name); its password only ever comes through REDISCLI_AUTH.
+            assert.ok(!/redis-cli[^\n]* -a /.test(s) && !/--pass /.test(s) && !/--user [^"]/.test(s.replace(/--user "\$user_"/g, "")), "no credential flag on redis-cli");
             assert.match(s, /REDISCLI_AUTH="\$\(cat /);
         });
     }
 
     it("phase 1 adds (no reset), phase 2 resets and deletes, and phase 2 runs only when phase 1 reached every pod", () => {
-        const s = aclReconcileScript({ tls: false });
+        const s = aclReconcileScript(SCRIPT(false));
         const exitBeforePhase2 = s.indexOf("not applied on:");
-        assert.ok(exitBeforePhase2 > 0 && exitBeforePhase2 < s.indexOf('apply "$addr" "$phase2"'));
+        const phase2 = s.indexOf('phase2_on "$addr" "$pod" "$work/declared" "$work/declared.names" "$phase2"');
+        assert.ok(exitBeforePhase2 > 0 && exitBeforePhase2 < phase2);
         assert.ok(s.indexOf('apply "$addr" "$phase1"') < exitBeforePhase2);
+        // The switches (masterauth, Sentinel auth-pass/sentinel-pass) after phase 1 everywhere, before any removal.
+        assert.ok(exitBeforePhase2 < s.indexOf('apply "$addr" "$r_switch"') && s.indexOf('apply "$saddr" "$s_switch"') < phase2);
+        // The wait for the pods' reports, between the switches and phase 2, and only when an operations user changed.
+        const wait = s.indexOf("SUBSCRIBE msa:mounted-secrets");
+        assert.ok(s.indexOf('apply "$saddr" "$s_switch"') < wait && wait < phase2);
+        assert.match(s, /if \[ -n "\$ops" \]; then/);
         const entries = [
             { name: "default", rules: "on #" + "a".repeat(64) + " ~* &* +@all" },
             { name: "carts", rules: "on #" + "b".repeat(64) + " resetchannels ~cart:* &cart:* +@all -@dangerous" },
@@ -175,7 +207,7 @@ describe("Redis ACL reconcile script text", () => {
     // one quoted argument.
     it("no command text is generated at run time: redis-cli's stdin is a rendered file, ACL DELUSER takes the name as an argument", () => {
         // The script's code, without its comments.
-        const s = aclReconcileScript({ tls: true })
+        const s = aclReconcileScript(SCRIPT(true))
             .split("\n")
             .filter((l) => !/^\s*#/.test(l))
             .join("\n");
@@ -183,7 +215,12 @@ describe("Redis ACL reconcile script text", () => {
         assert.deepStrictEqual(s.match(/ACL DELUSER.*/g), ['ACL DELUSER "$2")" || true'], "ACL DELUSER other than with a quoted argument");
         // The only redis-cli stdin redirections: the rendered command files.
         assert.deepStrictEqual(s.match(/cli [^\n|]*<[^\n]*/g), ['cli "$1" < "$2" > "$work/reply" || true']);
-        assert.deepStrictEqual(s.match(/apply "[^"]*" "[^"]*"/g), ['apply "$addr" "$phase1"', 'apply "$addr" "$phase2"']);
+        assert.deepStrictEqual(s.match(/apply "[^"]*" "[^"]*"/g), ['apply "$1" "$5"', 'apply "$addr" "$phase1"', 'apply "$saddr" "$s_phase1"', 'apply "$addr" "$r_switch"', 'apply "$saddr" "$s_switch"']);
+        // phase2_on's $5: only the rendered phase-2 files.
+        assert.deepStrictEqual(s.match(/phase2_on "[^"]*" "[^"]*" "[^"]*" "[^"]*" "[^"]*"/g), [
+            'phase2_on "$addr" "$pod" "$work/declared" "$work/declared.names" "$phase2"',
+            'phase2_on "$saddr" "sentinel of $pod" "$work/s.declared" "$work/s.declared.names" "$s_phase2"',
+        ]);
         assert.match(s, new RegExp(`^phase1=${REDIS_PATHS.acl}/${REDIS_ACL_COMMAND_KEYS.phase1}$`, "m"));
         assert.match(s, new RegExp(`^phase2=${REDIS_PATHS.acl}/${REDIS_ACL_COMMAND_KEYS.phase2}$`, "m"));
         assert.doesNotMatch(s, /\| *cli|echo "ACL/, "commands piped into redis-cli from text the script makes");

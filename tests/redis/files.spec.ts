@@ -20,12 +20,23 @@ describe("pure helpers", () => {
         assert.match(acl, /^user carts on #[0-9a-f]{64} resetchannels ~cart:\* &cart:\* \+@all -@dangerous$/m);
     });
 
-    it("redis probe: only PONG passes readiness; liveness also accepts LOADING; no password argument", () => {
+    it("redis probe: only PONG passes readiness; liveness also accepts LOADING and an auth refusal; the password file read at each run, no password argument", () => {
         const readiness = redisProbeCommand("readiness", false)[2];
         assert.match(readiness, /case "\$reply" in PONG\) exit 0/);
-        assert.match(redisProbeCommand("liveness", true)[2], /PONG\|LOADING\*\) exit 0/);
-        assert.match(redisProbeCommand("liveness", true)[2], /--tls --cacert/);
-        assert.doesNotMatch(readiness, / -a /);
+        const liveness = redisProbeCommand("liveness", true)[2];
+        // A refused password still proves the server answers: a rotation never restarts a pod.
+        assert.match(liveness, /PONG\|LOADING\*\|\*NOAUTH\*\|\*WRONGPASS\*\) exit 0/);
+        assert.match(liveness, /--tls --cacert/);
+        for (const p of [readiness, liveness]) {
+            assert.match(p, /REDISCLI_AUTH="\$\(cat \/etc\/redis\/credentials\/password\)" redis-cli/);
+            assert.doesNotMatch(p, / -a /);
+        }
+        // With a report: the fingerprint of the files, the exporter reloaded first, then PUBLISH on the channel.
+        const reporting = redisProbeCommand("readiness", false, { files: ["/a", "/b"], exporterReload: "wget -q -O /dev/null http://127.0.0.1:9121/-/reload" })[2];
+        assert.match(reporting, /case "\$reply" in PONG\) ;; \*\) echo "\$reply"; exit 1;; esac/);
+        assert.match(reporting, /cat \/a \/b 2>\/dev\/null \| sha256sum \| cut -c1-16/);
+        assert.ok(reporting.indexOf("/-/reload && echo") > 0 && reporting.indexOf("/-/reload") < reporting.indexOf("PUBLISH"), "the fingerprint is recorded only once the exporter reloaded");
+        assert.match(reporting, /PUBLISH msa:mounted-secrets "\$\(hostname\) \$\(cat \/tmp\/\.mounted-secrets/);
     });
 });
 

@@ -6,7 +6,8 @@
 // redis-cli and busybox as its only commands, as the image's user; only paths and the pods' addresses are
 // substituted. Proves: no pod restarts (same run_id) and the pod template is unchanged; the user works on
 // every pod within its key pattern; after a rotation the new password works and the old one is refused on
-// every pod; a run with a pod down exits non-zero naming it, keeps every old password working, and the next
+// every pod; a pod that starts after the Job is waited for; wrong passwords fail at once; a run with a pod down
+// (past the wait bound, shortened here) exits non-zero naming it, keeps every old password working, and the next
 // run completes it; a pod restarted later loads the same users from the file; a user no file declares (made
 // by hand on one pod) is deleted with the removed one. Prints each run's time.
 
@@ -14,13 +15,16 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { find, type Any } from "../../../scripts/lib/manifests";
-import { configMapData, secretData } from "../../../scripts/lib/rendered";
+import { secretData } from "../../../scripts/lib/rendered";
 import { readProjectName, readStackFile, ROOT } from "../../../scripts/lib/mockRuntime";
 import { decodeConfigValue } from "../../../components/stackConfig";
 import { assertError, RedisConn, RespError, show } from "../../helpers/redis";
-import { asPodUser, infoField, loadSentinelSet, SentinelLab, type RenderedSentinelSet } from "../../helpers/redisSentinel";
-import { randomToken, run, type RunResult } from "../../../scripts/lib/servers";
+import { infoField, loadSentinelSet, runAclJob, SentinelLab, type RenderedSentinelSet } from "../../helpers/redisSentinel";
+import { randomToken, type RunResult } from "../../../scripts/lib/servers";
 import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
+import { REDIS_CREDENTIALS_PATHS } from "../../../components/redis/files";
+import { REDIS_ACL_RECONCILE_PATHS } from "../../../components/redis/aclReconcile";
+import { RECONCILE_WAIT_ENV } from "../../../components/reconcileWait";
 
 registerRealServerSummary();
 
@@ -75,55 +79,12 @@ describe("real servers: a Redis user created, used, rotated and removed live on 
         current = set;
     };
 
-    /** Lays out the render's ACL Job (its volumes as files under its own root) and runs it as the pods' user. */
-    const runJob = async (set: RenderedSentinelSet, label: string): Promise<RunResult> => {
-        const j = job(set);
-        assert.ok(j, `no ACL reconcile Job (${JOB_PREFIX}*) in the render: a changed users.acl reaches a running pod only when it restarts`);
-        const root = path.join(lab.tmp, `job-${label.replace(/\W+/g, "-")}`);
-        const spec = j.spec.template.spec;
-        const c = spec.containers[0];
-        const mounts = (c.volumeMounts as Any[]).map((m) => m.mountPath as string).sort((a, b) => b.length - a.length);
-        // Mount paths as whole paths, in one pass (the lab's own directory is under /tmp too).
-        const pathRe = new RegExp(`(?<![\\w./-])(${mounts.map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})(?=/|\\s|"|$)`, "gm");
-        const rewrite = (text: string) => {
-            let out = text.replace(pathRe, (m) => root + m);
-            set.hosts.forEach((h, i) => (out = out.split(`${h}:6379`).join(lab.addr(i))));
-            return out;
-        };
-        for (const m of c.volumeMounts as Any[]) {
-            const dir = root + m.mountPath;
-            fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-            for (let d = dir; d.startsWith(root) && d !== root; d = path.dirname(d)) fs.chmodSync(d, 0o755);
-            const v = (spec.volumes as Any[]).find((x) => x.name === m.name);
-            let data: Record<string, string> = {};
-            if (v.emptyDir) {
-                fs.chmodSync(dir, 0o777);
-                continue;
-            } else if (v.configMap) data = configMapData(find(set.objects, "ConfigMap", set.namespace, v.configMap.name));
-            else if (m.name === "tls") {
-                // The pods' certificate: every render makes new keys, a deployed stack keeps its own.
-                data = { "ca.crt": lab.set.tls!.ca, "tls.crt": lab.set.tls!.cert, "tls.key": lab.set.tls!.key };
-            } else if (v.secret) data = secretData(find(set.objects, "Secret", set.namespace, v.secret.secretName));
-            for (const [k, text] of Object.entries(data)) {
-                const f = path.join(dir, k);
-                fs.writeFileSync(f, v.configMap ? rewrite(text) : text);
-                fs.chownSync(f, 0, lab.user.fsGroup);
-                fs.chmodSync(f, v.configMap ? (v.configMap.defaultMode ?? 0o644) : (v.secret.defaultMode ?? 0o440));
-            }
-        }
-        fs.chmodSync(root, 0o755);
-        const script = rewrite(c.command[1]);
-        assert.deepStrictEqual(c.command[0], "sh");
-        const [cmd, ...args] = asPodUser(bins["setpriv"], lab.user, ["sh", script]);
-        const t0 = Date.now();
-        const res = await run(cmd, args, { env: lab.envOf({}), timeoutMs: 60_000 });
-        const seconds = (Date.now() - t0) / 1000;
+    /** Runs the render's ACL Job as rendered (tests/helpers/redisSentinel.ts runAclJob); nothing secret in its output. */
+    const runJob = async (set: RenderedSentinelSet, label: string, opts: { env?: Record<string, string>; files?: Record<string, string> } = {}): Promise<RunResult> => {
+        const { res, seconds } = await runAclJob(lab, set, label, bins["setpriv"], opts);
         timings.push(`${label}: exit ${res.code} in ${seconds.toFixed(2)} s`);
-        console.log(`      ACL Job (${label}): exit ${res.code} in ${seconds.toFixed(2)} s\n${(res.stdout + res.stderr).trim().replace(/^/gm, "        | ")}`);
-        // Nothing secret in its output: no password of the render, no password hash.
         const out = res.stdout + res.stderr;
-        assert.ok(!/#[0-9a-f]{64}/.test(out), "a password hash in the Job's output");
-        for (const pw of [set.passwords.admin, previousPassword, userPasswordOrEmpty(set)].filter((x) => x.length > 0)) {
+        for (const pw of [set.passwords.admin, previousPassword, userPasswordOrEmpty(set), ...Object.values(opts.files ?? {})].filter((x) => x.length > 0)) {
             assert.ok(!out.includes(pw), "a password in the Job's output");
         }
         return res;
@@ -231,6 +192,32 @@ describe("real servers: a Redis user created, used, rotated and removed live on 
         await assertNoRestart();
     });
 
+    it("a pod that starts after the Job (a fresh install applies both together): the Job waits for it and completes, no failed run", async function () {
+        const primary = await primaryOrdinal();
+        const late = [0, 1, 2].find((i) => i !== primary)!;
+        const proc = lab.procs.get(`redis-${late}`)!;
+        process.kill(-(proc.child.pid as number), "SIGKILL");
+        await proc.exited;
+        const job = runJob(current, "pod starting after the Job");
+        await new Promise((r) => setTimeout(r, 5_000));
+        lab.startContainer(late, "redis");
+        const res = await job;
+        assert.strictEqual(res.code, 0, "the Job started before the pod failed");
+        assert.match(res.stdout, /waiting for 127\.0\.0\.1:\d+: \d+ s of 300 s: Could not connect to Redis at .*Connection refused/);
+        assert.match(res.stdout, /127\.0\.0\.1:\d+ answers after \d+ s/);
+        await lab.waitReady(late, 30_000);
+        runIds[late] = infoField(await (await lab.admin(late)).command("INFO", "server"), "run_id")!;
+    });
+
+    it("a wrong password (the Job's and the admin's both refused): exits 1 at once naming WRONGPASS, not waited on", async function () {
+        const t0 = Date.now();
+        const res = await runJob(current, "wrong passwords", { files: { [REDIS_ACL_RECONCILE_PATHS.reconcileFile]: randomToken(32), [REDIS_CREDENTIALS_PATHS.passwordFile]: randomToken(32) } });
+        assert.strictEqual(res.code, 1);
+        assert.match(res.stderr, /redis-0 \(127\.0\.0\.1:\d+\): neither the reconcile account nor the admin password is accepted \(WRONGPASS; not waited on\)/);
+        assert.doesNotMatch(res.stdout, /waiting for/);
+        assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms: a refused login must not be waited on`);
+    });
+
     it("a run with a replica down fails naming it, removes nothing (old and new passwords work where it ran); the pod restarted loads the file; the next run completes", async function () {
         previousPassword = userPassword(current);
         const next = await render(true, `rot2-${randomToken(28)}`);
@@ -240,9 +227,10 @@ describe("real servers: a Redis user created, used, rotated and removed live on 
         const proc = lab.procs.get(`redis-${down}`)!;
         process.kill(-(proc.child.pid as number), "SIGKILL");
         await proc.exited;
-        const failed = await runJob(next, "pod down");
+        // A pod that stays down: the Job waits for it up to its bound (shortened here), then fails naming it.
+        const failed = await runJob(next, "pod down", { env: { [RECONCILE_WAIT_ENV]: "3" } });
         assert.notStrictEqual(failed.code, 0, "the run succeeded with a pod down");
-        assert.match(failed.stderr, new RegExp(`redis-${down} .*no ACL LIST`));
+        assert.match(failed.stderr, new RegExp(`redis-${down} \\(127\\.0\\.0\\.1:\\d+\\): did not answer within 3 s of the Job's start; last error: Could not connect to Redis at 127\\.0\\.0\\.1:\\d+: Connection refused`));
         assert.match(failed.stderr, /not applied on: redis-\d; nothing was removed/);
         for (let i = 0; i < 3; i++) {
             if (i === down) continue;

@@ -150,13 +150,25 @@ describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates
             assert.strictEqual(await c.command("AUTH", set.passwords.sentinel), "OK");
             assert.strictEqual(await c.command("PING"), "PONG");
         }
-        // The rendered liveness probe of the Sentinel container passes only with the password.
+        // The rendered liveness probe of the Sentinel container reads the mounted password file at each run:
+        // it passes with the password, and also on a refusal (Sentinel answered: a rotation restarts nothing),
+        // and fails when Sentinel does not answer.
         const probe: string[] = set.sentinel.livenessProbe.exec.command;
-        const script = probe[2].replace(/-p 26379/, `-p ${pods[0].sentinelPort}`).split("/etc/redis/tls").join(`${pods[0].root}/etc/redis/tls`);
-        const ok = await run(probe[0], [probe[1], script], { env: envOf({ REDISCLI_AUTH: set.passwords.sentinel }) });
+        const pwFile = path.join(pods[0].root, "probe-sentinel-password");
+        const script = probe[2]
+            .replace(/-p 26379/, `-p ${pods[0].sentinelPort}`)
+            .split("/etc/redis/tls")
+            .join(`${pods[0].root}/etc/redis/tls`)
+            .split("/etc/redis/sentinel-password/password")
+            .join(pwFile);
+        fs.writeFileSync(pwFile, set.passwords.sentinel);
+        const ok = await run(probe[0], [probe[1], script], { env: envOf({}) });
         assert.strictEqual(ok.code, 0, `sentinel liveness probe with the password: ${describeRun(ok)}`);
-        const bad = await run(probe[0], [probe[1], script], { env: envOf({}) });
-        assert.notStrictEqual(bad.code, 0, `sentinel liveness probe without a password: ${describeRun(bad)}`);
+        fs.writeFileSync(pwFile, `wrong-${randomToken()}`);
+        const refused = await run(probe[0], [probe[1], script], { env: envOf({}) });
+        assert.strictEqual(refused.code, 0, `sentinel liveness probe with a refused password (Sentinel answered): ${describeRun(refused)}`);
+        const down = await run(probe[0], [probe[1], script.replace(`-p ${pods[0].sentinelPort}`, `-p ${await freePort()}`)], { env: envOf({}) });
+        assert.notStrictEqual(down.code, 0, `sentinel liveness probe with no Sentinel: ${describeRun(down)}`);
     });
 
     it("the clients' Sentinel password discovers and subscribes only; the Sentinels and operators have their own users", async function () {

@@ -10,6 +10,7 @@ import { assertError, loadRendered, RedisConn, RedisUnderTest, RespError, show }
 import { directive, directives, rewriteDirectives, unquote } from "../../../scripts/lib/redisConf";
 import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../../scripts/lib/servers";
 import { registerRealServerSummary, requireBinaries, startClock } from "../../helpers/servers";
+import { MOUNTED_SECRETS_STATE, REDIS_CREDENTIALS_PATHS } from "../../../components/redis";
 
 registerRealServerSummary();
 
@@ -60,22 +61,33 @@ describe("real servers: Redis runs the generated dev configuration", function ()
         return s;
     }
 
-    /** The rendered probe script of a kind, with only the port rewritten to the test server's. */
-    function probeScript(kind: "startupProbe" | "readinessProbe" | "livenessProbe"): string[] {
+    /**
+     * The rendered probe script of a kind, with only the port, the mounted admin password file and the
+     * probe's state file (its emptyDir) rewritten to the test's.
+     */
+    function probeScript(kind: "startupProbe" | "readinessProbe" | "livenessProbe", passwordFile: string): string[] {
         const command: string[] = rt.container[kind]?.exec?.command;
         assert.ok(Array.isArray(command) && command.length === 3 && command[1] === "-c", `${kind}: expected [sh, -c, script], got ${JSON.stringify(command)}`);
         const renderedPort = directive(rt.configText, "port");
         const target = `-h 127.0.0.1 -p ${renderedPort}`;
-        assert.strictEqual(command[2].split(target).length, 2, `${kind}: expected the script to call redis-cli with '${target}' once: ${command[2]}`);
-        return [command[0], command[1], command[2].replace(target, `-h 127.0.0.1 -p ${port}`)];
+        assert.ok(command[2].includes(target), `${kind}: expected the script to call redis-cli with '${target}': ${command[2]}`);
+        assert.ok(command[2].includes(`$(cat ${REDIS_CREDENTIALS_PATHS.passwordFile})`), `${kind}: reads the mounted admin password file at each run`);
+        const local = command[2]
+            .split(target)
+            .join(`-h 127.0.0.1 -p ${port}`)
+            .split(REDIS_CREDENTIALS_PATHS.passwordFile)
+            .join(passwordFile)
+            .split(MOUNTED_SECRETS_STATE)
+            .join(path.join(tmp!, "probe-state"));
+        return [command[0], command[1], local];
     }
 
+    /** Runs a probe with `auth` as the mounted admin password file's content (no file when undefined). */
     function runProbe(kind: "startupProbe" | "readinessProbe" | "livenessProbe", auth: string | undefined) {
-        const [sh, ...args] = probeScript(kind);
+        const file = path.join(tmp!, `probe-password-${randomToken(6)}`);
+        if (auth !== undefined) fs.writeFileSync(file, auth, { mode: 0o600 });
+        const [sh, ...args] = probeScript(kind, file);
         const env: NodeJS.ProcessEnv = { PATH: `${path.dirname(bins["redis-cli"])}:/usr/bin:/bin`, HOME: tmp };
-        if (auth !== undefined) {
-            env.REDISCLI_AUTH = auth;
-        }
         return run(sh, args, { env, timeoutMs: 10_000 });
     }
 
@@ -205,19 +217,27 @@ describe("real servers: Redis runs the generated dev configuration", function ()
         assert.ok(Array.isArray(await admin.command("KEYS", "*")));
     });
 
-    it("passes the rendered startup/readiness/liveness probe scripts only with REDISCLI_AUTH from the Secret", async function () {
+    it("passes the rendered probes with the mounted admin password; readiness fails on any other, liveness/startup only when the server does not answer", async function () {
         for (const kind of ["startupProbe", "readinessProbe", "livenessProbe"] as const) {
             const ok = await runProbe(kind, rt.admin.password);
-            assert.strictEqual(ok.code, 0, `${kind} with REDISCLI_AUTH from ${rt.admin.source}: ${describeRun(ok)}`);
-            const wrong = await runProbe(kind, `wrong-${randomToken()}`);
-            assert.notStrictEqual(wrong.code, 0, `${kind} with a wrong password must fail: ${describeRun(wrong)}`);
-            assert.match(wrong.stdout + wrong.stderr, /NOAUTH|WRONGPASS/, `${kind} with a wrong password`);
-            const missing = await runProbe(kind, undefined);
-            assert.notStrictEqual(missing.code, 0, `${kind} without REDISCLI_AUTH must fail: ${describeRun(missing)}`);
-            assert.match(missing.stdout + missing.stderr, /NOAUTH/, `${kind} without a password`);
+            assert.strictEqual(ok.code, 0, `${kind} with the password file from ${rt.admin.source}: ${describeRun(ok)}`);
+            // A refused password: readiness fails; liveness and startup pass (the server answered), so a
+            // password being rotated never restarts a pod.
+            const strict = kind === "readinessProbe";
             const user = rt.users[0];
-            const asUser = await runProbe(kind, user.password);
-            assert.notStrictEqual(asUser.code, 0, `${kind} with ${user.name}'s password (not the admin's) must fail: ${describeRun(asUser)}`);
+            for (const [what, auth] of [
+                ["a wrong password", `wrong-${randomToken()}`],
+                ["no password file", undefined],
+                [`${user.name}'s password (not the admin's)`, user.password],
+            ] as const) {
+                const r = await runProbe(kind, auth);
+                if (strict) {
+                    assert.notStrictEqual(r.code, 0, `${kind} with ${what} must fail: ${describeRun(r)}`);
+                    if (auth !== user.password) assert.match(r.stdout + r.stderr, /NOAUTH|WRONGPASS/, `${kind} with ${what}`);
+                } else {
+                    assert.strictEqual(r.code, 0, `${kind} with ${what}: the server answered, the probe must pass: ${describeRun(r)}`);
+                }
+            }
         }
     });
 
