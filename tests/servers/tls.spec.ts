@@ -15,8 +15,16 @@ import { directive, rewriteDirectives } from "../../scripts/lib/redisConf";
 import { describeRun, freePort, makeTempDir, randomToken, removeTempDir, run, startServer, waitFor, type ServerProcess } from "../../scripts/lib/servers";
 import { registerRealServerSummary, requireBinaries, startClock } from "../helpers/servers";
 import { reloaderLivenessCommand, renewedCertificate, startReloader, writeCertificateFiles } from "../helpers/tlsReload";
+import { MOUNTED_SECRETS_STATE, REDIS_CREDENTIALS_PATHS } from "../../components/redis";
 
 registerRealServerSummary();
+
+/** The reloader logs the reload after the server answered it, so the line may trail the new certificate. */
+async function assertReloaderSaidSo(reloader: ServerProcess): Promise<void> {
+    const said = () => /the certificate changed; the server reloaded it/.test(reloader.log());
+    await waitFor("the reloader to log the reload", async () => said(), { server: reloader, timeoutMs: 5_000 }).catch(() => undefined);
+    assert.match(reloader.log(), /the certificate changed; the server reloaded it/);
+}
 
 /** A CA the servers' certificates do not chain to. */
 async function foreignCa(): Promise<string> {
@@ -155,19 +163,31 @@ describe("real servers: prod Redis as rendered serves TLS only, with a certifica
         await assert.rejects(RedisConn.open(port, { ca: foreign, servername: rt.tls!.host }), /self.signed|unable to (verify|get local issuer)/i);
     });
 
-    it("passes the rendered readiness and liveness probes over TLS (redis-cli --tls, REDISCLI_AUTH)", async function () {
+    it("passes the rendered readiness and liveness probes over TLS (redis-cli --tls, the mounted admin password file)", async function () {
         for (const kind of ["startupProbe", "readinessProbe", "livenessProbe"] as const) {
             const command: string[] = rt.container[kind]?.exec?.command;
             const script = command[2];
             const target = "--cacert /etc/redis/tls/ca.crt -h localhost -p 6379";
             assert.ok(script.includes(target), `${kind} calls redis-cli with '${target}': ${script}`);
-            // Only the CA path and the port are the test's.
-            const local = script.replace(target, `--cacert ${caFile} -h localhost -p ${port}`);
-            const env = { PATH: `${path.dirname(bins["redis-cli"])}:/usr/bin:/bin`, HOME: tmp, REDISCLI_AUTH: rt.admin.password };
-            const ok = await run(command[0], [command[1], local], { env, timeoutMs: 10_000 });
+            // Only the CA path, the port, the password file and the probe's state file are the test's.
+            const passwordFile = path.join(tmp!, "probe-password");
+            const local = (pw: string) => {
+                fs.writeFileSync(passwordFile, pw, { mode: 0o600 });
+                return script
+                    .split(target)
+                    .join(`--cacert ${caFile} -h localhost -p ${port}`)
+                    .split(REDIS_CREDENTIALS_PATHS.passwordFile)
+                    .join(passwordFile)
+                    .split(MOUNTED_SECRETS_STATE)
+                    .join(path.join(tmp!, "probe-state"));
+            };
+            const env = { PATH: `${path.dirname(bins["redis-cli"])}:/usr/bin:/bin`, HOME: tmp };
+            const ok = await run(command[0], [command[1], local(rt.admin.password)], { env, timeoutMs: 10_000 });
             assert.strictEqual(ok.code, 0, `${kind} over TLS: ${describeRun(ok)}`);
-            const wrong = await run(command[0], [command[1], local], { env: { ...env, REDISCLI_AUTH: `wrong-${randomToken()}` }, timeoutMs: 10_000 });
-            assert.notStrictEqual(wrong.code, 0, `${kind} with a wrong password must fail`);
+            // A refused password fails readiness; liveness and startup pass (the server answered over TLS).
+            const wrong = await run(command[0], [command[1], local(`wrong-${randomToken()}`)], { env, timeoutMs: 10_000 });
+            if (kind === "readinessProbe") assert.notStrictEqual(wrong.code, 0, `${kind} with a wrong password must fail`);
+            else assert.strictEqual(wrong.code, 0, `${kind} with a wrong password: the server answered: ${describeRun(wrong)}`);
         }
     });
 
@@ -181,12 +201,15 @@ describe("real servers: prod Redis as rendered serves TLS only, with a certifica
         const heartbeat = path.join(tmp!, "reloader-tmp");
         fs.mkdirSync(heartbeat);
         // Only paths the machine cannot have (the mounted certificate, the sidecar's /tmp) and the port change.
+        const passwordFile = path.join(tmp!, "reloader-password");
+        fs.writeFileSync(passwordFile, rt.admin.password, { mode: 0o600 });
         const substitutions: [string, string][] = [
             ["/tmp/heartbeat", path.join(heartbeat, "heartbeat")],
+            [REDIS_CREDENTIALS_PATHS.passwordFile, passwordFile],
             ["/etc/redis/tls", tlsDir],
             ["-p 6379", `-p ${port}`],
         ];
-        const reloader = startReloader({ container: rt.reloader!, substitutions, env: { REDISCLI_AUTH: rt.admin.password }, logFile: path.join(tmp!, "reloader.log") });
+        const reloader = startReloader({ container: rt.reloader!, substitutions, env: {}, logFile: path.join(tmp!, "reloader.log") });
         try {
             const [sh, ...liveness] = reloaderLivenessCommand(rt.reloader!, substitutions);
             await waitFor("the reloader's liveness probe to pass", async () => (await run(sh, liveness, { timeoutMs: 5000 })).code === 0, { server: reloader, timeoutMs: 10_000 });
@@ -206,7 +229,7 @@ describe("real servers: prod Redis as rendered serves TLS only, with a certifica
             assert.strictEqual(server!.child.pid, pid, "the same redis-server process (no restart)");
             assert.ok(server!.running, "redis-server kept running");
             assert.strictEqual(await before.command("PING"), "PONG", "a connection opened before the renewal keeps working");
-            assert.match(reloader.log(), /the certificate changed; the server reloaded it/);
+            await assertReloaderSaidSo(reloader);
             await assert.rejects(RedisConn.open(port, { ca: rt.tls!.ca, servername }), /unable to (verify|get local issuer)|self.signed/i, "the old CA no longer verifies what Redis serves");
         } finally {
             await reloader.stop(5000);
@@ -307,7 +330,7 @@ describe("real servers: prod MariaDB as rendered requires TLS on TCP, with a cer
             const verified = await verifyWithOpenssl(bins.openssl, db!.port, newCa, rd.tls!.host, "mysql");
             assert.ok(verified.ok, `the renewed certificate verifies with the new CA: ${verified.detail}`);
             assert.strictEqual(db!.server!.child.pid, pid, "the same mariadbd process (no restart)");
-            assert.match(reloader.log(), /the certificate changed; the server reloaded it/);
+            await assertReloaderSaidSo(reloader);
             const grants = await db!.query(SOCKET, "root", rd.root.password, "SHOW GRANTS FOR 'mysql'@'localhost'");
             assert.match(grants, /^GRANT RELOAD ON \*\.\* TO `mysql`@`localhost` IDENTIFIED VIA unix_socket$/m, `the reloader's account may only reload: ${grants}`);
         } finally {
