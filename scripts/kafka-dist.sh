@@ -7,7 +7,7 @@
 #   $KAFKA_DIST/libs/     the jars (the distribution's libs/, reduced to what the broker needs)
 #   $KAFKA_DIST/bin/      kafka-run-class.sh, kafka-server-start.sh, kafka-storage.sh, kafka-topics.sh,
 #                         kafka-configs.sh, kafka-acls.sh, kafka-metadata-quorum.sh, kafka-consumer-groups.sh,
-#                         msa-kafka-probe.sh
+#                         kafka-console-producer.sh, kafka-console-consumer.sh, msa-kafka-probe.sh
 #   $KAFKA_DIST/config/   log4j.properties, tools-log4j.properties (the distribution's defaults)
 #   $KAFKA_DIST/probe/    the compiled test client
 #   $KAFKA_DIST/agents/   jmx_prometheus_javaagent-1.0.1.jar, the metrics agent the brokers run with
@@ -342,11 +342,13 @@ cat >"$dist/bin/kafka-storage.sh" <<'EOF'
 exec $(dirname $0)/kafka-run-class.sh kafka.tools.StorageTool "$@"
 EOF
 
-# The admin tools the topic/ACL reconcile Job and the TLS reloader run, and kafka-consumer-groups for the
-# tests' group authorization proof (same main classes as 3.8.1's scripts).
+# The admin tools the topic/ACL reconcile Job and the TLS reloader run, kafka-consumer-groups for the
+# tests' group authorization proof, and the console producer and consumer the real-pod tests' client pod
+# runs (same main classes as 3.8.1's scripts).
 for tool in kafka-topics:org.apache.kafka.tools.TopicCommand kafka-configs:kafka.admin.ConfigCommand \
     kafka-acls:kafka.admin.AclCommand kafka-metadata-quorum:org.apache.kafka.tools.MetadataQuorumCommand \
-    kafka-consumer-groups:org.apache.kafka.tools.consumer.group.ConsumerGroupCommand; do
+    kafka-consumer-groups:org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+    kafka-console-producer:kafka.tools.ConsoleProducer kafka-console-consumer:org.apache.kafka.tools.consumer.ConsoleConsumer; do
     printf '#!/bin/bash\n# Equivalent of Kafka %s bin/%s.sh (written by msa-infra scripts/kafka-dist.sh).\nexec $(dirname $0)/kafka-run-class.sh %s "$@"\n' \
         "$VERSION" "${tool%%:*}" "${tool#*:}" >"$dist/bin/${tool%%:*}.sh"
 done

@@ -3,14 +3,17 @@
 # runc and CNI bridge networking, kube-proxy for Services and a cluster DNS for their names, so pods become Ready
 # because their servers answer the probes and clients reach them as in a cluster.
 #
-#   bash scripts/nodes.sh build        build (or reuse) kubelet, kube-proxy, clusterdns (tools/nodes) and the
-#                                      test images (scripts/node-images.sh)
+#   bash scripts/nodes.sh build        build (or reuse) kubelet, kube-proxy, clusterdns, kube-network-policies
+#                                      (tools/nodes) and the test images (scripts/node-images.sh)
 #   bash scripts/nodes.sh up DIR       start NODES_COUNT nodes (default 1) joined to the control plane whose
 #                                      `controlplane.sh up DIR` made DIR/kubeconfig (CONTROLPLANE_NODES=0
 #                                      there, so pods can only land on real nodes)
 #   bash scripts/nodes.sh down DIR     stop them and remove every trace (pods, processes, cgroups, mounts, netns,
 #                                      links, CNI caches); run it before `controlplane.sh down DIR`
 #   bash scripts/nodes.sh check        exit 0 when everything `up` needs is here, else print what is missing
+#   bash scripts/nodes.sh stop-node DIR I    kill node I's kubelet, runtime, containers and kube-proxy at once
+#                                      (a lost node: its pods stay in the API, Ready False then Unknown)
+#   bash scripts/nodes.sh start-node DIR I   start them again on the node's kept state (pods restart there)
 #
 # Per node i (name real-node-i, zone zone-<letter>):
 #   - a network namespace holding containerd, kube-proxy (iptables), the pods' bridge cni0 (pod CIDR
@@ -24,6 +27,11 @@
 # Shared by all nodes, on the host bridge address 10.A.0.1: clusterdns (the pods' cluster DNS, a test stand-in
 # for CoreDNS: tools/nodes/README.md) and a socat
 # forwarder to the API server (for kube-proxy in the node namespaces).
+# NetworkPolicies are enforced only with NODES_NETWORK_POLICIES=1 (default 0): then kube-network-policies
+# (sigs.k8s.io/kube-network-policies, tools/nodes/netpol) runs in each node's network namespace, judging the
+# first packet of every connection to or from a pod by the policies (fail-closed), kube-proxy no longer
+# masquerades pod-to-Service traffic, and its log is DIR/nodes/node<i>/kube-network-policies.log (the netpol_*
+# functions below; needs nft from Debian's nftables).
 # Everything runs in one cgroup tree (/msa-nodes-<id>/...), which `down` empties and removes. The kubelet
 # sets vm.overcommit_memory, kernel.panic and kernel.panic_on_oops at start (it cannot be told not to);
 # `down` restores the values it found.
@@ -92,9 +100,93 @@ cmd_build() {
         mv "$cache.tmp" "$cache"
         say "node binaries built in $(seconds_since "$t0") s into $cache/bin"
     fi
+    netpol_build
     t0=$(date +%s)
     bash "$repo/scripts/node-images.sh" build >/dev/null
     say "test images ready in $(seconds_since "$t0") s"
+}
+
+# --- NetworkPolicy enforcement (opt-in: NODES_NETWORK_POLICIES=1) ----------------------------------------------
+# kube-network-policies (sigs.k8s.io/kube-network-policies, tools/nodes/netpol), one per node in the node's network
+# namespace: its nftables table sends the first packet of every connection to or from a pod address to NFQUEUE,
+# where the controller judges it against the NetworkPolicies (both ends' rules) and accepts or drops it.
+# This kernel has no nft `queue` expression (CONFIG_NFT_QUEUE unset: "Could not process rule: No such file or
+# directory"), but has nft_compat and xt_NFQUEUE: the build patches google/nftables's Queue expression into
+# the xtables NFQUEUE target (tools/nodes/netpol/nftables-queue-xt.patch), same queue, same verdicts.
+netpol_src="$repo/tools/nodes/netpol"
+netpol_version="$(modversion "$netpol_src/go.mod" sigs.k8s.io/kube-network-policies)" || die "no sigs.k8s.io/kube-network-policies in $netpol_src/go.mod"
+netpol_key="$(cat "$netpol_src/go.mod" "$netpol_src/go.sum" "$netpol_src/main.go" "$netpol_src/nftables-queue-xt.patch" | sha256sum | cut -c1-8)"
+netpol_cache="${XDG_CACHE_HOME:-$HOME/.cache}/msa-infra/netpol-${netpol_version}-$netpol_key"
+netpol_bin="$netpol_cache/bin/kube-network-policies"
+netpol_queue=100
+
+netpol_wanted() {
+    case "${NODES_NETWORK_POLICIES:-0}" in
+        0) return 1 ;;
+        1) return 0 ;;
+        *) die "NODES_NETWORK_POLICIES must be 0 (no enforcement) or 1 (kube-network-policies on every node), got '${NODES_NETWORK_POLICIES}'" ;;
+    esac
+}
+
+netpol_build() { # into $netpol_cache, unless there already
+    if [ -x "$netpol_bin" ] && [ -f "$netpol_cache/.complete" ]; then
+        say "kube-network-policies $netpol_version reused from $netpol_cache/bin"
+        return 0
+    fi
+    local go t0 nft_version nft_dir
+    go="$(find_go)" || die "Go is needed to build kube-network-policies"
+    t0=$(date +%s)
+    rm -rf "$netpol_cache.tmp"
+    mkdir -p "$netpol_cache.tmp/bin" "$netpol_cache.tmp/mod"
+    # The patched google/nftables: a copy of the module the go.sum pins, patched, and a go.mod copy that
+    # replaces the module with it (the repository's go.mod stays as upstream resolves it).
+    nft_version="$(cd "$netpol_src" && "$go" list -m -f '{{.Version}}' github.com/google/nftables)" || die "no github.com/google/nftables in $netpol_src"
+    nft_dir="$(cd "$netpol_src" && "$go" mod download -json "github.com/google/nftables@$nft_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    [ -d "$nft_dir" ] || die "github.com/google/nftables@$nft_version did not download"
+    cp -r "$nft_dir" "$netpol_cache.tmp/nftables"
+    chmod -R u+w "$netpol_cache.tmp/nftables"
+    patch -s -d "$netpol_cache.tmp/nftables" -p1 <"$netpol_src/nftables-queue-xt.patch" || die "nftables-queue-xt.patch does not apply to google/nftables $nft_version"
+    cp "$netpol_src/go.mod" "$netpol_src/go.sum" "$netpol_cache.tmp/mod/"
+    (cd "$netpol_src" && "$go" mod edit -modfile="$netpol_cache.tmp/mod/go.mod" -replace "github.com/google/nftables=$netpol_cache.tmp/nftables")
+    (cd "$netpol_src" && CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" nice -n 10 "$go" build \
+        -modfile="$netpol_cache.tmp/mod/go.mod" -ldflags "-s -w" -o "$netpol_cache.tmp/bin/kube-network-policies" .)
+    rm -rf "$netpol_cache.tmp/nftables" "$netpol_cache.tmp/mod"
+    printf 'kube-network-policies %s, google/nftables %s + nftables-queue-xt.patch\n%s\nbuilt %s in %s s\n' \
+        "$netpol_version" "$nft_version" "$("$go" version)" "$(date -u +%FT%TZ)" "$(seconds_since "$t0")" >"$netpol_cache.tmp/.complete"
+    rm -rf "$netpol_cache"
+    mv "$netpol_cache.tmp" "$netpol_cache"
+    say "built kube-network-policies $netpol_version in $(seconds_since "$t0") s into $netpol_cache/bin"
+}
+
+netpol_missing() { # what `up` with NODES_NETWORK_POLICIES=1 needs besides the rest
+    [ -x "$netpol_bin" ] && [ -f "$netpol_cache/.complete" ] || echo "kube-network-policies in $netpol_cache/bin (bash scripts/nodes.sh build)"
+    command -v nft >/dev/null 2>&1 || echo "nft (Debian: apt-get install nftables; up checks each node's rules with it)"
+    [ -e /proc/net/netfilter/nfnetlink_queue ] || echo "the kernel's nfnetlink_queue (NFQUEUE)"
+}
+
+# kube-proxy must not masquerade pod-to-Service traffic when policies are enforced: the server's node would
+# see the client's node address instead of the client pod's and judge that (no pod, so no namespace rule
+# matches). Without masquerading, same-bridge replies are still un-NATed because bridged packets go through
+# netfilter (net.bridge.bridge-nf-call-iptables, on in every namespace here; up sets it).
+netpol_masquerade_all() { if netpol_wanted; then echo false; else echo true; fi; }
+
+netpol_up() { # one controller per node, in the node's network namespace, on the NFQUEUE $netpol_queue
+    local i deadline
+    for ((i = 0; i < count; i++)); do
+        node_env "$i"
+        ip netns exec "$netns" sysctl -qw net.bridge.bridge-nf-call-iptables=1
+        start_bg "netpol-$i" "$nd/kube-network-policies.log" "$cg/netpol" \
+            nsenter --net="/run/netns/$netns" "$netpol_bin" -kubeconfig "$dir/nodes/kubeconfig" \
+            -hostname-override "$node" -nfqueue-id "$netpol_queue" -v 2
+    done
+    # Ready when its table is in the node's namespace and it reads the queue (before that, packets sent to
+    # the queue are dropped: it runs fail-closed, as upstream's default).
+    for ((i = 0; i < count; i++)); do
+        node_env "$i"
+        wait_until 60 "kube-network-policies on $node (table inet kube-network-policies, NFQUEUE $netpol_queue bound)" \
+            bash -c "ip netns exec '$netns' nft list table inet kube-network-policies >/dev/null && ip netns exec '$netns' awk '\$1 == $netpol_queue { f = 1 } END { exit !f }' /proc/net/netfilter/nfnetlink_queue"
+    done
+    say "NetworkPolicies enforced on $count node(s) by kube-network-policies $netpol_version (logs: $dir/nodes/node*/kube-network-policies.log)"
 }
 
 missing() { # prints what `up` needs and is not here
@@ -108,6 +200,7 @@ missing() { # prints what `up` needs and is not here
     command -v ip >/dev/null 2>&1 || echo "ip (Debian: apt-get install iproute2)"
     command -v nsenter >/dev/null 2>&1 || echo "nsenter (util-linux)"
     [ -d /sys/fs/cgroup/pids ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || echo "a cgroup file system at /sys/fs/cgroup"
+    if netpol_wanted; then netpol_missing; fi
 }
 
 # --- up / down ------------------------------------------------------------------------------------------------
@@ -290,7 +383,7 @@ hostnameOverride: $node
 bindAddress: $node_addr
 mode: iptables
 clusterCIDR: $net.0.0/16
-iptables: { masqueradeAll: true }
+iptables: { masqueradeAll: $(netpol_masquerade_all) }
 conntrack: { maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s }
 EOF
 }
@@ -331,6 +424,32 @@ import_images() { # into node $nd's containerd
     done <"$dir/nodes/images"
 }
 
+# One node's processes, each in its cgroup under the node's tree (up starts them; start-node again).
+start_containerd() { # I
+    node_env "$1"
+    # containerd in the node's network namespace and in a mount namespace of its own that receives the
+    # host's mounts (the kubelet's volumes) but keeps its own (root file systems, pod netns) to itself.
+    start_bg "containerd-$1" "$nd/containerd.log" "$cg/runtime" \
+        nsenter --net="/run/netns/$netns" unshare --mount --propagation slave \
+        containerd --config "$nd/containerd/config.toml" --log-level warn
+}
+
+start_kubelet() { # I
+    node_env "$1"
+    make_cgroup "$cg/pods"
+    start_bg "kubelet-$1" "$nd/kubelet.log" "$cg/kubelet" \
+        "$kubelet" --config="$nd/kubelet/config.yaml" --kubeconfig="$dir/kubeconfig" --root-dir="$nd/kubelet" \
+        --hostname-override="$node" --node-ip="$kubelet_addr" \
+        --node-labels="topology.kubernetes.io/zone=$zone,topology.kubernetes.io/region=local,msa-infra/node=real" \
+        --v=1
+}
+
+start_kube_proxy() { # I
+    node_env "$1"
+    start_bg "kube-proxy-$1" "$nd/kube-proxy.log" "$cg/proxy" \
+        nsenter --net="/run/netns/$netns" "$kube_proxy" --config="$nd/kube-proxy.yaml" --v=1
+}
+
 cmd_up() {
     dir="$1"
     case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
@@ -342,6 +461,7 @@ cmd_up() {
     bindir="$(bash "$repo/scripts/controlplane.sh" bindir)"
     local count="${NODES_COUNT:-1}" limit="${NODES_UP_TIMEOUT:-180}" t0 i j
     [[ "$count" =~ ^[1-9]$ ]] || die "NODES_COUNT must be 1..9, got '$count'"
+    netpol_wanted || true # a bad NODES_NETWORK_POLICIES stops here, not inside a later $(...)
     t0=$(date +%s)
     mkdir -p "$dir/nodes"
     id="$(head -c 64 /dev/urandom | tr -dc 'a-z0-9' | head -c 4)"
@@ -409,30 +529,21 @@ cmd_up() {
         write_containerd_config
         write_kube_proxy_config
         write_kubelet_config
-        # containerd in the node's network namespace and in a mount namespace of its own that receives the
-        # host's mounts (the kubelet's volumes) but keeps its own (root file systems, pod netns) to itself.
-        start_bg "containerd-$i" "$nd/containerd.log" "$cg/runtime" \
-            nsenter --net="/run/netns/$netns" unshare --mount --propagation slave \
-            containerd --config "$nd/containerd/config.toml" --log-level warn
+        start_containerd "$i"
     done
     for ((i = 0; i < count; i++)); do
         node_env "$i"
         wait_until 60 "containerd of $node" ctr --address "$nd/containerd.sock" version
         import_images
-        make_cgroup "$cg/pods"
-        start_bg "kubelet-$i" "$nd/kubelet.log" "$cg/kubelet" \
-            "$kubelet" --config="$nd/kubelet/config.yaml" --kubeconfig="$dir/kubeconfig" --root-dir="$nd/kubelet" \
-            --hostname-override="$node" --node-ip="$kubelet_addr" \
-            --node-labels="topology.kubernetes.io/zone=$zone,topology.kubernetes.io/region=local,msa-infra/node=real" \
-            --v=1
+        start_kubelet "$i"
     done
     # Services: kube-proxy (iptables) in each node's namespace; masqueradeAll so a pod reaching a Service
-    # backed by a pod on its own bridge gets the answer back through the node (no br_netfilter needed).
+    # backed by a pod on its own bridge gets the answer back through the node (no br_netfilter needed),
+    # except with NetworkPolicies enforced (netpol_masquerade_all says why).
     for ((i = 0; i < count; i++)); do
-        node_env "$i"
-        start_bg "kube-proxy-$i" "$nd/kube-proxy.log" "$cg/proxy" \
-            nsenter --net="/run/netns/$netns" "$kube_proxy" --config="$nd/kube-proxy.yaml" --v=1
+        start_kube_proxy "$i"
     done
+    if netpol_wanted; then netpol_up; fi
     wait_until 60 "clusterdns on $net.0.1:53" bash -c "ss -Hlun 'sport = :53' | grep -q '$net.0.1:53'"
     for ((i = 0; i < count; i++)); do
         node_env "$i"
@@ -521,6 +632,46 @@ cmd_down() {
     say "nodes in $dir stopped and removed"
 }
 
+# --- stop-node / start-node (drills) ------------------------------------------------------------------------
+# A node lost at once, as by a power cut: its kubelet, containerd, shims, containers and kube-proxy get
+# SIGKILL (nothing is told, no pod is stopped cleanly). Its network namespace, bridge, routes, kubelet volume
+# mounts and runtime directories stay, as a rebooted machine's disk does; the API server keeps its pods
+# until the node controller marks them (Ready False, then Unknown).
+node_cmd_prepare() { # DIR I
+    dir="$1"
+    case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+    [ -f "$dir/nodes/$marker" ] || die "no nodes in $dir (scripts/nodes.sh up $dir first)"
+    load_state || die "$dir/nodes/state is missing"
+    [[ "$2" =~ ^[0-9]$ ]] && [ "$2" -lt "$count" ] || die "node index must be 0..$((count - 1)), got '$2'"
+    bindir="$(bash "$repo/scripts/controlplane.sh" bindir)"
+    node_env "$2"
+}
+
+cmd_stop_node() { # DIR I
+    node_cmd_prepare "$1" "$2"
+    local pid
+    # The kubelet first, so it cannot start anything while the rest is killed.
+    pid="$(cat "$dir/nodes/kubelet-$2.pid" 2>/dev/null)" && kill -KILL "$pid" 2>/dev/null || true
+    kill_cgroup_tree "$cg"
+    rm -f "$nd/containerd.sock" "$nd/containerd.sock.ttrpc"
+    say "node $node stopped (kubelet, runtime, containers and kube-proxy killed)"
+}
+
+# The node back on the same state: containerd finds its images and dead containers, the kubelet its pods
+# (whose containers it starts again in new sandboxes), kube-proxy re-syncs its rules.
+cmd_start_node() { # DIR I
+    node_cmd_prepare "$1" "$2"
+    [ ! -S "$nd/containerd.sock" ] || die "node $node is running (its containerd socket exists)"
+    local t0
+    t0=$(date +%s)
+    start_containerd "$2"
+    wait_until 60 "containerd of $node" ctr --address "$nd/containerd.sock" version
+    start_kubelet "$2"
+    start_kube_proxy "$2"
+    wait_until "${NODES_UP_TIMEOUT:-180}" "node $node Ready" kc wait --for=condition=Ready "node/$node" --timeout=5s
+    say "node $node started again in $(seconds_since "$t0") s"
+}
+
 case "${1:-}" in
     build) cmd_build ;;
     check)
@@ -535,5 +686,13 @@ case "${1:-}" in
         [ $# -eq 2 ] || die "usage: $0 down DIR"
         cmd_down "$2"
         ;;
-    *) die "usage: $0 build | check | up DIR | down DIR" ;;
+    stop-node)
+        [ $# -eq 3 ] || die "usage: $0 stop-node DIR I"
+        cmd_stop_node "$2" "$3"
+        ;;
+    start-node)
+        [ $# -eq 3 ] || die "usage: $0 start-node DIR I"
+        cmd_start_node "$2" "$3"
+        ;;
+    *) die "usage: $0 build | check | up DIR | down DIR | stop-node DIR I | start-node DIR I" ;;
 esac

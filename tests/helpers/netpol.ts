@@ -6,6 +6,8 @@ import type { Manifest } from "../../scripts/lib/mockRuntime";
 export interface Pod {
     namespace: string;
     labels: Record<string, string>;
+    /** The namespace's own labels; kubernetes.io/metadata.name is always its name, as the API server sets it. */
+    namespaceLabels?: Record<string, string>;
 }
 
 interface Selector {
@@ -39,15 +41,16 @@ function matches(selector: Selector | undefined, labels: Record<string, string>)
     return Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 }
 
-function namespaceLabels(name: string): Record<string, string> {
-    return { "kubernetes.io/metadata.name": name };
+function namespaceLabels(pod: Pod): Record<string, string> {
+    // The API server overwrites this label with the name, whatever a manifest says.
+    return { ...pod.namespaceLabels, "kubernetes.io/metadata.name": pod.namespace };
 }
 
 function peerMatches(peer: Peer, policyNamespace: string, other: Pod): boolean {
     if (peer.ipBlock) {
         return false; // pod-to-pod traffic in these tests never comes from an ipBlock
     }
-    const nsOk = peer.namespaceSelector ? matches(peer.namespaceSelector, namespaceLabels(other.namespace)) : other.namespace === policyNamespace;
+    const nsOk = peer.namespaceSelector ? matches(peer.namespaceSelector, namespaceLabels(other)) : other.namespace === policyNamespace;
     const podOk = peer.podSelector ? matches(peer.podSelector, other.labels) : true;
     return nsOk && podOk;
 }

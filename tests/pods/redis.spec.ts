@@ -7,6 +7,7 @@
 // as an application does. Skips locally when the nodes cannot start (printed reason); fails in CI.
 
 import * as assert from "assert";
+import { REDIS_CREDENTIALS_PATHS } from "../../components/redis/files";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { describeRun, randomToken, waitFor } from "../../scripts/lib/servers";
 import { ControlPlane, describeOutcome, requireControlPlane, type Obj } from "../helpers/controlplane";
@@ -124,7 +125,7 @@ describe("real pods: dev's Redis on real kubelets (scripts/nodes.sh)", function 
         assert.strictEqual(status.restartCount, 0, "redis-server restarted: it crashed or failed its liveness probe");
         assert.match(status.containerID, /^containerd:\/\//, "the container must be run by containerd, not faked");
         // The server's own view: really redis-server, as the render's user, with the render's configuration.
-        const info = await c.kubectl(["-n", NS, "exec", "redis-0", "-c", "redis", "--", "sh", "-c", "id -u; redis-cli -h 127.0.0.1 info server | grep -E '^(redis_version|config_file):'"]);
+        const info = await c.kubectl(["-n", NS, "exec", "redis-0", "-c", "redis", "--", "sh", "-c", `id -u; REDISCLI_AUTH="$(cat ${REDIS_CREDENTIALS_PATHS.passwordFile})" redis-cli -h 127.0.0.1 info server | grep -E '^(redis_version|config_file):'`]);
         assert.strictEqual(info.code, 0, `exec into redis-0: ${describeRun(info)}`);
         console.log(`      inside redis-0: uid ${info.stdout.trim().split(/\s+/).join(" ")}`);
         assert.match(info.stdout, /^999\n/, "redis-server must run as the render's runAsUser 999");
