@@ -17,7 +17,7 @@ const LAYERS: { name: string; modules: RegExp[] }[] = [
     { name: "shared settings", modules: [/^config\/(platform|service|operations|backups)\.ts$/, /^(connections|podSecurity)\.ts$/] },
     { name: "service settings", modules: [/^[a-z]+\/settings\.ts$/] },
     { name: "stack config", modules: [/^(stackConfig|productionRules)\.ts$/] },
-    { name: "plan model", modules: [/^workload\/(plan|operations|tlsReload)\.ts$/, /^backup\/(s3|s3script|staging)\.ts$/] },
+    { name: "plan model", modules: [/^workload\/(plan|operations|tlsReload)\.ts$/, /^backup\/(s3|s3script|staging)\.ts$/, /^reconcileWait\.ts$/] },
     { name: "service files", modules: [/^(mariadb|redis|kafka)\/(files|backup|sentinel|reconcile|aclReconcile)\.ts$/, /^monitoring\/[a-z]+\.ts$/] },
     { name: "service plans", modules: [/^(mariadb|redis|kafka)\/plan\.ts$/, /^plans\.ts$/] },
     { name: "rendering", modules: [/^workload\/(podTemplate|immutable|render|statefulService)\.ts$/, /^(networkPolicies|secrets|tls|platform)\.ts$/] },

@@ -238,11 +238,16 @@ describe("program: workloads", () => {
         assert.ok(c.volumeMounts.some((m: Any) => m.name === "credentials" && m.mountPath === "/etc/mysql/credentials"));
     });
 
-    it("Redis probes authenticate through REDISCLI_AUTH from the Secret", () => {
-        const c = podSpec(find(stacks.prod.redacted.objects, "StatefulSet", "cache", "redis")).containers.find((x: Any) => x.name === "redis");
-        const auth = c.env.find((e: Any) => e.name === "REDISCLI_AUTH");
-        assert.deepStrictEqual(auth.valueFrom.secretKeyRef, { name: "redis-credentials", key: "password" });
-        assert.doesNotMatch(JSON.stringify(c.readinessProbe), / -a /);
+    it("Redis probes authenticate with the admin password file mounted from the Secret, read at each run (no password in the environment)", () => {
+        const spec = podSpec(find(stacks.prod.redacted.objects, "StatefulSet", "cache", "redis"));
+        const c = spec.containers.find((x: Any) => x.name === "redis");
+        assert.ok(!(c.env ?? []).some((e: Any) => e.name === "REDISCLI_AUTH"), "REDISCLI_AUTH in the environment: a container reads it only at its start");
+        const mount = c.volumeMounts.find((m: Any) => m.mountPath === "/etc/redis/credentials");
+        assert.strictEqual(spec.volumes.find((v: Any) => v.name === mount.name).secret.secretName, "redis-credentials");
+        for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
+            assert.match(probe.exec.command[2], /REDISCLI_AUTH="\$\(cat \/etc\/redis\/credentials\/password\)" redis-cli/);
+            assert.doesNotMatch(JSON.stringify(probe), / -a /);
+        }
     });
 
     it("Kafka: node id from the pod ordinal, stable generated cluster id, log dirs on the volume", () => {
