@@ -233,7 +233,7 @@ export function reconcileSpecFiles(i: Pick<ReconcileInput, "users" | "backup" | 
  * The script (bash, in the mariadb image). Option files are read from the mounted Secret (passwords never on
  * a command line or in the environment). Steps:
  *  0. wait for the server to answer (RECONCILE_WAIT: a fresh install starts the Job with the server);
- *  1. log in as RECONCILE_USER; refused (1045: first run, or its password rotated): log in as root and run
+ *  1. log in as RECONCILE_USER; refused (1045, or 1698: first run, or its password rotated): log in as root and run
  *     account.sql; both refused: exit 1 (root and the Job's password rotated at once);
  *  2. refuse a read-only server (the client Service must reach the writable primary);
  *  3. apply.sql in one session, which stops at the first failing statement: exit 1 naming that statement
@@ -263,14 +263,16 @@ reason() { sed -n 's/^\(ERROR [0-9]* ([0-9A-Z]*)\)\( at line [0-9]*\)\{0,1\}: \(
 line_of() { sed -n 's/^ERROR [0-9]* ([0-9A-Z]*) at line \([0-9]*\):.*$/\1/p' "$1" | head -n 1; }
 
 # Wait for the server to answer (on a fresh install this Job starts with the StatefulSet): its name not
-# resolving yet, the port closed, the server starting are retried for ${RECONCILE_WAIT.seconds} s at most. Access denied (1045)
-# is an answer: handled below (root, then exit at once if root is refused too), never waited on.
+# resolving yet, the port closed, the server starting are retried for ${RECONCILE_WAIT.seconds} s at most. Access denied is an
+# answer: handled below (root, then exit at once if root is refused too), never waited on. It is 1045, or 1698
+# (seen on the first run of prod's render on real pods: 10.11 refused the not yet created "reconcile" with 1698,
+# "Access denied for user" without "using password", where another unknown name got 1045).
 host="$(sed -n 's/^host = //p' "$creds/reconcile.cnf")"
 wait_s="${"${"}${RECONCILE_WAIT_ENV}:-${RECONCILE_WAIT.seconds}}"
 noted=0
 login=ok
 until run "$me" --execute='SELECT 1' > /dev/null 2> "$work/login.err"; do
-    if grep -q '^ERROR 1045 ' "$work/login.err"; then login=refused; break; fi
+    if grep -Eq '^ERROR (1045|1698) ' "$work/login.err"; then login=refused; break; fi
     last="$(reason "$work/login.err")"
     last="${"${"}last:-$(head -n 1 "$work/login.err")}"
     waited=$(( $(date +%s) - started ))

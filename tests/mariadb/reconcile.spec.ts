@@ -3,6 +3,10 @@
 // the StatefulSet's pod template as it is (no pod restarts) and names a new reconcile Job (which applies it).
 
 import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import {
     grantDatabase,
@@ -16,6 +20,8 @@ import {
     reconcileStatements,
 } from "../../components/mariadb";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
+import { randomToken } from "../../scripts/lib/servers";
+import { RECONCILE_WAIT_ENV } from "../../components/reconcileWait";
 import { stackConfig } from "../helpers/kafka/rendered";
 import { mariadbPasswordKey } from "../helpers/mariadbRendered";
 import { secretData } from "../../scripts/lib/rendered";
@@ -142,6 +148,63 @@ describe("MariaDB day-2 changes leave the StatefulSet's pod template unchanged (
             // Anything else in the init SQL still rolls the pods: here the backup account appears.
             const without = await render(stack, { ...config, mariadb: { ...(config.mariadb as object), backup: { enabled: false } } });
             assert.ok(!isDeepStrictEqual(template(without), template(before)), `${stack}: the backup account removed from the init SQL must roll the pods (the server creates accounts at start)`);
+        });
+    }
+});
+
+describe("MariaDB reconcile Job: the first login", function () {
+    // The script against a stand-in `mariadb` client (first on PATH) that answers as the server did on the first
+    // run of prod's render on real pods: the Job's account does not exist yet, and 10.11 refused it with ERROR
+    // 1698 (not 1045). The Job must take that as "refused" and create its account as root at once, not wait for
+    // the server until its bound runs out.
+    function runFirstLogin(refusal: string): { code: number | null; out: string; ms: number } {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mariadb-reconcile-login-"));
+        try {
+            const spec = path.join(dir, "spec");
+            const creds = path.join(dir, "creds");
+            const bin = path.join(dir, "bin");
+            for (const d of [spec, creds, bin]) fs.mkdirSync(d);
+            const i = { namespace: "db", tls: true, root: randomToken(24), reconcile: randomToken(24), users: [], backup: false };
+            for (const [name, text] of Object.entries(reconcileSecretFiles(i))) fs.writeFileSync(path.join(creds, name), text);
+            for (const [name, text] of Object.entries(reconcileSpecFiles({ users: [], backup: false }))) fs.writeFileSync(path.join(spec, name), text);
+            fs.writeFileSync(path.join(spec, "reconcile.sh"), MARIADB_RECONCILE_SCRIPT, { mode: 0o755 });
+            // The stand-in: the Job's account is refused until root ran account.sql; root's logins succeed;
+            // @@read_only is 0; every other statement succeeds with no rows.
+            fs.writeFileSync(
+                path.join(bin, "mariadb"),
+                [
+                    "#!/bin/bash",
+                    `state=${JSON.stringify(dir)}/created`,
+                    'args="$*"',
+                    'case "$args" in',
+                    `  *reconcile.cnf*) [ -e "$state" ] || { echo ${JSON.stringify(refusal)} >&2; exit 1; } ;;`,
+                    '  *root.cnf*) [ -t 0 ] || { cat > /dev/null; touch "$state"; } ;;',
+                    "esac",
+                    'case "$args" in *@@read_only*) echo 0 ;; esac',
+                    "exit 0",
+                    "",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+            const t0 = Date.now();
+            const r = spawnSync("bash", [path.join(spec, "reconcile.sh")], {
+                env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, RECONCILE_CREDENTIALS: creds, [RECONCILE_WAIT_ENV]: "4" },
+                input: "",
+                encoding: "utf8",
+                timeout: 30_000,
+            });
+            return { code: r.status, out: `${r.stdout}${r.stderr}`, ms: Date.now() - t0 };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    for (const refusal of ["ERROR 1045 (28000): Access denied for user 'reconcile'@'10.0.0.11' (using password: YES)", "ERROR 1698 (28000): Access denied for user 'reconcile'@'10.0.0.11'"]) {
+        it(`${refusal.slice(0, 10)}: the Job's account is refused, so root creates it at once (no wait for the server)`, function () {
+            const r = runFirstLogin(refusal);
+            assert.match(r.out, /reconcile: \(re\)created the account reconcile as root/, r.out);
+            assert.doesNotMatch(r.out, /waiting for the server|did not answer/, r.out);
+            assert.ok(r.ms < 3000, `took ${r.ms} ms: it waited`);
         });
     }
 });
