@@ -8,16 +8,19 @@
 // The writer is redis-cli in busybox sh (the test image): one process per SET + WAIT on one connection, so a
 // few dozen writes per second; `kubectl logs --timestamps` gives each reply's time. Test overrides of the
 // prod stack file, and why: monitoring.exporters off (no redis_exporter image is built for the nodes yet,
-// tests/pods/IMAGES.md); the Prometheus Operator objects are not applied (no CRDs on the test control plane).
+// tests/pods/IMAGES.md); the Prometheus Operator objects are not applied (no CRDs on the test control plane)
+// (tests/helpers/prodStack.ts).
 // Sizes are prod's: the nodes report this machine's memory, and requests are not reserved memory.
 
 import * as assert from "assert";
-import { readStackFile, renderStack, ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
+import { type Manifest } from "../../scripts/lib/mockRuntime";
 import { secretData } from "../../scripts/lib/rendered";
 import { describeRun, randomToken, waitFor } from "../../scripts/lib/servers";
-import { ControlPlane, describeOutcome, requireControlPlane, type Obj } from "../helpers/controlplane";
-import { Nodes, requireNodes } from "../helpers/nodes";
+import { ControlPlane, describeOutcome, type Obj } from "../helpers/controlplane";
+import { Nodes, realCluster } from "../helpers/nodes";
+import { renderProdNamespace } from "../helpers/prodStack";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
+import { drillFigures, outages, parseWriterLog } from "../helpers/writerLog";
 
 registerRealServerSummary(600);
 
@@ -32,29 +35,8 @@ const WARMUP_ACKS = 20;
 /** A deleted pod's containers have all exited by then (the grace period is 30 s). */
 const SHUTDOWN_BOUND_MS = 15_000;
 
-/** The prod stack file's config (keys without the project prefix), with the test's overrides. */
-function prodConfig(redisOverrides: Record<string, unknown> = {}): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(readStackFile(ROOT, "prod"))) {
-        let value: unknown = v;
-        try {
-            value = JSON.parse(v);
-        } catch {
-            // a plain string
-        }
-        out[k.replace(/^msa-infra:/, "")] = value;
-    }
-    const monitoring = (out.monitoring ?? {}) as Record<string, unknown>;
-    out.monitoring = { ...monitoring, exporters: false };
-    out.redis = { ...(out.redis as Record<string, unknown>), ...redisOverrides };
-    return out;
-}
-
 async function renderProdRedis(seed: string, redisOverrides: Record<string, unknown> = {}): Promise<Manifest[]> {
-    const r = await renderStack("prod", { withSecrets: true, seed, config: prodConfig(redisOverrides) });
-    return r.objects.filter(
-        (o) => !o.apiVersion.startsWith("monitoring.coreos.com/") && (o.metadata.namespace === NS || (o.kind === "Namespace" && o.metadata.name === NS)),
-    );
+    return renderProdNamespace(NS, seed, { redis: redisOverrides });
 }
 
 /** The writer: what an application does with Sentinel, in busybox sh and redis-cli. */
@@ -80,61 +62,8 @@ done
 echo "stopped $n"
 `;
 
-interface LogLine {
-    at: number;
-    text: string;
-}
-
-interface WriterResult {
-    /** SETs answered OK. */
-    written: number;
-    /** Keys whose SET answered OK and whose WAIT 1 counted a replica, with the time of the reply. */
-    acked: { n: number; at: number; primary: string }[];
-    setOnly: number;
-    errors: Map<string, number>;
-    lines: LogLine[];
-}
-
-function parseWriterLog(text: string): WriterResult {
-    const lines: LogLine[] = [];
-    for (const raw of text.split("\n")) {
-        const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z (.*)$/.exec(raw);
-        if (!m) continue;
-        lines.push({ at: Date.parse(`${m[1]}${(m[2] ?? ".0").slice(0, 4)}Z`), text: m[3] });
-    }
-    const res: WriterResult = { written: 0, acked: [], setOnly: 0, errors: new Map(), lines };
-    for (const l of lines) {
-        const f = l.text.split(" ");
-        if (f[0] === "ok") {
-            res.written++;
-            if (Number(f[3]) >= 1) res.acked.push({ n: Number(f[1]), at: l.at, primary: f[2] });
-            else res.setOnly++;
-        } else if (f[0] === "err" || f[0] === "noprimary") {
-            // The error's kind: its first word (READONLY, NOAUTH, Could, ...), or the empty reply of a timeout.
-            const kind = f[0] === "noprimary" ? "no Sentinel named a primary" : `${f[2]}: ${f.slice(3).join(" ").split(/[ :]/)[0] || "(no reply)"}`;
-            res.errors.set(kind, (res.errors.get(kind) ?? 0) + 1);
-        }
-    }
-    return res;
-}
-
-/** Stretches after `since` from a failed write to the next acknowledged one: when the writer could not write. */
-function outages(res: WriterResult, since: number): { start: number; end: number }[] {
-    const out: { start: number; end: number }[] = [];
-    let start: number | undefined;
-    for (const l of res.lines) {
-        if (l.at <= since) continue;
-        const f = l.text.split(" ");
-        if ((f[0] === "err" || f[0] === "noprimary") && start === undefined) start = l.at;
-        if (f[0] === "ok" && Number(f[3]) >= 1 && start !== undefined) {
-            out.push({ start, end: l.at });
-            start = undefined;
-        }
-    }
-    return out;
-}
-
 describe("real pods: prod's Redis with Sentinel on real kubelets, and its failure drills (scripts/nodes.sh)", function () {
+    const cluster = realCluster(NODES, { images: ["redis"] });
     let cp: ControlPlane | undefined;
     let nodes: Nodes | undefined;
     let seed = "";
@@ -271,24 +200,11 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
         const keys = new Set((await exec(after, "redis", cli(6379, `KEYS 'session:${w.run}-*'`))).split("\n").filter(Boolean));
         const lost = res.acked.filter((a) => !keys.has(`session:${w.run}-${a.n}`));
         const firstAck = res.acked.find((a) => a.at > t0);
-        const outs = outages(res, t0);
-        const lastOut = outs[outs.length - 1];
-        const secs = (ms: number) => (ms / 1000).toFixed(1);
-        // The longest stretch without an acknowledged write, from the failure on.
-        let gap = 0;
-        let prev = t0;
-        for (const a of res.acked.filter((x) => x.at > t0)) {
-            gap = Math.max(gap, a.at - prev);
-            prev = a.at;
-        }
         const ackedBefore = res.acked.filter((a) => a.at <= t0).length;
         console.log(
             [
                 `      ${label}: primary before ${before}, after ${after}`,
-                `        written ${res.written} (SET OK), acknowledged (SET + WAIT 1) ${res.acked.length} (${ackedBefore} before the failure), SET-only ${res.setOnly}; lost ${lost.length} acknowledged`,
-                `        time to recover (failure → writes acknowledged again after the last failed one): ${lastOut ? secs(lastOut.end - t0) : "no write failed"} s; ` +
-                    `writer unable to write ${outs.length} time(s), longest ${secs(Math.max(0, ...outs.map((o) => o.end - o.start)))} s; longest gap between acknowledged writes ${secs(gap)} s`,
-                `        writer's errors meanwhile: ${JSON.stringify(Object.fromEntries(res.errors))}`,
+                ...drillFigures(res, t0, lost.length, "SET + WAIT 1").map((l) => `        ${l}`),
                 ...(typeof extra === "function" ? extra(after) : extra).map((l) => `        ${l}`),
             ].join("\n"),
         );
@@ -299,13 +215,8 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
     }
 
     before(async function () {
-        const bindir = requireControlPlane(this);
-        await requireNodes(this);
-        const done = startClock(`control plane (0 KWOK nodes) and ${NODES} real nodes up`);
-        cp = await ControlPlane.start(bindir, { nodes: 0 });
-        nodes = await Nodes.start(cp, NODES);
-        done();
-        console.log(`      control plane up in ${cp.startSeconds.toFixed(1)} s, ${NODES} real nodes in ${nodes.startSeconds.toFixed(1)} s`);
+        cp = cluster.cp;
+        nodes = cluster.nodes;
         // A fresh random seed per run, kept for the rolling update's render (same passwords): never printed.
         seed = randomToken(32);
         objects = await renderProdRedis(seed);
@@ -313,16 +224,6 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
         assert.ok(sts, "prod's render has no StatefulSet cache/redis");
         assert.strictEqual(sts.spec.replicas, 3);
         image = sts.spec.template.spec.containers[0].image;
-    });
-
-    after(async function () {
-        // Nodes first: they run in the control plane's directory, which stop() removes.
-        try {
-            await nodes?.stop();
-        } finally {
-            const left = (await cp?.stop()) ?? [];
-            assert.deepStrictEqual(left, [], `processes left after the control plane stopped: ${left.join(", ")}`);
-        }
     });
 
     it("the 3 pods are Ready on 3 nodes in 3 zones because redis-server and Sentinel answer the probes; the ACL Job completes", async function () {
