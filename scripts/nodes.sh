@@ -27,6 +27,8 @@
 # Shared by all nodes, on the host bridge address 10.A.0.1: clusterdns (the pods' cluster DNS, a test stand-in
 # for CoreDNS: tools/nodes/README.md) and a socat
 # forwarder to the API server (for kube-proxy in the node namespaces).
+# NODES_IMAGES (default: all) names the test images each node imports, e.g. "redis mariadb": importing an image
+# costs seconds per node, and a suite running only Redis needs no Kafka (the pause image is always imported).
 # NetworkPolicies are enforced only with NODES_NETWORK_POLICIES=1 (default 0): then kube-network-policies
 # (sigs.k8s.io/kube-network-policies, tools/nodes/netpol) runs in each node's network namespace, judging the
 # first packet of every connection to or from a pod by the policies (fail-closed), kube-proxy no longer
@@ -413,6 +415,22 @@ wait_until() { # SECONDS WHAT COMMAND...
     done
 }
 
+# The lines of `node-images.sh list` (archive, names) NODES_IMAGES keeps: the archives are image-<kind>-<key>.tar.
+select_images() {
+    local wanted="${NODES_IMAGES:-}" archive names kind k
+    for k in $wanted; do
+        case "$k" in redis|mariadb|kafka) ;; *) die "NODES_IMAGES: unknown image '$k' (accepted: redis, mariadb, kafka; default all)" ;; esac
+    done
+    while read -r archive names; do
+        kind="$(basename "$archive")"
+        kind="${kind#image-}"
+        kind="${kind%%-*}"
+        if [ -z "$wanted" ] || [ "$kind" = pause ] || [[ " $wanted " == *" $kind "* ]]; then
+            printf '%s %s\n' "$archive" "$names"
+        fi
+    done
+}
+
 import_images() { # into node $nd's containerd
     local archive names first n
     while read -r archive names; do
@@ -469,7 +487,7 @@ cmd_up() {
     printf 'id=%s\nnet=%s\ncount=%s\n' "$id" "$net" "$count" >"$dir/nodes/state"
     date -u +%FT%TZ >"$dir/nodes/$marker"
     trap 'if [ $? -ne 0 ]; then up_failed; fi' EXIT
-    bash "$repo/scripts/node-images.sh" list >"$dir/nodes/images"
+    bash "$repo/scripts/node-images.sh" list | select_images >"$dir/nodes/images"
 
     # The kubelet sets these kernel parameters at start (it cannot be told not to); down restores them.
     local k
@@ -531,10 +549,19 @@ cmd_up() {
         write_kubelet_config
         start_containerd "$i"
     done
+    local imports=()
     for ((i = 0; i < count; i++)); do
         node_env "$i"
         wait_until 60 "containerd of $node" ctr --address "$nd/containerd.sock" version
-        import_images
+        # The nodes import at the same time: each import is mostly hashing and unpacking, one core each.
+        (import_images) &
+        imports+=("$!")
+    done
+    for i in "${!imports[@]}"; do
+        wait "${imports[$i]}" || die "importing the test images into real-node-$i failed"
+    done
+    for ((i = 0; i < count; i++)); do
+        node_env "$i"
         start_kubelet "$i"
     done
     # Services: kube-proxy (iptables) in each node's namespace; masqueradeAll so a pod reaching a Service

@@ -6,7 +6,8 @@
 import * as path from "path";
 import { ROOT } from "../../scripts/lib/mockRuntime";
 import { describeRun, run, serversRequired } from "../../scripts/lib/servers";
-import type { ControlPlane } from "./controlplane";
+import { ControlPlane, requireControlPlane } from "./controlplane";
+import { startClock } from "./servers";
 
 export const NODES_SCRIPT = path.join(ROOT, "scripts", "nodes.sh");
 export const NODES_BUILD_HINT = "bash scripts/nodes.sh build (as root, with Debian's containerd, runc, containernetworking-plugins, socat)";
@@ -15,10 +16,12 @@ export const NODES_BUILD_HINT = "bash scripts/nodes.sh build (as root, with Debi
 export interface NodeOptions {
     /** kube-network-policies on every node (NODES_NETWORK_POLICIES=1): NetworkPolicies are enforced. */
     networkPolicies?: boolean;
+    /** The test images the nodes import (NODES_IMAGES; the pause image always): default all. Each costs seconds per node. */
+    images?: ("redis" | "mariadb" | "kafka")[];
 }
 
 function nodesEnv(count: number, opts: NodeOptions): NodeJS.ProcessEnv {
-    return { ...process.env, NODES_COUNT: String(count), NODES_NETWORK_POLICIES: opts.networkPolicies ? "1" : "0" };
+    return { ...process.env, NODES_COUNT: String(count), NODES_NETWORK_POLICIES: opts.networkPolicies ? "1" : "0", NODES_IMAGES: (opts.images ?? []).join(" ") };
 }
 
 /** Skips (locally) or fails (CI) when something `nodes.sh up` needs is missing. Call from before() with its `this`. */
@@ -87,4 +90,37 @@ export class Nodes {
             throw new Error(`nodes.sh down failed (${describeRun(r)})`);
         }
     }
+}
+
+/** A pod suite's cluster: `cp` and `nodes` are set once the suite's first before() hook has run. */
+export interface RealCluster {
+    cp: ControlPlane;
+    nodes: Nodes;
+}
+
+/**
+ * Registers, in the calling describe(), the hooks that start a control plane without KWOK nodes and `count` real
+ * nodes before the suite's tests (skipping as requireNodes does) and stop both after them, nodes first (they run
+ * in the control plane's directory, which its stop removes); fails if a process outlives them.
+ */
+export function realCluster(count: number, opts: NodeOptions = {}): RealCluster {
+    const cluster = {} as RealCluster;
+    before(async function () {
+        const bindir = requireControlPlane(this);
+        await requireNodes(this, opts);
+        const done = startClock(`control plane (0 KWOK nodes) and ${count} real nodes up${opts.networkPolicies ? " (NetworkPolicies enforced)" : ""}`);
+        cluster.cp = await ControlPlane.start(bindir, { nodes: 0 });
+        cluster.nodes = await Nodes.start(cluster.cp, count, undefined, opts);
+        done();
+        console.log(`      control plane up in ${cluster.cp.startSeconds.toFixed(1)} s, ${count} real nodes in ${cluster.nodes.startSeconds.toFixed(1)} s`);
+    });
+    after(async function () {
+        try {
+            await cluster.nodes?.stop();
+        } finally {
+            const left = (await cluster.cp?.stop()) ?? [];
+            if (left.length) throw new Error(`processes left after the control plane stopped: ${left.join(", ")}`);
+        }
+    });
+    return cluster;
 }

@@ -16,9 +16,9 @@
 import * as assert from "assert";
 import type { Manifest } from "../../scripts/lib/mockRuntime";
 import { describeRun, randomToken, waitFor } from "../../scripts/lib/servers";
-import { ControlPlane, describeOutcome, requireControlPlane, type Obj } from "../helpers/controlplane";
+import { ControlPlane, describeOutcome, type Obj } from "../helpers/controlplane";
 import { renderKafka, stackConfig, withKafkaUsers, type KafkaRendered } from "../helpers/kafka/rendered";
-import { Nodes, requireNodes } from "../helpers/nodes";
+import { realCluster } from "../helpers/nodes";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
 
 registerRealServerSummary(600);
@@ -124,16 +124,14 @@ function clientPod(k: KafkaRendered, name: string, opts: { produce: number; read
 }
 
 describe("real pods: dev's Kafka on real kubelets (scripts/nodes.sh)", function () {
+    const cluster = realCluster(NODES, { images: ["kafka"] });
     let cp: ControlPlane | undefined;
-    let nodes: Nodes | undefined;
     let k: KafkaRendered;
     let objects: Manifest[] = [];
     const run = randomToken(8);
     const brokerNodes = new Map<string, string>();
 
     before(async function () {
-        const bindir = requireControlPlane(this);
-        await requireNodes(this);
         const config = withKafkaUsers(stackConfig("dev"), [{ name: USER, topics: [{ name: TOPIC, access: ["read", "write"] }], groups: [GROUP_PREFIX] }], {
             topics: [{ name: TOPIC, partitions: 3 }],
             resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "768Mi" } },
@@ -141,21 +139,7 @@ describe("real pods: dev's Kafka on real kubelets (scripts/nodes.sh)", function 
         // A fresh random seed per run: the passwords are never stored or printed.
         k = await renderKafka("dev", config, randomToken(32));
         objects = k.objects.filter((o) => o.metadata.namespace === k.namespace || (o.kind === "Namespace" && o.metadata.name === k.namespace));
-        const done = startClock(`Kafka: control plane (0 KWOK nodes) and ${NODES} real nodes up`);
-        cp = await ControlPlane.start(bindir, { nodes: 0 });
-        nodes = await Nodes.start(cp, NODES);
-        done();
-        console.log(`      control plane up in ${cp.startSeconds.toFixed(1)} s, ${NODES} real nodes in ${nodes.startSeconds.toFixed(1)} s`);
-    });
-
-    after(async function () {
-        // Nodes first: they run in the control plane's directory, which stop() removes.
-        try {
-            await nodes?.stop();
-        } finally {
-            const left = (await cp?.stop()) ?? [];
-            assert.deepStrictEqual(left, [], `processes left after the control plane stopped: ${left.join(", ")}`);
-        }
+        cp = cluster.cp;
     });
 
     /** Waits for pod `name` Ready (and, with `notUid`, a new incarnation); explains a timeout with events and logs. */

@@ -11,8 +11,8 @@
 import * as assert from "assert";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { describeRun, randomToken, waitFor } from "../../scripts/lib/servers";
-import { ControlPlane, describeOutcome, requireControlPlane, type Obj } from "../helpers/controlplane";
-import { Nodes, requireNodes } from "../helpers/nodes";
+import { ControlPlane, describeOutcome, type Obj } from "../helpers/controlplane";
+import { realCluster } from "../helpers/nodes";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
 
 registerRealServerSummary(420);
@@ -64,8 +64,8 @@ function clientPod(name: string, image: string, script: string, avoidNode: strin
 }
 
 describe("real pods: dev's MariaDB on real kubelets (scripts/nodes.sh)", function () {
+    const cluster = realCluster(NODES, { images: ["mariadb"] });
     let cp: ControlPlane | undefined;
-    let nodes: Nodes | undefined;
     let objects: Manifest[] = [];
     let image = "";
     let serverNode = "";
@@ -107,13 +107,7 @@ describe("real pods: dev's MariaDB on real kubelets (scripts/nodes.sh)", functio
     }
 
     before(async function () {
-        const bindir = requireControlPlane(this);
-        await requireNodes(this);
-        const done = startClock(`control plane (0 KWOK nodes) and ${NODES} real nodes up`);
-        cp = await ControlPlane.start(bindir, { nodes: 0 });
-        nodes = await Nodes.start(cp, NODES);
-        done();
-        console.log(`      control plane up in ${cp.startSeconds.toFixed(1)} s, ${NODES} real nodes in ${nodes.startSeconds.toFixed(1)} s`);
+        cp = cluster.cp;
         // A fresh random seed per run: the passwords are never stored or printed.
         objects = (await renderStack("dev", { withSecrets: true, seed: randomToken(32) })).objects.filter(
             (o) => o.metadata.namespace === NS || (o.kind === "Namespace" && o.metadata.name === NS),
@@ -124,16 +118,6 @@ describe("real pods: dev's MariaDB on real kubelets (scripts/nodes.sh)", functio
         const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "mariadb-config") as Obj;
         const cnf = Object.values(config?.data ?? {}).join("\n");
         tls = /^\s*(ssl[-_]cert|require[-_]secure[-_]transport)\b/m.test(cnf);
-    });
-
-    after(async function () {
-        // Nodes first: they run in the control plane's directory, which stop() removes.
-        try {
-            await nodes?.stop();
-        } finally {
-            const left = (await cp?.stop()) ?? [];
-            assert.deepStrictEqual(left, [], `processes left after the control plane stopped: ${left.join(", ")}`);
-        }
     });
 
     it("the MariaDB pod is Running and Ready because mariadbd answers the render's healthcheck.sh probes", async function () {

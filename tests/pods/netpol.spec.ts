@@ -10,9 +10,9 @@
 import * as assert from "assert";
 import { readStackFile, renderStack, ROOT, type Manifest } from "../../scripts/lib/mockRuntime";
 import { describeRun, randomToken, waitFor } from "../../scripts/lib/servers";
-import { ControlPlane, describeOutcome, requireControlPlane, type Obj } from "../helpers/controlplane";
+import { ControlPlane, describeOutcome, type Obj } from "../helpers/controlplane";
 import { connectionAllowed, type Pod } from "../helpers/netpol";
-import { Nodes, requireNodes } from "../helpers/nodes";
+import { realCluster } from "../helpers/nodes";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
 
 registerRealServerSummary(300);
@@ -110,19 +110,13 @@ interface Seen {
 }
 
 describe(`real pods: NetworkPolicies enforced by kube-network-policies (${ENFORCE ? "on" : "OFF: this run must fail"})`, function () {
+    const cluster = realCluster(NODES, { networkPolicies: ENFORCE, images: ["redis"] });
     let cp: ControlPlane | undefined;
-    let nodes: Nodes | undefined;
     let objects: Manifest[] = [];
     let image = "";
 
     before(async function () {
-        const bindir = requireControlPlane(this);
-        await requireNodes(this, { networkPolicies: ENFORCE });
-        const done = startClock(`control plane and ${NODES} real nodes up (NetworkPolicies ${ENFORCE ? "enforced" : "not enforced"})`);
-        cp = await ControlPlane.start(bindir, { nodes: 0 });
-        nodes = await Nodes.start(cp, NODES, undefined, { networkPolicies: ENFORCE });
-        done();
-        console.log(`      control plane up in ${cp.startSeconds.toFixed(1)} s, ${NODES} real nodes in ${nodes.startSeconds.toFixed(1)} s`);
+        cp = cluster.cp;
         objects = (await renderStack("dev", { config: stackConfig() as never, withSecrets: true, seed: randomToken(32) })).objects.filter(
             (o) => o.metadata.namespace === NS || (o.kind === "Namespace" && o.metadata.name === NS),
         );
@@ -130,15 +124,6 @@ describe(`real pods: NetworkPolicies enforced by kube-network-policies (${ENFORC
         assert.ok(sts, "the render has no StatefulSet cache/redis");
         image = sts.spec.template.spec.containers[0].image;
         assert.ok(objects.some((o) => o.kind === "NetworkPolicy"), "networkPolicies.enabled rendered no NetworkPolicy");
-    });
-
-    after(async function () {
-        try {
-            await nodes?.stop();
-        } finally {
-            const left = (await cp?.stop()) ?? [];
-            assert.deepStrictEqual(left, [], `processes left after the control plane stopped: ${left.join(", ")}`);
-        }
     });
 
     it("each client connects exactly when the offline evaluator says the rendered policies allow it", async function () {

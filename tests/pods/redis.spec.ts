@@ -10,8 +10,8 @@ import * as assert from "assert";
 import { REDIS_CREDENTIALS_PATHS } from "../../components/redis/files";
 import { renderStack, type Manifest } from "../../scripts/lib/mockRuntime";
 import { describeRun, randomToken, waitFor } from "../../scripts/lib/servers";
-import { ControlPlane, describeOutcome, requireControlPlane, type Obj } from "../helpers/controlplane";
-import { Nodes, requireNodes } from "../helpers/nodes";
+import { ControlPlane, describeOutcome, type Obj } from "../helpers/controlplane";
+import { realCluster } from "../helpers/nodes";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
 
 registerRealServerSummary(300);
@@ -57,20 +57,14 @@ function clientPod(name: string, image: string, script: string, avoidNode: strin
 }
 
 describe("real pods: dev's Redis on real kubelets (scripts/nodes.sh)", function () {
+    const cluster = realCluster(NODES, { images: ["redis"] });
     let cp: ControlPlane | undefined;
-    let nodes: Nodes | undefined;
     let objects: Manifest[] = [];
     let image = "";
     let redisNode = "";
 
     before(async function () {
-        const bindir = requireControlPlane(this);
-        await requireNodes(this);
-        const done = startClock(`control plane (0 KWOK nodes) and ${NODES} real nodes up`);
-        cp = await ControlPlane.start(bindir, { nodes: 0 });
-        nodes = await Nodes.start(cp, NODES);
-        done();
-        console.log(`      control plane up in ${cp.startSeconds.toFixed(1)} s, ${NODES} real nodes in ${nodes.startSeconds.toFixed(1)} s`);
+        cp = cluster.cp;
         // A fresh random seed per run: the passwords are never stored or printed.
         objects = (await renderStack("dev", { withSecrets: true, seed: randomToken(32) })).objects.filter(
             (o) => o.metadata.namespace === NS || (o.kind === "Namespace" && o.metadata.name === NS),
@@ -78,16 +72,6 @@ describe("real pods: dev's Redis on real kubelets (scripts/nodes.sh)", function 
         const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "redis") as Obj;
         assert.ok(sts, "dev's render has no StatefulSet cache/redis");
         image = sts.spec.template.spec.containers[0].image;
-    });
-
-    after(async function () {
-        // Nodes first: they run in the control plane's directory, which stop() removes.
-        try {
-            await nodes?.stop();
-        } finally {
-            const left = (await cp?.stop()) ?? [];
-            assert.deepStrictEqual(left, [], `processes left after the control plane stopped: ${left.join(", ")}`);
-        }
     });
 
     it("the Redis pod is Running and Ready because redis-server answers the render's probes", async function () {
