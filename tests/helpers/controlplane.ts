@@ -294,6 +294,19 @@ export class ControlPlane {
     }
 
     /** Items of a collection (namespaced when namespace is given), optionally filtered by a label selector. */
+    /** Waits until Job `job` is Complete or Failed; resolves with the live Job and that condition. */
+    async waitJobFinished(job: Pick<Manifest, "apiVersion" | "kind" | "metadata">, timeoutMs: number, intervalMs = 1000): Promise<{ j: Obj; cond: Obj }> {
+        return waitFor(
+            `Job ${job.metadata.namespace}/${job.metadata.name} finished`,
+            async () => {
+                const j = await this.getObject(job);
+                const cond = (j?.status?.conditions ?? []).find((x: Obj) => (x.type === "Complete" || x.type === "Failed") && x.status === "True");
+                return cond ? { j: j!, cond } : undefined;
+            },
+            { timeoutMs, intervalMs },
+        );
+    }
+
     async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, fieldSelector?: string): Promise<Obj[]> {
         const r = await this.resource(apiVersion, kind);
         const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;

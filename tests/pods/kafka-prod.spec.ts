@@ -287,15 +287,7 @@ describe("real pods: prod's Kafka (3 brokers, TLS, SCRAM) on real kubelets, and 
         assert.deepStrictEqual(outcomes.filter((o) => o.status >= 300).map(describeOutcome), [], "the server refused part of prod's Kafka render");
         const job = objects.find((o) => o.kind === "Job" && o.metadata.name.startsWith("kafka-reconcile")) as Obj;
         assert.ok(job, "prod's render has the reconcile Job");
-        const finished = await waitFor(
-            `Job ${NS}/${job.metadata.name} finished`,
-            async () => {
-                const j = await c.getObject(job);
-                const cond = (j?.status?.conditions ?? []).find((x: Obj) => (x.type === "Complete" || x.type === "Failed") && x.status === "True");
-                return cond ? { j, cond } : undefined;
-            },
-            { timeoutMs: 900_000, intervalMs: 2000 },
-        );
+        const finished = await c.waitJobFinished(job, 900_000, 2000);
         const leader = await settled();
         done();
         const pods = await Promise.all(PODS.map((p) => pod(p)));

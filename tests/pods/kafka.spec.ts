@@ -228,15 +228,7 @@ describe("real pods: dev's Kafka on real kubelets (scripts/nodes.sh)", function 
         assert.ok(job, "dev's render has no kafka-reconcile Job");
         const done = startClock("Kafka reconcile Job");
         const t0 = Date.now();
-        const finished = await waitFor(
-            `Job ${k.namespace}/${job.metadata.name} finished`,
-            async () => {
-                const j = await c.getObject(job);
-                const cond = (j?.status?.conditions ?? []).find((x: Obj) => (x.type === "Complete" || x.type === "Failed") && x.status === "True");
-                return cond ? { j, cond } : undefined;
-            },
-            { timeoutMs: 600_000, intervalMs: 2000 },
-        );
+        const finished = await c.waitJobFinished(job, 600_000, 2000);
         const pods = await c.list("v1", "Pod", k.namespace, `batch.kubernetes.io/job-name=${job.metadata.name}`);
         const decisive = pods.find((p: Obj) => p.status?.phase === (finished.cond.type === "Complete" ? "Succeeded" : "Failed")) ?? pods[0];
         const logs = await c.kubectl(["-n", k.namespace, "logs", decisive?.metadata?.name ?? `job/${job.metadata.name}`, "--tail=30"]);

@@ -288,15 +288,7 @@ describe("real pods: prod's MariaDB with a semi-sync replica on real kubelets, a
         const settledS = (Date.now() - t0) / 1000;
         const job = objects.find((o) => o.kind === "Job" && o.metadata.name.startsWith("mariadb-reconcile")) as Obj;
         assert.ok(job, "prod's render has the reconcile Job");
-        const finished = await waitFor(
-            `Job ${NS}/${job.metadata.name} finished`,
-            async () => {
-                const j = await c.getObject(job);
-                const cond = (j?.status?.conditions ?? []).find((x: Obj) => (x.type === "Complete" || x.type === "Failed") && x.status === "True");
-                return cond ? { j, cond } : undefined;
-            },
-            { timeoutMs: 300_000, intervalMs: 1000 },
-        );
+        const finished = await c.waitJobFinished(job, 300_000);
         done();
         const pods = await Promise.all(PODS.map((p) => pod(p)));
         const zones = await Promise.all(

@@ -164,15 +164,7 @@ describe("real pods: dev's MariaDB on real kubelets (scripts/nodes.sh)", functio
         assert.ok(job, "dev's render has no mariadb-reconcile Job");
         const done = startClock("reconcile Job");
         const t0 = Date.now();
-        const finished = await waitFor(
-            `Job ${NS}/${job.metadata.name} finished`,
-            async () => {
-                const j = await c.getObject(job);
-                const cond = (j?.status?.conditions ?? []).find((x: Obj) => (x.type === "Complete" || x.type === "Failed") && x.status === "True");
-                return cond ? { j, cond } : undefined;
-            },
-            { timeoutMs: 300_000, intervalMs: 1000 },
-        );
+        const finished = await c.waitJobFinished(job, 300_000);
         // The log of the pod that decided the outcome (kubectl logs job/... may pick a failed earlier one).
         const pods = await c.list("v1", "Pod", NS, `batch.kubernetes.io/job-name=${job.metadata.name}`);
         const decisive = pods.find((p: Obj) => p.status?.phase === (finished.cond.type === "Complete" ? "Succeeded" : "Failed")) ?? pods[0];

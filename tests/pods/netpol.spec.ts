@@ -241,15 +241,7 @@ describe(`real pods: NetworkPolicies enforced by kube-network-policies (${ENFORC
         if (!job) {
             this.skip();
         }
-        const finished = await waitFor(
-            `Job ${NS}/${job.metadata.name} finished`,
-            async () => {
-                const j = await c.getObject(job);
-                const cond = (j?.status?.conditions ?? []).find((x: Obj) => (x.type === "Complete" || x.type === "Failed") && x.status === "True");
-                return cond ? { j, cond } : undefined;
-            },
-            { timeoutMs: 180_000, intervalMs: 1000 },
-        );
+        const finished = await c.waitJobFinished(job, 180_000);
         console.log(`      Job ${job.metadata.name}: ${finished.cond.type} (${finished.j.status.succeeded ?? 0} succeeded, ${finished.j.status.failed ?? 0} failed pods)`);
         assert.strictEqual(finished.cond.type, "Complete", "the ACL Job must reach Redis: allow-jobs admits its pods");
     });

@@ -267,15 +267,7 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
         const zones = await Promise.all(pods.map(async (p) => (await c.getObject({ apiVersion: "v1", kind: "Node", metadata: { name: p!.spec.nodeName } }))!.metadata.labels["topology.kubernetes.io/zone"]));
         const job = objects.find((o) => o.kind === "Job" && o.metadata.name.startsWith("redis-acl-reconcile")) as Obj;
         assert.ok(job, "prod's render has the ACL reconcile Job");
-        const finished = await waitFor(
-            `Job ${NS}/${job.metadata.name} finished`,
-            async () => {
-                const j = await c.getObject(job);
-                const cond = (j?.status?.conditions ?? []).find((x: Obj) => (x.type === "Complete" || x.type === "Failed") && x.status === "True");
-                return cond ? { j, cond } : undefined;
-            },
-            { timeoutMs: 180_000, intervalMs: 1000 },
-        );
+        const finished = await c.waitJobFinished(job, 180_000);
         done();
         const roles = await Promise.all(PODS.map(roleOf));
         console.log(

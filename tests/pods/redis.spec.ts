@@ -124,15 +124,7 @@ describe("real pods: dev's Redis on real kubelets (scripts/nodes.sh)", function 
         }
         const done = startClock("ACL reconcile Job");
         const t0 = Date.now();
-        const finished = await waitFor(
-            `Job ${NS}/${job.metadata.name} finished`,
-            async () => {
-                const j = await c.getObject(job);
-                const cond = (j?.status?.conditions ?? []).find((x: Obj) => (x.type === "Complete" || x.type === "Failed") && x.status === "True");
-                return cond ? { j, cond } : undefined;
-            },
-            { timeoutMs: 180_000, intervalMs: 1000 },
-        );
+        const finished = await c.waitJobFinished(job, 180_000);
         // The log of the pod that decided the outcome (kubectl logs job/... may pick a failed earlier one).
         const pods = await c.list("v1", "Pod", NS, `batch.kubernetes.io/job-name=${job.metadata.name}`);
         const decisive = pods.find((p: Obj) => p.status?.phase === (finished.cond.type === "Complete" ? "Succeeded" : "Failed")) ?? pods[0];
