@@ -77,13 +77,19 @@ export function replicaOutputBufferBytes(opts: { memoryLimit: string; maxmemoryP
  * after redis.conf, which stays the standalone file. Which pod is the primary is decided at start (the
  * start script adds `replicaof` on replicas) and changed by Sentinel, never by a rendered file.
  */
+/**
+ * Replicas that must be connected (lagging at most min-replicas-max-lag) for the primary to take a write. The
+ * start script raises it above the replicas there are while a returning primary is fenced (redisStartScript).
+ */
+export const MIN_REPLICAS_TO_WRITE = 1;
+
 export function replicationConfig(opts: { memoryLimit: string; maxmemoryPercent: number; replicas: number; tls: boolean }): string {
     const buffer = replicaOutputBufferBytes(opts);
     const lines = [
         "replica-read-only yes",
         // A primary cut off from every replica stops taking writes after 10 s: that bounds what a partition
         // can lose when Sentinel promotes a replica on the other side.
-        "min-replicas-to-write 1",
+        `min-replicas-to-write ${MIN_REPLICAS_TO_WRITE}`,
         "min-replicas-max-lag 10",
         `client-output-buffer-limit replica ${buffer} ${Math.floor(buffer / 2)} 60`,
         ...(opts.tls ? ["tls-replication yes"] : []),

@@ -12,7 +12,7 @@
 
 import { podHost } from "../dnsNames";
 import { sha256 } from "../hash";
-import { RECONCILE_USER, REDIS_CREDENTIALS_PATHS, REDIS_PATHS, REDIS_PORT, REDIS_REPLICATION_PATHS, SENTINEL_USER, type RedisAclEntry } from "./files";
+import { MIN_REPLICAS_TO_WRITE, RECONCILE_USER, REDIS_CREDENTIALS_PATHS, REDIS_PATHS, REDIS_PORT, REDIS_REPLICATION_PATHS, SENTINEL_USER, type RedisAclEntry } from "./files";
 
 export const SENTINEL_PORT = 26379;
 /** The name clients ask the Sentinels for (SENTINEL get-master-addr-by-name). */
@@ -52,6 +52,16 @@ export const SENTINEL_PATHS = {
 export const RECORD_WAIT_SECONDS = 10;
 /** How long a Sentinel on a new volume (no record) waits for another Sentinel's record before it takes pod 0. */
 export const FRESH_SENTINEL_WAIT_SECONDS = 5;
+/**
+ * A Sentinel that had a ping answered within this long sees the primary up: it pings every second, so this
+ * means it has heard from the restarted server, and its 5 s down-after cannot run out before the next ping.
+ */
+export const FENCE_PING_REPLY_MS = 2000;
+/**
+ * The longest a returning primary stays fenced (refusing writes) waiting for the Sentinels' all-clear: a
+ * failover under way has completed or been abandoned by then (failover-timeout).
+ */
+export const FENCE_MAX_SECONDS = SENTINEL_FAILOVER_TIMEOUT_MS / 1000;
 /** An RDB base larger than this holds keys; a smaller one is read with redis-check-rdb to count them. */
 export const SMALL_RDB_BYTES = 65536;
 
@@ -224,6 +234,7 @@ esac
 # Every pod's Redis and Sentinel, in ordinal order.
 redis_hosts="${pods.map(redisAddr).join(" ")}"
 sentinel_hosts="${pods.map(sentinelAddr).join(" ")}"
+app=${opts.app}
 pods=${opts.replicas}
 quorum=${sentinelQuorum(opts.replicas)}
 initial_master=${redisAddr(0)}
@@ -301,7 +312,14 @@ gather_records() {
  *   whose data is the newest (a failover needs a majority of Sentinels, so the records of a majority of pods
  *   include the newest one).
  * - P itself starts as the primary when its volume holds data and a majority of pods answered; alone it
- *   waits (a pod alone may be the one that missed a failover).
+ *   waits (a pod alone may be the one that missed a failover). It starts fenced: redis-server refuses every
+ *   write (min-replicas-to-write above the replicas there are) until every Sentinel that answers, a quorum
+ *   at least, names P with no failover of it started and has had a ping answered by it within
+ *   FENCE_PING_REPLY_MS; then it takes MIN_REPLICAS_TO_WRITE again. The Sentinels may have marked P down
+ *   while its pod was away and promote a replica moments after P is back: without the fence P would take
+ *   writes meanwhile, WAIT-acknowledged by a replica that is then made to follow the promoted one, and lost.
+ *   Demoted while fenced, P has taken no write; still fenced after FENCE_MAX_SECONDS, it takes writes and
+ *   says why loudly.
  * - P without data (a new volume, or an AOF without a key) never becomes the primary over a pod that holds
  *   data: it does not start redis-server while another pod's holds keys, so the Sentinels fail over to one
  *   of those, and it then starts as that primary's replica. Only when every other pod answers that it holds
@@ -309,8 +327,9 @@ gather_records() {
  * - Every other pod starts as P's replica. One that may hold less than its peers (no data, a record older
  *   than the newest, or fewer than a majority of records) starts with replica-priority 0, so Sentinel never
  *   promotes it over a replica that holds the newest data, and gets the default back once it has synced
- *   with its primary; until then redis-server runs as this script's child and the script passes the
- *   kubelet's SIGTERM on.
+ *   with its primary.
+ * While fenced or at priority 0, redis-server runs as this script's child and the script passes the
+ * kubelet's SIGTERM on.
  * Sentinel changes the role at run time; its CONFIG REWRITE fails on the read-only file, which it tolerates,
  * and the next start decides again.
  */
@@ -356,22 +375,16 @@ keys_of() {
     esac
 }
 
-# A replica with replica-priority 0 until its first sync: redis-server as this shell's child, the default
-# priority back once the link to its primary is up, then the shell waits for it (passing SIGTERM on).
-serve_until_synced() {
-    (serve "$@" --replica-priority 0) &
+# redis-server as this shell's child with the arguments after the first; the first names a check the shell
+# runs every second until it succeeds, then the shell waits for redis-server (passing SIGTERM on).
+serve_watched() {
+    check_="$1"
+    shift
+    (serve "$@") &
     child=$!
     trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT
     while kill -0 "$child" 2>/dev/null; do
-        info_="$(admin_cli "$self" INFO replication)" || info_=""
-        case "$info_" in
-            *master_link_status:up*)
-                if [ "$(admin_cli "$self" CONFIG SET replica-priority 100)" = OK ]; then
-                    echo "start-redis: $self has synced with its primary: replica-priority 100, a failover candidate again"
-                    break
-                fi
-                ;;
-        esac
+        if "$check_"; then break; fi
         sleep 1
     done
     while :; do
@@ -379,6 +392,68 @@ serve_until_synced() {
         wait "$child" || status=$?
         kill -0 "$child" 2>/dev/null || exit "$status"
     done
+}
+
+# A replica with replica-priority 0 until its first sync: the default priority back once the link to its
+# primary is up.
+synced() {
+    case "$(admin_cli "$self" INFO replication)" in
+        *master_link_status:up*) ;;
+        *) return 1 ;;
+    esac
+    [ "$(admin_cli "$self" CONFIG SET replica-priority 100)" = OK ] || return 1
+    echo "start-redis: $self has synced with its primary: replica-priority 100, a failover candidate again"
+}
+
+# Whether the Sentinel at host:port sees this pod as the primary it monitors, with no failover of it
+# started, and had a ping answered within ${FENCE_PING_REPLY_MS} ms: 0 yes; 1 no, the reason printed; 2 no answer.
+sentinel_sees_self_up() {
+    reply_="$(REDISCLI_AUTH="$(cat ${SENTINEL_PATHS.authFile})" cli "$1" SENTINEL master ${SENTINEL_MASTER_NAME})" || return 2
+    printf '%s\\n' "$reply_" | awk -v self="$self" 'NR % 2 { k = $0; next } { v[k] = $0 } END {
+        if (v["ip"] == "" || v["port"] == "") exit 2
+        if (v["ip"] ":" v["port"] != self) { print "names " v["ip"] ":" v["port"] " at config-epoch " v["config-epoch"]; exit 1 }
+        if (v["flags"] ~ /s_down|o_down|failover_in_progress/) { print "has flags " v["flags"]; exit 1 }
+        if (v["last-ok-ping-reply"] !~ /^[0-9]+$/ || v["last-ok-ping-reply"] + 0 > ${FENCE_PING_REPLY_MS}) { print "last had a ping answered " v["last-ok-ping-reply"] " ms ago"; exit 1 }
+    }'
+}
+
+# The fence of a starting primary (see above): lifted once the Sentinels give the all-clear, or when the
+# Sentinels demoted this pod (it took no write), or after ${FENCE_MAX_SECONDS} s.
+fence_lifted() {
+    case "$(admin_cli "$self" ROLE | head -n 1)" in
+        slave) lift_="demoted by the Sentinels while fenced: it took no write" ;;
+        master)
+            clear_=0
+            doubt_=""
+            i_=0
+            for s_ in $sentinel_hosts; do
+                st_=0
+                r_="$(sentinel_sees_self_up "$s_")" || st_=$?
+                case "$st_" in
+                    0) clear_=$((clear_ + 1)) ;;
+                    1) doubt_="$doubt_ the Sentinel of $app-$i_ $r_;" ;;
+                esac
+                i_=$((i_ + 1))
+            done
+            if [ -z "$doubt_" ] && [ "$clear_" -ge "$quorum" ]; then
+                lift_="$clear_ Sentinels see it up with no failover started"
+            elif [ $(($(date +%s) - fenced_since)) -ge ${FENCE_MAX_SECONDS} ]; then
+                lift_="STILL IN DOUBT after ${FENCE_MAX_SECONDS} s, taking writes anyway (Sentinels clear: $clear_ of $pods;$doubt_)"
+            else
+                note "$self is the primary, fenced (refusing writes): Sentinels clear: $clear_ of $pods, a quorum is $quorum;$doubt_"
+                return 1
+            fi
+            ;;
+        *) return 1 ;;
+    esac
+    [ "$(admin_cli "$self" CONFIG SET min-replicas-to-write ${MIN_REPLICAS_TO_WRITE})" = OK ] || return 1
+    echo "start-redis: $self fence lifted after $(($(date +%s) - fenced_since)) s: $lift_"
+}
+
+# This pod as the primary, fenced until fence_lifted.
+serve_fenced() {
+    fenced_since="$(date +%s)"
+    serve_watched fence_lifted --min-replicas-to-write $pods
 }
 
 data="$(volume_data)"
@@ -406,8 +481,8 @@ while :; do
     if [ "$best_master" = "$self" ]; then
         if [ "$data" = data ]; then
             if [ "$answered" -ge "$quorum" ]; then
-                echo "start-redis: $self starts as the primary ($why; this pod holds data)"
-                serve
+                echo "start-redis: $self starts as the primary, fenced until the Sentinels give the all-clear ($why; this pod holds data)"
+                serve_fenced
             fi
             note "$self waits: $why, but a primary needs the records of $quorum pods"
         else
@@ -424,8 +499,8 @@ while :; do
             if [ -n "$with_data" ]; then
                 note "$self does not start: $why, but this pod holds no data ($data) and$with_data do; the Sentinels fail over to one of them"
             elif [ -z "$unknown" ]; then
-                echo "start-redis: $self starts as the primary ($why; no pod holds data: a new set)"
-                serve
+                echo "start-redis: $self starts as the primary, fenced until the Sentinels give the all-clear ($why; no pod holds data: a new set)"
+                serve_fenced
             else
                 note "$self waits: $why; this pod holds no data ($data) and$unknown did not answer whether they do"
             fi
@@ -446,7 +521,7 @@ while :; do
         serve --replicaof "\${best_master%:*}" "\${best_master##*:}"
     fi
     echo "start-redis: $self starts as a replica of $best_master ($why), with replica-priority 0 until its first sync: $lower"
-    serve_until_synced --replicaof "\${best_master%:*}" "\${best_master##*:}"
+    serve_watched synced --replicaof "\${best_master%:*}" "\${best_master##*:}" --replica-priority 0
 done
 `;
 }

@@ -201,7 +201,12 @@ describe("Redis plan, replicated", () => {
         assert.match(start, /ls \/data\/appendonlydir\/\*\.manifest/, "the volume's AOF decides whether the pod holds data");
         assert.match(start, /redis-check-rdb/);
         assert.match(start, /serve --replicaof "\$\{best_master%:\*\}" "\$\{best_master##\*:\}"$/m);
-        assert.match(start, /serve_until_synced --replicaof /);
+        assert.match(start, /serve_watched synced --replicaof .* --replica-priority 0$/m);
+        // A starting primary is fenced (refusing writes) until the Sentinels give the all-clear; the behaviour is
+        // proven on real Sentinels (tests/servers/redis/sentinel.spec.ts, "comes back while the Sentinels hold it down").
+        assert.strictEqual((start.match(/^ {16}serve_fenced$/gm) ?? []).length, 2, "both ways to start as the primary are fenced");
+        assert.match(start, /serve_watched fence_lifted --min-replicas-to-write \$pods$/m);
+        assert.match(start, /CONFIG SET min-replicas-to-write 1\)/);
         const sentinel = entry(plan3, REDIS_OBJECTS.scripts, "start-sentinel.sh", v);
         // With TLS the script stays Sentinel's parent and restarts it when the certificate files change
         // (tests/servers/redis/sentinel.spec.ts renews twice on real Sentinels); without TLS it execs Sentinel.

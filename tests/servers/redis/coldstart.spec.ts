@@ -234,7 +234,7 @@ describe("real servers: every Redis pod restarted at once (prod, 3 pods as rende
             // Pod 0's record (config-epoch 0) is older than the others' (epoch 1): it follows, and Sentinel does
             // not promote it before it has synced.
             assert.match(lab.log("redis-0"), /starts as a replica of .*, with replica-priority 0 until its first sync: this pod's record is from config-epoch 0/);
-            assert.match(lab.log(`redis-${back.ordinal}`), /starts as the primary \(records of 3 of 3 pods:.* the highest config-epoch, [1-9]\d*, names redis-\d; this pod holds data\)/);
+            assert.match(lab.log(`redis-${back.ordinal}`), /starts as the primary, fenced until the Sentinels give the all-clear \(records of 3 of 3 pods:.* the highest config-epoch, [1-9]\d*, names redis-\d; this pod holds data\)/);
             const syncMs = await converge(lab, [before, after], back.ordinal);
             await waitFor("redis-0 to be a failover candidate again", async () => /has synced with its primary: replica-priority 100/.test(lab.log("redis-0")), { timeoutMs: 15_000 });
             for (let i = 0; i < 3; i++) await waitFor(`sentinel-${i} to name redis-${back.ordinal}`, async () => lab.ordinalOf(await lab.askSentinel(i)) === back.ordinal, { timeoutMs: 15_000 });

@@ -70,7 +70,7 @@ describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates
 
     it("cold start of all pods at once on new volumes: pod 0 becomes the primary (no pod holds data), pods 1 and 2 replicate it, through the replication user", async function () {
         const esc = (a: string) => a.replace(/\./g, "\\.");
-        assert.match(procs.get("redis-0")!.log(), /starts as the primary \(records of 3 of 3 pods:.* names redis-0; no pod holds data: a new set\)/);
+        assert.match(procs.get("redis-0")!.log(), /starts as the primary, fenced until the Sentinels give the all-clear \(records of 3 of 3 pods:.* names redis-0; no pod holds data: a new set\)/);
         for (const i of [1, 2]) {
             // A new volume: a replica that Sentinel does not promote until it has synced once.
             assert.match(
@@ -589,5 +589,123 @@ describe("real servers: prod Redis with Sentinel (3 pods as rendered) replicates
                 );
             }
         }
+    });
+
+    it("the primary's pod comes back while the Sentinels hold it down (a failover starting): it starts fenced, takes no write until demoted or cleared, and no write acknowledged by WAIT 1 is lost", async function () {
+        this.timeout(300_000);
+        // One round: the primary's pod lost (both containers) and back on its volume the moment another pod's
+        // Sentinel holds it subjectively down, under a client that keeps writing to the address it knew (SET,
+        // then WAIT 1 for a replica's copy), never asking the Sentinels again: the worst client.
+        const round = async (): Promise<{ old: number; after: number; log: string; fencedInDoubt: boolean; takenAfterRestart: number }> => {
+            const p = await lab.primaryViaSentinels();
+            assert.ok(p, "a primary before the round");
+            p.conn.close();
+            const old = p.ordinal;
+            const others = [0, 1, 2].filter((i) => i !== old);
+            type Write = { n: number; key: string; at: number; waited: number };
+            const writes: Write[] = [];
+            const refusals = new Map<string, number>();
+            let stop = false;
+            const run = randomToken(6);
+            const writer = (async () => {
+                let conn: RedisConn | undefined;
+                for (let n = 0; !stop; ) {
+                    conn ??= await openAuthed(set, pods[old].redisPort, old, { password: set.passwords.admin }).catch(() => undefined);
+                    if (!conn) {
+                        await new Promise((r) => setTimeout(r, 50));
+                        continue;
+                    }
+                    const key = `session:fence-${run}-${n}`;
+                    try {
+                        const reply = await conn.command("SET", key, "1");
+                        if (reply !== "OK") {
+                            const kind = reply instanceof RespError ? reply.message.split(" ")[0] : show(reply);
+                            refusals.set(kind, (refusals.get(kind) ?? 0) + 1);
+                            await new Promise((r) => setTimeout(r, 50));
+                            continue;
+                        }
+                        const waited = await conn.command("WAIT", "1", "200");
+                        writes.push({ n, key, at: Date.now(), waited: typeof waited === "number" ? waited : 0 });
+                        n++;
+                    } catch {
+                        conn.close();
+                        conn = undefined;
+                        await new Promise((r) => setTimeout(r, 50));
+                    }
+                }
+                conn?.close();
+            })();
+            try {
+                await waitFor("20 writes acknowledged by WAIT 1 before the round", async () => writes.filter((w) => w.waited >= 1).length >= 20, { timeoutMs: 20_000 });
+                const lostAt = Date.now();
+                await lab.kill9(old);
+                const flags = async (i: number): Promise<string> => {
+                    const c = await openAuthed(set, pods[i].sentinelPort, i, { password: set.passwords.sentinel });
+                    try {
+                        const m = await c.command("SENTINEL", "master", set.masterName);
+                        return Array.isArray(m) ? String(m[m.indexOf("flags") + 1]) : "";
+                    } finally {
+                        c.close();
+                    }
+                };
+                await waitFor("another pod's Sentinel to hold the primary down", async () => (await Promise.all(others.map((i) => flags(i).catch(() => "")))).some((f) => /s_down/.test(f)), {
+                    timeoutMs: 30_000,
+                    intervalMs: 50,
+                });
+                lab.wipeEmptyDirs(old);
+                const restartedAt = Date.now();
+                startPod(pods[old]);
+                const after = await waitFor(
+                    "a primary with 2 linked replicas after the round",
+                    async () => {
+                        const q = await lab.primaryViaSentinels();
+                        if (!q) return undefined;
+                        const info = await q.conn.command("INFO", "replication");
+                        q.conn.close();
+                        return infoField(info, "connected_slaves") === "2" && (String(info).match(/state=online/g) ?? []).length === 2 ? q.ordinal : undefined;
+                    },
+                    { timeoutMs: 90_000, intervalMs: 500 },
+                );
+                // The returned pod's fence, if it started as the primary, has ended (it is cleared or a replica).
+                const log = await waitFor(`redis-${old}'s start to end its fence`, async () => {
+                    const l = lab.log(`redis-${old}`);
+                    return !/starts as the primary, fenced/.test(l) || /fence lifted/.test(l) ? l : undefined;
+                }, { timeoutMs: 70_000, intervalMs: 500 });
+                await new Promise((r) => setTimeout(r, 1000));
+                stop = true;
+                await writer;
+                const np = await admin(after);
+                const present = new Set<number>();
+                for (const w of writes) if ((await np.command("EXISTS", w.key)) === 1) present.add(w.n);
+                const lost = writes.filter((w) => w.waited >= 1 && !present.has(w.n));
+                const takenAfterRestart = writes.filter((w) => w.at > restartedAt).length;
+                const startLine = (/start-redis: \S+ (starts as [^(]*|waits|does not start)/.exec(log) ?? [])[1] ?? "?";
+                const doubt = /fenced \(refusing writes\): (.*)/.exec(log)?.[1];
+                const lifted = /fence lifted after (\d+) s: (.*)/.exec(log);
+                console.log(
+                    [
+                        `      redis-${old} lost for ${restartedAt - lostAt} ms (back at the first s_down); primary after: redis-${after}`,
+                        `        its start: ${startLine.trim()}${doubt ? `; the Sentinels' doubt: ${doubt}` : ""}${lifted ? `; fence lifted after ${lifted[1]} s: ${lifted[2]}` : ""}`,
+                        `        writes: ${writes.length} acknowledged by SET, ${writes.filter((w) => w.waited >= 1).length} also by WAIT 1; ${takenAfterRestart} taken by redis-${old} after its restart; lost: ${lost.length} WAIT-acknowledged; refused: ${JSON.stringify(Object.fromEntries(refusals))}`,
+                    ].join("\n"),
+                );
+                assert.deepStrictEqual(lost.map((w) => w.key), [], "writes acknowledged by WAIT 1 were lost");
+                if (/starts as the primary/.test(log)) {
+                    assert.match(log, /starts as the primary, fenced/, `redis-${old} came back as the primary: it must start fenced`);
+                    // Demoted, it took nothing after its restart: the window the race lost writes in is closed.
+                    if (after !== old) assert.strictEqual(takenAfterRestart, 0, `redis-${old} was demoted: it must have taken no write after its restart`);
+                }
+                return { old, after, log, fencedInDoubt: !!doubt && /starts as the primary/.test(log), takenAfterRestart };
+            } finally {
+                stop = true;
+                await writer;
+            }
+        };
+        // Rounds until one has hit the race (the pod back as the primary while a Sentinel held it down); the
+        // restart at the first s_down does so nearly always at the first try.
+        const rounds: Awaited<ReturnType<typeof round>>[] = [];
+        for (let i = 0; i < 3 && !rounds.some((r) => r.fencedInDoubt); i++) rounds.push(await round());
+        primary = rounds[rounds.length - 1].after;
+        assert.ok(rounds.some((r) => r.fencedInDoubt), `in ${rounds.length} rounds the returned pod never came back as the primary while a Sentinel held it down: the race was not produced`);
     });
 });
