@@ -3,7 +3,7 @@
 // kubernetes.io/metadata.name label that the API server sets on every namespace.
 
 import type * as k8s from "@pulumi/kubernetes";
-import type { NetworkPolicySettings } from "./config/platform";
+import { DEFAULT_DNS_PEERS, type NetworkPolicySettings } from "./config/platform";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -118,10 +118,12 @@ export function buildNetworkPolicies(
     }
 
     if (settings.egress) {
+        const dns = settings.dns ?? DEFAULT_DNS_PEERS;
         const egress: EgressRule[] = [
             {
-                // DNS through the cluster resolver, on both protocols.
-                to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: "kube-system" } } }],
+                // DNS through the cluster resolver, on both protocols: its pods' namespace, and the addresses
+                // of a resolver that is not a pod (networkPolicies.dns.cidrs).
+                to: [namespacePeer(dns.namespace), ...dns.cidrs.map((cidr) => ({ ipBlock: { cidr } }))],
                 ports: [
                     { protocol: "UDP", port: 53 },
                     { protocol: "TCP", port: 53 },

@@ -1,6 +1,7 @@
 // Stack-wide settings: the environment, where data lives, how pods and traffic are locked down, and TLS.
 // Together they form the platform context every service component receives.
 
+import { isIP } from "net";
 import { DNS_LABEL, Reader } from "./reader";
 
 export const ENVIRONMENTS = ["development", "production"] as const;
@@ -24,7 +25,22 @@ export interface NetworkPolicySettings {
     allowedNamespaceSelector?: { [label: string]: string };
     /** Namespace of the monitoring stack (Prometheus, exporters). Default none. */
     monitoringNamespace?: string;
+    /** Where the pods' DNS resolver is, for the egress rule. Default: the pods of namespace kube-system. */
+    dns?: DnsPeers;
 }
+
+/** The cluster resolver as an egress peer: its pods' namespace, and addresses outside the pod network. */
+export interface DnsPeers {
+    /** Namespace of the resolver's pods (CoreDNS). Default kube-system. */
+    namespace: string;
+    /**
+     * CIDRs of a resolver that is not a pod (NodeLocal DNSCache's link-local address, a resolver on the
+     * nodes' host network): a namespace selector cannot match those. Default none.
+     */
+    cidrs: string[];
+}
+
+export const DEFAULT_DNS_PEERS: DnsPeers = { namespace: "kube-system", cidrs: [] };
 
 export interface TlsSettings {
     /** Serve every client port over TLS. Default false. */
@@ -65,7 +81,7 @@ export const PLATFORM_KEYS = ["environment", "storageClass", "protect", "podSecu
 export const PLATFORM_DEFAULTS = { storageClass: "local-path", podSecurityLevel: "restricted" as PodSecurityLevel };
 
 function readNetworkPolicies(r: Reader, value: unknown, production: boolean): NetworkPolicySettings {
-    const np = r.object("networkPolicies", value, ["enabled", "egress", "allowedNamespaces", "allowedNamespaceSelector", "monitoringNamespace"]);
+    const np = r.object("networkPolicies", value, ["enabled", "egress", "allowedNamespaces", "allowedNamespaceSelector", "monitoringNamespace", "dns"]);
     const allowedNamespaces = r
         .list("networkPolicies.allowedNamespaces", np.allowedNamespaces)
         .map((n, i) => r.string(`networkPolicies.allowedNamespaces[${i}]`, n, "", DNS_LABEL, "a namespace name"))
@@ -94,6 +110,7 @@ function readNetworkPolicies(r: Reader, value: unknown, production: boolean): Ne
             np.monitoringNamespace === undefined
                 ? undefined
                 : r.string("networkPolicies.monitoringNamespace", np.monitoringNamespace, "", DNS_LABEL, "a namespace name"),
+        dns: readDnsPeers(r, np.dns),
     };
     if (settings.enabled && allowedNamespaces.length === 0 && !allowedNamespaceSelector) {
         r.problem(
@@ -102,6 +119,29 @@ function readNetworkPolicies(r: Reader, value: unknown, production: boolean): Ne
         );
     }
     return settings;
+}
+
+function readDnsPeers(r: Reader, value: unknown): DnsPeers {
+    const dns = r.object("networkPolicies.dns", value, ["namespace", "cidrs"]);
+    return {
+        namespace: r.string("networkPolicies.dns.namespace", dns.namespace, DEFAULT_DNS_PEERS.namespace, DNS_LABEL, "a namespace name"),
+        cidrs: r
+            .list("networkPolicies.dns.cidrs", dns.cidrs)
+            .filter((c, i) => {
+                const ok = typeof c === "string" && isCidr(c);
+                if (!ok) r.fail(`networkPolicies.dns.cidrs[${i}]`, c, "an IPv4 or IPv6 CIDR such as 169.254.20.10/32");
+                return ok;
+            }) as string[],
+    };
+}
+
+/** `address/prefix` with an IPv4 (prefix 0-32) or IPv6 (0-128) address. */
+function isCidr(value: string): boolean {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(value);
+    if (!m) return false;
+    const family = isIP(m[1]);
+    const prefix = Number(m[2]);
+    return (family === 4 && prefix <= 32) || (family === 6 && prefix <= 128);
 }
 
 function readTls(r: Reader, value: unknown): TlsSettings {

@@ -71,6 +71,10 @@ describe("stack config", () => {
         ["redis memory share out of range", { redis: { maxmemoryPercent: 95 } }, /msa-infra:redis\.maxmemoryPercent: 95 is not valid; expected an integer from 10 to 90/],
         ["even Redis replicas", { redis: { replicas: 2 } }, /msa-infra:redis\.replicas: 2 is not valid; expected 1 \(standalone\) or an odd number from 3 to 7/],
         ["issuer without name", { tls: { enabled: true, issuer: { kind: "Issuer" } } }, /tls\.issuer\.name/],
+        ["a DNS CIDR without prefix", { networkPolicies: { dns: { cidrs: ["169.254.20.10"] } } }, /networkPolicies\.dns\.cidrs\[0\]: "169\.254\.20\.10" is not valid; expected an IPv4 or IPv6 CIDR/],
+        ["a DNS CIDR with a prefix too long", { networkPolicies: { dns: { cidrs: ["10.0.0.0/8", "10.1.0.1/33"] } } }, /networkPolicies\.dns\.cidrs\[1\]: "10\.1\.0\.1\/33" is not valid/],
+        ["a DNS namespace that is no name", { networkPolicies: { dns: { namespace: "Kube System" } } }, /networkPolicies\.dns\.namespace: "Kube System" is not valid; expected a namespace name/],
+        ["an unknown DNS key", { networkPolicies: { dns: { port: 5353 } } }, /networkPolicies\.dns\.port: unknown key; accepted keys are namespace, cidrs/],
     ];
     for (const [title, raw, expected] of bad) {
         it(`rejects ${title}`, () => {
@@ -108,6 +112,15 @@ describe("stack config", () => {
 
     it("accepts PLAINTEXT in development", () => {
         assert.strictEqual(parseStackConfig({ kafka: { clientAuth: "none" } }).kafka.clientAuth, "none");
+    });
+
+    it("networkPolicies.dns: kube-system unless set; a namespace and CIDRs (IPv4 and IPv6) when set", () => {
+        assert.deepStrictEqual(parseStackConfig({}).networkPolicies.dns, { namespace: "kube-system", cidrs: [] });
+        assert.deepStrictEqual(parseStackConfig({ networkPolicies: { dns: { cidrs: ["169.254.20.10/32", "fd00::/8"] } } }).networkPolicies.dns, {
+            namespace: "kube-system",
+            cidrs: ["169.254.20.10/32", "fd00::/8"],
+        });
+        assert.deepStrictEqual(parseStackConfig({ networkPolicies: { dns: { namespace: "coredns" } } }).networkPolicies.dns, { namespace: "coredns", cidrs: [] });
     });
 
     it("accepts 3 and 5 Kafka replicas", () => {
