@@ -10,25 +10,24 @@
 //
 // Test overrides of the stacks, and why: MariaDB and Kafka scaled down (768Mi limits) so the whole of prod
 // fits this machine; a Kafka topic with the orders user's grants (prod declares none); the example at one
-// replica; the rest as in tests/helpers/prodStack.ts. NetworkPolicies are applied, not enforced here.
+// replica; the rest as in tests/helpers/prodStack.ts. prod's NetworkPolicies are applied, not enforced: see
+// that file for why.
 
 import * as assert from "assert";
 import * as path from "path";
-import { readStackFile, renderStack, ROOT, runOffline, type Manifest, type RenderResult } from "../../scripts/lib/mockRuntime";
+import { readStackFile, ROOT, runOffline, type Manifest } from "../../scripts/lib/mockRuntime";
 import { randomToken, waitFor } from "../../scripts/lib/servers";
 import { CA_FILE } from "../../examples/order-service/backbone";
 import { ControlPlane, describeOutcome, type Obj } from "../helpers/controlplane";
 import { realCluster } from "../helpers/nodes";
-import { prodConfig } from "../helpers/prodStack";
+import { KAFKA_TOPIC, prodOnNodes, type ProdDeployment } from "../helpers/prodStack";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
 
 registerRealServerSummary(900);
 
 const NODES = 3;
-const NAMESPACES = ["db", "cache", "messaging"];
 const EXAMPLE_DIR = path.join(ROOT, "examples", "order-service");
-const TOPIC = "orders.events";
-const SMALL = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "768Mi" } };
+const TOPIC = KAFKA_TOPIC;
 
 /** MariaDB from SPRING_DATASOURCE_URL (jdbc:mariadb://host:port/db?sslMode=verify-full&serverSslCert=<CA>). */
 const MARIADB_CLIENT = `
@@ -93,73 +92,23 @@ exec sleep 100000
 `;
 
 describe("real pods: all of prod on real kubelets, and the example order-service Deployment writing to each service over TLS", function () {
-    const cluster = realCluster(NODES);
+    const cluster = realCluster(NODES, { keepNamespaces: true });
     let cp: ControlPlane | undefined;
-    let backbone: RenderResult;
+    let prod: ProdDeployment;
     let objects: Manifest[] = [];
     const run = randomToken(8);
 
     const image = (ns: string, name: string) =>
         (objects.find((o) => o.kind === "StatefulSet" && o.metadata.namespace === ns && o.metadata.name === name) as Obj).spec.template.spec.containers[0].image as string;
 
-    before(async function () {
-        cp = cluster.cp;
-        const base = prodConfig();
-        const config = {
-            ...base,
-            mariadb: { ...(base.mariadb as object), resources: SMALL },
-            kafka: {
-                ...(base.kafka as object),
-                resources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { cpu: "2", memory: "768Mi" } },
-                users: [{ name: "orders", topics: [{ name: TOPIC, access: ["read", "write"] }], groups: ["orders-"] }, { name: "auth", topics: [], groups: [] }],
-                topics: [{ name: TOPIC, partitions: 3, replicationFactor: 3 }],
-            },
-        };
-        // A fresh random seed per run: the passwords are never stored or printed.
-        backbone = await renderStack("prod", { withSecrets: true, seed: randomToken(32), config });
-        objects = backbone.objects.filter(
-            (o) =>
-                !o.apiVersion.startsWith("monitoring.coreos.com/") &&
-                (NAMESPACES.includes(o.metadata.namespace ?? "") || (o.kind === "Namespace" && NAMESPACES.includes(o.metadata.name))),
-        );
-    });
-
     it("prod's MariaDB, Redis and Kafka become Ready on the nodes and their reconcile Jobs complete", async function () {
-        const c = cp!;
-        const done = startClock("all of prod applied until Ready");
-        const t0 = Date.now();
-        const outcomes = await c.applyServerSide(objects);
-        assert.deepStrictEqual(outcomes.filter((o) => o.status >= 300).map(describeOutcome), [], "the server refused part of prod's render");
-        const sets = objects.filter((o) => o.kind === "StatefulSet") as Obj[];
-        const jobs = objects.filter((o) => o.kind === "Job") as Obj[];
-        const readyAt = new Map<string, number>();
-        await waitFor(
-            "every StatefulSet Ready and every reconcile Job complete",
-            async () => {
-                for (const s of sets) {
-                    const live = await c.getObject(s);
-                    if (!readyAt.has(s.metadata.name) && live?.status?.readyReplicas === s.spec.replicas) readyAt.set(s.metadata.name, Date.now());
-                }
-                for (const j of jobs) {
-                    const live = await c.getObject(j);
-                    const failed = (live?.status?.conditions ?? []).find((x: Obj) => x.type === "Failed" && x.status === "True");
-                    if (failed) throw new Error(`Job ${j.metadata.namespace}/${j.metadata.name} failed: ${failed.message}`);
-                }
-                const complete = await Promise.all(jobs.map(async (j) => ((await c.getObject(j))?.status?.conditions ?? []).some((x: Obj) => x.type === "Complete" && x.status === "True")));
-                return readyAt.size === sets.length && complete.every(Boolean) ? true : undefined;
-            },
-            { timeoutMs: 900_000, intervalMs: 3000 },
-        ).catch(async (e: Error) => {
-            const pods = await c.kubectl(["get", "pods", "-A", "-o", "wide"]);
-            throw new Error(`${e.message}\n${pods.stdout}`);
-        });
-        done();
+        cp = cluster.cp;
+        prod = await prodOnNodes(cluster);
+        objects = prod.objects;
         console.log(
-            `      Ready after the apply: ${sets.map((s) => `${s.metadata.namespace}/${s.metadata.name} (${s.spec.replicas}) ${((readyAt.get(s.metadata.name)! - t0) / 1000).toFixed(1)} s`).join(", ")}; ` +
-                `Jobs complete: ${jobs.map((j) => j.metadata.name).join(", ")}`,
+            `      Ready after the apply: ${Object.entries(prod.readySeconds).map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(", ")}; ` +
+                `Jobs complete: ${objects.filter((o) => o.kind === "Job").map((j) => j.metadata.name).join(", ")}`,
         );
-        assert.strictEqual(sets.length, 3);
-        assert.strictEqual(jobs.length, 3, "a reconcile Job per service");
     });
 
     it("the example's Deployment, its three connections as client containers, writes to and reads from MariaDB, Redis and Kafka through their Services with TLS", async function () {
@@ -171,7 +120,7 @@ describe("real pods: all of prod on real kubelets, and the example order-service
                 delete require.cache[require.resolve(entry)];
                 return require(entry);
             },
-            { project: "order-service", stack: "prod", config: readStackFile(EXAMPLE_DIR, "prod"), withSecrets: true, previousOutputs: backbone.outputs },
+            { project: "order-service", stack: "prod", config: readStackFile(EXAMPLE_DIR, "prod"), withSecrets: true, previousOutputs: prod.render.outputs },
         );
         const deployment = service.objects.find((o) => o.kind === "Deployment") as Obj;
         assert.ok(deployment, "the example renders a Deployment");

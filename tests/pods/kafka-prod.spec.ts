@@ -1,17 +1,16 @@
 // Real pods: prod's Kafka (3 combined broker+controller pods, one per node and zone, SASL_SSL with TLS on every
-// listener, SCRAM-SHA-512 users, the authorizer, min.insync.replicas 2) rendered with its secrets and applied
-// server-side to the test control plane and three real nodes (scripts/nodes.sh), then the failure drills of
+// listener, SCRAM-SHA-512 users, the authorizer, min.insync.replicas 2) as part of all of prod, applied once for
+// the prod suites to three real nodes (scripts/nodes.sh, tests/helpers/prodStack.ts), then the failure drills of
 // issue 22 under a writer that runs in a client pod as an application does: Kafka's own VerifiableProducer
 // (kafka-tools 3.8.1) with acks=all as the `orders` user through the bootstrap Service over TLS, which prints
 // every acknowledgement and every refusal with its time. After each drill a consumer reads the whole topic
 // back: each drill prints written / acknowledged / lost, the time to recover and the controller before and
 // after, and fails if one acknowledged record is missing.
 //
-// Test overrides of the prod stack file, and why: a declared topic (3 partitions, replication factor 3) with
-// the orders user's grants on it (prod declares none); a 768Mi memory limit instead of 4Gi (heap 50% = 384 MiB)
-// and small requests, so three brokers fit beside the other suites on this machine; the rest as in
-// tests/helpers/prodStack.ts (no exporters, no Prometheus Operator objects). NetworkPolicies are applied but
-// not enforced in this suite (tests/pods/netpol.spec.ts proves enforcement).
+// Test overrides of the prod stack file (tests/helpers/prodStack.ts, PROD_ON_NODES), and why: a declared topic
+// (3 partitions, replication factor 3) with the orders user's grants on it (prod declares none); a 768Mi memory
+// limit instead of 4Gi (heap 50% = 384 MiB) and small requests, so three brokers fit beside the rest of prod on
+// this machine; no exporters, no Prometheus Operator objects; NetworkPolicies applied, not enforced (why: there).
 
 import * as assert from "assert";
 import type { Manifest } from "../../scripts/lib/mockRuntime";
@@ -20,7 +19,7 @@ import { describeRun, randomToken, waitFor } from "../../scripts/lib/servers";
 import { ControlPlane, describeOutcome, type Obj } from "../helpers/controlplane";
 import { renderKafka, type KafkaRendered } from "../helpers/kafka/rendered";
 import { Nodes, realCluster } from "../helpers/nodes";
-import { prodConfig } from "../helpers/prodStack";
+import { deployedConfig, inNamespaces, KAFKA_TOPIC, prodOnNodes, type ProdDeployment } from "../helpers/prodStack";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
 import { drillFigures, outages, producerLog, type WriterResult } from "../helpers/writerLog";
 
@@ -31,7 +30,7 @@ const NS = "messaging";
 const CLIENT_NS = "order-service";
 const NODES = 3;
 const PODS = ["kafka-0", "kafka-1", "kafka-2"];
-const TOPIC = "orders.events";
+const TOPIC = KAFKA_TOPIC;
 const USER = "orders";
 const GROUP_PREFIX = "orders-";
 /** Acknowledged records before a drill's failure. */
@@ -73,10 +72,10 @@ echo "reader-done"
 `;
 
 describe("real pods: prod's Kafka (3 brokers, TLS, SCRAM) on real kubelets, and its failure drills (scripts/nodes.sh)", function () {
-    const cluster = realCluster(NODES, { images: ["kafka"] });
+    const cluster = realCluster(NODES, { keepNamespaces: true });
     let cp: ControlPlane | undefined;
     let nodes: Nodes | undefined;
-    let seed = "";
+    let prod: ProdDeployment;
     let k: KafkaRendered;
     let objects: Manifest[] = [];
     let heapPercent = 50;
@@ -86,20 +85,8 @@ describe("real pods: prod's Kafka (3 brokers, TLS, SCRAM) on real kubelets, and 
     const nodeIndex = (nodeName: string): number => Number(/^real-node-(\d)$/.exec(nodeName)?.[1] ?? NaN);
     const key = (o: Manifest) => `${o.kind}/${o.metadata.name}`;
 
-    async function render(): Promise<KafkaRendered> {
-        const base = prodConfig();
-        const config = {
-            ...base,
-            kafka: {
-                ...(base.kafka as Record<string, unknown>),
-                users: [{ name: USER, topics: [{ name: TOPIC, access: ["read", "write"] }], groups: [GROUP_PREFIX] }, { name: "auth", topics: [], groups: [] }],
-                topics: [{ name: TOPIC, partitions: 3, replicationFactor: 3 }],
-                resources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { cpu: "2", memory: "768Mi" } },
-                heapPercent,
-            },
-        };
-        return renderKafka("prod", config, seed);
-    }
+    /** Kafka as deployed with the drill's heapPercent, from the deployment's seed (the same passwords). */
+    const render = (): Promise<KafkaRendered> => renderKafka("prod", deployedConfig(prod, { kafka: { heapPercent } }), prod.seed);
     const inNamespace = (r: KafkaRendered) =>
         r.objects.filter((o) => !o.apiVersion.startsWith("monitoring.coreos.com/") && (o.metadata.namespace === NS || (o.kind === "Namespace" && o.metadata.name === NS)));
 
@@ -271,32 +258,29 @@ describe("real pods: prod's Kafka (3 brokers, TLS, SCRAM) on real kubelets, and 
     before(async function () {
         cp = cluster.cp;
         nodes = cluster.nodes;
-        // A fresh random seed per run, kept for the later render (same passwords): never printed.
-        seed = randomToken(32);
+        // All of prod, applied once for the prod suites (tests/helpers/prodStack.ts): this suite drills its Kafka.
+        prod = await prodOnNodes(cluster);
+        // k for the connection's names; the objects (the CA clients trust included) are the deployed ones: TLS
+        // keys are new at every render.
         k = await render();
-        objects = inNamespace(k);
+        objects = inNamespaces(prod.objects, [NS]);
         assert.strictEqual(k.replicas, 3);
         assert.ok(k.connection.tls.enabled, "prod renders TLS for Kafka's clients");
     });
 
     it("3 brokers Ready on 3 nodes in 3 zones because Kafka answers the probes over TLS; the reconcile Job completes", async function () {
         const c = cp!;
-        const done = startClock("prod's Kafka applied until settled");
-        const t0 = Date.now();
-        const outcomes = await c.applyServerSide(objects);
-        assert.deepStrictEqual(outcomes.filter((o) => o.status >= 300).map(describeOutcome), [], "the server refused part of prod's Kafka render");
         const job = objects.find((o) => o.kind === "Job" && o.metadata.name.startsWith("kafka-reconcile")) as Obj;
         assert.ok(job, "prod's render has the reconcile Job");
         const finished = await c.waitJobFinished(job, 900_000, 2000);
         const leader = await settled();
-        done();
         const pods = await Promise.all(PODS.map((p) => pod(p)));
         const zones = await Promise.all(
             pods.map(async (p) => (await c.getObject({ apiVersion: "v1", kind: "Node", metadata: { name: p!.spec.nodeName } }))!.metadata.labels["topology.kubernetes.io/zone"]),
         );
         console.log(
             [
-                `      3 brokers settled ${((Date.now() - t0) / 1000).toFixed(1)} s after the apply: ${pods.map((p, i) => `${p!.metadata.name} on ${p!.spec.nodeName} (${zones[i]}, restarts ${p!.status.containerStatuses.map((s: Obj) => s.restartCount).join("/")})`).join(", ")}; active controller ${leader}`,
+                `      3 brokers Ready ${prod.readySeconds.kafka.toFixed(1)} s after prod's apply: ${pods.map((p, i) => `${p!.metadata.name} on ${p!.spec.nodeName} (${zones[i]}, restarts ${p!.status.containerStatuses.map((s: Obj) => s.restartCount).join("/")})`).join(", ")}; active controller ${leader}`,
                 `      Job ${job.metadata.name}: ${finished.cond.type} (${finished.j.status.succeeded ?? 0} succeeded, ${finished.j.status.failed ?? 0} failed pods)`,
             ].join("\n"),
         );

@@ -124,7 +124,7 @@ function clientPod(k: KafkaRendered, name: string, opts: { produce: number; read
 }
 
 describe("real pods: dev's Kafka on real kubelets (scripts/nodes.sh)", function () {
-    const cluster = realCluster(NODES, { images: ["kafka"] });
+    const cluster = realCluster(NODES);
     let cp: ControlPlane | undefined;
     let k: KafkaRendered;
     let objects: Manifest[] = [];

@@ -1,6 +1,6 @@
 // Real pods: prod's MariaDB (a primary and a semi-synchronous replica on two nodes in two zones, TLS required,
-// the reconcile Job, the backup and binary-log archive CronJobs, NetworkPolicies) rendered with its secrets and
-// applied server-side to the test control plane and three real nodes (scripts/nodes.sh), then the failure
+// the reconcile Job, the backup and binary-log archive CronJobs, NetworkPolicies, applied) as part of all of
+// prod, applied once for the prod suites to three real nodes (scripts/nodes.sh, tests/helpers/prodStack.ts), then the failure
 // drills of issue 22 under a writer that runs in a client pod as an application does: it connects through the
 // client Service over TLS (verifying the server's name), writes one row per transaction as the `orders` user
 // and counts a write as acknowledged when its COMMIT returned: with semi-sync on, that is after the replica
@@ -10,9 +10,8 @@
 //
 // The writer is the mariadb client in bash (the test image): one process per write, a TLS handshake each, so
 // a few writes per second. Test overrides of the prod stack file, and why: the MariaDB resources are scaled
-// down (768Mi limit, so two pods, their Jobs and the writer fit beside the other suites on this machine); the
-// rest as in tests/helpers/prodStack.ts. NetworkPolicies are applied but not enforced in this suite (the nodes
-// start without kube-network-policies; tests/pods/netpol.spec.ts proves enforcement).
+// down (768Mi limit, so two pods, their Jobs and the writer fit beside the rest of prod on this machine); the
+// rest as in tests/helpers/prodStack.ts (which says why prod's NetworkPolicies are applied, not enforced).
 //
 // Drill c is the documented promotion (docs/operations/failover.md): the primary's node is lost, the operator
 // runs scripts/promote-mariadb.sh through kubectl, then records the promotion (mariadb.primary) and applies
@@ -25,7 +24,7 @@ import { secretData } from "../../scripts/lib/rendered";
 import { describeRun, randomToken, run, waitFor } from "../../scripts/lib/servers";
 import { ControlPlane, describeOutcome, type Obj } from "../helpers/controlplane";
 import { Nodes, realCluster } from "../helpers/nodes";
-import { renderProdNamespace } from "../helpers/prodStack";
+import { inNamespaces, prodOnNodes, renderProdNamespace, type ProdDeployment } from "../helpers/prodStack";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
 import { drillFigures, outages, parseWriterLog } from "../helpers/writerLog";
 
@@ -62,10 +61,10 @@ echo "stopped $n"
 `;
 
 describe("real pods: prod's MariaDB with a semi-sync replica on real kubelets, and its failure drills (scripts/nodes.sh)", function () {
-    const cluster = realCluster(NODES, { images: ["mariadb"] });
+    const cluster = realCluster(NODES, { keepNamespaces: true });
     let cp: ControlPlane | undefined;
     let nodes: Nodes | undefined;
-    let seed = "";
+    let prod: ProdDeployment;
     let objects: Manifest[] = [];
     let image = "";
     /** The pod `mariadb.primary` names in the applied render. */
@@ -77,7 +76,7 @@ describe("real pods: prod's MariaDB with a semi-sync replica on real kubelets, a
     const nodeIndex = (nodeName: string): number => Number(/^real-node-(\d)$/.exec(nodeName)?.[1] ?? NaN);
     const replicaOf = (p: string) => PODS.find((x) => x !== p)!;
     const render = (primaryOrdinal: number, limit: string) =>
-        renderProdNamespace(NS, seed, { mariadb: { primary: primaryOrdinal, resources: RESOURCES(limit) } });
+        renderProdNamespace(NS, prod, { mariadb: { primary: primaryOrdinal, resources: RESOURCES(limit) } });
     const key = (o: Manifest) => `${o.kind}/${o.metadata.name}`;
 
     /** SQL as root inside a server's container, over its socket; the password is read from the mounted Secret there. */
@@ -269,9 +268,9 @@ describe("real pods: prod's MariaDB with a semi-sync replica on real kubelets, a
     before(async function () {
         cp = cluster.cp;
         nodes = cluster.nodes;
-        // A fresh random seed per run, kept for the later renders (same passwords): never printed.
-        seed = randomToken(32);
-        objects = await render(0, memoryLimit);
+        // All of prod, applied once for the prod suites (tests/helpers/prodStack.ts): this suite drills its MariaDB.
+        prod = await prodOnNodes(cluster);
+        objects = inNamespaces(prod.objects, [NS]);
         const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "mariadb") as Obj;
         assert.ok(sts, "prod's render has no StatefulSet db/mariadb");
         assert.strictEqual(sts.spec.replicas, 2);
@@ -280,16 +279,10 @@ describe("real pods: prod's MariaDB with a semi-sync replica on real kubelets, a
 
     it("both pods are Ready on 2 nodes in 2 zones because mariadbd answers the probes; TLS required, semi-sync on; the reconcile Job completes", async function () {
         const c = cp!;
-        const done = startClock("prod's MariaDB applied until settled");
-        const t0 = Date.now();
-        const outcomes = await c.applyServerSide(objects);
-        assert.deepStrictEqual(outcomes.filter((o) => o.status >= 300).map(describeOutcome), [], "the server refused part of prod's MariaDB render");
         await settled(360_000);
-        const settledS = (Date.now() - t0) / 1000;
         const job = objects.find((o) => o.kind === "Job" && o.metadata.name.startsWith("mariadb-reconcile")) as Obj;
         assert.ok(job, "prod's render has the reconcile Job");
         const finished = await c.waitJobFinished(job, 300_000);
-        done();
         const pods = await Promise.all(PODS.map((p) => pod(p)));
         const zones = await Promise.all(
             pods.map(async (p) => (await c.getObject({ apiVersion: "v1", kind: "Node", metadata: { name: p!.spec.nodeName } }))!.metadata.labels["topology.kubernetes.io/zone"]),
@@ -297,7 +290,7 @@ describe("real pods: prod's MariaDB with a semi-sync replica on real kubelets, a
         const secure = await Promise.all(PODS.map((p) => sql(p, "SELECT @@require_secure_transport")));
         console.log(
             [
-                `      both pods settled ${settledS.toFixed(1)} s after the apply: ${pods.map((p, i) => `${p!.metadata.name} on ${p!.spec.nodeName} (${zones[i]}, restarts ${p!.status.containerStatuses.map((s: Obj) => s.restartCount).join("/")})`).join(", ")}`,
+                `      both pods Ready ${prod.readySeconds.mariadb.toFixed(1)} s after prod's apply: ${pods.map((p, i) => `${p!.metadata.name} on ${p!.spec.nodeName} (${zones[i]}, restarts ${p!.status.containerStatuses.map((s: Obj) => s.restartCount).join("/")})`).join(", ")}`,
                 `      require_secure_transport ${secure.join("/")}; Job ${job.metadata.name}: ${finished.cond.type} (${finished.j.status.succeeded ?? 0} succeeded, ${finished.j.status.failed ?? 0} failed pods)`,
             ].join("\n"),
         );

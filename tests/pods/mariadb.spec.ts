@@ -64,7 +64,7 @@ function clientPod(name: string, image: string, script: string, avoidNode: strin
 }
 
 describe("real pods: dev's MariaDB on real kubelets (scripts/nodes.sh)", function () {
-    const cluster = realCluster(NODES, { images: ["mariadb"] });
+    const cluster = realCluster(NODES);
     let cp: ControlPlane | undefined;
     let objects: Manifest[] = [];
     let image = "";

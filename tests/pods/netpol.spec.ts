@@ -110,7 +110,7 @@ interface Seen {
 }
 
 describe(`real pods: NetworkPolicies enforced by kube-network-policies (${ENFORCE ? "on" : "OFF: this run must fail"})`, function () {
-    const cluster = realCluster(NODES, { networkPolicies: ENFORCE, images: ["redis"] });
+    const cluster = realCluster(NODES, { networkPolicies: ENFORCE });
     let cp: ControlPlane | undefined;
     let objects: Manifest[] = [];
     let image = "";

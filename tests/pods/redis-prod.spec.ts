@@ -1,15 +1,13 @@
 // Real pods: prod's Redis (3 pods, a Sentinel in each, TLS, ACL users, required anti-affinity, zone spread,
-// NetworkPolicies) rendered with its secrets and applied server-side to the test control plane and three real
-// nodes (scripts/nodes.sh), then the failure drills of issue 22 under a writer that runs in a client pod as an
+// NetworkPolicies, applied) as part of all of prod, applied once for the prod suites to three real nodes
+// (scripts/nodes.sh, tests/helpers/prodStack.ts), then the failure drills of issue 22 under a writer that runs in a client pod as an
 // application does: it asks the Sentinels for the primary over TLS, writes as the `sessions` user and counts a
 // write as acknowledged only when WAIT 1 says a replica has it. Each drill prints written / acknowledged /
 // lost, the time to recover and the primary before and after, and fails if one acknowledged write is lost.
 //
 // The writer is redis-cli in busybox sh (the test image): one process per SET + WAIT on one connection, so a
 // few dozen writes per second; `kubectl logs --timestamps` gives each reply's time. Test overrides of the
-// prod stack file, and why: monitoring.exporters off (no redis_exporter image is built for the nodes yet,
-// tests/pods/IMAGES.md); the Prometheus Operator objects are not applied (no CRDs on the test control plane)
-// (tests/helpers/prodStack.ts).
+// prod stack file: tests/helpers/prodStack.ts (none for Redis beyond the exporters off and the nodes' resolver).
 // Sizes are prod's: the nodes report this machine's memory, and requests are not reserved memory.
 
 import * as assert from "assert";
@@ -18,7 +16,7 @@ import { secretData } from "../../scripts/lib/rendered";
 import { describeRun, randomToken, waitFor } from "../../scripts/lib/servers";
 import { ControlPlane, describeOutcome, type Obj } from "../helpers/controlplane";
 import { Nodes, realCluster } from "../helpers/nodes";
-import { renderProdNamespace } from "../helpers/prodStack";
+import { inNamespaces, prodOnNodes, renderProdNamespace, type ProdDeployment } from "../helpers/prodStack";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
 import { drillFigures, outages, parseWriterLog } from "../helpers/writerLog";
 
@@ -35,9 +33,6 @@ const WARMUP_ACKS = 20;
 /** A deleted pod's containers have all exited by then (the grace period is 30 s). */
 const SHUTDOWN_BOUND_MS = 15_000;
 
-async function renderProdRedis(seed: string, redisOverrides: Record<string, unknown> = {}): Promise<Manifest[]> {
-    return renderProdNamespace(NS, seed, { redis: redisOverrides });
-}
 
 /** The writer: what an application does with Sentinel, in busybox sh and redis-cli. */
 const WRITER_SCRIPT = `
@@ -63,10 +58,10 @@ echo "stopped $n"
 `;
 
 describe("real pods: prod's Redis with Sentinel on real kubelets, and its failure drills (scripts/nodes.sh)", function () {
-    const cluster = realCluster(NODES, { images: ["redis"] });
+    const cluster = realCluster(NODES, { keepNamespaces: true });
     let cp: ControlPlane | undefined;
     let nodes: Nodes | undefined;
-    let seed = "";
+    let prod: ProdDeployment;
     let objects: Manifest[] = [];
     let image = "";
 
@@ -194,9 +189,7 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
         w: { name: string; run: string },
         t0: number,
         before: string,
-        extra: string[] | ((after: string) => string[]),
-        /** Drill a only: the open defect below, the one case where a loss is reported instead of failing. */
-        knownRace = false,
+        extra: string[] | ((after: string) => string[] | Promise<string[]>),
     ): Promise<void> {
         const c = cp!;
         const after = await settled();
@@ -213,29 +206,21 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
             [
                 `      ${label}: primary before ${before}, after ${after}`,
                 ...drillFigures(res, t0, lost.length, "SET + WAIT 1").map((l) => `        ${l}`),
-                ...(typeof extra === "function" ? extra(after) : extra).map((l) => `        ${l}`),
+                ...(typeof extra === "function" ? await extra(after) : extra).map((l) => `        ${l}`),
             ].join("\n"),
         );
         await c.deleteObject({ apiVersion: "v1", kind: "Pod", metadata: { name: w.name, namespace: CLIENT_NS } }, "Background");
         assert.ok(firstAck, "no write was acknowledged after the failure");
         assert.ok(ackedBefore >= WARMUP_ACKS, `the writer wrote enough before the failure: ${ackedBefore}`);
-        // OPEN DEFECT (issue 22, docs/operations/failover.md): when the deleted primary's pod comes back as the
-        // primary and the Sentinels' failover already under way then promotes another replica, writes that WAIT 1
-        // acknowledged on the returned pod can be lost (48 in one CI run of 2026-12-07). Until it is fixed, that
-        // case (a failover happened) prints the loss loudly instead of failing; every other case must lose none.
-        if (knownRace && after !== before && lost.length > 0) {
-            console.log(`        KNOWN DEFECT, NOT FIXED: ${lost.length} writes acknowledged by WAIT 1 lost in the failover race (the returned primary demoted)`);
-            return;
-        }
         assert.deepStrictEqual(lost.map((a) => `session:${w.run}-${a.n}`), [], `${label}: writes acknowledged by WAIT 1 were lost`);
     }
 
     before(async function () {
         cp = cluster.cp;
         nodes = cluster.nodes;
-        // A fresh random seed per run, kept for the rolling update's render (same passwords): never printed.
-        seed = randomToken(32);
-        objects = await renderProdRedis(seed);
+        // All of prod, applied once for the prod suites (tests/helpers/prodStack.ts): this suite drills its Redis.
+        prod = await prodOnNodes(cluster);
+        objects = inNamespaces(prod.objects, [NS]);
         const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "redis") as Obj;
         assert.ok(sts, "prod's render has no StatefulSet cache/redis");
         assert.strictEqual(sts.spec.replicas, 3);
@@ -244,10 +229,6 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
 
     it("the 3 pods are Ready on 3 nodes in 3 zones because redis-server and Sentinel answer the probes; the ACL Job completes", async function () {
         const c = cp!;
-        const done = startClock("prod's Redis applied until Ready");
-        const t0 = Date.now();
-        const outcomes = await c.applyServerSide(objects);
-        assert.deepStrictEqual(outcomes.filter((o) => o.status >= 300).map(describeOutcome), [], "the server refused part of prod's Redis render");
         try {
             await waitFor(
                 "pods cache/redis-0..2 Ready",
@@ -262,13 +243,12 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
             const ev = await c.kubectl(["-n", NS, "get", "events", "--sort-by=.lastTimestamp"]);
             throw new Error(`${(e as Error).message}\n${d.stdout}\n${ev.stdout.split("\n").slice(-15).join("\n")}`);
         }
-        const readyS = (Date.now() - t0) / 1000;
+        const readyS = prod.readySeconds.redis;
         const pods = await Promise.all(PODS.map((p) => pod(p)));
         const zones = await Promise.all(pods.map(async (p) => (await c.getObject({ apiVersion: "v1", kind: "Node", metadata: { name: p!.spec.nodeName } }))!.metadata.labels["topology.kubernetes.io/zone"]));
         const job = objects.find((o) => o.kind === "Job" && o.metadata.name.startsWith("redis-acl-reconcile")) as Obj;
         assert.ok(job, "prod's render has the ACL reconcile Job");
         const finished = await c.waitJobFinished(job, 180_000);
-        done();
         const roles = await Promise.all(PODS.map(roleOf));
         console.log(
             [
@@ -301,7 +281,7 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
         assert.deepStrictEqual(co.filter((o) => o.status >= 300).map(describeOutcome), []);
     });
 
-    it("drill a: delete the primary's pod under the WAIT writer: its containers stop at once, 0 acknowledged writes lost (a loss in the open failover-race defect is reported, not failed), the set is whole again", async function () {
+    it("drill a: delete the primary's pod under the WAIT writer: its containers stop at once, 0 acknowledged writes lost (the pod back as the primary starts fenced), the set is whole again", async function () {
         const c = cp!;
         const done = startClock("drill a: delete the primary's pod");
         const before = await settled();
@@ -317,12 +297,20 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
         const role = await roleOf(before);
         // A race with the Sentinels' down-after (5 s): a pod back before the Sentinels start a failover finds
         // every record naming itself and starts as the primary again; one back later finds the new primary's
-        // record and starts as its replica; one back in between starts as the primary and is then turned
-        // into a replica by the failover already under way (docs/operations/failover.md).
-        await finish("drill a (delete the primary's pod)", w, t0, before, (after) => [
-            `the old pod's containers all exited ${((gone - t0) / 1000).toFixed(1)} s after the deletion (grace period 30 s); ${before} back Ready ${((back - t0) / 1000).toFixed(1)} s after it, as ${role}`,
-            after === before ? `no failover: ${before} is the primary again` : `Sentinel failed over to ${after}; ${before} is its replica`,
-        ], true);
+        // record and starts as its replica; one back in between starts as the primary, fenced (refusing
+        // writes), and is then turned into a replica by the failover already under way without having taken
+        // a write (docs/operations/failover.md). Its start script's lines say which happened.
+        let startLines: string[] = [];
+        await finish("drill a (delete the primary's pod)", w, t0, before, async (after) => {
+            const startLog = (await c.kubectl(["-n", NS, "logs", before, "-c", "redis"])).stdout;
+            startLines = startLog.split("\n").filter((l) => /^start-redis: /.test(l)).map((l) => l.replace(/ \(records of .*?\)/, "").slice(0, 300));
+            return [
+                `the old pod's containers all exited ${((gone - t0) / 1000).toFixed(1)} s after the deletion (grace period 30 s); ${before} back Ready ${((back - t0) / 1000).toFixed(1)} s after it, as ${role}`,
+                after === before ? `no failover: ${before} is the primary again` : `Sentinel failed over to ${after}; ${before} is its replica`,
+                ...startLines.map((l) => `${before}: ${l}`),
+            ];
+        });
+        if (startLines.some((l) => /starts as the primary/.test(l))) assert.ok(startLines.some((l) => /starts as the primary, fenced/.test(l)), `${before} came back as the primary: it must start fenced`);
         done();
         // Each container stops on SIGTERM (redis-server and Sentinel save and exit at once); one that ignores
         // it holds the pod, its replacement and a rolling update for the whole grace period.
@@ -360,7 +348,7 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
         const sts0 = await c.getObject({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "redis", namespace: NS } });
         const policy = "volatile-lru";
         // Same seed: the same passwords. TLS keys are new at every render, so Secrets are not applied again.
-        const next = await renderProdRedis(seed, { maxmemoryPolicy: policy });
+        const next = await renderProdNamespace(NS, prod, { redis: { maxmemoryPolicy: policy } });
         const key = (o: Manifest) => `${o.kind}/${o.metadata.name}`;
         const old = new Map(objects.map((o) => [key(o), JSON.stringify(o)]));
         const changed = next.filter((o) => o.kind !== "Secret" && old.get(key(o)) !== JSON.stringify(o));

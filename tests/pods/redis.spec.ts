@@ -57,7 +57,7 @@ function clientPod(name: string, image: string, script: string, avoidNode: strin
 }
 
 describe("real pods: dev's Redis on real kubelets (scripts/nodes.sh)", function () {
-    const cluster = realCluster(NODES, { images: ["redis"] });
+    const cluster = realCluster(NODES);
     let cp: ControlPlane | undefined;
     let objects: Manifest[] = [];
     let image = "";
