@@ -73,16 +73,16 @@ export function replicaOutputBufferBytes(opts: { memoryLimit: string; maxmemoryP
 }
 
 /**
- * replication.conf of a replicated Redis (ConfigMap redis-scripts), included on every pod's command line
- * after redis.conf, which stays the standalone file. Which pod is the primary is decided at start (the
- * start script adds `replicaof` on replicas) and changed by Sentinel, never by a rendered file.
- */
-/**
  * Replicas that must be connected (lagging at most min-replicas-max-lag) for the primary to take a write. The
  * start script raises it above the replicas there are while a returning primary is fenced (redisStartScript).
  */
 export const MIN_REPLICAS_TO_WRITE = 1;
 
+/**
+ * replication.conf of a replicated Redis (ConfigMap redis-scripts), included on every pod's command line
+ * after redis.conf, which stays the standalone file. Which pod is the primary is decided at start (the
+ * start script adds `replicaof` on replicas) and changed by Sentinel, never by a rendered file.
+ */
 export function replicationConfig(opts: { memoryLimit: string; maxmemoryPercent: number; replicas: number; tls: boolean }): string {
     const buffer = replicaOutputBufferBytes(opts);
     const lines = [

@@ -293,7 +293,6 @@ export class ControlPlane {
         return this.api("DELETE", p, JSON.stringify({ kind: "DeleteOptions", apiVersion: "v1", propagationPolicy }));
     }
 
-    /** Items of a collection (namespaced when namespace is given), optionally filtered by a label selector. */
     /** Waits until Job `job` is Complete or Failed; resolves with the live Job and that condition. */
     async waitJobFinished(job: Pick<Manifest, "apiVersion" | "kind" | "metadata">, timeoutMs: number, intervalMs = 1000): Promise<{ j: Obj; cond: Obj }> {
         return waitFor(
@@ -307,6 +306,7 @@ export class ControlPlane {
         );
     }
 
+    /** Items of a collection (namespaced when namespace is given), optionally filtered by a label selector. */
     async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, fieldSelector?: string): Promise<Obj[]> {
         const r = await this.resource(apiVersion, kind);
         const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;

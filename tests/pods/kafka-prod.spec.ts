@@ -87,8 +87,6 @@ describe("real pods: prod's Kafka (3 brokers, TLS, SCRAM) on real kubelets, and 
 
     /** Kafka as deployed with the drill's heapPercent, from the deployment's seed (the same passwords). */
     const render = (): Promise<KafkaRendered> => renderKafka("prod", deployedConfig(prod, { kafka: { heapPercent } }), prod.seed);
-    const inNamespace = (r: KafkaRendered) =>
-        r.objects.filter((o) => !o.apiVersion.startsWith("monitoring.coreos.com/") && (o.metadata.namespace === NS || (o.kind === "Namespace" && o.metadata.name === NS)));
 
     async function exec(podName: string, script: string, container = "kafka"): Promise<string> {
         const r = await cp!.kubectl(["-n", NS, "exec", podName, "-c", container, "--", "bash", "-c", script], { timeoutMs: 60_000 });
@@ -335,7 +333,7 @@ describe("real pods: prod's Kafka (3 brokers, TLS, SCRAM) on real kubelets, and 
         const before = await settled();
         const from = (await c.getObject({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "kafka", namespace: NS } }))!.status.currentRevision;
         heapPercent = 45;
-        const next = inNamespace(await render());
+        const next = inNamespaces((await render()).objects, [NS]);
         const old = new Map(objects.map((o) => [key(o), JSON.stringify(o)]));
         // Secrets kept: their TLS keys are new at every render.
         const changed = next.filter((o) => o.kind !== "Secret" && old.get(key(o)) !== JSON.stringify(o));
