@@ -121,13 +121,14 @@ async function deployProd(cluster: RealCluster): Promise<ProdDeployment> {
                 const live = await c.getObject(s);
                 if (readyAt[s.metadata.name] === undefined && live?.status?.readyReplicas === s.spec.replicas) readyAt[s.metadata.name] = (Date.now() - t0) / 1000;
             }
+            let complete = 0;
             for (const j of jobs) {
-                const live = await c.getObject(j);
-                const failed = (live?.status?.conditions ?? []).find((x: Obj) => x.type === "Failed" && x.status === "True");
+                const conditions: Obj[] = (await c.getObject(j))?.status?.conditions ?? [];
+                const failed = conditions.find((x) => x.type === "Failed" && x.status === "True");
                 if (failed) failedJob = `Job ${j.metadata.namespace}/${j.metadata.name} failed: ${failed.message}`;
+                if (conditions.some((x) => x.type === "Complete" && x.status === "True")) complete++;
             }
-            const complete = await Promise.all(jobs.map(async (j) => ((await c.getObject(j))?.status?.conditions ?? []).some((x: Obj) => x.type === "Complete" && x.status === "True")));
-            return failedJob || (Object.keys(readyAt).length === sets.length && complete.every(Boolean)) ? true : undefined;
+            return failedJob || (Object.keys(readyAt).length === sets.length && complete === jobs.length) ? true : undefined;
         },
         { timeoutMs: 900_000, intervalMs: 3000 },
     ).catch(async (e: Error) => {
