@@ -283,7 +283,6 @@ node_env() { # I: sets the per-node names
     netns="msa-$id-n$i"
     vhost="msa$id$i"  # host end of the node's veth (<= 15 characters)
     node_addr="$net.0.$((10 + i))"
-    kubelet_addr="$net.0.$((100 + i))"
     pod_cidr="$net.$((i + 1)).0/24"
     cg="msa-nodes-$id/node$i"
     cni_net="msa-$id-n$i" # names the CNI result cache entries (/var/lib/cni/results), which down removes
@@ -311,7 +310,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$(bash "$repo/scripts/node-images.sh" pause-name)"
   restrict_oom_score_adj = true
-  # exec/attach/port-forward streams: the kubelet (host namespace) proxies to this address.
+  # exec/attach/port-forward streams: the kubelet (same namespace) proxies to this address.
   stream_server_address = "$node_addr"
   stream_server_port = "0"
   [plugins."io.containerd.grpc.v1.cri".containerd]
@@ -346,12 +345,14 @@ write_kubelet_config() {
     # containerd's namespace only receives them if that directory is a shared mount.
     mount --bind "$nd/kubelet" "$nd/kubelet"
     mount --make-rshared "$nd/kubelet"
-    # Anonymous, always-allowed kubelet API: it listens on a private bridge address for this run only.
+    # Anonymous, always-allowed kubelet API: it listens on the node's address, on a bridge private to this run.
     # Eviction thresholds are low: a shared CI disk must not make the node evict the servers under test.
+    # syncFrequency 10s (default 1m): a changed Secret reaches its pods' volumes at their next sync, and the
+    # certificate renewal drill (tests/pods/tls-prod.spec.ts) would otherwise wait a minute per renewal.
     cat >"$nd/kubelet/config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: $kubelet_addr
+address: $node_addr
 port: 10250
 readOnlyPort: 0
 healthzPort: 0
@@ -372,6 +373,7 @@ evictionHard: { memory.available: 100Mi, nodefs.available: 1%, imagefs.available
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 nodeStatusReportFrequency: 10s
+syncFrequency: 10s
 EOF
 }
 
@@ -455,9 +457,13 @@ start_containerd() { # I
 start_kubelet() { # I
     node_env "$1"
     make_cgroup "$cg/pods"
+    # In the node's network namespace, as on a real node: its network probes (HTTP, TCP) are then the node's
+    # own traffic, which NetworkPolicy enforcement lets through; from the host they would arrive forwarded,
+    # judged like any client's. Its mounts stay the host's (containerd receives them, see start_containerd).
     start_bg "kubelet-$1" "$nd/kubelet.log" "$cg/kubelet" \
-        "$kubelet" --config="$nd/kubelet/config.yaml" --kubeconfig="$dir/kubeconfig" --root-dir="$nd/kubelet" \
-        --hostname-override="$node" --node-ip="$kubelet_addr" \
+        nsenter --net="/run/netns/$netns" \
+        "$kubelet" --config="$nd/kubelet/config.yaml" --kubeconfig="$dir/nodes/kubeconfig" --root-dir="$nd/kubelet" \
+        --hostname-override="$node" --node-ip="$node_addr" \
         --node-labels="topology.kubernetes.io/zone=$zone,topology.kubernetes.io/region=local,msa-infra/node=real" \
         --v=1
 }
@@ -495,7 +501,7 @@ cmd_up() {
         printf '%s=%s\n' "$k" "$(cat "/proc/sys/$k")" >>"$dir/nodes/sysctl"
     done
 
-    # The host bridge: one segment for the nodes' eth0 and the kubelets' addresses.
+    # The host bridge: one segment for the nodes' eth0 (the kubelets listen there too) and the host.
     local bridge="msa${id}br"
     ip link add "$bridge" type bridge
     ip addr add "$net.0.1/24" dev "$bridge"
@@ -511,7 +517,6 @@ cmd_up() {
         ip -n "$netns" link set eth0 up
         ip -n "$netns" route add default via "$net.0.1"
         ip netns exec "$netns" sysctl -qw net.ipv4.ip_forward=1
-        ip addr add "$kubelet_addr/24" dev "$bridge"
         ip route add "$pod_cidr" via "$node_addr"
     done
     # Pod to pod across nodes: each node routes the others' pod CIDRs straight to them over the bridge.

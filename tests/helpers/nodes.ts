@@ -137,7 +137,8 @@ if (typeof after === "function") after(stopShared);
 
 /**
  * Registers, in the calling describe(), the hooks that give the suite a control plane without KWOK nodes and
- * `count` real nodes (skipping as requireNodes does). Suites asking for the same count and enforcement share
+ * `count` real nodes (skipping as requireNodes does), NetworkPolicies enforced unless `networkPolicies: false`
+ * (a namespace without policies is open, as on any cluster). Suites asking for the same count and enforcement share
  * one cluster, started by the first of them (with every test image) and stopped after the run, nodes first;
  * a suite asking for something else stops it and starts its own. A cluster start costs tens of seconds, and
  * the pod suites are most of CI's time. After the suite, nodes a drill left stopped are started again and,
@@ -147,8 +148,9 @@ if (typeof after === "function") after(stopShared);
  */
 export function realCluster(count: number, opts: Omit<NodeOptions, "images"> & { keepNamespaces?: boolean } = {}): RealCluster {
     const cluster = {} as RealCluster;
-    const key = `${count} nodes${opts.networkPolicies ? ", NetworkPolicies enforced" : ""}`;
-    const nodeOptions: NodeOptions = { networkPolicies: opts.networkPolicies };
+    const enforce = opts.networkPolicies ?? true;
+    const key = `${count} nodes, NetworkPolicies ${enforce ? "enforced" : "not enforced"}`;
+    const nodeOptions: NodeOptions = { networkPolicies: enforce };
     let namespacesBefore: Set<string> | undefined;
     before(async function () {
         const bindir = requireControlPlane(this);

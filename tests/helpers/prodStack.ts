@@ -5,11 +5,11 @@
 // resolver, which is not a pod (clusterdns on the host bridge). PROD_ON_NODES scales MariaDB and Kafka down so
 // all of prod fits this machine, and gives Kafka a topic to write to.
 //
-// prod's NetworkPolicies are applied but not enforced on these nodes: the test nodes' kubelets run in the
-// host's network namespace, so their TCP probes (Kafka's startup probe on the controller port) reach a pod as
-// forwarded traffic from the host bridge, which kube-network-policies judges like any client and drops
-// (default-deny-ingress); on a real node the kubelet's probes are the node's own traffic, which NetworkPolicy
-// never blocks. Found on 2026-12-07 by running all of prod with enforcement: the three brokers never started.
+// prod's NetworkPolicies are enforced (kube-network-policies on every node, tests/helpers/nodes.ts): the
+// drills' writers run in order-service as prod allows, and tests/pods/netpol-prod.spec.ts checks who else
+// connects. Enforcement needs the test kubelets in their nodes' network namespaces, as on a real node: from
+// the host, their TCP probes (Kafka's startup probe) arrived as forwarded traffic and were dropped (found on
+// 2026-12-07: the three brokers never started).
 //
 // The prod suites share one deployment of all of prod (prodOnNodes): it is applied once per cluster and each
 // suite drills its own service on it, rendering its namespace again with the same seed (the same passwords)

@@ -10,8 +10,8 @@
 //
 // Test overrides of the stacks, and why: MariaDB and Kafka scaled down (768Mi limits) so the whole of prod
 // fits this machine; a Kafka topic with the orders user's grants (prod declares none); the example at one
-// replica; the rest as in tests/helpers/prodStack.ts. prod's NetworkPolicies are applied, not enforced: see
-// that file for why.
+// replica; the rest as in tests/helpers/prodStack.ts. prod's NetworkPolicies are enforced: the example's
+// namespace is one prod allows.
 
 import * as assert from "assert";
 import * as path from "path";
