@@ -8,7 +8,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { certificateRequest, locallySignedCertificate, selfSignedCertificate } from "../../scripts/lib/certificates";
-import type { Container } from "../../scripts/lib/rendered";
+import type { Manifest, RegisteredResource } from "../../scripts/lib/mockRuntime";
+import { dataKey, type Container } from "../../scripts/lib/rendered";
 import { startServer, type ServerProcess } from "../../scripts/lib/servers";
 
 /** A renewed certificate for the names of `current`, from a new CA. */
@@ -21,6 +22,35 @@ export async function renewedCertificate(current: string): Promise<{ cert: strin
     const csr = await certificateRequest({ privateKeyPem: key, subject: { commonName: names[0], organization: "msa-infra" }, dnsNames: names });
     const cert = await locallySignedCertificate({ certRequestPem: csr, caPrivateKeyPem: caKey, caCertPem: ca.certPem, validityPeriodHours: 24, allowedUses: ["server_auth", "digital_signature", "key_encipherment"] });
     return { cert: cert.certPem, key, ca: ca.certPem, serial: new crypto.X509Certificate(cert.certPem).serialNumber };
+}
+
+/** A value of a registered resource's inputs (secret inputs arrive wrapped: { <sig>: ..., value }). */
+function plain(v: unknown): string {
+    const u = v !== null && typeof v === "object" && "value" in (v as object) ? (v as { value: unknown }).value : v;
+    if (typeof u !== "string") throw new Error(`expected a string input, got ${JSON.stringify(u)?.slice(0, 80)}`);
+    return u;
+}
+
+/** The generated CA that signed `app`'s certificate in a render (its key, certificate and allowed uses): what `pulumi up` renews with. */
+export function generatedCa(render: { resources?: RegisteredResource[]; objects: Manifest[] }, namespace: string, app: string): { caKey: string; caCert: string; allowedUses: string[] } {
+    const cert = (render.resources ?? []).find((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && r.name === `${app}-tls-cert`);
+    if (!cert) throw new Error(`the render has no LocallySignedCert ${app}-tls-cert (keep the render's resources)`);
+    const caCert = dataKey(render.objects, "Secret", namespace, `${app}-tls`, "ca.crt");
+    assert.strictEqual(plain(cert.inputs.caCertPem).trim(), caCert.trim(), "the Secret's ca.crt is the CA that signed the rendered certificate");
+    return { caKey: plain(cert.inputs.caPrivateKeyPem), caCert, allowedUses: cert.inputs.allowedUses as string[] };
+}
+
+/** A new key and certificate for the subject and DNS names of `current`, signed by the same CA (a renewal in the last 30 days). */
+export async function renewFromSameCa(current: string, ca: { caKey: string; caCert: string; allowedUses: string[] }): Promise<{ cert: string; key: string; serial: string }> {
+    const x = new crypto.X509Certificate(current);
+    const names = x.subjectAltName!.split(", ").map((n) => n.replace(/^DNS:/, ""));
+    const field = (k: string) => x.subject.split("\n").find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1);
+    const key = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const csr = await certificateRequest({ privateKeyPem: key, subject: { commonName: field("CN"), organization: field("O") }, dnsNames: names });
+    const issued = await locallySignedCertificate({ certRequestPem: csr, caPrivateKeyPem: ca.caKey, caCertPem: ca.caCert, validityPeriodHours: 24, allowedUses: ca.allowedUses });
+    const serial = new crypto.X509Certificate(issued.certPem).serialNumber;
+    assert.strictEqual(new crypto.X509Certificate(issued.certPem).subjectAltName, x.subjectAltName, "the renewal has the same DNS names");
+    return { cert: issued.certPem, key, serial };
 }
 
 /** Replaces the three files the way kubelet updates a Secret volume: each file appears whole, at once. */

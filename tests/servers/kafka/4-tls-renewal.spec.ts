@@ -15,12 +15,12 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tls from "tls";
 import { KAFKA_PORTS } from "../../../components/kafka/files";
-import { certificateRequest, locallySignedCertificate } from "../../../scripts/lib/certificates";
 import { find, podSpec, type Any } from "../../../scripts/lib/manifests";
-import { commandLine, configMapData, container, dataKey, mountedFile, secretData } from "../../../scripts/lib/rendered";
+import { commandLine, configMapData, container, mountedFile, secretData } from "../../../scripts/lib/rendered";
 import { run, type RunResult } from "../../../scripts/lib/servers";
 import { registerRealServerSummary, startClock } from "../../helpers/servers";
 import { ABS_PATH, SYSTEM_PATH, registerKafkaTeardown, type KafkaCluster, type KafkaNode } from "../../helpers/kafka";
+import { generatedCa, renewFromSameCa } from "../../helpers/tlsReload";
 import { prodCluster } from "./prodCluster";
 import { indent } from "./proofs";
 
@@ -36,35 +36,6 @@ const LISTENERS = [
 const RENEWALS = [1, 2, 3];
 /** How long a listener may take to serve the renewed certificate once the reload script has returned. */
 const SERVED_WITHIN_MS = 20_000;
-
-/** A value of a registered resource's inputs (secret inputs arrive wrapped: { <sig>: ..., value }). */
-function plain(v: unknown): string {
-    const u = v !== null && typeof v === "object" && "value" in (v as object) ? (v as { value: unknown }).value : v;
-    if (typeof u !== "string") throw new Error(`expected a string input, got ${JSON.stringify(u)?.slice(0, 80)}`);
-    return u;
-}
-
-/** What renewing Kafka's certificate needs from the render: the generated CA (key and certificate) and the allowed uses. */
-function generatedCa(c: KafkaCluster): { caKey: string; caCert: string; allowedUses: string[] } {
-    const cert = (c.rendered.resources ?? []).find((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && r.name === "kafka-tls-cert");
-    if (!cert) throw new Error("the render has no LocallySignedCert kafka-tls-cert (renderKafka keeps the resources)");
-    const caCert = dataKey(c.rendered.objects, "Secret", c.namespace, "kafka-tls", "ca.crt");
-    assert.strictEqual(plain(cert.inputs.caCertPem).trim(), caCert.trim(), "the Secret's ca.crt is the CA that signed the rendered certificate");
-    return { caKey: plain(cert.inputs.caPrivateKeyPem), caCert, allowedUses: cert.inputs.allowedUses as string[] };
-}
-
-/** A new key and certificate for the subject and DNS names of `current`, signed by the same CA. */
-async function renewFromSameCa(current: string, ca: { caKey: string; caCert: string; allowedUses: string[] }): Promise<{ cert: string; key: string; serial: string }> {
-    const x = new crypto.X509Certificate(current);
-    const names = x.subjectAltName!.split(", ").map((n) => n.replace(/^DNS:/, ""));
-    const field = (k: string) => x.subject.split("\n").find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1);
-    const key = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-    const csr = await certificateRequest({ privateKeyPem: key, subject: { commonName: field("CN"), organization: field("O") }, dnsNames: names });
-    const issued = await locallySignedCertificate({ certRequestPem: csr, caPrivateKeyPem: ca.caKey, caCertPem: ca.caCert, validityPeriodHours: 24, allowedUses: ca.allowedUses });
-    const serial = new crypto.X509Certificate(issued.certPem).serialNumber;
-    assert.strictEqual(new crypto.X509Certificate(issued.certPem).subjectAltName, x.subjectAltName, "the renewal has the same DNS names");
-    return { cert: issued.certPem, key, serial };
-}
 
 /** Replaces files of a Secret volume the way kubelet does (each appears whole), keeping owner and mode. */
 function replaceSecretFiles(dir: string, files: Record<string, string>): void {
@@ -195,7 +166,7 @@ describe("Kafka prod: a renewed certificate reaches every TLS listener, renewal 
     it("serves the new certificate from the same CA on CLIENT, INTERNAL and CONTROLLER of every broker after each of three renewals in a row", async function () {
         const { cluster: c } = await prodCluster(this);
         stopClock = startClock("kafka tls renewal");
-        const ca = generatedCa(c);
+        const ca = generatedCa(c.rendered, c.namespace, "kafka");
         const rows: string[] = [];
         const failures: string[] = [];
         const tlsDirOf = (n: KafkaNode) => n.dirOf("/etc/kafka/tls");
