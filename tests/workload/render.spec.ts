@@ -112,3 +112,21 @@ describe("renderer: Jobs, CronJobs, claims and extra objects", () => {
         assert.ok(problems.some((p) => /mounts the StatefulSet's claim template/.test(p)));
     });
 });
+
+describe("StatefulSet rollout await", () => {
+    // pulumi-kubernetes' own StatefulSet await returns at once on an update (it reads the status before the
+    // controller has seen the new generation: pulumi-kubernetes#3329, seen on real pods in
+    // tests/pods/engine.spec.ts); the jsonpath conditions of pulumi.com/waitFor wait for observedGeneration first.
+    for (const replicas of [1, 3]) {
+        it(`waits for ${replicas} updated, ready and current replica(s), the StatefulSet's own count`, async () => {
+            const r = await render(planRedis({ ...config.redis, replicas }, config));
+            const sts = find(r.objects, "StatefulSet", "cache", "redis") as Any;
+            assert.strictEqual(sts.spec.replicas, replicas);
+            assert.deepStrictEqual(JSON.parse(sts.metadata.annotations["pulumi.com/waitFor"]), [
+                `jsonpath={.status.updatedReplicas}=${replicas}`,
+                `jsonpath={.status.readyReplicas}=${replicas}`,
+                `jsonpath={.status.currentReplicas}=${replicas}`,
+            ]);
+        });
+    }
+});
