@@ -21,7 +21,7 @@ import { manifestPath, renderStack, type Manifest } from "../../scripts/lib/mock
 import { diffRenders } from "../../scripts/lib/renderDiff";
 import { describeRun, makeTempDir, removeTempDir, waitFor } from "../../scripts/lib/servers";
 import { ControlPlane, requireControlPlane, type Obj } from "../helpers/controlplane";
-import { automationErrorText, bounded, copyProject, EngineHome, inlineStack, repoRoot, requireEngine } from "../helpers/engine";
+import { automationErrorText, bounded, copyProject, EngineHome, indexProgram, inlineStack, repoRoot, requireEngine } from "../helpers/engine";
 import { requireTool } from "../helpers/ops";
 import { pulumiSteps, runbookBlock } from "../helpers/runbooks";
 import {
@@ -73,13 +73,7 @@ describe("the program (index.ts) under the real Pulumi engine: stand-in random a
     };
 
     /** The program, fresh each run (it reads its stack config when called). */
-    const program = async () => {
-        const entry = path.join(repoRoot, "index.ts");
-        delete require.cache[require.resolve(entry)];
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const m = require(entry);
-        return typeof m === "function" ? m() : m;
-    };
+    const program = indexProgram;
 
     /** `pulumi up` or `pulumi preview` of a stack through the inline language server; never throws for a failed operation. */
     async function engine(stack: string, kind: "up" | "preview", opts: UpOptions & PreviewOptions = {}, timeoutMs = 400_000): Promise<OpResult> {

@@ -258,13 +258,16 @@ export class ControlPlane {
     }
 
     /**
-     * Server-side apply of one manifest (PATCH application/apply-patch+yaml, force=false, so a field owned
-     * by another manager is a conflict rather than taken over). Never throws for a refusal: returns it.
+     * Server-side apply of one manifest (PATCH application/apply-patch+yaml; without `force` a field owned by
+     * another manager is a conflict rather than taken over). Never throws for a refusal: returns it.
      */
-    async applyOne(m: Manifest, fieldManager = "msa-infra", opts: { dryRun?: boolean } = {}): Promise<ApplyOutcome> {
+    async applyOne(m: Manifest, fieldManager = "msa-infra", opts: { dryRun?: boolean; force?: boolean } = {}): Promise<ApplyOutcome> {
         const q = new URLSearchParams({ fieldManager, fieldValidation: "Strict" });
         if (opts.dryRun) {
             q.set("dryRun", "All");
+        }
+        if (opts.force) {
+            q.set("force", "true");
         }
         const p = `${await this.objectPath(m.apiVersion, m.kind, m.metadata.namespace, m.metadata.name)}?${q}`;
         const r = await this.api("PATCH", p, JSON.stringify(m), "application/apply-patch+yaml");
@@ -275,10 +278,10 @@ export class ControlPlane {
      * Server-side apply of every manifest in order (Namespaces come first in a render), one field manager.
      * Returns each outcome; throws listing the refusals when any object was not accepted.
      */
-    async applyServerSide(manifests: Manifest[], fieldManager = "msa-infra"): Promise<ApplyOutcome[]> {
+    async applyServerSide(manifests: Manifest[], fieldManager = "msa-infra", opts: { force?: boolean } = {}): Promise<ApplyOutcome[]> {
         const out: ApplyOutcome[] = [];
         for (const m of manifests) {
-            out.push(await this.applyOne(m, fieldManager));
+            out.push(await this.applyOne(m, fieldManager, opts));
         }
         const refused = out.filter((o) => o.status < 200 || o.status >= 300);
         if (refused.length > 0) {

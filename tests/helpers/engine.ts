@@ -191,6 +191,15 @@ type Automation = typeof import("@pulumi/pulumi/automation");
 type Stack = import("@pulumi/pulumi/automation").Stack;
 type PulumiFn = import("@pulumi/pulumi/automation").PulumiFn;
 
+/** The program's own index.ts as an inline program, loaded afresh at each run (it reads its stack config when loaded). */
+export async function indexProgram(): Promise<Record<string, unknown> | void> {
+    const entry = path.join(repoRoot, "index.ts");
+    delete require.cache[require.resolve(entry)];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const m = require(entry);
+    return typeof m === "function" ? m() : m;
+}
+
 export interface InlineOptions {
     /** Project directory (its Pulumi.yaml and Pulumi.<stack>.yaml are used as they are). */
     workDir: string;

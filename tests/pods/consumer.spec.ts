@@ -1,6 +1,6 @@
 // Real pods: all of prod (MariaDB with its replica, Redis with Sentinel, three Kafka brokers; TLS, auth and
-// NetworkPolicies) rendered with its secrets and applied server-side to three real nodes, then the example
-// service stack (examples/order-service) rendered on prod's real outputs, as `pulumi up` of the service would
+// NetworkPolicies) deployed by `pulumi up` of index.ts to three real nodes (tests/helpers/prodStack.ts), then
+// the example service stack (examples/order-service) rendered on prod's real stack outputs, as `pulumi up` of the service would
 // after a StackReference: its Namespace, its Secret of Spring Boot settings, the CA ConfigMap and its
 // Deployment. The Deployment is applied as rendered except for its container: no Spring Boot image is built
 // here, so three client containers stand in for the application's three connections, each with the example's
@@ -101,12 +101,12 @@ describe("real pods: all of prod on real kubelets, and the example order-service
     const image = (ns: string, name: string) =>
         (objects.find((o) => o.kind === "StatefulSet" && o.metadata.namespace === ns && o.metadata.name === name) as Obj).spec.template.spec.containers[0].image as string;
 
-    it("prod's MariaDB, Redis and Kafka become Ready on the nodes and their reconcile Jobs complete", async function () {
+    it("pulumi up of prod returns with MariaDB, Redis and Kafka Ready on the nodes and their reconcile Jobs complete", async function () {
         cp = cluster.cp;
-        prod = await prodOnNodes(cluster);
+        prod = await prodOnNodes(cluster, this);
         objects = prod.objects;
         console.log(
-            `      Ready after the apply: ${Object.entries(prod.readySeconds).map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(", ")}; ` +
+            `      up ${prod.upSeconds.toFixed(1)} s; Ready after its start: ${Object.entries(prod.readySeconds).map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(", ")}; ` +
                 `Jobs complete: ${objects.filter((o) => o.kind === "Job").map((j) => j.metadata.name).join(", ")}`,
         );
     });
@@ -120,7 +120,7 @@ describe("real pods: all of prod on real kubelets, and the example order-service
                 delete require.cache[require.resolve(entry)];
                 return require(entry);
             },
-            { project: "order-service", stack: "prod", config: readStackFile(EXAMPLE_DIR, "prod"), withSecrets: true, previousOutputs: prod.render.outputs },
+            { project: "order-service", stack: "prod", config: readStackFile(EXAMPLE_DIR, "prod"), withSecrets: true, previousOutputs: prod.outputs },
         );
         const deployment = service.objects.find((o) => o.kind === "Deployment") as Obj;
         assert.ok(deployment, "the example renders a Deployment");

@@ -13,7 +13,7 @@ import * as path from "path";
 import type { PreviewOptions, UpOptions } from "@pulumi/pulumi/automation";
 import { makeTempDir, removeTempDir } from "../../scripts/lib/servers";
 import type { ControlPlane, Obj } from "../helpers/controlplane";
-import { automationErrorText, bounded, EngineHome, inlineStack, repoRoot, requireEngine } from "../helpers/engine";
+import { automationErrorText, bounded, EngineHome, indexProgram, inlineStack, repoRoot, requireEngine } from "../helpers/engine";
 import { realCluster } from "../helpers/nodes";
 import { registerRealServerSummary, startClock } from "../helpers/servers";
 
@@ -31,18 +31,9 @@ describe("real pods: dev by the real Pulumi engine (`pulumi up` of index.ts) on 
     let dir = "";
     const env: Record<string, string> = {};
 
-    /** The program, fresh each run (it reads its stack config when called). */
-    const program = async () => {
-        const entry = path.join(repoRoot, "index.ts");
-        delete require.cache[require.resolve(entry)];
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const m = require(entry);
-        return typeof m === "function" ? m() : m;
-    };
-
     /** `pulumi up` or `pulumi preview`; the operation must succeed. Returns what it printed. */
     async function engine(kind: "up" | "preview", opts: UpOptions & PreviewOptions = {}): Promise<string> {
-        const s = await inlineStack(home!, { workDir: dir, stackName: STACK, program, env });
+        const s = await inlineStack(home!, { workDir: dir, stackName: STACK, program: indexProgram, env });
         const lines: string[] = [];
         const done = startClock(`${STACK} ${kind}`);
         try {

@@ -1,6 +1,6 @@
 // Real pods: prod's Kafka (3 combined broker+controller pods, one per node and zone, SASL_SSL with TLS on every
-// listener, SCRAM-SHA-512 users, the authorizer, min.insync.replicas 2) as part of all of prod, applied once for
-// the prod suites to three real nodes (scripts/nodes.sh, tests/helpers/prodStack.ts), then the failure drills of
+// listener, SCRAM-SHA-512 users, the authorizer, min.insync.replicas 2) as part of all of prod, deployed once by
+// `pulumi up` for the prod suites to three real nodes (scripts/nodes.sh, tests/helpers/prodStack.ts), then the failure drills of
 // issue 22 under a writer that runs in a client pod as an application does: Kafka's own VerifiableProducer
 // (kafka-tools 3.8.1) with acks=all as the `orders` user through the bootstrap Service over TLS, which prints
 // every acknowledgement and every refusal with its time. After each drill a consumer reads the whole topic
@@ -10,7 +10,7 @@
 // Test overrides of the prod stack file (tests/helpers/prodStack.ts, PROD_ON_NODES), and why: a declared topic
 // (3 partitions, replication factor 3) with the orders user's grants on it (prod declares none); a 768Mi memory
 // limit instead of 4Gi (heap 50% = 384 MiB) and small requests, so three brokers fit beside the rest of prod on
-// this machine; no exporters, no Prometheus Operator objects; NetworkPolicies applied, not enforced (why: there).
+// this machine; no exporters, no Prometheus Operator objects; NetworkPolicies enforced.
 
 import * as assert from "assert";
 import type { Manifest } from "../../scripts/lib/mockRuntime";
@@ -85,8 +85,8 @@ describe("real pods: prod's Kafka (3 brokers, TLS, SCRAM) on real kubelets, and 
     const nodeIndex = (nodeName: string): number => Number(/^real-node-(\d)$/.exec(nodeName)?.[1] ?? NaN);
     const key = (o: Manifest) => `${o.kind}/${o.metadata.name}`;
 
-    /** Kafka as deployed with the drill's heapPercent, from the deployment's seed (the same passwords). */
-    const render = (): Promise<KafkaRendered> => renderKafka("prod", deployedConfig(prod, { kafka: { heapPercent } }), prod.seed);
+    /** Kafka as deployed with the drill's heapPercent, with the deployment's generated values (the same passwords). */
+    const render = (): Promise<KafkaRendered> => renderKafka("prod", deployedConfig(prod, { kafka: { heapPercent } }), { generated: prod.generated, previousOutputs: prod.outputs });
 
     async function exec(podName: string, script: string, container = "kafka"): Promise<string> {
         const r = await cp!.kubectl(["-n", NS, "exec", podName, "-c", container, "--", "bash", "-c", script], { timeoutMs: 60_000 });
@@ -256,8 +256,8 @@ describe("real pods: prod's Kafka (3 brokers, TLS, SCRAM) on real kubelets, and 
     before(async function () {
         cp = cluster.cp;
         nodes = cluster.nodes;
-        // All of prod, applied once for the prod suites (tests/helpers/prodStack.ts): this suite drills its Kafka.
-        prod = await prodOnNodes(cluster);
+        // All of prod, deployed once for the prod suites (tests/helpers/prodStack.ts): this suite drills its Kafka.
+        prod = await prodOnNodes(cluster, this);
         // k for the connection's names; the objects (the CA clients trust included) are the deployed ones: TLS
         // keys are new at every render.
         k = await render();
@@ -341,7 +341,7 @@ describe("real pods: prod's Kafka (3 brokers, TLS, SCRAM) on real kubelets, and 
         assert.ok(!changed.some((o) => o.kind === "PersistentVolumeClaim"), "no claim changes");
         const w = await startWriter("writer-d", []);
         const t0 = Date.now();
-        const outcomes = await c.applyServerSide(changed);
+        const outcomes = await c.applyServerSide(changed, undefined, { force: true });
         assert.deepStrictEqual(outcomes.filter((o) => o.status >= 300).map(describeOutcome), []);
         objects = next.map((o) => (o.kind === "Secret" ? objects.find((x) => key(x) === key(o))! : o));
         const at = await rolled(from);

@@ -1,6 +1,6 @@
 // Real pods: prod's MariaDB (a primary and a semi-synchronous replica on two nodes in two zones, TLS required,
-// the reconcile Job, the backup and binary-log archive CronJobs, NetworkPolicies, applied) as part of all of
-// prod, applied once for the prod suites to three real nodes (scripts/nodes.sh, tests/helpers/prodStack.ts), then the failure
+// the reconcile Job, the backup and binary-log archive CronJobs, NetworkPolicies, enforced) as part of all of
+// prod, deployed once by `pulumi up` for the prod suites to three real nodes (scripts/nodes.sh, tests/helpers/prodStack.ts), then the failure
 // drills of issue 22 under a writer that runs in a client pod as an application does: it connects through the
 // client Service over TLS (verifying the server's name), writes one row per transaction as the `orders` user
 // and counts a write as acknowledged when its COMMIT returned: with semi-sync on, that is after the replica
@@ -11,7 +11,7 @@
 // The writer is the mariadb client in bash (the test image): one process per write, a TLS handshake each, so
 // a few writes per second. Test overrides of the prod stack file, and why: the MariaDB resources are scaled
 // down (768Mi limit, so two pods, their Jobs and the writer fit beside the rest of prod on this machine); the
-// rest as in tests/helpers/prodStack.ts (which says why prod's NetworkPolicies are applied, not enforced).
+// rest as in tests/helpers/prodStack.ts.
 //
 // Drill c is the documented promotion (docs/operations/failover.md): the primary's node is lost, the operator
 // runs scripts/promote-mariadb.sh through kubectl, then records the promotion (mariadb.primary) and applies
@@ -236,15 +236,16 @@ describe("real pods: prod's MariaDB with a semi-sync replica on real kubelets, a
     }
 
     /**
-     * Applies what changed between the applied render and `next`, as `pulumi up` would, except the TLS Secret:
-     * its key and certificate are new at every render (the engine keeps them in its state). The other Secrets
-     * come from the same seed, so a changed one is a real change (e.g. the init SQL naming a new primary).
+     * Applies what changed between the deployed render and `next`, as `pulumi up` would, except the TLS Secret:
+     * it may hold a renewed certificate the render does not (tests/pods/tls-prod.spec.ts). The other Secrets
+     * come from the deployed stack's generated values, so a changed one is a real change (e.g. the init SQL
+     * naming a new primary).
      */
     const isTls = (o: Manifest) => o.kind === "Secret" && /-tls$/.test(o.metadata.name);
     async function applyChanges(next: Manifest[]): Promise<string[]> {
         const old = new Map(objects.map((o) => [key(o), JSON.stringify(o)]));
         const changed = next.filter((o) => !isTls(o) && old.get(key(o)) !== JSON.stringify(o));
-        const outcomes = await cp!.applyServerSide(changed);
+        const outcomes = await cp!.applyServerSide(changed, undefined, { force: true });
         assert.deepStrictEqual(outcomes.filter((o) => o.status >= 300).map(describeOutcome), []);
         objects = next.map((o) => (isTls(o) ? objects.find((x) => key(x) === key(o))! : o));
         return changed.map(key).sort();
@@ -268,8 +269,8 @@ describe("real pods: prod's MariaDB with a semi-sync replica on real kubelets, a
     before(async function () {
         cp = cluster.cp;
         nodes = cluster.nodes;
-        // All of prod, applied once for the prod suites (tests/helpers/prodStack.ts): this suite drills its MariaDB.
-        prod = await prodOnNodes(cluster);
+        // All of prod, deployed once for the prod suites (tests/helpers/prodStack.ts): this suite drills its MariaDB.
+        prod = await prodOnNodes(cluster, this);
         objects = inNamespaces(prod.objects, [NS]);
         const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "mariadb") as Obj;
         assert.ok(sts, "prod's render has no StatefulSet db/mariadb");

@@ -79,7 +79,7 @@ describe("real pods: prod's NetworkPolicies enforced, who reaches MariaDB, Redis
 
     before(async function () {
         cp = cluster.cp;
-        prod = await prodOnNodes(cluster);
+        prod = await prodOnNodes(cluster, this);
     });
 
     after(async function () {

@@ -1,5 +1,5 @@
 // Real pods: prod's Redis (3 pods, a Sentinel in each, TLS, ACL users, required anti-affinity, zone spread,
-// NetworkPolicies, applied) as part of all of prod, applied once for the prod suites to three real nodes
+// NetworkPolicies, enforced) as part of all of prod, deployed once by `pulumi up` for the prod suites to three real nodes
 // (scripts/nodes.sh, tests/helpers/prodStack.ts), then the failure drills of issue 22 under a writer that runs in a client pod as an
 // application does: it asks the Sentinels for the primary over TLS, writes as the `sessions` user and counts a
 // write as acknowledged only when WAIT 1 says a replica has it. Each drill prints written / acknowledged /
@@ -218,8 +218,8 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
     before(async function () {
         cp = cluster.cp;
         nodes = cluster.nodes;
-        // All of prod, applied once for the prod suites (tests/helpers/prodStack.ts): this suite drills its Redis.
-        prod = await prodOnNodes(cluster);
+        // All of prod, deployed once for the prod suites (tests/helpers/prodStack.ts): this suite drills its Redis.
+        prod = await prodOnNodes(cluster, this);
         objects = inNamespaces(prod.objects, [NS]);
         const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "redis") as Obj;
         assert.ok(sts, "prod's render has no StatefulSet cache/redis");
@@ -347,7 +347,8 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
         const before = await settled();
         const sts0 = await c.getObject({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "redis", namespace: NS } });
         const policy = "volatile-lru";
-        // Same seed: the same passwords. TLS keys are new at every render, so Secrets are not applied again.
+        // The deployed generated values: the same passwords. Secrets are not applied again (the TLS one may
+        // hold a renewed certificate the render does not: tests/pods/tls-prod.spec.ts).
         const next = await renderProdNamespace(NS, prod, { redis: { maxmemoryPolicy: policy } });
         const key = (o: Manifest) => `${o.kind}/${o.metadata.name}`;
         const old = new Map(objects.map((o) => [key(o), JSON.stringify(o)]));
@@ -355,7 +356,7 @@ describe("real pods: prod's Redis with Sentinel on real kubelets, and its failur
         assert.deepStrictEqual(changed.map(key).sort(), ["ConfigMap/redis-config", "StatefulSet/redis"], "the option changes redis.conf and the pods' checksum only");
         const w = await startWriter("writer-d", []);
         const t0 = Date.now();
-        const outcomes = await c.applyServerSide(changed);
+        const outcomes = await c.applyServerSide(changed, undefined, { force: true });
         assert.deepStrictEqual(outcomes.filter((o) => o.status >= 300).map(describeOutcome), []);
         const rolled = await waitFor(
             "the StatefulSet rolled: every pod updated and Ready",

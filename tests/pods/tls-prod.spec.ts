@@ -107,7 +107,7 @@ describe("real pods: two certificate renewals in a row reach every TLS listener 
 
     before(async function () {
         cp = cluster.cp;
-        prod = await prodOnNodes(cluster);
+        prod = await prodOnNodes(cluster, this);
     });
 
     /** The StatefulSet's pods (not its Jobs'). */
@@ -170,7 +170,7 @@ describe("real pods: two certificate renewals in a row reach every TLS listener 
                 renewed.push({ ...current, stringData: undefined, data: { ...Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])), "tls.crt": b64(next.cert), "tls.key": b64(next.key) } } as Manifest);
             }
             const t0 = Date.now();
-            const outcomes = await c.applyServerSide(renewed);
+            const outcomes = await c.applyServerSide(renewed, undefined, { force: true });
             assert.deepStrictEqual(outcomes.filter((o) => o.status >= 300).map(describeOutcome), [], "the server refused a renewed Secret");
             // The deployment's objects stay what is deployed: the drill suites after this one keep these Secrets.
             for (const r of renewed) prod.objects[prod.objects.findIndex((o) => o.kind === "Secret" && o.metadata.namespace === r.metadata.namespace && o.metadata.name === r.metadata.name)] = r;

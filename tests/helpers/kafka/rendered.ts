@@ -3,7 +3,7 @@
 
 import * as crypto from "crypto";
 import { decodeConfigValue } from "../../../components/stackConfig";
-import { readProjectName, readStackFile, renderStack, ROOT, type Manifest, type RegisteredResource } from "../../../scripts/lib/mockRuntime";
+import { readProjectName, readStackFile, renderStack, ROOT, type Manifest, type RegisteredResource, type RenderOptions } from "../../../scripts/lib/mockRuntime";
 import { find, type Any } from "../../../scripts/lib/manifests";
 import { container, dataKey, onlyObject, output, type Container } from "../../../scripts/lib/rendered";
 
@@ -55,10 +55,10 @@ export interface KafkaConnection {
 /** Renders run one at a time: the mock runtime is not re-entrant, and a cluster may render in the background. */
 let renderQueue: Promise<unknown> = Promise.resolve();
 
-/** `seed`: generated values derived from it (renders of one seed share their passwords), else random. */
-export function renderKafka(stack: string, config?: Record<string, unknown>, seed?: string): Promise<KafkaRendered> {
+/** `from`: a seed (renders of one seed share their passwords) or a deployed stack's generated values; else random. */
+export function renderKafka(stack: string, config?: Record<string, unknown>, from?: string | Pick<RenderOptions, "seed" | "generated" | "previousOutputs">): Promise<KafkaRendered> {
     const next = renderQueue.then(async () => {
-        const r = await renderStack(stack, { withSecrets: true, config, ...(seed !== undefined ? { seed } : {}) });
+        const r = await renderStack(stack, { withSecrets: true, config, ...(typeof from === "string" ? { seed: from } : (from ?? {})) });
         return { ...kafkaRendered(r.objects, output<KafkaConnection>(r.outputs, "kafkaConnection")), resources: r.resources };
     });
     renderQueue = next.catch(() => undefined);
