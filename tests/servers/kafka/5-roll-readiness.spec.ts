@@ -25,6 +25,8 @@ import { indent } from "./proofs";
 registerRealServerSummary(180);
 registerKafkaTeardown();
 
+/** How far the ISR watch's view may trail the probe's (one 200 ms sample plus metadata replay between brokers). */
+const METADATA_LAG_MS = 1000;
 /** Enough partitions that the restarted broker's followers do not all catch up in one fetch round. */
 const PARTITIONS = 48;
 /** Written while the rolled broker is down: what it must fetch before it is back in every ISR. */
@@ -80,7 +82,14 @@ describe("Kafka prod: a rolling update waits until the restarted broker is back 
                     `NotEnoughReplicas refusals ${before.strict.notEnoughReplicas} → ${r.strict.notEnoughReplicas}; longest ack wait ${before.app.maxLatencyMs} → ${r.app.maxLatencyMs} ms`,
             );
         }
-        assert.strictEqual(r.behindAtReady, 0, `kafka-2 was Ready while out of the ISR of ${r.behindAtReady} partition(s)`);
+        // The ISR watch reads another broker's metadata every 200 ms, which may trail kafka-2's own (what the
+        // probe read) by a sample and the metadata log's replay: on a loaded CI machine the watch saw kafka-2
+        // in every ISR 246 ms after the probe did. Ready within METADATA_LAG_MS of that counts as in every ISR;
+        // the TCP gate's gap above is seconds, and the consequences below stay strict.
+        assert.ok(
+            r.behindAtReady === 0 || (r.isrFullAfterReadyMs >= 0 && r.isrFullAfterReadyMs <= METADATA_LAG_MS),
+            `kafka-2 was Ready while out of the ISR of ${r.behindAtReady} partition(s), for ${r.isrFullAfterReadyMs} ms after Ready`,
+        );
         assert.strictEqual(r.underMinMax, 0, `${r.underMinMax} partition(s) went under min.insync.replicas for ${r.underMinMs} ms`);
         assert.strictEqual(r.strict.notEnoughReplicas, 0, "acks=all writes refused with NotEnoughReplicas");
         assert.strictEqual(r.app.failed, 0, `the application's acks=all producer failed: ${r.app.failures.join(", ")}`);
